@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+// swiftquic: a QUIC transport in Swift exporting the MsQuic 2.6 C API.
+// See ../shared/DESIGN.md for the module map and the dependency rule
+// QuicWire -> QuicCrypto -> QuicTLS -> QuicCore -> QuicPlatform -> SwiftQuic.
+import PackageDescription
+
+let root = Context.packageDirectory
+
+// The public header is compiled with the preview features on, so Swift sees every
+// declaration that MsQuic 2.6 ships (C programs choose for themselves).
+let headerFlags: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-DQUIC_API_ENABLE_PREVIEW_FEATURES"]),
+]
+
+let package = Package(
+    name: "swiftquic",
+    products: [
+        // libswiftquic.so: the Swift runtime is linked in statically and only
+        // MsQuicOpenVersion/MsQuicClose are exported, under the version node `msquic`
+        // (cmake/msquic.map), as MsQuic's libmsquic.so.2 does.
+        .library(name: "swiftquic", type: .dynamic, targets: ["SwiftQuic"]),
+    ],
+    targets: [
+        // The one copy of the public header (include/msquic.h, include/msquic_posix.h),
+        // imported by Swift through include/module.modulemap.
+        .systemLibrary(name: "CMsQuic", path: "include"),
+        // libcrypto (OpenSSL 3) for Swift, with a small C shim for its macros.
+        .target(name: "CCrypto", linkerSettings: [.linkedLibrary("crypto")]),
+
+        .target(name: "QuicWire"),
+        .target(name: "QuicCrypto", dependencies: ["CCrypto", "QuicWire"]),
+        .target(name: "QuicTLS", dependencies: ["CCrypto", "QuicWire", "QuicCrypto"]),
+        .target(name: "QuicCore", dependencies: ["QuicWire", "QuicCrypto", "QuicTLS"]),
+        .target(name: "QuicPlatform", dependencies: ["QuicCore"]),
+        .target(
+            name: "SwiftQuic",
+            dependencies: ["CCrypto", "QuicWire", "QuicCrypto", "QuicTLS", "QuicCore", "QuicPlatform"],
+            swiftSettings: headerFlags + [.unsafeFlags(["-static-stdlib"])],
+            linkerSettings: [
+                .unsafeFlags([
+                    "-static-stdlib",
+                    "-Xlinker", "--version-script=\(root)/cmake/msquic.map",
+                    "-Xlinker", "-soname=libswiftquic.so",
+                ]),
+            ]
+        ),
+
+        .testTarget(name: "QuicWireTests", dependencies: ["QuicWire"]),
+        .testTarget(name: "QuicCryptoTests", dependencies: ["QuicCrypto", "QuicWire", "CCrypto"]),
+        .testTarget(name: "QuicTLSTests", dependencies: ["QuicTLS", "QuicCrypto", "CCrypto"]),
+        .testTarget(name: "SwiftQuicTests", dependencies: ["SwiftQuic"], swiftSettings: headerFlags),
+    ]
+)

@@ -1,0 +1,2 @@
+// Translation unit for the CCrypto module; the shims are static inline in CCrypto.h.
+#include "CCrypto.h"

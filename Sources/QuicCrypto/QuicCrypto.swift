@@ -1,0 +1,1 @@
+// QuicCrypto: see ../shared/DESIGN.md. Filled by the issue that owns this module.

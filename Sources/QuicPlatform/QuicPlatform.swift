@@ -1,0 +1,1 @@
+// QuicPlatform: see ../shared/DESIGN.md. Filled by the issue that owns this module.

@@ -1,0 +1,2 @@
+// Replaced by the QuicCrypto tests.
+import XCTest

@@ -1,0 +1,2 @@
+// Replaced by the QuicTLS tests.
+import XCTest

@@ -1,0 +1,2 @@
+// Replaced by the QuicWire tests.
+import XCTest

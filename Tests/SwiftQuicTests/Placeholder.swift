@@ -1,0 +1,2 @@
+// Replaced by the SwiftQuic tests.
+import XCTest
