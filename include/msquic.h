@@ -35,7 +35,7 @@ extern "C" {
 typedef struct QUIC_HANDLE* HQUIC;
 
 /* Largest value of a QUIC variable-length integer (RFC 9000 §16). */
-#define QUIC_UINT62_MAX ((1ULL << 62U) - 1)
+#define QUIC_UINT62_MAX 0x3FFFFFFFFFFFFFFFULL   /* 2^62 - 1 */
 
 /* An application error code or other value that must fit in 62 bits. */
 typedef uint64_t QUIC_UINT62;
