@@ -976,7 +976,9 @@ typedef struct QUIC_SCHANNEL_CREDENTIAL_ATTRIBUTE_W {
 #define QUIC_PARAM_LISTENER_CIBIR_ID                    0x04000002  /* uint8_t[]: offset, then ID bytes */
 #endif
 #define QUIC_PARAM_DOS_MODE_EVENTS                      0x04000004  /* BOOLEAN */
+#ifdef QUIC_API_ENABLE_PREVIEW_FEATURES
 #define QUIC_PARAM_LISTENER_PARTITION_INDEX             0x04000005  /* uint16_t */
+#endif
 
 /* Connection parameters. */
 #define QUIC_PARAM_CONN_QUIC_VERSION                    0x05000000  /* uint32_t */
