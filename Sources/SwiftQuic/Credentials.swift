@@ -229,12 +229,14 @@ struct CredentialRequest: Sendable {
                 certificate = try TLSCredential.loadPKCS12(blob, password: password)
             }
         } catch {
-            return .failure(.loadFailed(error as? CredentialError))
+            // CredentialError says which (missing file, password, key mismatch, bad data); at the
+            // API every one of them is TLS_ERROR.
+            return .failure(.loadFailed)
         }
         var anchors: [[UInt8]]? = nil
         if let caFile {
             guard let loaded = CertificateFile.loadCertificates(caFile), !loaded.isEmpty else {
-                return .failure(.loadFailed(.invalidData("no certificate in CA file \(caFile)")))
+                return .failure(.loadFailed)
             }
             anchors = loaded
         }
@@ -246,8 +248,8 @@ struct CredentialRequest: Sendable {
 
 enum CredentialStatus: Error {
     case status(QuicStatus)
-    /// Loading failed; the cause is kept for diagnostics, the status is TLS_ERROR.
-    case loadFailed(CredentialError?)
+    /// Loading failed (TLS_ERROR).
+    case loadFailed
 
     var quicStatus: QuicStatus {
         switch self {
