@@ -32,8 +32,10 @@ install)
   mkdir -p "$work"
   run "$CMAKE" --install "$build" --prefix "$work/staging"
   staging="$work/staging"
-  libdir=$(cd "$staging" && ls -d lib lib64 lib/*-linux-gnu 2>/dev/null | while read -r d; do
-             [ -e "$staging/$d/libswiftquic.so" ] && echo "$d"; done | head -1)
+  libdir=""
+  for d in lib lib64 lib/*-linux-gnu; do
+    if [ -z "$libdir" ] && [ -e "$staging/$d/libswiftquic.so" ]; then libdir="$d"; fi
+  done
   [ -n "$libdir" ] || fail "libswiftquic.so is not installed"
   for f in "$libdir/libswiftquic.so" include/msquic.h include/msquic_posix.h \
            "$libdir/cmake/swiftquic/swiftquic-config.cmake" \
