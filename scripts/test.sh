@@ -78,6 +78,10 @@ step "abi-check include/ (MsQuic 2.6.0)" abi_check
 
 printf '\n===== summary (%ss)\n' "$(( $(date +%s) - started ))"
 printf '%s\n' "${summary[@]}"
+passed=$(printf '%s\n' "${summary[@]}" | grep -c '^PASS' || true)
+nfailed=$(printf '%s\n' "${summary[@]}" | grep -c '^FAIL' || true)
+skipped=$(printf '%s\n' "${summary[@]}" | grep -c '^SKIP' || true)
+echo "steps: $passed passed, $nfailed failed, $skipped skipped"
 if [ "$failed" -ne 0 ]; then
   echo "test.sh: FAILED"
   exit 1
