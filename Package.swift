@@ -5,6 +5,8 @@
 import PackageDescription
 
 let root = Context.packageDirectory
+// The commit being built, reported by QUIC_PARAM_GLOBAL_LIBRARY_GIT_HASH.
+let gitCommit = Context.gitInformation?.currentCommit ?? "unknown"
 
 // The public header is compiled with the preview features on, so Swift sees every
 // declaration that MsQuic 2.6 ships (C programs choose for themselves).
@@ -34,9 +36,11 @@ let package = Package(
         .target(name: "QuicTLS", dependencies: ["CCrypto", "QuicWire", "QuicCrypto"]),
         .target(name: "QuicCore", dependencies: ["QuicWire", "QuicCrypto", "QuicTLS"]),
         .target(name: "QuicPlatform", dependencies: ["QuicCore"]),
+        // Build facts for the C ABI layer (the git commit), as a C function.
+        .target(name: "CSwiftQuicVersion", cSettings: [.define("SWIFTQUIC_GIT_HASH", to: "\"\(gitCommit)\"")]),
         .target(
             name: "SwiftQuic",
-            dependencies: ["CCrypto", "QuicWire", "QuicCrypto", "QuicTLS", "QuicCore", "QuicPlatform"],
+            dependencies: ["CMsQuic", "CSwiftQuicVersion", "CCrypto", "QuicWire", "QuicCrypto", "QuicTLS", "QuicCore", "QuicPlatform"],
             swiftSettings: headerFlags,
             linkerSettings: [
                 .unsafeFlags([
@@ -49,6 +53,6 @@ let package = Package(
         .testTarget(name: "QuicWireTests", dependencies: ["QuicWire"]),
         .testTarget(name: "QuicCryptoTests", dependencies: ["QuicCrypto", "QuicWire", "CCrypto"]),
         .testTarget(name: "QuicTLSTests", dependencies: ["QuicTLS", "QuicCrypto", "CCrypto"]),
-        .testTarget(name: "SwiftQuicTests", dependencies: ["SwiftQuic"], swiftSettings: headerFlags),
+        .testTarget(name: "SwiftQuicTests", dependencies: ["SwiftQuic", "CMsQuic"], swiftSettings: headerFlags),
     ]
 )

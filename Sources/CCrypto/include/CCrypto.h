@@ -31,3 +31,20 @@ static inline void ccrypto_sk_X509_pop_free(STACK_OF(X509) *sk) { sk_X509_pop_fr
 static inline void ccrypto_sk_X509_free(STACK_OF(X509) *sk) { sk_X509_free(sk); }
 
 #endif
+
+#ifndef SWIFTQUIC_CCRYPTO_PEM_SHIM
+#define SWIFTQUIC_CCRYPTO_PEM_SHIM
+// Password callback that never prompts on a terminal: it hands over the caller's
+// NUL-terminated password (or nothing, so encrypted keys fail instead of blocking).
+static inline int ccrypto_pem_password_cb(char *buf, int size, int rwflag, void *u) {
+    (void)rwflag;
+    if (u == NULL || size <= 0) return 0;
+    const char *p = (const char *)u;
+    int n = 0;
+    while (p[n] != 0 && n < size) { buf[n] = p[n]; n++; }
+    return n;
+}
+static inline EVP_PKEY *ccrypto_read_private_key(BIO *bio, const char *password) {
+    return PEM_read_bio_PrivateKey(bio, NULL, ccrypto_pem_password_cb, (void *)password);
+}
+#endif

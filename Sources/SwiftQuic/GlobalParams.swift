@@ -1,0 +1,278 @@
+// QUIC_PARAM_GLOBAL_*: GetParam/SetParam with a NULL handle. Each parameter follows the
+// get/set rules of MsQuic 2.6 (src/core/library.c, docs/Settings.md): the getters use the
+// size protocol (a too small *BufferLength gets the needed length and BUFFER_TOO_SMALL, a NULL
+// buffer of sufficient length is INVALID_PARAMETER), get-only parameters refuse SetParam and
+// set-only ones refuse GetParam with INVALID_PARAMETER, unknown parameters are
+// INVALID_PARAMETER.
+
+import CMsQuic
+import CSwiftQuicVersion
+import Glibc
+
+/// QUIC versions this library speaks.
+enum Versions {
+    static let version1: UInt32 = 0x0000_0001            // RFC 9000 §15
+    static let version2: UInt32 = 0x6B33_43CF            // RFC 9369 §3.1
+    static let supported = [version1, version2]
+    static func isSupported(_ version: UInt32) -> Bool { supported.contains(version) }
+}
+
+/// The API version we implement (QUIC_PARAM_GLOBAL_LIBRARY_VERSION): MsQuic 2.6.0.
+let libraryVersion: [UInt32] = [2, 6, 0, 0]
+
+extension Api {
+    /// Copies `bytes` out with the size protocol of a fixed-size getter.
+    static func getFixed(_ bytes: [UInt8], _ length: UnsafeMutablePointer<UInt32>,
+                         _ buffer: UnsafeMutableRawPointer?) -> QuicStatus {
+        if Int(length.pointee) < bytes.count {
+            length.pointee = UInt32(bytes.count)
+            return Status.bufferTooSmall
+        }
+        guard let buffer else { return Status.invalidParameter }
+        length.pointee = UInt32(bytes.count)
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        return Status.success
+    }
+
+    static func bytes<T>(of value: T) -> [UInt8] { withUnsafeBytes(of: value) { Array($0) } }
+    static func bytes<T>(ofArray values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
+
+    static func globalGetParam(_ param: UInt32, _ length: UnsafeMutablePointer<UInt32>,
+                               _ buffer: UnsafeMutableRawPointer?) -> QuicStatus {
+        switch param {
+        case Param.globalRetryMemoryPercent:
+            return getFixed(bytes(of: Library.settings.global.retryMemoryLimit), length, buffer)
+
+        case Param.globalSupportedVersions:
+            // Reported in network byte order, as MsQuic does.
+            return getFixed(bytes(ofArray: Versions.supported.map { $0.bigEndian }), length, buffer)
+
+        case Param.globalLoadBalancingMode:
+            return getFixed(bytes(of: Library.settings.global.loadBalancingMode), length, buffer)
+
+        case Param.globalPerfCounters:
+            // As many whole counters as fit; nothing is counted yet (no connections exist), so
+            // they are all zero.
+            let full = 8 * Limits.perfCounterMax
+            if length.pointee < 8 {
+                length.pointee = UInt32(full)
+                return Status.bufferTooSmall
+            }
+            guard let buffer else { return Status.invalidParameter }
+            let count = min(Int(length.pointee) / 8, Limits.perfCounterMax)
+            let counters = PerfCounters.snapshot()
+            for i in 0..<count { buffer.storeBytes(of: counters[i], toByteOffset: 8 * i, as: UInt64.self) }
+            length.pointee = UInt32(8 * count)
+            return Status.success
+
+        case Param.globalLibraryVersion:
+            return getFixed(bytes(ofArray: libraryVersion), length, buffer)
+
+        case Param.globalSettings:
+            return SettingsCodec.encodeSettings(Library.settings, length: length, buffer: buffer)
+
+        case Param.globalGlobalSettings:
+            return SettingsCodec.encodeGlobalSettings(Library.settings, length: length, buffer: buffer)
+
+        case Param.globalVersionSettings:
+            return SettingsCodec.encodeVersionSettings(Library.settings, length: length, buffer: buffer)
+
+        case Param.globalLibraryGitHash:
+            // NUL-terminated, length including the NUL.
+            let hash = Array(String(cString: swiftquic_git_hash()).utf8) + [0]
+            return getFixed(hash, length, buffer)
+
+        case Param.globalExecutionConfig:
+            guard let config = Library.state.withLock({ $0.executionConfig }) else {
+                length.pointee = 0
+                return Status.success
+            }
+            return getFixed(config, length, buffer)
+
+        case Param.globalTLSProvider:
+            // The handshake is our own TLS 1.3 over libcrypto: the OpenSSL family.
+            return getFixed(bytes(of: QUIC_TLS_PROVIDER_OPENSSL.rawValue), length, buffer)
+
+        case Param.globalStatisticsV2Sizes:
+            let sizes = statisticsV2Sizes
+            let fit = Int(length.pointee) / 4
+            if fit == 0 {
+                length.pointee = UInt32(4 * sizes.count)
+                return Status.bufferTooSmall
+            }
+            guard let buffer else { return Status.invalidParameter }
+            let count = min(fit, sizes.count)
+            for i in 0..<count { buffer.storeBytes(of: sizes[i], toByteOffset: 4 * i, as: UInt32.self) }
+            length.pointee = UInt32(4 * count)
+            return Status.success
+
+        case Param.globalXdpMapConfig:
+            return Status.notSupported                  // no XDP datapath
+
+        case Param.globalStatelessResetKey, Param.globalStatelessRetryConfig:
+            return Status.invalidParameter              // set-only (secrets are not read back)
+
+        default:
+            return Status.invalidParameter
+        }
+    }
+
+    static func globalSetParam(_ param: UInt32, _ length: UInt32, _ buffer: UnsafeRawPointer?) -> QuicStatus {
+        switch param {
+        case Param.globalRetryMemoryPercent:
+            guard length == 2, let buffer else { return Status.invalidParameter }
+            let value = buffer.loadUnaligned(as: UInt16.self)
+            Library.state.withLock { s in
+                s.settings.global.retryMemoryLimit = value
+                s.settings.global.isSet |= GlobalOnlySettings.retryMemoryLimitBit
+            }
+            return Status.success
+
+        case Param.globalLoadBalancingMode:
+            guard length == 2, let buffer else { return Status.invalidParameter }
+            let mode = buffer.loadUnaligned(as: UInt16.self)
+            guard mode <= 1 else { return Status.invalidParameter }   // up to SERVER_ID_IP
+            return Library.state.withLock { s in
+                // Connection IDs already issued encode the mode; it is fixed once in use.
+                if s.inUse && s.settings.global.loadBalancingMode != mode { return Status.invalidState }
+                s.settings.global.loadBalancingMode = mode
+                s.settings.global.isSet |= GlobalOnlySettings.loadBalancingModeBit
+                return Status.success
+            }
+
+        case Param.globalSettings:
+            guard let buffer else { return Status.invalidParameter }
+            guard let decoded = SettingsCodec.decodeSettings(buffer, size: length) else {
+                return Status.invalidParameter
+            }
+            return applyGlobal(decoded)
+
+        case Param.globalGlobalSettings:
+            guard let buffer else { return Status.invalidParameter }
+            guard let decoded = SettingsCodec.decodeGlobalSettings(buffer, size: length) else {
+                return Status.invalidParameter
+            }
+            return applyGlobal(decoded)
+
+        case Param.globalVersionSettings:
+            guard let buffer else { return Status.invalidParameter }
+            let (status, decoded) = SettingsCodec.decodeVersionSettings(buffer, size: length,
+                                                                        isSupported: Versions.isSupported)
+            guard status == Status.success, let decoded else { return status }
+            return applyGlobal(decoded)
+
+        case Param.globalExecutionConfig:
+            return setExecutionConfig(length, buffer)
+
+        case Param.globalStatelessResetKey:
+            // RFC 9000 §10.3: the key behind stateless reset tokens.
+            let inUse = Library.state.withLock { $0.inUse }
+            guard inUse else { return Status.invalidState }
+            guard Int(length) == Limits.statelessResetKeyLength, let buffer else {
+                return Status.invalidParameter
+            }
+            let key = Array(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+            Library.state.withLock { $0.statelessResetKey = key }
+            return Status.success
+
+        case Param.globalStatelessRetryConfig:
+            return setRetryConfig(length, buffer)
+
+        case Param.globalXdpMapConfig:
+            // An array of QUIC_XDP_MAP_CONFIG (8 bytes each).
+            guard let buffer, length > 0, length % 8 == 0 else { return Status.invalidParameter }
+            _ = buffer
+            return Status.notSupported                  // no XDP datapath
+
+        case Param.globalSupportedVersions, Param.globalPerfCounters, Param.globalLibraryVersion,
+             Param.globalLibraryGitHash, Param.globalTLSProvider, Param.globalStatisticsV2Sizes:
+            return Status.invalidParameter              // get-only
+
+        default:
+            return Status.invalidParameter
+        }
+    }
+
+    private static func applyGlobal(_ source: Settings) -> QuicStatus {
+        Library.state.withLock { s in
+            // The load balancing mode is fixed once connection IDs have been issued.
+            if s.inUse, source.global.isSet & GlobalOnlySettings.loadBalancingModeBit != 0,
+               source.global.loadBalancingMode != s.settings.global.loadBalancingMode {
+                return Status.invalidState
+            }
+            return s.settings.apply(source) ? Status.success : Status.invalidParameter
+        }
+    }
+
+    /// QUIC_GLOBAL_EXECUTION_CONFIG: Flags 0, PollingIdleTimeoutUs 4, ProcessorCount 8,
+    /// ProcessorList (uint16_t[ProcessorCount]) 12. An empty buffer clears it.
+    private static func setExecutionConfig(_ length: UInt32, _ buffer: UnsafeRawPointer?) -> QuicStatus {
+        if length == 0 {
+            Library.state.withLock { $0.executionConfig = nil }
+            return Status.success
+        }
+        guard let buffer, Int(length) >= Limits.globalExecutionConfigMinSize else {
+            return Status.invalidParameter
+        }
+        let count = Int(buffer.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        guard Int(length) >= Limits.globalExecutionConfigMinSize + 2 * count else {
+            return Status.invalidParameter
+        }
+        let processors = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_CONF))))
+        for i in 0..<count where Int(buffer.loadUnaligned(fromByteOffset: 12 + 2 * i, as: UInt16.self)) >= processors {
+            return Status.invalidParameter
+        }
+        let used = Limits.globalExecutionConfigMinSize + 2 * count
+        let config = Array(UnsafeRawBufferPointer(start: buffer, count: used))
+        Library.state.withLock { s in
+            if s.inUse, var current = s.executionConfig {
+                // Workers exist: only the polling idle timeout can still change (MsQuic).
+                current.withUnsafeMutableBytes { $0.storeBytes(of: buffer.loadUnaligned(fromByteOffset: 4, as: UInt32.self), toByteOffset: 4, as: UInt32.self) }
+                s.executionConfig = current
+            } else {
+                s.executionConfig = config
+            }
+        }
+        return Status.success
+    }
+
+    /// QUIC_STATELESS_RETRY_CONFIG: Algorithm 0, RotationMs 4, SecretLength 8, Secret 16
+    /// (docs/api/QUIC_STATELESS_RETRY_CONFIG.md): AES-128-GCM takes a 16-byte secret,
+    /// AES-256-GCM a 32-byte one; the rotation interval must not be zero.
+    private static func setRetryConfig(_ length: UInt32, _ buffer: UnsafeRawPointer?) -> QuicStatus {
+        guard let buffer, length == 24 else { return Status.invalidParameter }
+        let algorithm = buffer.loadUnaligned(as: UInt32.self)
+        let rotation = buffer.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+        let secretLength = Int(buffer.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        let keyLength: Int
+        switch algorithm {
+        case QUIC_AEAD_ALGORITHM_AES_128_GCM.rawValue: keyLength = 16
+        case QUIC_AEAD_ALGORITHM_AES_256_GCM.rawValue: keyLength = 32
+        default: return Status.invalidParameter
+        }
+        guard rotation != 0, secretLength == keyLength,
+              let secret = buffer.loadUnaligned(fromByteOffset: 16, as: UnsafePointer<UInt8>?.self) else {
+            return Status.invalidParameter
+        }
+        let config = RetryConfig(algorithm: algorithm, rotationMs: rotation,
+                                 secret: Array(UnsafeBufferPointer(start: secret, count: secretLength)))
+        Library.state.withLock { $0.retryConfig = config }
+        return Status.success
+    }
+
+    /// QUIC_STATISTICS_V2_SIZE_1...5: the struct through each version's last field.
+    static var statisticsV2Sizes: [UInt32] {
+        func through<T>(_ path: KeyPath<QUIC_STATISTICS_V2, T>) -> UInt32 {
+            UInt32((MemoryLayout<QUIC_STATISTICS_V2>.offset(of: path) ?? 0) + MemoryLayout<T>.size)
+        }
+        return [through(\.KeyUpdateCount), through(\.DestCidUpdateCount),
+                through(\.SendEcnCongestionCount), through(\.RttVariance),
+                through(\.ReceiveQueueDelayMaxUs)]
+    }
+}
+
+/// QUIC_PERF_COUNTER_* values. Nothing increments them yet: no connection, stream or datagram
+/// exists before the engine is wired in, so zero is each counter's true value.
+enum PerfCounters {
+    static func snapshot() -> [UInt64] { [UInt64](repeating: 0, count: Limits.perfCounterMax) }
+}

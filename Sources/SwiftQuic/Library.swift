@@ -1,0 +1,79 @@
+// Global library state: the reference count of MsQuicOpenVersion/MsQuicClose, the global
+// settings and the other global parameters. Everything lives under one Synchronization.Mutex.
+//
+// MsQuic starts the library on the first MsQuicOpenVersion and tears it down on the last
+// MsQuicClose; a second open shares the state. MsQuic expects the application to have closed
+// every registration before the last MsQuicClose (it asserts otherwise); we close whatever is
+// still open instead, after waiting for credential loads still running on their threads.
+
+import Synchronization
+
+struct LibraryState {
+    /// Outstanding MsQuicOpenVersion references.
+    var openCount = 0
+    /// API tables handed out and not yet given back to MsQuicClose.
+    var tables: Set<UInt> = []
+    /// Global settings (QUIC_PARAM_GLOBAL_SETTINGS / GLOBAL_SETTINGS / VERSION_SETTINGS).
+    var settings = Settings.defaults
+    /// Set by the first RegistrationOpen: MsQuic's "lazy initialisation" point, after which the
+    /// load balancing mode may no longer change and the stateless reset key may be set.
+    var inUse = false
+    /// QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY, for the engine (RFC 9000 §10.3).
+    var statelessResetKey: [UInt8]? = nil
+    /// QUIC_PARAM_GLOBAL_STATELESS_RETRY_CONFIG (algorithm, rotation, secret), for the engine.
+    var retryConfig: RetryConfig? = nil
+    /// QUIC_PARAM_GLOBAL_EXECUTION_CONFIG as the application gave it (the raw struct).
+    var executionConfig: [UInt8]? = nil
+}
+
+struct RetryConfig: Equatable {
+    var algorithm: UInt32
+    var rotationMs: UInt32
+    var secret: [UInt8]
+}
+
+enum Library {
+    static let state = Mutex(LibraryState())
+
+    /// Credential loads running on their own threads (LOAD_ASYNCHRONOUS); the last MsQuicClose
+    /// waits for them so that their callbacks never outlive the library.
+    static let asyncLoads = Mutex<[UInt]>([])
+
+    static var isOpen: Bool { state.withLock { $0.openCount > 0 } }
+
+    /// The global settings (a copy).
+    static var settings: Settings { state.withLock { $0.settings } }
+
+    /// Takes a reference, starting the library on the first one, and records `table`.
+    static func open(table: UnsafeMutableRawPointer) {
+        state.withLock { s in
+            if s.openCount == 0 { s = LibraryState() }
+            s.openCount += 1
+            s.tables.insert(UInt(bitPattern: table))
+        }
+    }
+
+    /// Gives back a table. Returns false for a pointer we never handed out (or gave back
+    /// already), which MsQuicClose then ignores.
+    static func close(table: UnsafeRawPointer) -> Bool {
+        let (known, last) = state.withLock { s -> (Bool, Bool) in
+            guard s.tables.remove(UInt(bitPattern: table)) != nil else { return (false, false) }
+            s.openCount -= 1
+            return (true, s.openCount == 0)
+        }
+        guard known else { return false }
+        if last { shutDown() }
+        return true
+    }
+
+    /// Releases everything when the last reference goes.
+    private static func shutDown() {
+        AsyncCredentialLoad.joinAll()
+        let objects = Handles.unregisterAll()
+        for object in objects { (object as? Registration)?.dropChildren() }
+        state.withLock { s in
+            // A new MsQuicOpenVersion may have come in meanwhile; it owns the state then.
+            if s.openCount == 0 { s = LibraryState() }
+        }
+    }
+}

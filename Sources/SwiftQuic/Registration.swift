@@ -1,0 +1,122 @@
+// Registrations: RegistrationOpen / RegistrationClose / RegistrationShutdown / RegistrationClose2.
+//
+// A registration is the application's execution context in MsQuic. Until connections and
+// listeners exist (later work) its children are configurations. MsQuic's RegistrationClose
+// blocks until every child has been closed by the application; here a registration owns its
+// configurations and closing it closes them too (their handles become invalid). That cannot
+// deadlock, and it is the same end state an application that closes correctly reaches.
+
+import Synchronization
+
+final class Registration: QuicObject, @unchecked Sendable {
+    /// QUIC_REGISTRATION_CONFIG.AppName ("" when none was given).
+    let appName: String
+    /// QUIC_REGISTRATION_CONFIG.ExecutionProfile (QUIC_EXECUTION_PROFILE_*), kept for the
+    /// worker pool; MsQuic treats unknown values as LOW_LATENCY.
+    let executionProfile: UInt32
+
+    struct Shutdown: Equatable {
+        var flags: UInt32
+        var errorCode: UInt64
+    }
+
+    private struct State {
+        var configurations: [ObjectIdentifier: Configuration] = [:]
+        var shutdown: Shutdown? = nil
+    }
+    private let state = Mutex(State())
+
+    init(appName: String, executionProfile: UInt32) {
+        self.appName = appName
+        self.executionProfile = executionProfile
+        super.init(handleType: .registration)
+    }
+
+    /// Set by RegistrationShutdown: the error every connection of the registration is shut
+    /// down with, and which refuses new connections (later work).
+    var shutdown: Shutdown? { state.withLock { $0.shutdown } }
+
+    func adopt(_ configuration: Configuration) {
+        state.withLock { $0.configurations[ObjectIdentifier(configuration)] = configuration }
+    }
+
+    func release(_ configuration: Configuration) {
+        _ = state.withLock { $0.configurations.removeValue(forKey: ObjectIdentifier(configuration)) }
+    }
+
+    var configurationCount: Int { state.withLock { $0.configurations.count } }
+
+    /// Closes the children's handles and forgets them.
+    func dropChildren() {
+        let children = state.withLock { s -> [Configuration] in
+            let all = Array(s.configurations.values)
+            s.configurations.removeAll()
+            return all
+        }
+        for child in children { Handles.unregister(child) }
+    }
+
+    func recordShutdown(flags: UInt32, errorCode: UInt64) {
+        state.withLock { $0.shutdown = Shutdown(flags: flags, errorCode: errorCode) }
+    }
+}
+
+extension Api {
+    /// QUIC_REGISTRATION_OPEN_FN. `config` points at a QUIC_REGISTRATION_CONFIG
+    /// (AppName at offset 0, ExecutionProfile at 8) or is NULL.
+    static func registrationOpen(_ config: UnsafeRawPointer?,
+                                 _ newRegistration: UnsafeMutablePointer<OpaquePointer?>?) -> QuicStatus {
+        guard Library.isOpen else { return Status.invalidState }
+        var appName = ""
+        var profile: UInt32 = 0
+        if let config {
+            if let name = config.load(fromByteOffset: 0, as: UnsafePointer<CChar>?.self) {
+                // MsQuic keeps the name with a one-byte length: 255 bytes or more is refused.
+                guard strnlenBounded(name, limit: 255) < 255 else { return Status.invalidParameter }
+                appName = String(cString: name)
+            }
+            profile = config.load(fromByteOffset: 8, as: UInt32.self)
+        }
+        guard let newRegistration else { return Status.invalidParameter }
+        let registration = Registration(appName: appName, executionProfile: profile)
+        Handles.register(registration)
+        Library.state.withLock { $0.inUse = true }
+        newRegistration.pointee = registration.handle
+        return Status.success
+    }
+
+    /// QUIC_REGISTRATION_CLOSE_FN. Invalid handles are ignored (a void entry cannot report).
+    static func registrationClose(_ handle: OpaquePointer?) {
+        guard let registration = Handles.object(handle, as: Registration.self) else { return }
+        registration.dropChildren()
+        Handles.unregister(registration)
+    }
+
+    /// QUIC_REGISTRATION_CLOSE2_FN (preview): closes like RegistrationClose, then reports the
+    /// completion to `handler(context)` (here the close completes before the call returns, so
+    /// the handler runs on the calling thread).
+    static func registrationClose2(_ handle: OpaquePointer?,
+                                   _ handler: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
+                                   _ context: UnsafeMutableRawPointer?) {
+        guard let registration = Handles.object(handle, as: Registration.self) else { return }
+        registration.dropChildren()
+        Handles.unregister(registration)
+        handler?(context)
+    }
+
+    /// QUIC_REGISTRATION_SHUTDOWN_FN: shuts down every connection of the registration with
+    /// `errorCode` (RFC 9000 §10.2). There are no connections yet, so what remains is the
+    /// recorded shutdown state. An error code above QUIC_UINT62_MAX is ignored, as in MsQuic.
+    static func registrationShutdown(_ handle: OpaquePointer?, _ flags: UInt32, _ errorCode: UInt64) {
+        guard let registration = Handles.object(handle, as: Registration.self),
+              errorCode <= Limits.uint62Max else { return }
+        registration.recordShutdown(flags: flags, errorCode: errorCode)
+    }
+}
+
+/// strnlen without reading past `limit` bytes.
+func strnlenBounded(_ s: UnsafePointer<CChar>, limit: Int) -> Int {
+    var n = 0
+    while n < limit && s[n] != 0 { n += 1 }
+    return n
+}
