@@ -183,6 +183,15 @@ static void test_tls_provider(void)
                  QUIC_STATUS_INVALID_PARAMETER, "SetParam(TLS_PROVIDER) is refused (get-only)");
 }
 
+/* Before the first registration the per-partition keys do not exist yet. */
+static void test_stateless_reset_key_early(void)
+{
+    uint8_t Key[QUIC_STATELESS_RESET_KEY_LENGTH];
+    memset(Key, 0x42, sizeof(Key));
+    CHECK_STATUS(Api->SetParam(NULL, QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY, sizeof(Key), Key),
+                 QUIC_STATUS_INVALID_STATE, "SetParam(STATELESS_RESET_KEY) before any registration");
+}
+
 static void test_stateless_reset_key(void)
 {
     uint8_t Key[QUIC_STATELESS_RESET_KEY_LENGTH + 1];
@@ -405,8 +414,12 @@ static void test_global_settings(void)
     Length = 50;
     CHECK_STATUS(Api->GetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &Length, &Settings), QUIC_STATUS_BUFFER_TOO_SMALL,
                  "GetParam(SETTINGS, 50 bytes)");
-    CHECK(Length >= 109 && Length <= sizeof(QUIC_SETTINGS),
-          "GetParam(SETTINGS, 50 bytes) reports a size that holds MtuDiscoveryMissingProbeCount (%u)", Length);
+    CHECK(Length == 109, "GetParam(SETTINGS, 50 bytes) reports the minimum, through MtuDiscoveryMissingProbeCount (109: %u)",
+          Length);
+    Length = 120;
+    CHECK_STATUS(Api->GetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &Length, Big), QUIC_STATUS_SUCCESS,
+                 "GetParam(SETTINGS, 120 bytes: an older, shorter QUIC_SETTINGS)");
+    CHECK(Length == 120, "GetParam(SETTINGS, 120 bytes) writes 120 bytes (%u)", Length);
     Length = sizeof(Big);
     CHECK_STATUS(Api->GetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &Length, Big), QUIC_STATUS_SUCCESS,
                  "GetParam(SETTINGS, larger buffer)");
@@ -459,6 +472,11 @@ static void test_global_only_settings(void)
     uint32_t Length = query_size(NULL, QUIC_PARAM_GLOBAL_GLOBAL_SETTINGS, "GLOBAL_SETTINGS");
     CHECK(Length == sizeof(QUIC_GLOBAL_SETTINGS), "GLOBAL_SETTINGS needs %u bytes (%u)",
           (unsigned)sizeof(QUIC_GLOBAL_SETTINGS), Length);
+    Length = 4;
+    CHECK_STATUS(Api->GetParam(NULL, QUIC_PARAM_GLOBAL_GLOBAL_SETTINGS, &Length, &Settings),
+                 QUIC_STATUS_BUFFER_TOO_SMALL, "GetParam(GLOBAL_SETTINGS, 4 bytes)");
+    CHECK(Length == 12, "GetParam(GLOBAL_SETTINGS, 4 bytes) reports the minimum, through LoadBalancingMode (12: %u)",
+          Length);
     memset(&Settings, 0, sizeof(Settings));
     Length = sizeof(Settings);
     CHECK_STATUS(Api->GetParam(NULL, QUIC_PARAM_GLOBAL_GLOBAL_SETTINGS, &Length, &Settings), QUIC_STATUS_SUCCESS,
@@ -601,13 +619,19 @@ static void test_configuration(HQUIC Registration)
 
     /* TICKET_KEYS: set-only, needs a loaded server credential. */
     memset(Keys, 0, sizeof(Keys));
-    Keys[0].MaterialLength = 64;
-    memset(Keys[0].Material, 0x33, sizeof(Keys[0].Material));
+    {
+        int i;
+        for (i = 0; i <= QUIC_MAX_TICKET_KEY_COUNT; i++) {
+            Keys[i].Id[0] = (uint8_t)i;
+            Keys[i].MaterialLength = 64;
+            memset(Keys[i].Material, 0x33 + i, sizeof(Keys[i].Material));
+        }
+    }
     Length = sizeof(Keys[0]);
     CHECK_STATUS(Api->GetParam(Server, QUIC_PARAM_CONFIGURATION_TICKET_KEYS, &Length, Keys),
                  QUIC_STATUS_INVALID_PARAMETER, "GetParam(TICKET_KEYS) is refused (set-only)");
-    CHECK_FAILED(Api->SetParam(Server, QUIC_PARAM_CONFIGURATION_TICKET_KEYS, sizeof(Keys[0]), Keys),
-                 "SetParam(TICKET_KEYS) before a credential is loaded");
+    CHECK_STATUS(Api->SetParam(Server, QUIC_PARAM_CONFIGURATION_TICKET_KEYS, sizeof(Keys[0]), Keys),
+                 QUIC_STATUS_INVALID_STATE, "SetParam(TICKET_KEYS) before a credential is loaded");
     if (tu_cert_dir() == NULL) {
         CHECK(0, "certificates available for the TICKET_KEYS checks");
     } else {
@@ -624,11 +648,10 @@ static void test_configuration(HQUIC Registration)
                      QUIC_STATUS_SUCCESS, "SetParam(TICKET_KEYS, 16 keys)");
         CHECK_STATUS(Api->SetParam(Server, QUIC_PARAM_CONFIGURATION_TICKET_KEYS, 0, Keys),
                      QUIC_STATUS_INVALID_PARAMETER, "SetParam(TICKET_KEYS, 0 bytes)");
-        CHECK_STATUS(Api->SetParam(Server, QUIC_PARAM_CONFIGURATION_TICKET_KEYS, sizeof(Keys[0]) + 1, Keys),
-                     QUIC_STATUS_INVALID_PARAMETER, "SetParam(TICKET_KEYS, not a whole number of keys)");
-        CHECK_STATUS(Api->SetParam(Server, QUIC_PARAM_CONFIGURATION_TICKET_KEYS,
-                                   (QUIC_MAX_TICKET_KEY_COUNT + 1) * sizeof(Keys[0]), Keys),
-                     QUIC_STATUS_INVALID_PARAMETER, "SetParam(TICKET_KEYS, 17 keys)");
+        CHECK_STATUS(Api->SetParam(Server, QUIC_PARAM_CONFIGURATION_TICKET_KEYS, sizeof(Keys[0]) - 1, Keys),
+                     QUIC_STATUS_INVALID_PARAMETER, "SetParam(TICKET_KEYS, less than one key)");
+        CHECK_STATUS(Api->SetParam(Server, QUIC_PARAM_CONFIGURATION_TICKET_KEYS, sizeof(Keys[0]), NULL),
+                     QUIC_STATUS_INVALID_PARAMETER, "SetParam(TICKET_KEYS, buffer NULL)");
 
         memset(&Cred, 0, sizeof(Cred));
         Cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT;
@@ -670,7 +693,7 @@ int main(void)
     test_library_version();
     test_git_hash();
     test_tls_provider();
-    test_stateless_reset_key();
+    test_stateless_reset_key_early();
     test_statistics_v2_sizes();
     test_stateless_retry_config();
     test_global_settings();
@@ -679,6 +702,7 @@ int main(void)
 
     CHECK_STATUS(Api->RegistrationOpen(NULL, &Registration), QUIC_STATUS_SUCCESS, "RegistrationOpen");
     if (Registration != NULL) {
+        test_stateless_reset_key();
         test_configuration(Registration);
         Api->RegistrationClose(Registration);
     }

@@ -214,10 +214,25 @@ static void test_configurations(void)
         Api->ConfigurationClose(Configuration);
     }
 
-    /* A settings prefix as old as IsSetFlags alone is accepted. */
+    /*
+     * A shorter (older) QUIC_SETTINGS is accepted down to the end of
+     * MtuDiscoveryMissingProbeCount (109 bytes) and refused below that.
+     */
+    Configuration = NULL;
+    CHECK_STATUS(Api->ConfigurationOpen(Registration, Alpns, 1, &Settings, 109, NULL, &Configuration),
+                 QUIC_STATUS_SUCCESS, "ConfigurationOpen with a 109-byte settings prefix");
+    if (Configuration != NULL) {
+        Api->ConfigurationClose(Configuration);
+    }
+    Configuration = NULL;
+    CHECK_STATUS(Api->ConfigurationOpen(Registration, Alpns, 1, &Settings, 108, NULL, &Configuration),
+                 QUIC_STATUS_INVALID_PARAMETER, "ConfigurationOpen with a 108-byte settings prefix");
+    if (Configuration != NULL) {
+        Api->ConfigurationClose(Configuration);
+    }
     Configuration = NULL;
     CHECK_STATUS(Api->ConfigurationOpen(Registration, Alpns, 1, &Settings, 8, NULL, &Configuration),
-                 QUIC_STATUS_SUCCESS, "ConfigurationOpen with an 8-byte settings prefix");
+                 QUIC_STATUS_INVALID_PARAMETER, "ConfigurationOpen with an 8-byte settings prefix");
     if (Configuration != NULL) {
         Api->ConfigurationClose(Configuration);
     }
@@ -227,6 +242,7 @@ static void test_configurations(void)
     if (Configuration != NULL) {
         Api->ConfigurationClose(Configuration);
     }
+
 
     /* Many configurations on one registration, closed in any order. */
     {
