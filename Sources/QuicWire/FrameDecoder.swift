@@ -10,13 +10,18 @@ public struct FrameDecoder {
     public var reader: WireReader
     /// The packet type the payload came from, for the Table 3 check (RFC 9000 §12.4).
     public let packetKind: PacketKind
+    /// The role of the endpoint that sent the packet, when known: frames only a server may
+    /// send (NEW_TOKEN §19.7, HANDSHAKE_DONE §19.20) from a client are a PROTOCOL_VIOLATION.
+    public let sender: EndpointRole?
     @usableFromInline var sawFrame = false
 
     /// A decoder over `payload[start..<end]` of a packet of kind `packetKind`.
     @inlinable
-    public init(_ payload: UnsafeRawBufferPointer, start: Int = 0, end: Int? = nil, packetKind: PacketKind) {
+    public init(_ payload: UnsafeRawBufferPointer, start: Int = 0, end: Int? = nil, packetKind: PacketKind,
+                sender: EndpointRole? = nil) {
         self.reader = WireReader(payload, start: start, end: end)
         self.packetKind = packetKind
+        self.sender = sender
     }
 
     /// The next frame, or nil at the end of the payload.
@@ -31,11 +36,13 @@ public struct FrameDecoder {
             return nil
         }
         sawFrame = true
-        return try FrameDecoder.decodeFrame(&reader, packetKind: packetKind)
+        return try FrameDecoder.decodeFrame(&reader, packetKind: packetKind, sender: sender)
     }
 
     /// Decodes one frame at the reader's position.
-    public static func decodeFrame(_ r: inout WireReader, packetKind: PacketKind) throws(QuicError) -> Frame {
+    public static func decodeFrame(
+        _ r: inout WireReader, packetKind: PacketKind, sender: EndpointRole? = nil
+    ) throws(QuicError) -> Frame {
         // RFC 9000 §12.4: the frame type is a varint that MUST use the shortest encoding.
         guard let (type, typeLength) = r.readVarIntWithLength() else {
             throw QuicError.frameEncoding(nil, "truncated frame type")
@@ -50,6 +57,11 @@ public struct FrameDecoder {
         // ... and a frame not permitted in this packet type a PROTOCOL_VIOLATION.
         guard FramePermissions.isAllowed(frameType: type, in: packetKind) else {
             throw QuicError.protocolViolation(type, "frame not allowed in this packet type")
+        }
+        // RFC 9000 §19.7, §19.20: a server MUST treat NEW_TOKEN and HANDSHAKE_DONE from a
+        // client as a PROTOCOL_VIOLATION.
+        if sender == .client && (type == FrameType.newToken || type == FrameType.handshakeDone) {
+            throw QuicError.protocolViolation(type, "frame only a server may send")
         }
 
         @inline(__always) func varint(_ r: inout WireReader) throws(QuicError) -> UInt64 {

@@ -1,11 +1,14 @@
 // QUIC transport parameters (RFC 9000 §18) and the extensions MsQuic exchanges.
 // Encoding and decoding are in TransportParametersCodec.swift.
 
-/// The endpoint that sent a set of transport parameters.
-public enum TransportParameterSender: Sendable {
+/// Client or server.
+public enum EndpointRole: Sendable {
     case client
     case server
 }
+
+/// The endpoint that sent a set of transport parameters.
+public typealias TransportParameterSender = EndpointRole
 
 /// Transport parameter identifiers.
 public enum TransportParameterID {

@@ -322,3 +322,36 @@ final class FrameTests: XCTestCase {
         XCTAssertGreaterThan(errors, 0)
     }
 }
+
+final class FrameRoleAndResetTests: XCTestCase {
+    func testServerOnlyFrames() {
+        func decode(_ bytes: [UInt8], _ sender: EndpointRole) -> QuicError? {
+            bytes.withUnsafeBytes { buf in
+                var d = FrameDecoder(buf, packetKind: .oneRTT, sender: sender)
+                do throws(QuicError) { while try d.next() != nil {}; return nil } catch { return error }
+            }
+        }
+        XCTAssertEqual(decode([0x1e], .client)?.code, .protocolViolation)
+        XCTAssertEqual(decode([0x07, 0x01, 0xaa], .client)?.frameType, 0x07)
+        XCTAssertNil(decode([0x1e], .server))
+        XCTAssertNil(decode([0x07, 0x01, 0xaa], .server))
+    }
+
+    func testStatelessReset() throws {
+        let token = StatelessResetToken([UInt8](repeating: 0x5a, count: 16))!
+        let random: [UInt8] = [0xff, 1, 2, 3, 4, 5, 6]
+        var out = [UInt8](repeating: 0, count: 64)
+        let n = try out.withUnsafeMutableBytes { b in
+            try random.withUnsafeBytes { r in
+                var w = WireWriter(b)
+                try StatelessReset.write(token: token, unpredictableBytes: r, into: &w)
+                return w.position
+            }
+        }
+        XCTAssertEqual(n, 22)
+        XCTAssertEqual(out[0], 0x7f)
+        let packet = Array(out[0..<n])
+        XCTAssertEqual(packet.withUnsafeBytes { StatelessReset.candidateToken(in: $0) }, token)
+        XCTAssertNil(Array(packet.prefix(20)).withUnsafeBytes { StatelessReset.candidateToken(in: $0) })
+    }
+}
