@@ -348,7 +348,7 @@ final class FrameRoleAndResetTests: XCTestCase {
                 return w.position
             }
         }
-        XCTAssertEqual(n, 22)
+        XCTAssertEqual(n, 23)
         XCTAssertEqual(out[0], 0x7f)
         let packet = Array(out[0..<n])
         XCTAssertEqual(packet.withUnsafeBytes { StatelessReset.candidateToken(in: $0) }, token)
