@@ -340,4 +340,46 @@ final class PacketHeaderTests: XCTestCase {
             if !fixed { XCTAssertEqual(parseHeader(d, dcidLength: dcid.length).error, .fixedBitZero) }
         }
     }
+
+    /// Every truncation of valid datagrams and random datagrams: the splitter and header parser
+    /// return in-bounds headers or a PacketHeaderError, never trap.
+    func testTruncationAndGarbage() {
+        func walk(_ d: [UInt8], dcidLength: Int = 8, grease: Bool = false) -> Int {
+            d.withUnsafeBytes { buf in
+                var it = CoalescedPackets(buf, shortHeaderDCIDLength: dcidLength, allowFixedBitZero: grease)
+                var n = 0
+                while let h = try? it.next() {
+                    XCTAssertTrue(h.start < h.end && h.end <= d.count)
+                    XCTAssertTrue(h.dcidRange.upperBound <= d.count && h.tokenRange.upperBound <= h.end)
+                    if h.kind.hasPacketNumber {
+                        XCTAssertLessThanOrEqual(h.sampleOffset + 16, h.end)
+                        if let u = try? h.unprotected(firstByte: h.firstByte, in: buf) {
+                            XCTAssertTrue(u.payloadOffset < u.payloadEnd && u.payloadEnd <= h.end)
+                        }
+                    }
+                    n += 1
+                }
+                return n
+            }
+        }
+        let initial = hex("c300000001088394c8f03e5157080000449e00000002") + [UInt8](repeating: 0, count: 1178)
+        XCTAssertEqual(walk(initial), 1)
+        for n in 0..<initial.count { XCTAssertEqual(walk(Array(initial.prefix(n))), 0, "prefix \(n)") }
+        let retry = hex("ff000000010008f067a5502a4262b5746f6b656e04a265ba2eff4d829058fb3f0f2496ba")
+        for n in 0..<retry.count { _ = walk(Array(retry.prefix(n))) }
+        var g = SeededGenerator(seed: 0x9a4b)
+        var parsed = 0
+        for _ in 0..<50000 {
+            var d = g.bytes(g.int(0...200))
+            // Make long-header v1/v2 packets common so the deeper paths are exercised.
+            if d.count > 6, g.bool() {
+                d[0] |= 0x80
+                let v: [UInt8] = g.bool() ? [0, 0, 0, 1] : [0x6b, 0x33, 0x43, 0xcf]
+                d.replaceSubrange(1..<5, with: v)
+                d[5] %= 21
+            }
+            parsed += walk(d, dcidLength: g.int(0...20), grease: g.bool())
+        }
+        XCTAssertGreaterThan(parsed, 0)
+    }
 }
