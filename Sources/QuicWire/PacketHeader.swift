@@ -219,7 +219,6 @@ public struct PacketHeader: Equatable, Sendable {
         header.length = length
         header.packetNumberOffset = r.position
         header.end = r.position + Int(length)
-        header.tokenRange = header.kind == .initial ? header.tokenRange : r.position..<r.position
         // RFC 9001 §5.4.2: the sample must fit inside this packet.
         guard length >= UInt64(4 + headerProtectionSampleLength) else {
             throw .tooShortForHeaderProtectionSample
