@@ -1,2 +1,0 @@
-// Replaced by the QuicWire tests.
-import XCTest
