@@ -50,6 +50,9 @@ let package = Package(
             ]
         ),
 
+        // Packet protection throughput next to `openssl speed` (see BENCHMARKS.md).
+        .executableTarget(name: "quic-bench", dependencies: ["QuicCrypto"], path: "Benchmarks/quic-bench"),
+
         .testTarget(name: "QuicWireTests", dependencies: ["QuicWire"]),
         .testTarget(name: "QuicCryptoTests", dependencies: ["QuicCrypto", "QuicWire", "CCrypto"]),
         .testTarget(name: "QuicTLSTests", dependencies: ["QuicTLS", "QuicCrypto", "CCrypto"]),

@@ -1,0 +1,104 @@
+import XCTest
+@testable import QuicCrypto
+
+/// RFC 9001 §A.1 and RFC 9369 §A.1: Initial secrets and packet protection keys, and the
+/// key/IV/hp/ku derivations of the A.5 examples.
+final class KeyDerivationTests: XCTestCase {
+    func testHkdfLabelStructuresOfRFC9001() {
+        // HKDF-Expand-Label must feed HKDF-Expand exactly the HkdfLabel bytes that A.1 lists.
+        let secret = RFC9001.clientInitialSecret
+        let pairs: [(String, [UInt8], Int)] = [
+            ("quic key", RFC9001.quicKeyLabel, 16), ("quic iv", RFC9001.quicIVLabel, 12),
+            ("quic hp", RFC9001.quicHPLabel, 16), ("client in", RFC9001.clientInLabel, 32),
+            ("server in", RFC9001.serverInLabel, 32),
+            ("quicv2 key", RFC9369.quicv2KeyLabel, 16), ("quicv2 iv", RFC9369.quicv2IVLabel, 12),
+            ("quicv2 hp", RFC9369.quicv2HPLabel, 16),
+        ]
+        for (label, info, length) in pairs {
+            XCTAssertEqual(HKDF.expandLabel(.sha256, secret: secret, label: label, length: length),
+                           HKDF.expand(.sha256, prk: secret, info: info, length: length), label)
+        }
+    }
+
+    func testInitialSecretsV1() {
+        let dcid = RFC9001.clientDestinationConnectionID
+        XCTAssertEqual(hexString(InitialSecrets.initialSecret(version: .v1, destinationConnectionID: dcid)),
+                       hexString(RFC9001.initialSecret))
+        XCTAssertEqual(InitialSecrets.clientSecret(version: .v1, destinationConnectionID: dcid), RFC9001.clientInitialSecret)
+        XCTAssertEqual(InitialSecrets.serverSecret(version: .v1, destinationConnectionID: dcid), RFC9001.serverInitialSecret)
+        let keys = InitialSecrets.keys(version: .v1, destinationConnectionID: dcid)
+        XCTAssertEqual(hexString(keys.client.key), hexString(RFC9001.clientKey))
+        XCTAssertEqual(hexString(keys.client.iv), hexString(RFC9001.clientIV))
+        XCTAssertEqual(hexString(keys.client.headerProtectionKey), hexString(RFC9001.clientHP))
+        XCTAssertEqual(hexString(keys.server.key), hexString(RFC9001.serverKey))
+        XCTAssertEqual(hexString(keys.server.iv), hexString(RFC9001.serverIV))
+        XCTAssertEqual(hexString(keys.server.headerProtectionKey), hexString(RFC9001.serverHP))
+        XCTAssertEqual(keys.client.suite, .aes128GcmSha256)
+    }
+
+    func testInitialSecretsV2() {
+        let dcid = RFC9001.clientDestinationConnectionID
+        XCTAssertEqual(hexString(InitialSecrets.initialSecret(version: .v2, destinationConnectionID: dcid)),
+                       hexString(RFC9369.initialSecret))
+        let keys = InitialSecrets.keys(version: .v2, destinationConnectionID: dcid)
+        XCTAssertEqual(hexString(keys.client.secret), hexString(RFC9369.clientInitialSecret))
+        XCTAssertEqual(hexString(keys.client.key), hexString(RFC9369.clientKey))
+        XCTAssertEqual(hexString(keys.client.iv), hexString(RFC9369.clientIV))
+        XCTAssertEqual(hexString(keys.client.headerProtectionKey), hexString(RFC9369.clientHP))
+        XCTAssertEqual(hexString(keys.server.secret), hexString(RFC9369.serverInitialSecret))
+        XCTAssertEqual(hexString(keys.server.key), hexString(RFC9369.serverKey))
+        XCTAssertEqual(hexString(keys.server.iv), hexString(RFC9369.serverIV))
+        XCTAssertEqual(hexString(keys.server.headerProtectionKey), hexString(RFC9369.serverHP))
+    }
+
+    func testChaChaKeysAndKeyUpdateSecretV1() {
+        let keys = PacketProtectionKeys(suite: .chacha20Poly1305Sha256, secret: RFC9001.chachaSecret, version: .v1)
+        XCTAssertEqual(hexString(keys.key), hexString(RFC9001.chachaKey))
+        XCTAssertEqual(hexString(keys.iv), hexString(RFC9001.chachaIV))
+        XCTAssertEqual(hexString(keys.headerProtectionKey), hexString(RFC9001.chachaHP))
+        XCTAssertEqual(hexString(keys.nextSecret), hexString(RFC9001.chachaKU))
+    }
+
+    func testChaChaKeysAndKeyUpdateSecretV2() {
+        let keys = PacketProtectionKeys(suite: .chacha20Poly1305Sha256, secret: RFC9001.chachaSecret, version: .v2)
+        XCTAssertEqual(hexString(keys.key), hexString(RFC9369.chachaKey))
+        XCTAssertEqual(hexString(keys.iv), hexString(RFC9369.chachaIV))
+        XCTAssertEqual(hexString(keys.headerProtectionKey), hexString(RFC9369.chachaHP))
+        XCTAssertEqual(hexString(keys.nextSecret), hexString(RFC9369.chachaKU))
+    }
+
+    func testNextGenerationKeepsHeaderProtectionKey() {
+        for version in ProtectionVersion.allCases {
+            let keys = PacketProtectionKeys(suite: .chacha20Poly1305Sha256, secret: RFC9001.chachaSecret, version: version)
+            let next = keys.nextGeneration()
+            // RFC 9001 §6.1: secret_1 = HKDF-Expand-Label(secret_0, "quic ku", "", Hash.length).
+            XCTAssertEqual(next.secret, keys.nextSecret)
+            XCTAssertEqual(next.secret, version == .v1 ? RFC9001.chachaKU : RFC9369.chachaKU)
+            XCTAssertEqual(next.headerProtectionKey, keys.headerProtectionKey)
+            // The new key and IV are those derived from the new secret.
+            let fromSecret = PacketProtectionKeys(suite: .chacha20Poly1305Sha256, secret: next.secret, version: version)
+            XCTAssertEqual(next.key, fromSecret.key)
+            XCTAssertEqual(next.iv, fromSecret.iv)
+            XCTAssertNotEqual(next.key, keys.key)
+            XCTAssertNotEqual(next.headerProtectionKey, fromSecret.headerProtectionKey)
+            XCTAssertEqual(next.generation, 1)
+            XCTAssertEqual(next.nextGeneration().generation, 2)
+            XCTAssertEqual(next.nextGeneration().secret, next.nextSecret)
+        }
+    }
+
+    func testSha384SuiteLengths() {
+        let secret = [UInt8](repeating: 0x5a, count: 48)
+        let keys = PacketProtectionKeys(suite: .aes256GcmSha384, secret: secret)
+        XCTAssertEqual(keys.key.count, 32)
+        XCTAssertEqual(keys.iv.count, 12)
+        XCTAssertEqual(keys.headerProtectionKey.count, 32)
+        XCTAssertEqual(keys.nextSecret.count, 48)
+    }
+
+    func testVersionNumbers() {
+        XCTAssertEqual(ProtectionVersion(wireVersion: 1), .v1)
+        XCTAssertEqual(ProtectionVersion(wireVersion: 0x6b33_43cf), .v2)
+        XCTAssertNil(ProtectionVersion(wireVersion: 0xff00_001d))
+    }
+}

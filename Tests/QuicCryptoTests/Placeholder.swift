@@ -1,2 +1,0 @@
-// Replaced by the QuicCrypto tests.
-import XCTest
