@@ -15,9 +15,11 @@ let headerFlags: [SwiftSetting] = [
 let package = Package(
     name: "swiftquic",
     products: [
-        // libswiftquic.so: the Swift runtime is linked in statically and only
-        // MsQuicOpenVersion/MsQuicClose are exported, under the version node `msquic`
-        // (cmake/msquic.map), as MsQuic's libmsquic.so.2 does.
+        // libswiftquic.so: only MsQuicOpenVersion/MsQuicClose are exported, under the version
+        // node `msquic` (cmake/msquic.map), as MsQuic's libmsquic.so.2 does. The shipped build
+        // (CMakeLists.txt) adds `-Xswiftc -static-stdlib` so the Swift runtime is linked in; it
+        // is not set here because it would also apply to the `swift test` link, which fails
+        // (there is no static XCTest).
         .library(name: "swiftquic", type: .dynamic, targets: ["SwiftQuic"]),
     ],
     targets: [
@@ -35,10 +37,9 @@ let package = Package(
         .target(
             name: "SwiftQuic",
             dependencies: ["CCrypto", "QuicWire", "QuicCrypto", "QuicTLS", "QuicCore", "QuicPlatform"],
-            swiftSettings: headerFlags + [.unsafeFlags(["-static-stdlib"])],
+            swiftSettings: headerFlags,
             linkerSettings: [
                 .unsafeFlags([
-                    "-static-stdlib",
                     "-Xlinker", "--version-script=\(root)/cmake/msquic.map",
                     "-Xlinker", "-soname=libswiftquic.so",
                 ]),
