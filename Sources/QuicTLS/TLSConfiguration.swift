@@ -32,10 +32,9 @@ public struct TLSConfiguration: @unchecked Sendable {
     public var groups: [NamedGroup] = [.x25519, .secp256r1, .secp384r1]
 
     /// Signature schemes we accept from the peer for CertificateVerify, in preference order.
-    public var signatureSchemes: [SignatureScheme] = [
-        .ecdsaSecp256r1Sha256, .rsaPssRsaeSha256, .ed25519, .ecdsaSecp384r1Sha384,
-        .rsaPssRsaeSha384, .rsaPssRsaeSha512,
-    ]
+    /// Sent in signature_algorithms; the PKCS#1 v1.5 ones only ever cover certificate
+    /// signatures (RFC 8446 §4.2.3).
+    public var signatureSchemes: [SignatureScheme] = SignatureScheme.advertised
 
     /// Our quic_transport_parameters extension body (RFC 9001 §8.2), encoded by QuicWire.
     public var transportParameters: [UInt8] = []
@@ -47,6 +46,9 @@ public struct TLSConfiguration: @unchecked Sendable {
     public var skipCertificateValidation = false
     /// PEM file of trusted CAs; nil uses the system trust store.
     public var trustedCAFile: String?
+    /// A validator built once for the configuration (tlscert's CertificateValidator); when
+    /// nil one is built per handshake from `trustedCAFile`, `serverName` and the role.
+    public var certificateValidator: CertificateValidator?
     /// Report validation failures to the application (in `.peerCertificateReceived`)
     /// instead of failing the handshake (QUIC_CREDENTIAL_FLAG_DEFER_CERTIFICATE_VALIDATION).
     public var deferCertificateValidation = false
@@ -87,3 +89,6 @@ public struct TLSConfiguration: @unchecked Sendable {
         self.transportParameters = transportParameters
     }
 }
+
+/// The configuration's ticket key ring seals the server's tickets.
+extension TicketKeyRing: SessionTicketSealer {}

@@ -49,6 +49,8 @@ public final class TLSHandshake {
     var peerChainDER: [[UInt8]] = []
     /// The peer's leaf as `X509 *` (owned), for CertificateVerify.
     var peerLeaf: OpaquePointer?
+    /// The validator's verdict on the peer chain.
+    public internal(set) var peerValidation: PeerCertificateValidation?
     var resumed = false
     var earlyDataAccepted = false
     var sentHelloRetryRequest = false

@@ -40,10 +40,18 @@ public struct TrafficSecret: Sendable, Equatable {
 public struct PeerCertificateInfo: Sendable, Equatable {
     /// DER certificates, leaf first. Empty when a client sent no certificate.
     public var chainDER: [[UInt8]]
+    /// The validator's verdict with the parsed chain (`X509 *` leaf, `X509_STORE_CTX *`)
+    /// for QUIC_CONNECTION_EVENT_PEER_CERTIFICATE_RECEIVED; nil when no certificate came.
+    public var validation: PeerCertificateValidation?
+
     /// The alert validation would send, nil when the chain validated (or validation is off).
-    public var validationError: AlertDescription?
-    /// The OpenSSL X509_V_ERR_* code of the failure (0 = X509_V_OK).
-    public var verifyErrorCode: Int32
+    public var validationError: AlertDescription? { validation?.alert }
+    /// The OpenSSL X509_V_ERR_* code (0 = X509_V_OK).
+    public var verifyErrorCode: Int32 { validation?.verifyError ?? 0 }
+
+    public static func == (a: PeerCertificateInfo, b: PeerCertificateInfo) -> Bool {
+        a.chainDER == b.chainDER && a.validationError == b.validationError && a.verifyErrorCode == b.verifyErrorCode
+    }
 }
 
 /// What the application learns when the handshake completes.

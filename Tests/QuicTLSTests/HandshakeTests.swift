@@ -4,7 +4,7 @@ import QuicCrypto
 
 final class HandshakeTests: XCTestCase {
     func testBasicHandshakeX25519AES128ECDSA() throws {
-        let cred = try TestPKI.shared.credential("server-p256")
+        let cred = try HandshakePKI.shared.credential("server-p256")
         var c = TestConfigs.client()
         c.cipherSuites = [.aes128GcmSha256]
         let pair = HandshakePair(client: c, server: TestConfigs.server(cred))

@@ -192,13 +192,6 @@ struct CertificateVerify {
         try r.expectEnd()
         return CertificateVerify(scheme: scheme, signature: sig)
     }
-
-    /// The signed content: 64 spaces, the context string, a zero byte, then the transcript
-    /// hash (RFC 8446 §4.4.3).
-    static func signedContent(server: Bool, transcriptHash: [UInt8]) -> [UInt8] {
-        let context = server ? "TLS 1.3, server CertificateVerify" : "TLS 1.3, client CertificateVerify"
-        return [UInt8](repeating: 0x20, count: 64) + Array(context.utf8) + [0] + transcriptHash
-    }
 }
 
 /// NewSessionTicket (RFC 8446 §4.6.1).

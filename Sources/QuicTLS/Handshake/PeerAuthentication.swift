@@ -25,21 +25,36 @@ extension TLSHandshake {
         return true
     }
 
-    /// Validates the received chain; returns the alert and verify code of a failure.
-    func validatePeerChain() throws -> (AlertDescription?, Int32) {
-        if configuration.skipCertificateValidation { return (nil, 0) }
-        return try PeerChainValidation.validate(chainDER: peerChainDER, configuration: configuration)
+    /// Validates the received chain with the configured validator (or one built from the
+    /// configuration's trust settings) under the role's purpose and expected name.
+    func validatePeerChain() throws -> PeerCertificateValidation {
+        let validator: CertificateValidator
+        if let v = configuration.certificateValidator {
+            validator = v
+        } else {
+            let trust: CertificateValidationPolicy.Trust = configuration.trustedCAFile.map { .caFile($0) } ?? .systemStore
+            let policy = CertificateValidationPolicy(
+                trust: trust, purpose: role == .client ? .serverAuth : .clientAuth,
+                skipValidation: configuration.skipCertificateValidation,
+                expectedName: role == .client ? configuration.serverName : nil)
+            do {
+                validator = try CertificateValidator(policy: policy)
+            } catch {
+                throw TLSAlert(.internalError, "cannot load trust anchors: \(error)")
+            }
+        }
+        return try validator.validate(peerChainDER)
     }
 
     /// Handles the peer's CertificateVerify over the transcript up to its Certificate.
     func receivePeerCertificateVerify(_ message: [UInt8], body: [UInt8], offered: [SignatureScheme], suite: CipherSuite) throws {
         let cv = try CertificateVerify.decode(body)
         // RFC 8446 §4.4.3: the scheme must be one we offered.
-        guard let scheme = SignatureScheme(rawValue: cv.scheme), offered.contains(scheme), scheme.allowedInCertificateVerify else {
+        guard let scheme = SignatureScheme(rawValue: cv.scheme), offered.contains(scheme), scheme.isAllowedInCertificateVerify else {
             throw TLSAlert(.illegalParameter, "CertificateVerify with a scheme we did not offer")
         }
         guard let leaf = peerLeaf else { throw TLSAlert(.unexpectedMessage, "CertificateVerify without Certificate") }
-        let content = CertificateVerify.signedContent(server: role == .client, transcriptHash: transcript.hash(suite.hash))
+        let content = TLSSignature.certificateVerifyContent(fromServer: role == .client, transcriptHash: transcript.hash(suite.hash))
         do {
             try TLSSignature.verify(certificate: leaf, scheme: scheme, message: content, signature: cv.signature)
         } catch let alert as TLSAlert where alert.description == .illegalParameter {
@@ -53,13 +68,13 @@ extension TLSHandshake {
     /// After the peer's certificate (and CertificateVerify) checked out: fail, report or
     /// pause as configured. Returns with `awaitingCertificateDecision` set when pausing.
     func concludePeerCertificate() throws {
-        let (error, code) = try validatePeerChain()
-        if let error, !configuration.deferCertificateValidation {
-            throw TLSAlert(error, "peer certificate validation failed (X509 error \(code))")
+        let result = try validatePeerChain()
+        peerValidation = result
+        if let failure = result.failure, !configuration.deferCertificateValidation {
+            throw failure
         }
         if configuration.indicatePeerCertificate {
-            emit(.peerCertificateReceived(PeerCertificateInfo(chainDER: peerChainDER, validationError: error,
-                                                              verifyErrorCode: code)))
+            emit(.peerCertificateReceived(PeerCertificateInfo(chainDER: peerChainDER, validation: result)))
             awaitingCertificateDecision = true
         }
     }
@@ -68,12 +83,12 @@ extension TLSHandshake {
     /// peer listed in signature_algorithms (RFC 8446 §4.4.2.2, §4.4.3).
     func sendCertificate(_ credential: TLSCredential, context: [UInt8], peerSchemes: [SignatureScheme],
                          suite: CipherSuite) throws {
-        let ours = TLSSignature.schemes(for: credential.privateKey).filter { $0.allowedInCertificateVerify }
+        let ours = TLSSignature.schemes(for: credential.privateKey).filter { $0.isAllowedInCertificateVerify }
         guard let scheme = ours.first(where: { peerSchemes.contains($0) }) else {
             throw TLSAlert(.handshakeFailure, "no signature scheme in common with the peer")
         }
         send(.handshake, CertificateMessage(context: context, certificates: credential.chainDER).encode())
-        let content = CertificateVerify.signedContent(server: role == .server, transcriptHash: transcript.hash(suite.hash))
+        let content = TLSSignature.certificateVerifyContent(fromServer: role == .server, transcriptHash: transcript.hash(suite.hash))
         let signature = try TLSSignature.sign(key: credential.privateKey, scheme: scheme, message: content)
         send(.handshake, CertificateVerify(scheme: scheme.rawValue, signature: signature).encode())
     }
@@ -88,21 +103,3 @@ extension TLSHandshake {
     }
 }
 
-extension SignatureScheme {
-    /// RSASSA-PKCS1-v1_5 only signs certificates in TLS 1.3, never CertificateVerify
-    /// (RFC 8446 §4.2.3).
-    var allowedInCertificateVerify: Bool {
-        switch self {
-        case .rsaPkcs1Sha256, .rsaPkcs1Sha384, .rsaPkcs1Sha512: return false
-        default: return true
-        }
-    }
-}
-
-/// Bridge to the peer chain validator (tlscert's `CertificateValidator`).
-enum PeerChainValidation {
-    static func validate(chainDER: [[UInt8]], configuration: TLSConfiguration) throws -> (AlertDescription?, Int32) {
-        // Not wired yet: until the validator is merged, only skipCertificateValidation works.
-        throw TLSAlert(.internalError, "certificate chain validation is not available yet")
-    }
-}

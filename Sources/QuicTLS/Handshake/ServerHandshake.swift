@@ -19,7 +19,7 @@ extension TLSHandshake {
                 transcript.append(message)
                 state = .waitClientFinished
                 if configuration.indicatePeerCertificate {
-                    emit(.peerCertificateReceived(PeerCertificateInfo(chainDER: [], validationError: nil, verifyErrorCode: 0)))
+                    emit(.peerCertificateReceived(PeerCertificateInfo(chainDER: [], validation: nil)))
                     awaitingCertificateDecision = true
                 }
             }

@@ -4,8 +4,8 @@ import XCTest
 
 /// Keys and certificates generated once per test run with the `openssl` tool in a temp dir:
 /// a CA, server leaves for every key type, a client leaf, plus odd ones for failure tests.
-final class TestPKI: @unchecked Sendable {
-    static let shared: TestPKI = TestPKI()
+final class HandshakePKI: @unchecked Sendable {
+    static let shared: HandshakePKI = HandshakePKI()
 
     let dir: URL
     private var cache: [String: TLSCredential] = [:]
