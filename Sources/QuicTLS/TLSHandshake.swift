@@ -37,6 +37,8 @@ public final class TLSHandshake {
     var failure: TLSAlert?
     /// Set while waiting for `completePeerCertificateValidation`.
     var awaitingCertificateDecision = false
+    /// Levels whose read secret was handed out (Initial needs none).
+    var readableLevels: Set<EncryptionLevel> = [.initial]
 
     // Negotiated state
     var transcript = Transcript()
@@ -109,6 +111,11 @@ public final class TLSHandshake {
         try guarded {
             // RFC 9001 §4.1.3: no handshake messages are carried in 0-RTT packets.
             guard level != .earlyData else { throw TLSAlert(.unexpectedMessage, "CRYPTO data in 0-RTT") }
+            // RFC 9001 §4.1.3: data must arrive at a level we have read keys for ...
+            guard readableLevels.contains(level) else {
+                throw TLSAlert(.unexpectedMessage, "handshake data at \(level) before its keys exist")
+            }
+            // ... and not at a level the handshake has moved past.
             guard level >= expectedLevel else {
                 throw TLSAlert(.unexpectedMessage, "handshake data at \(level) after moving past it")
             }
@@ -236,6 +243,7 @@ public final class TLSHandshake {
     }
 
     func emitSecret(_ level: EncryptionLevel, _ direction: TrafficDirection, _ secret: [UInt8], suite: CipherSuite) {
+        if direction == .read { readableLevels.insert(level) }
         emit(.secret(TrafficSecret(level: level, direction: direction, cipherSuite: suite, secret: secret)))
     }
 
