@@ -211,6 +211,68 @@ final class RFC8448Tests: XCTestCase {
                        Self.hex("b2026866610937d7423e5be90862ccf24c0e6091186d34f812089ff5be2ef7df"))
     }
 
+    /// RFC 8448 §4 after the ClientHello: the ServerHello's ECDHE with the client's trace
+    /// key, the handshake, application, exporter and resumption secrets and both Finished.
+    /// (TLS over TCP sends EndOfEarlyData, which QUIC forbids; the trace's transcript has it.)
+    func testResumed0RTTHandshakeSecretsAndFinished() throws {
+        let serverHello = Self.hex("""
+            0200005c03033ccfd2dec890222763472ae8136777c9d7358777bb66e91ea5122495f559ea2d00130100003400290002000000330024001d0020121761ee42c333e1b9e77b60dd57c2053cd94512ab47f115e86eff50942cea31002b00020304
+            """)
+        let encryptedExtensions = Self.hex("080000280026000a00140012001d00170018001901000101010201030104001c0002400100000000002a0000")
+        let serverFinished = Self.hex("1400002048d3e0e1b3d907c6acff145e16090388c77b05c050b634ab1a88bbd0dd1a34b2")
+        let endOfEarlyData = Self.hex("05000000")
+        let clientFinished = Self.hex("140000207230a9c952c25cd6138fc5e6628308c41c5335dd81b9f96bcea50fd32bda416d")
+
+        let sh = try ServerHello.decode(Array(serverHello[4...]))
+        XCTAssertEqual(sh.encode(), serverHello)
+        XCTAssertEqual(try ExtensionCodec.decodeSelectedPSK(sh.extensions.body(.preSharedKey) ?? []), 0)
+        let ee = try EncryptedExtensions.decode(Array(encryptedExtensions[4...]))
+        XCTAssertTrue(ee.extensions.has(.earlyData))
+
+        let client = try KeyShare.x25519(privateKey: Self.hex("bff91188283846dd6a2134ef7180ca2b0b14fb10dce707b5098c0dddc813b2df"))
+        XCTAssertEqual(client.publicKey, Self.hex("e4ffb68ac05f8d96c99da26698346c6be16482badddafe051a66b4f18d668f0b"))
+        let serverShare = try ExtensionCodec.decodeKeyShareServer(sh.extensions.body(.keyShare) ?? [])
+        let shared = try client.sharedSecret(peerKeyExchange: serverShare.key)
+        XCTAssertEqual(shared, Self.hex("f44194756ff9ec9d25180635d66ea6824c6ab3bf179977be37f723570e7ccb2e"))
+
+        let early = KeySchedule.earlySecret(h, psk: Self.hex("4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3"))
+        XCTAssertEqual(KeySchedule.deriveSecretEmpty(h, secret: early, label: "derived"),
+                       Self.hex("5f1790bbd82c5e7d376ed2e1e52f8e6038c9346db61b43be9a52f77ef3998e80"))
+        let hs = KeySchedule.handshakeSecret(h, earlySecret: early, sharedSecret: shared)
+        XCTAssertEqual(hs, Self.hex("005cb112fd8eb4ccc623bb88a07c64b3ede1605363fc7d0df8c7ce4ff0fb4ae6"))
+        var transcript = Transcript()
+        transcript.append(Self.resumedClientHello)
+        transcript.append(serverHello)
+        XCTAssertEqual(transcript.hash(h), Self.hex("f736cb34fe25e701551bee6fd24c1cc7102a7daf9405cb15d97aafe16f757d03"))
+        let cHS = KeySchedule.deriveSecret(h, secret: hs, label: "c hs traffic", transcriptHash: transcript.hash(h))
+        let sHS = KeySchedule.deriveSecret(h, secret: hs, label: "s hs traffic", transcriptHash: transcript.hash(h))
+        XCTAssertEqual(cHS, Self.hex("2faac08f851d35fea3604fcb4de82dc62c9b164a70974d0462e27f1ab278700f"))
+        XCTAssertEqual(sHS, Self.hex("fe927ae271312e8bf0275b581c54eef020450dc4ecffaa05a1a35d27518e7803"))
+        XCTAssertEqual(KeySchedule.deriveSecretEmpty(h, secret: hs, label: "derived"),
+                       Self.hex("e2f16030251df0874ba19b9aba257610bc6d531c1dd206df0ca6e84ae2a26742"))
+        let master = KeySchedule.masterSecret(h, handshakeSecret: hs)
+        XCTAssertEqual(master, Self.hex("e2d32d4ed66dd37897a0e80c84107503ce58bf8aad4cb55a5002d77ecb890ece"))
+
+        transcript.append(encryptedExtensions)
+        XCTAssertEqual(handshakeMessage(.finished, KeySchedule.finishedVerifyData(h, baseKey: sHS, transcriptHash: transcript.hash(h))),
+                       serverFinished)
+        transcript.append(serverFinished)
+        let th = transcript.hash(h)
+        XCTAssertEqual(KeySchedule.deriveSecret(h, secret: master, label: "c ap traffic", transcriptHash: th),
+                       Self.hex("2abbf2b8e381d23dbebe1dd2a7d16a8bf484cb4950d23fb7fb7fa8547062d9a1"))
+        XCTAssertEqual(KeySchedule.deriveSecret(h, secret: master, label: "s ap traffic", transcriptHash: th),
+                       Self.hex("cc21f1bf8feb7dd5fa505bd9c4b468a9984d554a993dc49e6d285598fb672691"))
+        XCTAssertEqual(KeySchedule.deriveSecret(h, secret: master, label: "exp master", transcriptHash: th),
+                       Self.hex("3fd93d4ffddc98e64b14dd107aedf8ee4add23f4510f58a4592d0b201bee56b4"))
+
+        transcript.append(endOfEarlyData)
+        XCTAssertEqual(handshakeMessage(.finished, KeySchedule.finishedVerifyData(h, baseKey: cHS, transcriptHash: transcript.hash(h))),
+                       clientFinished)
+        transcript.append(clientFinished)
+        XCTAssertEqual(KeySchedule.deriveSecret(h, secret: master, label: "res master", transcriptHash: transcript.hash(h)),
+                       Self.hex("5e95bdf1f89005ea2e9aa0ba85e728e3c19c5fe0c699e3f5bee59faebd0b5406"))
+    }
+
     /// HelloRetryRequest's special random is SHA-256("HelloRetryRequest") (RFC 8446 §4.1.3).
     func testHelloRetryRequestRandom() {
         XCTAssertEqual(h.hash(Array("HelloRetryRequest".utf8)), helloRetryRequestRandom)
