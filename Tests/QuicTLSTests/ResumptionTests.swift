@@ -147,6 +147,20 @@ final class ResumptionTests: XCTestCase {
         XCTAssertEqual(pair.clientSummary?.earlyDataAccepted, false)
     }
 
+    func testTicketRemembersChosenTransportParameters() throws {
+        var server = try serverConfig()
+        server.ticketTransportParameters = [9, 9, 9]
+        server.earlyDataAcceptance = { _, tp in tp == [9, 9, 9] }
+        let (_, ticket) = try firstConnection(server: server)
+        var c = TestConfigs.client()
+        c.resumptionTicket = ticket
+        c.enableEarlyData = true
+        let pair = HandshakePair(client: c, server: server)
+        pair.run()
+        pair.assertCompleted()
+        XCTAssertEqual(pair.serverSummary?.earlyDataAccepted, true)
+    }
+
     func testUnknownOrExpiredTicketFallsBackToFullHandshake() throws {
         let server = try serverConfig()
         let (_, ticket) = try firstConnection(server: server)

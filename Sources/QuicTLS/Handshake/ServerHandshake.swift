@@ -258,7 +258,8 @@ extension TLSHandshake {
                 psk: KeySchedule.resumptionPSK(suite.hash, resumptionMasterSecret: resumptionMasterSecret, nonce: nonce.bytes),
                 alpn: alpn, serverName: sniName, ageAdd: ageAdd, issueTime: now,
                 lifetime: min(configuration.ticketLifetime, 604_800), maxEarlyData: maxEarly,
-                appData: appData, transportParameters: configuration.transportParameters)
+                appData: appData,
+                transportParameters: configuration.ticketTransportParameters ?? configuration.transportParameters)
             let ticket = try sealer.seal(state.encode())
             let exts = maxEarly > 0 ? [TLSExtension(.earlyData, ExtensionCodec.maxEarlyData(maxEarly))] : []
             let nst = NewSessionTicket(lifetime: state.lifetime, ageAdd: ageAdd, nonce: nonce.bytes, ticket: ticket, extensions: exts)
