@@ -98,12 +98,12 @@ public final class TLSHandshake {
     // MARK: Public API
 
     /// Client: builds and queues the ClientHello (and the 0-RTT secret). Server: nothing to do.
+    /// Misuse of the API (a second start, a decision nobody asked for, an oversized ticket)
+    /// throws internal_error without failing the handshake.
     public func start(now: UInt64) throws {
-        try guarded {
-            guard role == .client else { return }
-            guard state == .clientStart else { throw TLSAlert(.internalError, "start called twice") }
-            try clientStart(now: now)
-        }
+        guard role == .client else { return }
+        guard state == .clientStart, outputs.isEmpty else { throw TLSAlert(.internalError, "start called twice") }
+        try guarded { try clientStart(now: now) }
     }
 
     /// Handshake bytes received in CRYPTO frames at `level`, in order within the level.
@@ -138,8 +138,9 @@ public final class TLSHandshake {
     /// handshake, reject fails it with bad_certificate (or `alert`).
     public func completePeerCertificateValidation(accept: Bool, alert: AlertDescription = .badCertificate,
                                                   now: UInt64) throws {
+        if let failure { throw failure }
+        guard awaitingCertificateDecision else { throw TLSAlert(.internalError, "no certificate decision pending") }
         try guarded {
-            guard awaitingCertificateDecision else { throw TLSAlert(.internalError, "no certificate decision pending") }
             awaitingCertificateDecision = false
             guard accept else { throw TLSAlert(alert, "peer certificate rejected by the application") }
             try process(now: now)

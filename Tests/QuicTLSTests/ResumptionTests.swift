@@ -214,6 +214,11 @@ final class ResumptionTests: XCTestCase {
         let server = try serverConfig()
         let (pair, _) = try firstConnection(server: server)
         XCTAssertThrowsError(try pair.server.sendSessionTicket(appData: [UInt8](repeating: 1, count: 1001), now: pair.now))
+        // The refusal does not break the connection: a valid ticket still goes out.
+        XCTAssertNoThrow(try pair.issueTicket(appData: [UInt8](repeating: 1, count: 1000)))
+        XCTAssertThrowsError(try pair.client.start(now: 0))
+        XCTAssertThrowsError(try pair.client.completePeerCertificateValidation(accept: true, now: 0))
+        XCTAssertEqual(pair.clientTickets.count, 2)
         let fresh = TLSHandshake(configuration: server)
         XCTAssertThrowsError(try fresh.sendSessionTicket(now: 0))
     }

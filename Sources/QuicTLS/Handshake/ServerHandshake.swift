@@ -240,12 +240,13 @@ extension TLSHandshake {
     /// Server: sends a NewSessionTicket at the application level (RFC 8446 §4.6.1) carrying
     /// up to 1000 bytes of application data; needs a completed handshake and a ticket sealer.
     public func sendSessionTicket(appData: [UInt8] = [], now: UInt64) throws {
+        if let failure { throw failure }
+        guard role == .server, state == .connected, let suite, let alpn else {
+            throw TLSAlert(.internalError, "tickets are sent by a server after the handshake")
+        }
+        guard let sealer = configuration.ticketSealer else { throw TLSAlert(.internalError, "no ticket keys") }
+        guard appData.count <= 1000 else { throw TLSAlert(.internalError, "ticket application data over 1000 bytes") }
         try guarded {
-            guard role == .server, state == .connected, let suite, let alpn else {
-                throw TLSAlert(.internalError, "tickets are sent by a server after the handshake")
-            }
-            guard let sealer = configuration.ticketSealer else { throw TLSAlert(.internalError, "no ticket keys") }
-            guard appData.count <= 1000 else { throw TLSAlert(.internalError, "ticket application data over 1000 bytes") }
             var nonce = TLSWriter()
             nonce.u64(ticketNonceCounter)
             ticketNonceCounter += 1
