@@ -1,0 +1,266 @@
+import QuicCrypto
+
+/// The server side of the handshake (RFC 8446 §2, §4; RFC 9001 §4).
+extension TLSHandshake {
+    func serverHandle(_ type: HandshakeType, message: [UInt8], body: [UInt8], now: UInt64) throws {
+        switch (state, type) {
+        case (.waitClientHello, .clientHello):
+            try serverHandleClientHello(try ClientHello.decode(body), message: message, now: now)
+        case (.waitClientCertificate, .certificate):
+            guard let suite else { throw TLSAlert(.internalError) }
+            if try receivePeerCertificate(body, expectedContext: []) {
+                transcript.append(message)
+                state = .waitClientCertificateVerify
+            } else {
+                // RFC 8446 §4.4.2.4: the server may abort with certificate_required.
+                if configuration.requireClientCertificate {
+                    throw TLSAlert(.certificateRequired, "client sent no certificate")
+                }
+                transcript.append(message)
+                state = .waitClientFinished
+                if configuration.indicatePeerCertificate {
+                    emit(.peerCertificateReceived(PeerCertificateInfo(chainDER: [], validation: nil)))
+                    awaitingCertificateDecision = true
+                }
+            }
+            _ = suite
+        case (.waitClientCertificateVerify, .certificateVerify):
+            guard let suite else { throw TLSAlert(.internalError) }
+            try receivePeerCertificateVerify(message, body: body, offered: configuration.signatureSchemes, suite: suite)
+            state = .waitClientFinished
+            try concludePeerCertificate()
+        case (.waitClientFinished, .finished):
+            guard let suite else { throw TLSAlert(.internalError) }
+            try checkFinished(body, baseKey: clientHandshakeSecret, suite: suite)
+            transcript.append(message)
+            emitSecret(.application, .read, clientApplicationSecret, suite: suite)
+            deriveResumptionMasterSecret(suite: suite)
+            state = .connected
+            emit(.handshakeComplete(summary()))
+        default:
+            // Includes any handshake message after completion: a QUIC server receives no
+            // post-handshake messages (RFC 9001 §4.1.3; KeyUpdate is forbidden, §6).
+            throw TLSAlert(.unexpectedMessage, "\(type) unexpected in \(state)")
+        }
+    }
+
+    private func serverHandleClientHello(_ ch: ClientHello, message: [UInt8], now: UInt64) throws {
+        let exts = ch.extensions
+        // RFC 8446 §4.2.1: TLS 1.3 only, negotiated through supported_versions.
+        guard let svBody = exts.body(.supportedVersions),
+              try ExtensionCodec.decodeSupportedVersionsClient(svBody).contains(tls13Version) else {
+            throw TLSAlert(.protocolVersion, "client does not offer TLS 1.3")
+        }
+        // RFC 9001 §8.4: no middlebox compatibility mode, so legacy_session_id must be empty
+        // (a PROTOCOL_VIOLATION in QUIC; reported here as illegal_parameter).
+        guard ch.legacySessionID.isEmpty else { throw TLSAlert(.illegalParameter, "non-empty legacy_session_id") }
+        // RFC 8446 §4.2.11: pre_shared_key must be the last extension.
+        if let i = exts.firstIndex(where: { $0.type == ExtensionType.preSharedKey.rawValue }), i != exts.count - 1 {
+            throw TLSAlert(.illegalParameter, "pre_shared_key is not the last extension")
+        }
+        if sentHelloRetryRequest {
+            // RFC 8446 §4.1.2: the second ClientHello keeps the random and drops early_data.
+            guard ch.random == clientRandom else { throw TLSAlert(.illegalParameter, "ClientHello random changed after HRR") }
+            guard !exts.has(.earlyData) else { throw TLSAlert(.illegalParameter, "early_data after HelloRetryRequest") }
+        }
+        clientRandom = ch.random
+
+        // ALPN (RFC 9001 §8.1, RFC 7301 §3.2): our preference order wins.
+        guard let alpnBody = exts.body(.alpn) else {
+            throw TLSAlert(.noApplicationProtocol, "client offered no application protocol")
+        }
+        let offered = try ExtensionCodec.decodeALPN(alpnBody)
+        guard let chosenALPN = configuration.alpnProtocols.first(where: { offered.contains($0) }) else {
+            throw TLSAlert(.noApplicationProtocol, "no application protocol in common")
+        }
+        // RFC 9001 §8.2.
+        guard let tp = exts.body(.quicTransportParameters) else {
+            throw TLSAlert(.missingExtension, "client sent no quic_transport_parameters")
+        }
+        if let sni = exts.body(.serverName) { sniName = try ExtensionCodec.decodeServerName(sni) }
+
+        // Cipher suite: ours first (RFC 8446 §4.1.1).
+        guard let suite = configuration.cipherSuites.first(where: { ch.cipherSuites.contains($0.rawValue) }) else {
+            throw TLSAlert(.handshakeFailure, "no cipher suite in common")
+        }
+        if sentHelloRetryRequest, let hrrSuite = self.suite, hrrSuite != suite {
+            throw TLSAlert(.illegalParameter, "cipher suites changed after HelloRetryRequest")
+        }
+
+        // Key exchange (RFC 8446 §4.2.7, §4.2.8): psk_dhe_ke and (EC)DHE both need these.
+        guard let groupsBody = exts.body(.supportedGroups), let ksBody = exts.body(.keyShare) else {
+            throw TLSAlert(.missingExtension, "supported_groups and key_share are required")
+        }
+        let clientGroups = try ExtensionCodec.decodeU16List(groupsBody)
+        let shares = try ExtensionCodec.decodeKeyShareClient(ksBody)
+        // RFC 8446 §4.2.8: every share must be for a group listed in supported_groups.
+        for s in shares where !clientGroups.contains(s.group) {
+            throw TLSAlert(.illegalParameter, "key_share for a group not in supported_groups")
+        }
+        let share = configuration.groups.lazy.compactMap { g in shares.first(where: { $0.group == g.rawValue }).map { (g, $0.key) } }.first
+        guard let (group, peerKey) = share else {
+            guard !sentHelloRetryRequest else { throw TLSAlert(.illegalParameter, "second ClientHello lacks the requested key_share") }
+            guard let g = configuration.groups.first(where: { clientGroups.contains($0.rawValue) }) else {
+                throw TLSAlert(.handshakeFailure, "no key exchange group in common")
+            }
+            try sendHelloRetryRequest(group: g, suite: suite, message: message)
+            return
+        }
+        if sentHelloRetryRequest, let requested = self.group, requested != group {
+            throw TLSAlert(.illegalParameter, "second ClientHello uses another group than requested")
+        }
+
+        // Resumption (RFC 8446 §4.2.11): verifies the binder before trusting the ticket.
+        let partialLength = try resumptionCandidate(ch, message: message, suite: suite, now: now)
+
+        if !resumed {
+            guard let sigBody = exts.body(.signatureAlgorithms) else {
+                throw TLSAlert(.missingExtension, "signature_algorithms is required for certificate authentication")
+            }
+            clientOfferedSchemes = try TLSHandshake.decodeSchemes(sigBody)
+            guard configuration.credential != nil else { throw TLSAlert(.internalError, "server has no credential") }
+        }
+        _ = partialLength
+        self.suite = suite
+        self.group = group
+        self.alpn = chosenALPN
+        self.peerTransportParameters = tp
+        transcript.append(message)
+        emit(.peerTransportParameters(tp))
+
+        // 0-RTT (RFC 8446 §4.2.10, RFC 9001 §4.6).
+        if resumed, exts.has(.earlyData), let ticket = serverTicket, earlyDataAllowed(ticket, ch: ch, suite: suite, alpn: chosenALPN, now: now) {
+            earlyDataAccepted = true
+            let h = suite.hash
+            let th = transcript.hash(h)
+            let secret = KeySchedule.deriveSecret(h, secret: earlySecret, label: "c e traffic", transcriptHash: th)
+            earlyExporterMasterSecret = KeySchedule.deriveSecret(h, secret: earlySecret, label: "e exp master", transcriptHash: th)
+            logSecret("CLIENT_EARLY_TRAFFIC_SECRET", secret)
+            emitSecret(.earlyData, .read, secret, suite: suite)
+        }
+
+        // ServerHello
+        let ours = try KeyShare.generate(group)
+        let shared = try ours.sharedSecret(peerKeyExchange: peerKey)
+        var shExts = [
+            TLSExtension(.supportedVersions, ExtensionCodec.supportedVersionsServer()),
+            TLSExtension(.keyShare, ExtensionCodec.keyShareServer(group: group.rawValue, key: ours.publicKey)),
+        ]
+        if resumed { shExts.append(TLSExtension(.preSharedKey, ExtensionCodec.selectedPSK(0))) }
+        let sh = ServerHello(random: try TLSHandshake.randomBytes(32), cipherSuite: suite.rawValue, extensions: shExts)
+        send(.initial, sh.encode())
+        deriveHandshakeSecrets(shared: shared, suite: suite)
+
+        // EncryptedExtensions
+        var eeExts = [
+            TLSExtension(.alpn, ExtensionCodec.alpn([chosenALPN])),
+            TLSExtension(.quicTransportParameters, configuration.transportParameters),
+        ]
+        if earlyDataAccepted { eeExts.append(TLSExtension(.earlyData, [])) }
+        send(.handshake, EncryptedExtensions(extensions: eeExts).encode())
+
+        if !resumed {
+            if configuration.requestClientCertificate {
+                send(.handshake, CertificateRequest(context: [], extensions: [signatureAlgorithmsExtension()]).encode())
+            }
+            guard let credential = configuration.credential else { throw TLSAlert(.internalError) }
+            try sendCertificate(credential, context: [], peerSchemes: clientOfferedSchemes, suite: suite)
+        }
+        send(.handshake, handshakeMessage(.finished, finishedVerifyData(baseKey: serverHandshakeSecret, suite: suite)))
+        deriveApplicationSecrets(suite: suite)
+        emitSecret(.application, .write, serverApplicationSecret, suite: suite)
+        state = (configuration.requestClientCertificate && !resumed) ? .waitClientCertificate : .waitClientFinished
+    }
+
+    /// HelloRetryRequest (RFC 8446 §4.1.4): the transcript restarts from message_hash(CH1).
+    private func sendHelloRetryRequest(group: NamedGroup, suite: CipherSuite, message: [UInt8]) throws {
+        sentHelloRetryRequest = true
+        self.suite = suite
+        self.group = group
+        transcript.append(message)
+        transcript.replaceWithMessageHash(suite.hash)
+        let hrr = ServerHello(random: helloRetryRequestRandom, cipherSuite: suite.rawValue, extensions: [
+            TLSExtension(.supportedVersions, ExtensionCodec.supportedVersionsServer()),
+            TLSExtension(.keyShare, ExtensionCodec.keyShareHRR(group: group.rawValue)),
+        ])
+        send(.initial, hrr.encode())
+    }
+
+    /// Picks the first offered ticket that opens, is unexpired and fits `suite`, and checks its
+    /// binder (RFC 8446 §4.2.11.2: a bad binder aborts with decrypt_error). Sets `resumed`.
+    private func resumptionCandidate(_ ch: ClientHello, message: [UInt8], suite: CipherSuite, now: UInt64) throws -> Int {
+        guard let pskBody = ch.extensions.body(.preSharedKey) else { return 0 }
+        // RFC 8446 §4.2.9: a PSK offer without psk_key_exchange_modes is illegal.
+        guard let modesBody = ch.extensions.body(.pskKeyExchangeModes) else {
+            throw TLSAlert(.missingExtension, "pre_shared_key without psk_key_exchange_modes")
+        }
+        let offer = try ExtensionCodec.decodeOfferedPSKs(pskBody)
+        guard try ExtensionCodec.decodePSKModes(modesBody).contains(pskDHEKeyExchange),
+              let sealer = configuration.ticketSealer else { return 0 }
+        for (index, identity) in offer.identities.enumerated() {
+            guard let plain = sealer.open(identity.identity), let state = ServerTicketState.decode(plain),
+                  state.cipherSuite.hash == suite.hash,
+                  now >= state.issueTime, (now - state.issueTime) / 1_000_000 < UInt64(state.lifetime)
+            else { continue }
+            // Only the first identity is ever selected, so 0-RTT stays possible (RFC 8446 §4.2.10).
+            guard index == 0 else { continue }
+            let tail = ExtensionCodec.bindersList(offer.binders).count
+            guard tail <= message.count else { throw TLSAlert(.decodeError) }
+            let partial = message[0..<(message.count - tail)]
+            let h = suite.hash
+            let es = KeySchedule.earlySecret(h, psk: state.psk)
+            let expected = KeySchedule.finishedVerifyData(h, baseKey: KeySchedule.binderKey(h, earlySecret: es),
+                                                          transcriptHash: transcript.hash(h, appending: partial))
+            guard expected == offer.binders[index] else { throw TLSAlert(.decryptError, "PSK binder does not verify") }
+            earlySecret = es
+            resumed = true
+            serverTicket = state
+            return message.count - tail
+        }
+        return 0
+    }
+
+    /// 0-RTT is accepted only for the ticket's own suite and ALPN, a plausible ticket age
+    /// (RFC 8446 §4.2.10, §8.3), when enabled and when the application agrees.
+    private func earlyDataAllowed(_ t: ServerTicketState, ch: ClientHello, suite: CipherSuite, alpn: [UInt8], now: UInt64) -> Bool {
+        guard configuration.enableEarlyData, !sentHelloRetryRequest, t.maxEarlyData > 0,
+              t.cipherSuite == suite, t.alpn == alpn,
+              let pskBody = ch.extensions.body(.preSharedKey),
+              let offer = try? ExtensionCodec.decodeOfferedPSKs(pskBody), let first = offer.identities.first
+        else { return false }
+        let clientAge = UInt64(first.obfuscatedTicketAge &- t.ageAdd)
+        let serverAge = (now - t.issueTime) / 1000
+        let skew = clientAge > serverAge ? clientAge - serverAge : serverAge - clientAge
+        guard skew <= configuration.maxTicketAgeSkewMs else { return false }
+        return configuration.earlyDataAcceptance?(t.appData, t.transportParameters) ?? true
+    }
+
+    /// Server: sends a NewSessionTicket at the application level (RFC 8446 §4.6.1) carrying
+    /// up to 1000 bytes of application data; needs a completed handshake and a ticket sealer.
+    public func sendSessionTicket(appData: [UInt8] = [], now: UInt64) throws {
+        try guarded {
+            guard role == .server, state == .connected, let suite, let alpn else {
+                throw TLSAlert(.internalError, "tickets are sent by a server after the handshake")
+            }
+            guard let sealer = configuration.ticketSealer else { throw TLSAlert(.internalError, "no ticket keys") }
+            guard appData.count <= 1000 else { throw TLSAlert(.internalError, "ticket application data over 1000 bytes") }
+            var nonce = TLSWriter()
+            nonce.u64(ticketNonceCounter)
+            ticketNonceCounter += 1
+            let ageAddBytes = try TLSHandshake.randomBytes(4)
+            let ageAdd = ageAddBytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            // RFC 9001 §4.6.1: max_early_data_size is 0xffffffff when 0-RTT is allowed.
+            let maxEarly: UInt32 = configuration.enableEarlyData ? 0xffff_ffff : 0
+            let state = ServerTicketState(
+                cipherSuite: suite,
+                psk: KeySchedule.resumptionPSK(suite.hash, resumptionMasterSecret: resumptionMasterSecret, nonce: nonce.bytes),
+                alpn: alpn, serverName: sniName, ageAdd: ageAdd, issueTime: now,
+                lifetime: min(configuration.ticketLifetime, 604_800), maxEarlyData: maxEarly,
+                appData: appData, transportParameters: configuration.transportParameters)
+            let ticket = try sealer.seal(state.encode())
+            let exts = maxEarly > 0 ? [TLSExtension(.earlyData, ExtensionCodec.maxEarlyData(maxEarly))] : []
+            let nst = NewSessionTicket(lifetime: state.lifetime, ageAdd: ageAdd, nonce: nonce.bytes, ticket: ticket, extensions: exts)
+            send(.application, nst.encode(), inTranscript: false)
+        }
+    }
+}

@@ -1,0 +1,310 @@
+import CCrypto
+import QuicCrypto
+
+/// A TLS 1.3 handshake for QUIC (RFC 9001), client or server, with no I/O and no clock:
+/// handshake bytes come in and go out per encryption level, secrets come out per level and
+/// direction, and the caller passes the time (`now`, microseconds) where it matters.
+///
+/// Use: `start(now:)`, then feed CRYPTO frame data with `receive(_:at:now:)` and drain
+/// `nextOutput()` after every call. A thrown `TLSAlert` ends the handshake; QuicCore closes
+/// the connection with CRYPTO_ERROR 0x100 + alert (RFC 9001 §4.8).
+public final class TLSHandshake {
+    enum State: Equatable {
+        // Client
+        case clientStart
+        case waitServerHello
+        case waitEncryptedExtensions
+        case waitCertificateOrRequest
+        case waitServerCertificate
+        case waitServerCertificateVerify
+        case waitServerFinished
+        // Server
+        case waitClientHello
+        case waitClientCertificate
+        case waitClientCertificateVerify
+        case waitClientFinished
+        // Both
+        case connected
+    }
+
+    public let configuration: TLSConfiguration
+    public var role: TLSRole { configuration.role }
+
+    var state: State
+    var outputs: [TLSOutput] = []
+    var outputIndex = 0
+    var buffers: [[UInt8]] = [[], [], [], []]
+    var failure: TLSAlert?
+    /// Set while waiting for `completePeerCertificateValidation`.
+    var awaitingCertificateDecision = false
+
+    // Negotiated state
+    var transcript = Transcript()
+    var suite: CipherSuite?
+    var group: NamedGroup?
+    var clientRandom: [UInt8] = []
+    var alpn: [UInt8]?
+    var sniName: String?
+    var peerTransportParameters: [UInt8]?
+    var peerChainDER: [[UInt8]] = []
+    /// The peer's leaf as `X509 *` (owned), for CertificateVerify.
+    var peerLeaf: OpaquePointer?
+    /// The validator's verdict on the peer chain.
+    public internal(set) var peerValidation: PeerCertificateValidation?
+    var resumed = false
+    var earlyDataAccepted = false
+    var sentHelloRetryRequest = false
+    var receivedHelloRetryRequest = false
+
+    // Key schedule
+    var earlySecret: [UInt8] = []
+    var handshakeSecret: [UInt8] = []
+    var clientHandshakeSecret: [UInt8] = []
+    var serverHandshakeSecret: [UInt8] = []
+    var masterSecret: [UInt8] = []
+    var clientApplicationSecret: [UInt8] = []
+    var serverApplicationSecret: [UInt8] = []
+    var exporterMasterSecret: [UInt8] = []
+    var resumptionMasterSecret: [UInt8] = []
+    var earlyExporterMasterSecret: [UInt8] = []
+
+    /// SSLKEYLOGFILE secrets in the order they were derived.
+    public private(set) var keyLog: [KeyLogEntry] = []
+
+    // Client-only state
+    var keyShares: [KeyShare] = []
+    var clientHello: [UInt8]?
+    var offeredPSK: ClientSessionTicket?
+    var offeredEarlyData = false
+    var certificateRequestContext: [UInt8]?
+    var certificateRequestSchemes: [SignatureScheme] = []
+
+    // Server-only state
+    var serverTicket: ServerTicketState?
+    var clientOfferedSchemes: [SignatureScheme] = []
+    var ticketNonceCounter: UInt64 = 0
+
+    public init(configuration: TLSConfiguration) {
+        self.configuration = configuration
+        self.state = configuration.role == .client ? .clientStart : .waitClientHello
+    }
+
+    deinit {
+        if let peerLeaf { X509_free(peerLeaf) }
+    }
+
+    // MARK: Public API
+
+    /// Client: builds and queues the ClientHello (and the 0-RTT secret). Server: nothing to do.
+    public func start(now: UInt64) throws {
+        try guarded {
+            guard role == .client else { return }
+            guard state == .clientStart else { throw TLSAlert(.internalError, "start called twice") }
+            try clientStart(now: now)
+        }
+    }
+
+    /// Handshake bytes received in CRYPTO frames at `level`, in order within the level.
+    public func receive(_ bytes: [UInt8], at level: EncryptionLevel, now: UInt64) throws {
+        try guarded {
+            // RFC 9001 §4.1.3: no handshake messages are carried in 0-RTT packets.
+            guard level != .earlyData else { throw TLSAlert(.unexpectedMessage, "CRYPTO data in 0-RTT") }
+            guard level >= expectedLevel else {
+                throw TLSAlert(.unexpectedMessage, "handshake data at \(level) after moving past it")
+            }
+            buffers[level.rawValue] += bytes
+            try process(now: now)
+        }
+    }
+
+    /// The next queued output, or nil when there is nothing more for now.
+    public func nextOutput() -> TLSOutput? {
+        guard outputIndex < outputs.count else {
+            if outputIndex > 0 { outputs.removeAll(keepingCapacity: true); outputIndex = 0 }
+            return nil
+        }
+        defer { outputIndex += 1 }
+        return outputs[outputIndex]
+    }
+
+    /// The application's decision after `.peerCertificateReceived`: accept continues the
+    /// handshake, reject fails it with bad_certificate (or `alert`).
+    public func completePeerCertificateValidation(accept: Bool, alert: AlertDescription = .badCertificate,
+                                                  now: UInt64) throws {
+        try guarded {
+            guard awaitingCertificateDecision else { throw TLSAlert(.internalError, "no certificate decision pending") }
+            awaitingCertificateDecision = false
+            guard accept else { throw TLSAlert(alert, "peer certificate rejected by the application") }
+            try process(now: now)
+        }
+    }
+
+    /// True once the handshake completed.
+    public var isComplete: Bool { state == .connected }
+    public var negotiatedALPN: [UInt8]? { alpn }
+    public var negotiatedCipherSuite: CipherSuite? { suite }
+    public var negotiatedGroup: NamedGroup? { group }
+    public var peerCertificateChain: [[UInt8]] { peerChainDER }
+    public var isResumed: Bool { resumed }
+    public var isEarlyDataAccepted: Bool { earlyDataAccepted }
+    /// Server: the server_name the client sent.
+    public var receivedServerName: String? { sniName }
+
+    /// TLS-Exporter (RFC 8446 §7.5); available once the handshake completed.
+    public func exportKeyingMaterial(label: [UInt8], context: [UInt8], length: Int) throws -> [UInt8] {
+        guard let suite, !exporterMasterSecret.isEmpty else { throw TLSAlert(.internalError, "exporter not ready") }
+        guard length >= 0 && length <= 255 * suite.hash.digestLength else { throw TLSAlert(.internalError, "exporter length") }
+        return KeySchedule.exporter(suite.hash, exporterMasterSecret: exporterMasterSecret, label: label,
+                                    context: context, length: length)
+    }
+
+    // MARK: Internals shared by both roles
+
+    /// Runs `body`; a handshake that failed once stays failed with the same alert.
+    func guarded(_ body: () throws -> Void) throws {
+        if let failure { throw failure }
+        do {
+            try body()
+        } catch let alert as TLSAlert {
+            failure = alert
+            throw alert
+        } catch {
+            let alert = TLSAlert(.internalError, "\(error)")
+            failure = alert
+            throw alert
+        }
+    }
+
+    /// The level the next handshake message must arrive at (RFC 9001 §4.1.3).
+    var expectedLevel: EncryptionLevel {
+        switch state {
+        case .clientStart, .waitServerHello, .waitClientHello: return .initial
+        case .waitEncryptedExtensions, .waitCertificateOrRequest, .waitServerCertificate,
+             .waitServerCertificateVerify, .waitServerFinished, .waitClientCertificate,
+             .waitClientCertificateVerify, .waitClientFinished: return .handshake
+        case .connected: return .application
+        }
+    }
+
+    /// Largest handshake message accepted; larger ones are refused before buffering them.
+    static let maxMessageLength = 1 << 18
+
+    /// Parses and handles every complete message at the expected level.
+    func process(now: UInt64) throws {
+        while !awaitingCertificateDecision {
+            let level = expectedLevel
+            var buffer = buffers[level.rawValue]
+            guard buffer.count >= 4 else { return }
+            let length = Int(buffer[1]) << 16 | Int(buffer[2]) << 8 | Int(buffer[3])
+            guard length <= TLSHandshake.maxMessageLength else { throw TLSAlert(.decodeError, "handshake message too large") }
+            guard buffer.count >= 4 + length else { return }
+            let message = Array(buffer[0..<(4 + length)])
+            buffer.removeFirst(4 + length)
+            buffers[level.rawValue] = buffer
+            guard let type = HandshakeType(rawValue: message[0]) else {
+                throw TLSAlert(.unexpectedMessage, "unknown handshake type \(message[0])")
+            }
+            try handle(type, message: message, body: Array(message[4...]), now: now)
+            // RFC 8446 §5.1: messages must not span a key change; leftovers at a level we
+            // just left are an error.
+            if expectedLevel != level && !buffers[level.rawValue].isEmpty {
+                throw TLSAlert(.unexpectedMessage, "data left at \(level) after a key change")
+            }
+        }
+    }
+
+    func handle(_ type: HandshakeType, message: [UInt8], body: [UInt8], now: UInt64) throws {
+        // RFC 9001 §6 / §8.3: KeyUpdate and EndOfEarlyData are forbidden in QUIC.
+        if type == .keyUpdate || type == .endOfEarlyData {
+            throw TLSAlert(.unexpectedMessage, "\(type) is not allowed in QUIC")
+        }
+        switch role {
+        case .client: try clientHandle(type, message: message, body: body, now: now)
+        case .server: try serverHandle(type, message: message, body: body, now: now)
+        }
+    }
+
+    func emit(_ output: TLSOutput) { outputs.append(output) }
+
+    func send(_ level: EncryptionLevel, _ message: [UInt8], inTranscript: Bool = true) {
+        if inTranscript { transcript.append(message) }
+        if case .handshakeData(let l, let prior)? = outputs.last, l == level, outputs.count > outputIndex {
+            outputs[outputs.count - 1] = .handshakeData(level, prior + message)
+        } else {
+            emit(.handshakeData(level, message))
+        }
+    }
+
+    func emitSecret(_ level: EncryptionLevel, _ direction: TrafficDirection, _ secret: [UInt8], suite: CipherSuite) {
+        emit(.secret(TrafficSecret(level: level, direction: direction, cipherSuite: suite, secret: secret)))
+    }
+
+    func logSecret(_ label: String, _ secret: [UInt8]) {
+        keyLog.append(KeyLogEntry(label: label, clientRandom: clientRandom, secret: secret))
+    }
+
+    /// Derives and emits the handshake traffic secrets from the (EC)DHE output
+    /// (RFC 8446 §7.1); the transcript holds ClientHello..ServerHello.
+    func deriveHandshakeSecrets(shared: [UInt8], suite: CipherSuite) {
+        let h = suite.hash
+        if earlySecret.isEmpty { earlySecret = KeySchedule.earlySecret(h, psk: nil) }
+        handshakeSecret = KeySchedule.handshakeSecret(h, earlySecret: earlySecret, sharedSecret: shared)
+        let th = transcript.hash(h)
+        clientHandshakeSecret = KeySchedule.deriveSecret(h, secret: handshakeSecret, label: "c hs traffic", transcriptHash: th)
+        serverHandshakeSecret = KeySchedule.deriveSecret(h, secret: handshakeSecret, label: "s hs traffic", transcriptHash: th)
+        logSecret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", clientHandshakeSecret)
+        logSecret("SERVER_HANDSHAKE_TRAFFIC_SECRET", serverHandshakeSecret)
+        let client = role == .client
+        emitSecret(.handshake, .read, client ? serverHandshakeSecret : clientHandshakeSecret, suite: suite)
+        emitSecret(.handshake, .write, client ? clientHandshakeSecret : serverHandshakeSecret, suite: suite)
+    }
+
+    /// Derives the application traffic and exporter secrets; the transcript holds
+    /// ClientHello..server Finished (RFC 8446 §7.1).
+    func deriveApplicationSecrets(suite: CipherSuite) {
+        let h = suite.hash
+        masterSecret = KeySchedule.masterSecret(h, handshakeSecret: handshakeSecret)
+        let th = transcript.hash(h)
+        clientApplicationSecret = KeySchedule.deriveSecret(h, secret: masterSecret, label: "c ap traffic", transcriptHash: th)
+        serverApplicationSecret = KeySchedule.deriveSecret(h, secret: masterSecret, label: "s ap traffic", transcriptHash: th)
+        exporterMasterSecret = KeySchedule.deriveSecret(h, secret: masterSecret, label: "exp master", transcriptHash: th)
+        logSecret("CLIENT_TRAFFIC_SECRET_0", clientApplicationSecret)
+        logSecret("SERVER_TRAFFIC_SECRET_0", serverApplicationSecret)
+        logSecret("EXPORTER_SECRET", exporterMasterSecret)
+    }
+
+    /// resumption_master_secret over ClientHello..client Finished (RFC 8446 §7.1).
+    func deriveResumptionMasterSecret(suite: CipherSuite) {
+        resumptionMasterSecret = KeySchedule.deriveSecret(suite.hash, secret: masterSecret, label: "res master",
+                                                          transcriptHash: transcript.hash(suite.hash))
+    }
+
+    /// Finished verify_data for the current transcript (RFC 8446 §4.4.4).
+    func finishedVerifyData(baseKey: [UInt8], suite: CipherSuite) -> [UInt8] {
+        KeySchedule.finishedVerifyData(suite.hash, baseKey: baseKey, transcriptHash: transcript.hash(suite.hash))
+    }
+
+    /// Checks a received Finished in constant time (RFC 8446 §4.4.4: decrypt_error on mismatch).
+    func checkFinished(_ body: [UInt8], baseKey: [UInt8], suite: CipherSuite) throws {
+        let expected = finishedVerifyData(baseKey: baseKey, suite: suite)
+        guard body.count == expected.count,
+              body.withUnsafeBytes({ b in expected.withUnsafeBytes { e in CRYPTO_memcmp(b.baseAddress, e.baseAddress, e.count) } }) == 0
+        else { throw TLSAlert(.decryptError, "Finished verify_data mismatch") }
+    }
+
+    func summary() -> HandshakeSummary {
+        HandshakeSummary(alpn: alpn ?? [], cipherSuite: suite ?? .aes128GcmSha256, group: group ?? .x25519,
+                         resumed: resumed, earlyDataAccepted: earlyDataAccepted,
+                         serverName: role == .client ? configuration.serverName : sniName,
+                         resumptionAppData: role == .server ? serverTicket?.appData : nil,
+                         peerCertificateChain: peerChainDER)
+    }
+
+    static func randomBytes(_ count: Int) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        guard out.withUnsafeMutableBufferPointer({ RAND_bytes($0.baseAddress, Int32(count)) }) == 1 else {
+            throw TLSAlert(.internalError, "RAND_bytes failed")
+        }
+        return out
+    }
+}

@@ -1,2 +1,0 @@
-// Replaced by the QuicTLS tests.
-import XCTest
