@@ -25,10 +25,11 @@ done
 echo "== best of $rounds rounds =="
 # quic-bench lines: "QB <suite>:" then "QB   <metric...> <rate> ... = <MB/s> MB/s" or "... M masks/s".
 awk '
-/^QB [a-z0-9]+:$/ { suite = $2; sub(":", "", suite); next }
+/^QB [A-Za-z0-9]+:$/ { suite = $2; sub(":", "", suite); next }
 /^QB   / {
     line = $0; sub(/^QB   /, "", line)
-    split(line, parts, /  +/); metric = parts[1]
+    if (!match(line, / [0-9.]+ (k|M) /)) next
+    metric = substr(line, 1, RSTART - 1); sub(/ +$/, "", metric)
     if (match(line, /= [0-9.]+ MB\/s/)) { v = substr(line, RSTART + 2, RLENGTH - 7) + 0; unit = "MB/s" }
     else if (match(line, /[0-9.]+ M masks\/s/)) { v = substr(line, RSTART, RLENGTH - 10) + 0; unit = "M masks/s" }
     else next
