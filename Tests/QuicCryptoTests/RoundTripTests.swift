@@ -225,3 +225,32 @@ final class HeaderProtectionBatchTests: XCTestCase {
         XCTAssertEqual(Array(out[..<5]), RFC9001.clientMask)
     }
 }
+
+/// Garbage in never traps: random buffers, lengths and offsets only produce typed errors.
+final class GarbageInputTests: XCTestCase {
+    func testRandomInputsNeverTrap() throws {
+        var rng = TestRandom(seed: 0xbad)
+        for suite in CipherSuite.allCases {
+            let protector = try PacketProtector(keys: PacketProtectionKeys(suite: suite,
+                                                                           secret: rng.bytes(suite.hash.digestLength)))
+            for _ in 0..<2000 {
+                var packet = rng.bytes(Int.random(in: 0...120, using: &rng))
+                let pnOffset = Int.random(in: -2...130, using: &rng)
+                let largest: UInt64? = Bool.random(using: &rng) ? nil : UInt64.random(in: 0...(1 << 62), using: &rng)
+                XCTAssertThrowsError(try protector.unprotect(packet: &packet, pnOffset: pnOffset,
+                                                             largestPacketNumber: largest))
+                let headerLength = Int.random(in: -2...130, using: &rng)
+                XCTAssertThrowsError(try packet.withUnsafeMutableBytes {
+                    try protector.aead.open(packet: $0, headerLength: headerLength, packetNumber: 1)
+                })
+            }
+            // Empty buffers (nil base address) are rejected, not dereferenced.
+            XCTAssertThrowsError(try protector.aead.seal(packet: UnsafeMutableRawBufferPointer(start: nil, count: 0),
+                                                         headerLength: 0, packetNumber: 0))
+            XCTAssertThrowsError(try protector.headerProtection.remove(
+                packet: UnsafeMutableRawBufferPointer(start: nil, count: 0), pnOffset: 1))
+        }
+        XCTAssertFalse(RetryIntegrity.verify(version: .v1, originalDestinationConnectionID: [UInt8](repeating: 1, count: 300),
+                                             retryPacket: [UInt8](repeating: 0, count: 40)))
+    }
+}
