@@ -77,6 +77,42 @@ public final class HeaderProtection: @unchecked Sendable {
         }
     }
 
+    /// Masks for `count` samples at once (for a batch of packets about to be sent or just
+    /// received): `samples` holds `count` 16-byte samples back to back, `masks` receives
+    /// `count` 16-byte blocks whose first 5 bytes are each packet's mask. With AES this is a
+    /// single ECB call over all samples (RFC 9001 §5.4.3 is per-block, so batching does not
+    /// change the result); with ChaCha20 each sample needs its own IV (RFC 9001 §5.4.4).
+    /// `samples` and `masks` may be the same buffer.
+    public func masks(samples: UnsafeRawPointer, count: Int, into masks: UnsafeMutableRawPointer)
+        throws(PacketProtectionError)
+    {
+        guard count >= 0, count <= Int(Int32.max) / HeaderProtection.sampleLength else { throw .invalidArgument }
+        if count == 0 { return }
+        let ctx = context
+        var outLength: Int32 = 0
+        let out = masks.assumingMemoryBound(to: UInt8.self)
+        switch suite {
+        case .aes128GcmSha256, .aes256GcmSha384:
+            let total = Int32(count * HeaderProtection.sampleLength)
+            guard EVP_EncryptUpdate(ctx, out, &outLength, samples.assumingMemoryBound(to: UInt8.self), total) == 1,
+                  outLength == total
+            else { throw .cryptoLibraryFailure }
+        case .chacha20Poly1305Sha256:
+            for i in 0..<count {
+                let offset = i * HeaderProtection.sampleLength
+                guard EVP_EncryptInit_ex(ctx, nil, nil, nil, (samples + offset).assumingMemoryBound(to: UInt8.self)) == 1
+                else { throw .cryptoLibraryFailure }
+                let block = out + offset
+                // Encrypting zeros yields the keystream. The sample may share the buffer,
+                // which is fine: the IV was copied by the init above.
+                for j in 0..<5 { block[j] = 0 }
+                guard EVP_EncryptUpdate(ctx, block, &outLength, block, 5) == 1, outLength == 5 else {
+                    throw .cryptoLibraryFailure
+                }
+            }
+        }
+    }
+
     /// The raw 5-byte mask for a sample (for tests and diagnostics).
     public func mask(sample: [UInt8]) throws(PacketProtectionError) -> [UInt8] {
         guard sample.count == HeaderProtection.sampleLength else { throw .invalidArgument }

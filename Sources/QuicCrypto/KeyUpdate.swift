@@ -63,12 +63,16 @@ public final class OneRTTKeys: @unchecked Sendable {
 
     /// The receive key to try for a packet with key phase bit `phase` and (decoded) packet
     /// number `packetNumber` (RFC 9001 §6.3, §6.5): the current keys if the phase matches;
-    /// otherwise the previous keys if the packet is older than the current phase, else the
-    /// next keys.
+    /// otherwise, while the previous keys are kept, the previous keys for a packet older than
+    /// every packet of the current phase (or for any packet before the first one of the
+    /// current phase arrived: after we initiate an update the peer keeps sending in the old
+    /// phase until it sees ours, and it cannot move two phases ahead before we acknowledged a
+    /// packet of the current one, RFC 9001 §6.1); else the next keys.
     public func receiveKey(keyPhase phase: Bool, packetNumber: UInt64) -> ReceiveKey {
         if phase == keyPhase { return .current }
-        if previousReceiveAEAD != nil, let lowest = lowestPacketNumberInCurrentPhase, packetNumber < lowest {
-            return .previous
+        if previousReceiveAEAD != nil {
+            guard let lowest = lowestPacketNumberInCurrentPhase else { return .previous }
+            if packetNumber < lowest { return .previous }
         }
         return .next
     }

@@ -102,3 +102,20 @@ final class KeyDerivationTests: XCTestCase {
         XCTAssertNil(ProtectionVersion(wireVersion: 0xff00_001d))
     }
 }
+
+import QuicWire
+
+final class LimitsAndConveniencesTests: XCTestCase {
+    func testAEADLimitsOfRFC9001Section6_6() {
+        XCTAssertEqual(CipherSuite.aes128GcmSha256.confidentialityLimit, 8_388_608)
+        XCTAssertEqual(CipherSuite.aes256GcmSha384.integrityLimit, 1 << 52)
+        XCTAssertEqual(CipherSuite.chacha20Poly1305Sha256.integrityLimit, 68_719_476_736)
+    }
+
+    func testInitialKeysFromConnectionID() throws {
+        let cid = try XCTUnwrap(ConnectionID(RFC9001.clientDestinationConnectionID))
+        let keys = InitialSecrets.keys(version: .v1, destinationConnectionID: cid)
+        XCTAssertEqual(keys.client.key, RFC9001.clientKey)
+        XCTAssertEqual(keys.server.headerProtectionKey, RFC9001.serverHP)
+    }
+}

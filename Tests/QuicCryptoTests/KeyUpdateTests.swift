@@ -48,12 +48,17 @@ final class KeyUpdateTests: XCTestCase {
         XCTAssertFalse(client.sendAEAD === oldSend)
         XCTAssertEqual(client.generation, 1)
 
+        // Before the server sees the update it still sends in phase 0: the client opens that
+        // with its previous keys and stays in phase 1.
+        XCTAssertEqual(try send(1, from: server, to: client, largest: 0), .previous)
+        XCTAssertTrue(client.keyPhase)
+
         // The server sees the flipped bit, opens with its precomputed next keys and updates
         // too (RFC 9001 §6.2).
         XCTAssertEqual(try send(1, from: client, to: server, largest: 0), .next)
         XCTAssertTrue(server.keyPhase)
         XCTAssertEqual(server.generation, 1)
-        XCTAssertEqual(try send(1, from: server, to: client, largest: 0), .current)
+        XCTAssertEqual(try send(2, from: server, to: client, largest: 1), .current)
 
         // A delayed packet of the old phase (lower packet number) still opens with the
         // previous keys (RFC 9001 §6.5).
@@ -66,10 +71,11 @@ final class KeyUpdateTests: XCTestCase {
         XCTAssertNil(server.aead(for: .previous))
         XCTAssertEqual(server.receiveKey(keyPhase: false, packetNumber: 0), .next)
 
-        // Second update, this time by the server.
+        // Second update, this time by the server (the client drops its previous keys first).
+        client.discardPreviousReceiveKeys()
         try server.update()
         XCTAssertFalse(server.keyPhase)
-        XCTAssertEqual(try send(2, from: server, to: client, largest: 1), .next)
+        XCTAssertEqual(try send(3, from: server, to: client, largest: 2), .next)
         XCTAssertFalse(client.keyPhase)
         XCTAssertEqual(client.generation, 2)
         XCTAssertEqual(try send(2, from: client, to: server, largest: 1), .current)

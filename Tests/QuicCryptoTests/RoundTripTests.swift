@@ -187,3 +187,70 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(PacketNumberDecoding.decode(truncated: top & 0xffff_ffff, length: 4, largest: top - 1), top)
     }
 }
+
+/// Batched header protection masks equal the one-at-a-time masks.
+final class HeaderProtectionBatchTests: XCTestCase {
+    func testBatchMasksMatchSingleMasks() throws {
+        var rng = TestRandom(seed: 2024)
+        for suite in CipherSuite.allCases {
+            let hp = try HeaderProtection(suite: suite, key: rng.bytes(suite.keyLength))
+            let count = 37
+            let samples = rng.bytes(16 * count)
+            var masks = [UInt8](repeating: 0xee, count: 16 * count)
+            try samples.withUnsafeBytes { s in
+                try masks.withUnsafeMutableBytes { m in
+                    try hp.masks(samples: s.baseAddress!, count: count, into: m.baseAddress!)
+                }
+            }
+            for i in 0..<count {
+                let single = try hp.mask(sample: Array(samples[(16 * i)..<(16 * i + 16)]))
+                XCTAssertEqual(Array(masks[(16 * i)..<(16 * i + 5)]), single, "\(suite) #\(i)")
+            }
+            // In place (samples overwritten by their masks).
+            var inPlace = samples
+            try inPlace.withUnsafeMutableBytes { b in
+                try hp.masks(samples: b.baseAddress!, count: count, into: b.baseAddress!)
+            }
+            for i in 0..<count {
+                XCTAssertEqual(Array(inPlace[(16 * i)..<(16 * i + 5)]), Array(masks[(16 * i)..<(16 * i + 5)]))
+            }
+        }
+        // The RFC 9001 A.2 sample through the batch path.
+        let keys = InitialSecrets.keys(version: .v1, destinationConnectionID: RFC9001.clientDestinationConnectionID)
+        let hp = try HeaderProtection(keys: keys.client)
+        var out = [UInt8](repeating: 0, count: 16)
+        try RFC9001.clientSample.withUnsafeBytes { s in
+            try out.withUnsafeMutableBytes { try hp.masks(samples: s.baseAddress!, count: 1, into: $0.baseAddress!) }
+        }
+        XCTAssertEqual(Array(out[..<5]), RFC9001.clientMask)
+    }
+}
+
+/// Garbage in never traps: random buffers, lengths and offsets only produce typed errors.
+final class GarbageInputTests: XCTestCase {
+    func testRandomInputsNeverTrap() throws {
+        var rng = TestRandom(seed: 0xbad)
+        for suite in CipherSuite.allCases {
+            let protector = try PacketProtector(keys: PacketProtectionKeys(suite: suite,
+                                                                           secret: rng.bytes(suite.hash.digestLength)))
+            for _ in 0..<2000 {
+                var packet = rng.bytes(Int.random(in: 0...120, using: &rng))
+                let pnOffset = Int.random(in: -2...130, using: &rng)
+                let largest: UInt64? = Bool.random(using: &rng) ? nil : UInt64.random(in: 0...(1 << 62), using: &rng)
+                XCTAssertThrowsError(try protector.unprotect(packet: &packet, pnOffset: pnOffset,
+                                                             largestPacketNumber: largest))
+                let headerLength = Int.random(in: -2...130, using: &rng)
+                XCTAssertThrowsError(try packet.withUnsafeMutableBytes {
+                    try protector.aead.open(packet: $0, headerLength: headerLength, packetNumber: 1)
+                })
+            }
+            // Empty buffers (nil base address) are rejected, not dereferenced.
+            XCTAssertThrowsError(try protector.aead.seal(packet: UnsafeMutableRawBufferPointer(start: nil, count: 0),
+                                                         headerLength: 0, packetNumber: 0))
+            XCTAssertThrowsError(try protector.headerProtection.remove(
+                packet: UnsafeMutableRawBufferPointer(start: nil, count: 0), pnOffset: 1))
+        }
+        XCTAssertFalse(RetryIntegrity.verify(version: .v1, originalDestinationConnectionID: [UInt8](repeating: 1, count: 300),
+                                             retryPacket: [UInt8](repeating: 0, count: 40)))
+    }
+}
