@@ -71,6 +71,9 @@ public struct TLSConfiguration: @unchecked Sendable {
     public var enableEarlyData = false
     /// Server: seals tickets; resumption is off when nil.
     public var ticketSealer: (any SessionTicketSealer)?
+    /// Server: the transport parameters a ticket remembers for judging 0-RTT later
+    /// (RFC 9000 §7.4.1); nil stores `transportParameters` whole.
+    public var ticketTransportParameters: [UInt8]?
     /// Server: ticket_lifetime in seconds (RFC 8446 §4.6.1 caps it at 7 days).
     public var ticketLifetime: UInt32 = 86_400
     /// Server: accepted gap, in milliseconds, between the client's and our view of a

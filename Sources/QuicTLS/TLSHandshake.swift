@@ -37,6 +37,8 @@ public final class TLSHandshake {
     var failure: TLSAlert?
     /// Set while waiting for `completePeerCertificateValidation`.
     var awaitingCertificateDecision = false
+    /// Levels whose read secret was handed out (Initial needs none).
+    var readableLevels: Set<EncryptionLevel> = [.initial]
 
     // Negotiated state
     var transcript = Transcript()
@@ -96,12 +98,12 @@ public final class TLSHandshake {
     // MARK: Public API
 
     /// Client: builds and queues the ClientHello (and the 0-RTT secret). Server: nothing to do.
+    /// Misuse of the API (a second start, a decision nobody asked for, an oversized ticket)
+    /// throws internal_error without failing the handshake.
     public func start(now: UInt64) throws {
-        try guarded {
-            guard role == .client else { return }
-            guard state == .clientStart else { throw TLSAlert(.internalError, "start called twice") }
-            try clientStart(now: now)
-        }
+        guard role == .client else { return }
+        guard state == .clientStart, outputs.isEmpty else { throw TLSAlert(.internalError, "start called twice") }
+        try guarded { try clientStart(now: now) }
     }
 
     /// Handshake bytes received in CRYPTO frames at `level`, in order within the level.
@@ -109,6 +111,11 @@ public final class TLSHandshake {
         try guarded {
             // RFC 9001 §4.1.3: no handshake messages are carried in 0-RTT packets.
             guard level != .earlyData else { throw TLSAlert(.unexpectedMessage, "CRYPTO data in 0-RTT") }
+            // RFC 9001 §4.1.3: data must arrive at a level we have read keys for ...
+            guard readableLevels.contains(level) else {
+                throw TLSAlert(.unexpectedMessage, "handshake data at \(level) before its keys exist")
+            }
+            // ... and not at a level the handshake has moved past.
             guard level >= expectedLevel else {
                 throw TLSAlert(.unexpectedMessage, "handshake data at \(level) after moving past it")
             }
@@ -131,8 +138,9 @@ public final class TLSHandshake {
     /// handshake, reject fails it with bad_certificate (or `alert`).
     public func completePeerCertificateValidation(accept: Bool, alert: AlertDescription = .badCertificate,
                                                   now: UInt64) throws {
+        if let failure { throw failure }
+        guard awaitingCertificateDecision else { throw TLSAlert(.internalError, "no certificate decision pending") }
         try guarded {
-            guard awaitingCertificateDecision else { throw TLSAlert(.internalError, "no certificate decision pending") }
             awaitingCertificateDecision = false
             guard accept else { throw TLSAlert(alert, "peer certificate rejected by the application") }
             try process(now: now)
@@ -236,6 +244,7 @@ public final class TLSHandshake {
     }
 
     func emitSecret(_ level: EncryptionLevel, _ direction: TrafficDirection, _ secret: [UInt8], suite: CipherSuite) {
+        if direction == .read { readableLevels.insert(level) }
         emit(.secret(TrafficSecret(level: level, direction: direction, cipherSuite: suite, secret: secret)))
     }
 

@@ -100,7 +100,7 @@ public enum NamedGroup: UInt16, Sendable, CaseIterable {
 /// Secrets written to an SSLKEYLOGFILE (NSS key log format), one line per label.
 public struct KeyLogEntry: Sendable, Equatable {
     /// CLIENT_EARLY_TRAFFIC_SECRET, CLIENT_HANDSHAKE_TRAFFIC_SECRET, SERVER_HANDSHAKE_TRAFFIC_SECRET,
-    /// CLIENT_TRAFFIC_SECRET_0, SERVER_TRAFFIC_SECRET_0, EXPORTER_SECRET.
+    /// CLIENT_TRAFFIC_SECRET_0, SERVER_TRAFFIC_SECRET_0, EXPORTER_SECRET, EARLY_EXPORTER_SECRET.
     public var label: String
     public var clientRandom: [UInt8]
     public var secret: [UInt8]

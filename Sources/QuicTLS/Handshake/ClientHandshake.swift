@@ -27,6 +27,7 @@ extension TLSHandshake {
             let secret = KeySchedule.deriveSecret(h, secret: es, label: "c e traffic", transcriptHash: th)
             earlyExporterMasterSecret = KeySchedule.deriveSecret(h, secret: es, label: "e exp master", transcriptHash: th)
             logSecret("CLIENT_EARLY_TRAFFIC_SECRET", secret)
+            logSecret("EARLY_EXPORTER_SECRET", earlyExporterMasterSecret)
             emitSecret(.earlyData, .write, secret, suite: ticket.cipherSuite)
         }
     }

@@ -7,7 +7,6 @@ extension TLSHandshake {
         case (.waitClientHello, .clientHello):
             try serverHandleClientHello(try ClientHello.decode(body), message: message, now: now)
         case (.waitClientCertificate, .certificate):
-            guard let suite else { throw TLSAlert(.internalError) }
             if try receivePeerCertificate(body, expectedContext: []) {
                 transcript.append(message)
                 state = .waitClientCertificateVerify
@@ -23,7 +22,6 @@ extension TLSHandshake {
                     awaitingCertificateDecision = true
                 }
             }
-            _ = suite
         case (.waitClientCertificateVerify, .certificateVerify):
             guard let suite else { throw TLSAlert(.internalError) }
             try receivePeerCertificateVerify(message, body: body, offered: configuration.signatureSchemes, suite: suite)
@@ -111,7 +109,7 @@ extension TLSHandshake {
         }
 
         // Resumption (RFC 8446 §4.2.11): verifies the binder before trusting the ticket.
-        let partialLength = try resumptionCandidate(ch, message: message, suite: suite, now: now)
+        try resumptionCandidate(ch, message: message, suite: suite, now: now)
 
         if !resumed {
             guard let sigBody = exts.body(.signatureAlgorithms) else {
@@ -120,7 +118,6 @@ extension TLSHandshake {
             clientOfferedSchemes = try TLSHandshake.decodeSchemes(sigBody)
             guard configuration.credential != nil else { throw TLSAlert(.internalError, "server has no credential") }
         }
-        _ = partialLength
         self.suite = suite
         self.group = group
         self.alpn = chosenALPN
@@ -136,6 +133,7 @@ extension TLSHandshake {
             let secret = KeySchedule.deriveSecret(h, secret: earlySecret, label: "c e traffic", transcriptHash: th)
             earlyExporterMasterSecret = KeySchedule.deriveSecret(h, secret: earlySecret, label: "e exp master", transcriptHash: th)
             logSecret("CLIENT_EARLY_TRAFFIC_SECRET", secret)
+            logSecret("EARLY_EXPORTER_SECRET", earlyExporterMasterSecret)
             emitSecret(.earlyData, .read, secret, suite: suite)
         }
 
@@ -160,7 +158,7 @@ extension TLSHandshake {
         send(.handshake, EncryptedExtensions(extensions: eeExts).encode())
 
         if !resumed {
-            if configuration.requestClientCertificate {
+            if requestsClientCertificate {
                 send(.handshake, CertificateRequest(context: [], extensions: [signatureAlgorithmsExtension()]).encode())
             }
             guard let credential = configuration.credential else { throw TLSAlert(.internalError) }
@@ -169,7 +167,12 @@ extension TLSHandshake {
         send(.handshake, handshakeMessage(.finished, finishedVerifyData(baseKey: serverHandshakeSecret, suite: suite)))
         deriveApplicationSecrets(suite: suite)
         emitSecret(.application, .write, serverApplicationSecret, suite: suite)
-        state = (configuration.requestClientCertificate && !resumed) ? .waitClientCertificate : .waitClientFinished
+        state = (requestsClientCertificate && !resumed) ? .waitClientCertificate : .waitClientFinished
+    }
+
+    /// requireClientCertificate implies asking for one.
+    private var requestsClientCertificate: Bool {
+        configuration.requestClientCertificate || configuration.requireClientCertificate
     }
 
     /// HelloRetryRequest (RFC 8446 §4.1.4): the transcript restarts from message_hash(CH1).
@@ -188,15 +191,15 @@ extension TLSHandshake {
 
     /// Picks the first offered ticket that opens, is unexpired and fits `suite`, and checks its
     /// binder (RFC 8446 §4.2.11.2: a bad binder aborts with decrypt_error). Sets `resumed`.
-    private func resumptionCandidate(_ ch: ClientHello, message: [UInt8], suite: CipherSuite, now: UInt64) throws -> Int {
-        guard let pskBody = ch.extensions.body(.preSharedKey) else { return 0 }
+    private func resumptionCandidate(_ ch: ClientHello, message: [UInt8], suite: CipherSuite, now: UInt64) throws {
+        guard let pskBody = ch.extensions.body(.preSharedKey) else { return }
         // RFC 8446 §4.2.9: a PSK offer without psk_key_exchange_modes is illegal.
         guard let modesBody = ch.extensions.body(.pskKeyExchangeModes) else {
             throw TLSAlert(.missingExtension, "pre_shared_key without psk_key_exchange_modes")
         }
         let offer = try ExtensionCodec.decodeOfferedPSKs(pskBody)
         guard try ExtensionCodec.decodePSKModes(modesBody).contains(pskDHEKeyExchange),
-              let sealer = configuration.ticketSealer else { return 0 }
+              let sealer = configuration.ticketSealer else { return }
         for (index, identity) in offer.identities.enumerated() {
             guard let plain = sealer.open(identity.identity), let state = ServerTicketState.decode(plain),
                   state.cipherSuite.hash == suite.hash,
@@ -215,9 +218,8 @@ extension TLSHandshake {
             earlySecret = es
             resumed = true
             serverTicket = state
-            return message.count - tail
+            return
         }
-        return 0
     }
 
     /// 0-RTT is accepted only for the ticket's own suite and ALPN, a plausible ticket age
@@ -238,12 +240,13 @@ extension TLSHandshake {
     /// Server: sends a NewSessionTicket at the application level (RFC 8446 §4.6.1) carrying
     /// up to 1000 bytes of application data; needs a completed handshake and a ticket sealer.
     public func sendSessionTicket(appData: [UInt8] = [], now: UInt64) throws {
+        if let failure { throw failure }
+        guard role == .server, state == .connected, let suite, let alpn else {
+            throw TLSAlert(.internalError, "tickets are sent by a server after the handshake")
+        }
+        guard let sealer = configuration.ticketSealer else { throw TLSAlert(.internalError, "no ticket keys") }
+        guard appData.count <= 1000 else { throw TLSAlert(.internalError, "ticket application data over 1000 bytes") }
         try guarded {
-            guard role == .server, state == .connected, let suite, let alpn else {
-                throw TLSAlert(.internalError, "tickets are sent by a server after the handshake")
-            }
-            guard let sealer = configuration.ticketSealer else { throw TLSAlert(.internalError, "no ticket keys") }
-            guard appData.count <= 1000 else { throw TLSAlert(.internalError, "ticket application data over 1000 bytes") }
             var nonce = TLSWriter()
             nonce.u64(ticketNonceCounter)
             ticketNonceCounter += 1
@@ -256,7 +259,8 @@ extension TLSHandshake {
                 psk: KeySchedule.resumptionPSK(suite.hash, resumptionMasterSecret: resumptionMasterSecret, nonce: nonce.bytes),
                 alpn: alpn, serverName: sniName, ageAdd: ageAdd, issueTime: now,
                 lifetime: min(configuration.ticketLifetime, 604_800), maxEarlyData: maxEarly,
-                appData: appData, transportParameters: configuration.transportParameters)
+                appData: appData,
+                transportParameters: configuration.ticketTransportParameters ?? configuration.transportParameters)
             let ticket = try sealer.seal(state.encode())
             let exts = maxEarly > 0 ? [TLSExtension(.earlyData, ExtensionCodec.maxEarlyData(maxEarly))] : []
             let nst = NewSessionTicket(lifetime: state.lifetime, ageAdd: ageAdd, nonce: nonce.bytes, ticket: ticket, extensions: exts)
