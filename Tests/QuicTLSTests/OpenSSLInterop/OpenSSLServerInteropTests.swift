@@ -107,7 +107,7 @@ final class OpenSSLServerInteropTests: XCTestCase {
         let driver = RecordLayerDriver(configuration: fixtures.clientConfiguration(), connection: connection)
         // We answer the CertificateRequest with an empty Certificate; the server refuses.
         XCTAssertThrowsError(try { try driver.runHandshake(); try driver.send("x\n"); try driver.read(until: { false }) }()) {
-            guard let alert = $0 as? TLSAlert else { return }
+            guard let alert = $0 as? TLSAlert else { return XCTFail("expected the server's alert, got \($0)") }
             XCTAssertTrue(alert.fromPeer, "\(alert)")
             XCTAssertEqual(alert.description, .certificateRequired, "\(alert)")
         }
