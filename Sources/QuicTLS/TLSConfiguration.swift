@@ -38,6 +38,11 @@ public struct TLSConfiguration: @unchecked Sendable {
 
     /// Our quic_transport_parameters extension body (RFC 9001 §8.2), encoded by QuicWire.
     public var transportParameters: [UInt8] = []
+    /// RFC 9001 §8.2 makes quic_transport_parameters mandatory (missing_extension otherwise).
+    /// Only tests against plain TLS 1.3 peers (OpenSSL s_client/s_server over TCP) turn this
+    /// off: a missing extension is then accepted, and a server sends its own only when the
+    /// client sent one (RFC 8446 §4.2: no unsolicited extensions in responses).
+    public var requirePeerTransportParameters = true
 
     // MARK: Peer certificate validation
 

@@ -162,6 +162,8 @@ public final class TLSHandshake {
     public func exportKeyingMaterial(label: [UInt8], context: [UInt8], length: Int) throws -> [UInt8] {
         guard let suite, !exporterMasterSecret.isEmpty else { throw TLSAlert(.internalError, "exporter not ready") }
         guard length >= 0 && length <= 255 * suite.hash.digestLength else { throw TLSAlert(.internalError, "exporter length") }
+        // HkdfLabel.label is at most 255 bytes including "tls13 " (RFC 8446 §7.1).
+        guard label.count <= 249 else { throw TLSAlert(.internalError, "exporter label too long") }
         return KeySchedule.exporter(suite.hash, exporterMasterSecret: exporterMasterSecret, label: label,
                                     context: context, length: length)
     }

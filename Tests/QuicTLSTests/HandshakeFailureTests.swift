@@ -160,6 +160,27 @@ final class HandshakeFailureTests: XCTestCase {
         XCTAssertEqual(pair.clientError?.description, .missingExtension)
     }
 
+    /// The switch for plain TLS 1.3 peers: a ClientHello without the extension is served and
+    /// the server does not send its own unsolicited (the client side is covered by the
+    /// OpenSSL s_server interop tests).
+    func testTransportParametersOptionalForPlainTLSPeers() throws {
+        var s = TestConfigs.server(try pki.credential("server-p256"))
+        s.requirePeerTransportParameters = false
+        let server = TLSHandshake(configuration: s)
+        try server.receive(try clientHello(dropping: .quicTransportParameters), at: .initial, now: 0)
+        var sawEE = false
+        while let out = server.nextOutput() {
+            if case .peerTransportParameters = out { XCTFail("no parameters were sent") }
+            if case .handshakeData(.handshake, let flight) = out {
+                let ee = try EncryptedExtensions.decode(Array(flight[4..<(4 + Int(flight[3]) + Int(flight[2]) << 8)]))
+                XCTAssertFalse(ee.extensions.has(.quicTransportParameters))
+                XCTAssertTrue(ee.extensions.has(.alpn))
+                sawEE = true
+            }
+        }
+        XCTAssertTrue(sawEE)
+    }
+
     // MARK: Tampering
 
     func testTamperedClientHelloBreaksFinished() throws {

@@ -227,7 +227,8 @@ extension TLSHandshake {
         }
         alpn = selected[0]
         // RFC 9001 §8.2: missing quic_transport_parameters is missing_extension.
-        guard let tp = ee.extensions.body(.quicTransportParameters) else {
+        let tp = ee.extensions.body(.quicTransportParameters)
+        guard tp != nil || !configuration.requirePeerTransportParameters else {
             throw TLSAlert(.missingExtension, "server sent no quic_transport_parameters")
         }
         if ee.extensions.has(.earlyData) {
@@ -239,8 +240,10 @@ extension TLSHandshake {
         if offeredEarlyData, let t = offeredPSK, earlyDataAccepted, alpn != t.alpn {
             throw TLSAlert(.illegalParameter, "0-RTT accepted with a different ALPN")
         }
-        peerTransportParameters = tp
-        emit(.peerTransportParameters(tp))
+        if let tp {
+            peerTransportParameters = tp
+            emit(.peerTransportParameters(tp))
+        }
         transcript.append(message)
         state = resumed ? .waitServerFinished : .waitCertificateOrRequest
     }

@@ -72,7 +72,8 @@ extension TLSHandshake {
             throw TLSAlert(.noApplicationProtocol, "no application protocol in common")
         }
         // RFC 9001 §8.2.
-        guard let tp = exts.body(.quicTransportParameters) else {
+        let tp = exts.body(.quicTransportParameters)
+        guard tp != nil || !configuration.requirePeerTransportParameters else {
             throw TLSAlert(.missingExtension, "client sent no quic_transport_parameters")
         }
         if let sni = exts.body(.serverName) { sniName = try ExtensionCodec.decodeServerName(sni) }
@@ -123,7 +124,7 @@ extension TLSHandshake {
         self.alpn = chosenALPN
         self.peerTransportParameters = tp
         transcript.append(message)
-        emit(.peerTransportParameters(tp))
+        if let tp { emit(.peerTransportParameters(tp)) }
 
         // 0-RTT (RFC 8446 §4.2.10, RFC 9001 §4.6).
         if resumed, exts.has(.earlyData), let ticket = serverTicket, earlyDataAllowed(ticket, ch: ch, suite: suite, alpn: chosenALPN, now: now) {
@@ -150,10 +151,8 @@ extension TLSHandshake {
         deriveHandshakeSecrets(shared: shared, suite: suite)
 
         // EncryptedExtensions
-        var eeExts = [
-            TLSExtension(.alpn, ExtensionCodec.alpn([chosenALPN])),
-            TLSExtension(.quicTransportParameters, configuration.transportParameters),
-        ]
+        var eeExts = [TLSExtension(.alpn, ExtensionCodec.alpn([chosenALPN]))]
+        if tp != nil { eeExts.append(TLSExtension(.quicTransportParameters, configuration.transportParameters)) }
         if earlyDataAccepted { eeExts.append(TLSExtension(.earlyData, [])) }
         send(.handshake, EncryptedExtensions(extensions: eeExts).encode())
 
