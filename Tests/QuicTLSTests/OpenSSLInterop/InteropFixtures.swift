@@ -66,19 +66,10 @@ final class InteropFixtures {
 extension InteropFixtures {
     /// A plain TLS 1.3 peer such as `s_client` knows nothing of quic_transport_parameters
     /// (RFC 9001 §8.2 makes the extension mandatory for QUIC), and `s_server` only sends
-    /// it on full handshakes. Tests that need such a peer switch the requirement off here.
-    ///
-    /// PENDING (tls helper): TLSConfiguration has no such switch yet; until it does this
-    /// returns false and those tests skip with this explanation. Proposed:
-    /// `TLSConfiguration.requirePeerTransportParameters` (default true); when false, a
-    /// missing extension is accepted, and a server sends its own only if the client sent one
-    /// (RFC 8446 §4.2: no extension in EncryptedExtensions that the client did not offer).
-    static func allowPeerWithoutTransportParameters(_ config: inout TLSConfiguration) -> Bool {
-        false
+    /// it on full handshakes: tests against such a peer switch the requirement off.
+    static func allowPeerWithoutTransportParameters(_ config: inout TLSConfiguration) {
+        config.requirePeerTransportParameters = false
     }
-
-    static let transportParameterSwitchMissing =
-        "TLSConfiguration has no switch yet to accept a peer without quic_transport_parameters (requested from the tls helper)"
 
     /// A server configuration with `leaf`'s credential and a random ticket key.
     func serverConfiguration(_ credential: TLSCredential) throws -> TLSConfiguration {
