@@ -127,6 +127,29 @@ final class OpenSSLServerInteropTests: XCTestCase {
         }
     }
 
+    /// Our validation failures reach OpenSSL as the alerts RFC 8446 §6.2 names.
+    func testValidationAlertsReachOpenSSL() throws {
+        let cases: [(TestCertificate, String?, AlertDescription, String)] = [
+            (fixtures.pki.serverLeaf(validity: (-2 * 86400, -86400)), "localhost", .certificateExpired, "certificate expired"),
+            (fixtures.pki.serverLeaf(), "example.com", .badCertificate, "bad certificate"),
+            (fixtures.pki.serverLeaf(eku: "clientAuth"), "localhost", .unsupportedCertificate, "unsupported certificate"),
+        ]
+        for (i, (leaf, name, alert, text)) in cases.enumerated() {
+            let certFile = try fixtures.pki.write("alert\(i).pem", leaf.pem)
+            let chainFile = try fixtures.pki.write("alert\(i)-chain.pem", fixtures.pki.intermediate.pem)
+            let keyFile = try fixtures.pki.write("alert\(i)-key.pem", leaf.key.pem)
+            let (server, port) = try fixtures.startServer(certFile: certFile, chainFile: chainFile, keyFile: keyFile)
+            defer { server.stop() }
+            let driver = RecordLayerDriver(configuration: fixtures.clientConfiguration(serverName: name),
+                                           connection: try XCTUnwrap(TCPConnection.connect(port: port, within: 5)))
+            XCTAssertThrowsError(try driver.runHandshake()) {
+                XCTAssertEqual(($0 as? TLSAlert)?.description, alert, "\($0)")
+            }
+            // s_server reports the alert it received ("... alert certificate expired ...").
+            XCTAssertTrue(server.waitForOutput(text), "expected '\(text)' in:\n\(server.output)")
+        }
+    }
+
     func testResumptionWithOpenSSLTicket() throws {
         let files = try fixtures.leafFiles("server", key: .ec("P-256"))
         let (server, port) = try fixtures.startServer(certFile: files.certFile, chainFile: files.chainFile,

@@ -28,16 +28,24 @@ final class RecordLayerDriver {
 
     /// Drives the handshake until it completes (or throws: our alert, the peer's alert,
     /// a record layer failure or a timeout).
+    /// An alert we raise is sent to the peer under the newest write keys, as a TLS stack
+    /// would (QUIC sends it as CONNECTION_CLOSE 0x100 + alert instead, RFC 9001 §4.8).
     func runHandshake() throws {
-        if handshake.role == .client {
-            try handshake.start(now: Self.now)
-            try drain()
-        }
-        while summary == nil {
-            guard let (type, content) = try stream.readRecord() else {
-                throw RecordLayerError("peer closed the connection during the handshake")
+        do {
+            if handshake.role == .client {
+                try handshake.start(now: Self.now)
+                try drain()
             }
-            try handle(type, content)
+            while summary == nil {
+                guard let (type, content) = try stream.readRecord() else {
+                    throw RecordLayerError("peer closed the connection during the handshake")
+                }
+                try handle(type, content)
+            }
+        } catch let alert as TLSAlert where !alert.fromPeer {
+            stream.writeProtection = writeKeys[.application] ?? writeKeys[.handshake]
+            try? stream.writeFatalAlert(alert.description.rawValue)
+            throw alert
         }
     }
 
