@@ -1,3 +1,4 @@
+import Foundation
 import CCrypto
 import QuicTLS
 import XCTest
@@ -62,6 +63,41 @@ final class CertificatesValidatorTests: XCTestCase {
         let signed = try XCTUnwrap(p7.pointee.d.sign)
         XCTAssertEqual(ccrypto_sk_X509_num(signed.pointee.cert), 3)
         XCTAssertEqual(X509_cmp(ccrypto_sk_X509_value(signed.pointee.cert, 0), leaf.x509), 0)
+    }
+
+    /// The portable chain is what `openssl pkcs7 -inform DER -print_certs` reads.
+    func testPortableChainReadableByOpenSSLCommand() throws {
+        let exe = try OpenSSLProcess.requireInstalled()
+        let leaf = pki.serverLeaf()
+        let result = try validator().validate([leaf.der, pki.intermediate.der])
+        let path = pki.directory.appendingPathComponent("chain.p7b")
+        try Data(try XCTUnwrap(result.chain.pkcs7ChainDER())).write(to: path)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: exe)
+        process.arguments = ["pkcs7", "-inform", "DER", "-in", path.path, "-print_certs", "-noout"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        process.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("subject=CN = localhost"), output)
+        XCTAssertTrue(output.contains("subject=CN = swiftquic test intermediate"), output)
+        XCTAssertTrue(output.contains("subject=CN = swiftquic test root"), output)
+    }
+
+    /// Chains signed with RSA PKCS#1 v1.5 (allowed in certificates, RFC 8446 §4.2.3) and
+    /// with Ed25519 validate too.
+    func testRSAAndEd25519SignedChains() throws {
+        for rootKey in [TestKey.rsa(), TestKey.ed25519()] {
+            let root = TestCertificate.make(cn: "alt root", key: rootKey, isCA: true)
+            let leaf = pki.serverLeaf(key: .rsa(), issuer: root)
+            let path = try pki.write("alt-root.pem", root.pem)
+            let result = try validator(.caFile(path)).validate([leaf.der])
+            XCTAssertTrue(result.isAccepted, result.errorDescription)
+            XCTAssertEqual(result.chain.verifiedChain.count, 2)
+        }
     }
 
     func testUnknownCA() throws {

@@ -56,6 +56,10 @@ final class CertificateTrustStore: @unchecked Sendable {
     }
 
     deinit { X509_STORE_free(store) }
+
+    /// The system store, loaded once per process: validators built per handshake then cost
+    /// no file parsing. (X509_STORE is reference-counted and locked by OpenSSL.)
+    static let system: CertificateTrustStore? = try? CertificateTrustStore(trust: .systemStore, crlFiles: [])
 }
 
 /// Validates peer certificate chains under one policy (RFC 8446 §4.4.2.4, RFC 5280 §6,
@@ -72,7 +76,11 @@ public final class CertificateValidator: @unchecked Sendable {
         // loading the system store then, but honour an explicit CA file.
         let trust: CertificateValidationPolicy.Trust?
         if policy.skipValidation, case .systemStore = policy.trust { trust = nil } else { trust = policy.trust }
-        self.trustStore = try CertificateTrustStore(trust: trust, crlFiles: policy.crlFiles)
+        if trust == .systemStore, policy.crlFiles.isEmpty, let shared = CertificateTrustStore.system {
+            self.trustStore = shared
+        } else {
+            self.trustStore = try CertificateTrustStore(trust: trust, crlFiles: policy.crlFiles)
+        }
     }
 
     /// Parses and checks the certificate_list of a Certificate message (DER, leaf first).

@@ -24,6 +24,9 @@ final class RecordStream {
     /// close_notify (RFC 8446 §6.1), a warning-level alert.
     func writeCloseNotify() throws { try write(.alert, [1, 0]) }
 
+    /// A fatal alert (RFC 8446 §6: every alert but close_notify/user_canceled is fatal).
+    func writeFatalAlert(_ description: UInt8) throws { try write(.alert, [2, description]) }
+
     private func write(_ type: RecordContentType, _ bytes: [UInt8]) throws {
         var offset = 0
         repeat {
