@@ -6,6 +6,7 @@
  * opens a registration and a server configuration, loads the certificate and key into it, and
  * closes everything again. Exit status 0 when every step succeeded. */
 #include <msquic.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -17,12 +18,7 @@ static int failed(const char *what, QUIC_STATUS status)
     return 1;
 }
 
-static uint32_t swap32(uint32_t v)
-{
-    return (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
-}
-
-/* Names of the QUIC versions a library may list; the value is matched in either byte order. */
+/* Names of the QUIC versions a library may list (host byte order). */
 static const char *version_name(uint32_t v)
 {
     static const struct { uint32_t value; const char *name; } known[] = {
@@ -32,7 +28,7 @@ static const char *version_name(uint32_t v)
         { 0xabcd0000u, "MsQuic private version 1" },
     };
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-        if (known[i].value == v || known[i].value == swap32(v)) {
+        if (known[i].value == v) {
             return known[i].name;
         }
     }
@@ -65,9 +61,11 @@ static int print_versions(void)
         free(versions);
         return failed("GetParam(QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS)", status);
     }
+    /* The list is in network byte order (msquic.h). */
     printf("supported QUIC versions (QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS):\n");
     for (uint32_t i = 0; i < length / sizeof(uint32_t); i++) {
-        printf("  0x%08x  %s\n", versions[i], version_name(versions[i]));
+        uint32_t version = ntohl(versions[i]);
+        printf("  0x%08x  %s\n", version, version_name(version));
     }
     free(versions);
     return 0;
