@@ -25,8 +25,6 @@
 import Glibc
 
 extension Api {
-    typealias ListenerHandler = UnsafeMutableRawPointer?
-
     // MARK: Listeners
 
     static func listenerOpen(_ registration: OpaquePointer?, _ handler: UnsafeRawPointer?,
@@ -41,17 +39,7 @@ extension Api {
                               _ alpnBufferCount: UInt32, _ localAddress: UnsafeRawPointer?) -> QuicStatus {
         guard let object = Handles.object(listener), object.handleType == .listener,
               let alpnBuffers, alpnBufferCount > 0 else { return Status.invalidParameter }
-        var total = 0
-        for i in 0..<Int(alpnBufferCount) {
-            let entry = alpnBuffers + 16 * i
-            let length = entry.load(fromByteOffset: 0, as: UInt32.self)
-            guard length > 0, length <= Limits.maxAlpnLength,
-                  entry.load(fromByteOffset: 8, as: UnsafeRawPointer?.self) != nil else {
-                return Status.invalidParameter
-            }
-            total += 1 + Int(length)
-        }
-        guard total <= Int(UInt16.max) else { return Status.invalidParameter }
+        guard alpnList(alpnBuffers, alpnBufferCount) != nil else { return Status.invalidParameter }
         if let localAddress, !isValidFamily(localAddress.load(as: UInt16.self)) {
             return Status.invalidParameter
         }

@@ -34,10 +34,6 @@ enum Status {
     static let streamLimitReached: QuicStatus = 86        // ESTRPIPE
     static let alpnInUse: QuicStatus = 91                 // EPROTOTYPE
     static let addressNotAvailable: QuicStatus = 99       // EADDRNOTAVAIL
-
-    /// QUIC_FAILED: MsQuic on POSIX treats every value above 0 that is not one of the
-    /// "success-like" negative casts as a failure (`(int)(X) > 0`).
-    static func failed(_ status: QuicStatus) -> Bool { Int32(bitPattern: status) > 0 }
 }
 
 /// The type tag MsQuic keeps in the first field of every handle (QUIC_HANDLE_TYPE, from
