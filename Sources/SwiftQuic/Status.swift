@@ -1,7 +1,7 @@
 // QUIC_STATUS values and the other numeric facts of the MsQuic 2.6 ABI that the C ABI layer
 // needs. The public header spells most status codes as casts of errno macros (and two as
 // negative casts), which Swift does not import reliably, so the values are restated here from
-// msquic_posix.h / msquic.h 2.6.0. Tests compare them with the header's own definitions.
+// msquic_posix.h / msquic.h 2.6.0; the C tests (CTests/*.c) see the header's own definitions.
 
 /// `QUIC_STATUS` (`unsigned int` on POSIX).
 typealias QuicStatus = UInt32
