@@ -66,7 +66,7 @@ cmake)
   [ -n "${CMAKE_GENERATOR:-}" ] && gen=(-G "$CMAKE_GENERATOR")
   cxx=()
   [ -n "${CXX:-}" ] && cxx=(-DCMAKE_CXX_COMPILER="$CXX")
-  run "$CMAKE" -S "$project" -B "$bdir" "${gen[@]}" -DCMAKE_C_COMPILER="$CC" "${cxx[@]}" \
+  run "$CMAKE" --no-warn-unused-cli -S "$project" -B "$bdir" "${gen[@]}" -DCMAKE_C_COMPILER="$CC" "${cxx[@]}" \
       -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
       -DCMAKE_FIND_PACKAGE_NO_SYSTEM_PACKAGE_REGISTRY=ON
   run "$CMAKE" --build "$bdir"
