@@ -12,6 +12,11 @@
 #ifndef SWIFTQUIC_CTESTS_TESTUTIL_H
 #define SWIFTQUIC_CTESTS_TESTUTIL_H
 
+/* POSIX calls (mkdtemp, clock_gettime) also under -std=c11. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
 #include "msquic.h"
 
 #include <pthread.h>
