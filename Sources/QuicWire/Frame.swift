@@ -277,3 +277,14 @@ public enum Frame: Equatable, Sendable {
         }
     }
 }
+
+extension AckFrame {
+    /// The ACK Delay in microseconds: the field scaled by 2^ack_delay_exponent (RFC 9000
+    /// §19.3), saturating instead of overflowing for hostile values.
+    @inlinable
+    public func ackDelayMicroseconds(exponent: UInt64) -> UInt64 {
+        guard exponent < 64 else { return ackDelay == 0 ? 0 : .max }
+        let (v, overflow) = ackDelay.multipliedReportingOverflow(by: 1 << exponent)
+        return overflow ? .max : v
+    }
+}

@@ -214,3 +214,43 @@ public enum FrameEncoder {
         }
     }
 }
+
+extension FrameEncoder {
+    /// The number of bytes `write(frame, ...)` produces, for packing decisions. ACK frames are
+    /// measured from their encoded ranges (`encodedRanges.count`).
+    public static func encodedLength(_ frame: Frame) -> Int {
+        @inline(__always) func v(_ x: UInt64) -> Int { VarInt.encodedLength(x) }
+        let type = v(frame.frameType)
+        switch frame {
+        case .padding(let count): return count
+        case .ping, .handshakeDone, .immediateAck: return type
+        case .ack(let f):
+            var n = type + v(f.largestAcknowledged) + v(f.ackDelay) + v(f.additionalRangeCount) + v(f.firstAckRange)
+                + f.encodedRanges.count
+            if let e = f.ecn { n += v(e.ect0) + v(e.ect1) + v(e.ce) }
+            return n
+        case .resetStream(let f): return type + v(f.streamID) + v(f.applicationErrorCode) + v(f.finalSize)
+        case .stopSending(let f): return type + v(f.streamID) + v(f.applicationErrorCode)
+        case .crypto(let f): return cryptoHeaderLength(offset: f.offset, length: f.data.count) + f.data.count
+        case .newToken(let t): return type + v(UInt64(t.count)) + t.count
+        case .stream(let f):
+            return streamHeaderLength(streamID: f.streamID, offset: f.offset, length: f.data.count,
+                                      explicitLength: f.hasLength) + f.data.count
+        case .maxData(let x), .dataBlocked(let x), .retireConnectionID(let x), .timestamp(let x): return type + v(x)
+        case .maxStreamData(let id, let x), .streamDataBlocked(let id, let x): return type + v(id) + v(x)
+        case .maxStreams(_, let x), .streamsBlocked(_, let x): return type + v(x)
+        case .newConnectionID(let f):
+            return type + v(f.sequenceNumber) + v(f.retirePriorTo) + 1 + f.connectionID.length + 16
+        case .pathChallenge, .pathResponse: return type + 8
+        case .connectionClose(let f):
+            return type + v(f.errorCode) + (f.isApplicationError ? 0 : v(f.frameType))
+                + v(UInt64(f.reasonPhrase.count)) + f.reasonPhrase.count
+        case .datagram(let f): return type + (f.hasLength ? v(UInt64(f.data.count)) : 0) + f.data.count
+        case .ackFrequency(let f):
+            return type + v(f.sequenceNumber) + v(f.ackElicitingThreshold) + v(f.requestedMaxAckDelay)
+                + v(f.reorderingThreshold)
+        case .resetStreamAt(let f):
+            return type + v(f.streamID) + v(f.applicationErrorCode) + v(f.finalSize) + v(f.reliableSize)
+        }
+    }
+}

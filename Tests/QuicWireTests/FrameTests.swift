@@ -286,6 +286,7 @@ final class FrameTests: XCTestCase {
             XCTAssertEqual(decoded.map { normalize($0, bytes) }, frames.map { normalize($0, source) },
                            "iteration \(iteration)")
             XCTAssertEqual(try encodeFrames(decoded, source: bytes), bytes)
+            XCTAssertEqual(frames.map(FrameEncoder.encodedLength).reduce(0, +), bytes.count)
         }
     }
 
@@ -324,6 +325,31 @@ final class FrameTests: XCTestCase {
 }
 
 final class FrameRoleAndResetTests: XCTestCase {
+    func testStreamIDs() {
+        // RFC 9000 §2.1 Table 1.
+        XCTAssertEqual(StreamID(0).initiator, .client)
+        XCTAssertTrue(StreamID(0).isBidirectional)
+        XCTAssertEqual(StreamID(1).initiator, .server)
+        XCTAssertTrue(StreamID(2).isUnidirectional)
+        XCTAssertEqual(StreamID(3).initiator, .server)
+        XCTAssertEqual(StreamID(index: 5, initiator: .server, bidirectional: false)?.rawValue, 23)
+        XCTAssertEqual(StreamID(23).index, 5)
+        XCTAssertNil(StreamID(index: 1 << 60, initiator: .client, bidirectional: true))
+        XCTAssertTrue(StreamID(2).canSend(.client))
+        XCTAssertFalse(StreamID(2).canSend(.server))
+        XCTAssertTrue(StreamID(2).canReceive(.server))
+        XCTAssertTrue(StreamID(0).canSend(.server))
+    }
+
+    func testAckDelayScaling() {
+        let a = AckFrame(largestAcknowledged: 0, ackDelay: 100, firstAckRange: 0, additionalRangeCount: 0,
+                         encodedRanges: 0..<0, smallestAcknowledged: 0, ecn: nil)
+        XCTAssertEqual(a.ackDelayMicroseconds(exponent: 3), 800)
+        var big = a
+        big.ackDelay = VarInt.max
+        XCTAssertEqual(big.ackDelayMicroseconds(exponent: 20), .max)
+    }
+
     func testServerOnlyFrames() {
         func decode(_ bytes: [UInt8], _ sender: EndpointRole) -> QuicError? {
             bytes.withUnsafeBytes { buf in
