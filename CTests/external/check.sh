@@ -13,7 +13,8 @@
 #                                        link open_api.c with -lmsquic against a stand-in
 #                                        libmsquic.so.2, check DT_NEEDED, run it with the
 #                                        installed lib/ in its place
-# Environment: CC (C compiler), CMAKE (cmake), CMAKE_GENERATOR (optional).
+# Environment: CC (C compiler), CXX (C++ compiler, optional), CMAKE (cmake), CMAKE_GENERATOR
+# (optional).
 set -euo pipefail
 export LC_ALL=C
 
@@ -63,7 +64,9 @@ cmake)
   rm -rf "$bdir"
   gen=()
   [ -n "${CMAKE_GENERATOR:-}" ] && gen=(-G "$CMAKE_GENERATOR")
-  run "$CMAKE" -S "$project" -B "$bdir" "${gen[@]}" -DCMAKE_C_COMPILER="$CC" \
+  cxx=()
+  [ -n "${CXX:-}" ] && cxx=(-DCMAKE_CXX_COMPILER="$CXX")
+  run "$CMAKE" --no-warn-unused-cli -S "$project" -B "$bdir" "${gen[@]}" -DCMAKE_C_COMPILER="$CC" "${cxx[@]}" \
       -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
       -DCMAKE_FIND_PACKAGE_NO_SYSTEM_PACKAGE_REGISTRY=ON
   run "$CMAKE" --build "$bdir"

@@ -100,8 +100,11 @@ public final class TLSCredential: @unchecked Sendable {
             if let key { EVP_PKEY_free(key) }
             if let cert { X509_free(cert) }
             if let extra { ccrypto_sk_X509_pop_free(extra) }
-            // PKCS12_parse fails on a MAC mismatch, i.e. a wrong password.
-            if PKCS12_mac_present(p12) == 1 { throw CredentialError.badPassword }
+            // Only a MAC that does not verify means a wrong password; a blob that opens but
+            // lacks a key or certificate is bad data (PKCS#12 v1.1, RFC 7292 §5.1).
+            if PKCS12_mac_present(p12) == 1 && !macVerifies(p12, password: password) {
+                throw CredentialError.badPassword
+            }
             throw CredentialError.invalidData("PKCS#12 blob holds no key and certificate")
         }
         var chain = [cert]
@@ -112,6 +115,16 @@ public final class TLSCredential: @unchecked Sendable {
             ccrypto_sk_X509_pop_free(extra)
         }
         return try make(key: key, chain: chain)
+    }
+
+    /// Whether the PKCS#12 integrity MAC verifies with `password` (no password: the empty and
+    /// the absent one, both of which PKCS12_parse accepts).
+    private static func macVerifies(_ p12: OpaquePointer, password: String?) -> Bool {
+        defer { ERR_clear_error() }
+        if let password {
+            return password.withCString { PKCS12_verify_mac(p12, $0, -1) == 1 }
+        }
+        return PKCS12_verify_mac(p12, nil, 0) == 1 || PKCS12_verify_mac(p12, "", 0) == 1
     }
 
     private static func make(key: OpaquePointer, chain: [OpaquePointer]) throws -> TLSCredential {

@@ -62,21 +62,7 @@ extension Api {
               let alpnBuffers, alpnBufferCount > 0, let newConfiguration else {
             return Status.invalidParameter
         }
-        // RFC 7301 §3.1: each protocol name is 1...255 bytes; the whole list must fit the
-        // 16-bit length of the extension.
-        var alpns: [[UInt8]] = []
-        var listLength = 0
-        for i in 0..<Int(alpnBufferCount) {
-            let entry = alpnBuffers + 16 * i
-            let length = entry.load(fromByteOffset: 0, as: UInt32.self)
-            guard length > 0, length <= Limits.maxAlpnLength,
-                  let bytes = entry.load(fromByteOffset: 8, as: UnsafePointer<UInt8>?.self) else {
-                return Status.invalidParameter
-            }
-            alpns.append(Array(UnsafeBufferPointer(start: bytes, count: Int(length))))
-            listLength += 1 + Int(length)
-            guard listLength <= Int(UInt16.max) else { return Status.invalidParameter }
-        }
+        guard let alpns = alpnList(alpnBuffers, alpnBufferCount) else { return Status.invalidParameter }
         // As in MsQuic, the settings are only looked at when some field is marked set; only
         // then must SettingsSize reach the oldest accepted QUIC_SETTINGS layout.
         var own = Settings()
@@ -93,6 +79,24 @@ extension Api {
         Handles.register(configuration)
         newConfiguration.pointee = configuration.handle
         return Status.success
+    }
+
+    /// The protocol IDs of `count` QUIC_BUFFERs (Length at 0, Buffer at 8, 16 bytes each), or
+    /// nil if one is empty, longer than 255 bytes or NULL, or the list would not fit the 16-bit
+    /// length of the TLS extension (RFC 7301 §3.1).
+    static func alpnList(_ buffers: UnsafeRawPointer, _ count: UInt32) -> [[UInt8]]? {
+        var alpns: [[UInt8]] = []
+        var listLength = 0
+        for i in 0..<Int(count) {
+            let entry = buffers + 16 * i
+            let length = entry.load(fromByteOffset: 0, as: UInt32.self)
+            guard length > 0, length <= Limits.maxAlpnLength,
+                  let bytes = entry.load(fromByteOffset: 8, as: UnsafePointer<UInt8>?.self) else { return nil }
+            listLength += 1 + Int(length)
+            guard listLength <= Int(UInt16.max) else { return nil }
+            alpns.append(Array(UnsafeBufferPointer(start: bytes, count: Int(length))))
+        }
+        return alpns
     }
 
     /// QUIC_CONFIGURATION_CLOSE_FN. Invalid handles are ignored.

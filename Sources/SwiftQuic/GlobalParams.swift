@@ -30,7 +30,9 @@ extension Api {
         }
         guard let buffer else { return Status.invalidParameter }
         length.pointee = UInt32(bytes.count)
-        bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        bytes.withUnsafeBytes { source in
+            if let base = source.baseAddress { buffer.copyMemory(from: base, byteCount: source.count) }
+        }
         return Status.success
     }
 

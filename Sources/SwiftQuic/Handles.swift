@@ -94,9 +94,6 @@ enum Handles {
         return removed
     }
 
-    /// Number of open handles (tests and the library's shutdown check).
-    static var openCount: Int { open.withLock { $0.count } }
-
     /// Forgets every open handle (the last MsQuicClose). Returns the objects so the caller can
     /// tear them down outside the lock.
     static func unregisterAll() -> [QuicObject] {

@@ -3,6 +3,20 @@
 // (src/core/api.c, listener.c, connection_pool.c, library.c) and then answers
 // QUIC_STATUS_NOT_SUPPORTED; none pretends to succeed. Void entries ignore their call.
 //
+// The entries that answer NOT_SUPPORTED after their checks:
+//   ListenerOpen, ListenerStart, ConnectionOpen, ConnectionOpenInPartition, ConnectionStart,
+//   ConnectionSetConfiguration, ConnectionSendResumptionTicket,
+//   ConnectionResumptionTicketValidationComplete, ConnectionCertificateValidationComplete,
+//   ConnectionExportKeyingMaterial, StreamOpen, StreamStart, StreamShutdown, StreamSend,
+//   StreamReceiveSetEnabled, StreamProvideReceiveBuffers, DatagramSend, ConnectionPoolCreate,
+//   ExecutionCreate.
+// Void entries with nothing to act on yet: ListenerClose, ListenerStop, ConnectionClose,
+//   ConnectionShutdown, StreamClose, StreamReceiveComplete, ExecutionDelete; ExecutionPoll
+//   answers UINT32_MAX (no timer).
+// Parameters answering NOT_SUPPORTED: every QUIC_PARAM_LISTENER_*, CONN_*, TLS_*, STREAM_* on a
+//   handle of the right kind (none can exist yet), QUIC_PARAM_GLOBAL_XDP_MAP_CONFIG and
+//   QUIC_PARAM_CONFIGURATION_SCHANNEL_CREDENTIAL_ATTRIBUTE_W (Windows only).
+//
 // Until listeners, connections and streams exist no handle of those kinds can be valid, so in
 // practice these entries answer INVALID_PARAMETER for the handle; the NOT_SUPPORTED paths are
 // reached by the entries that take a registration or configuration (ListenerOpen,
@@ -11,8 +25,6 @@
 import Glibc
 
 extension Api {
-    typealias ListenerHandler = UnsafeMutableRawPointer?
-
     // MARK: Listeners
 
     static func listenerOpen(_ registration: OpaquePointer?, _ handler: UnsafeRawPointer?,
@@ -27,17 +39,7 @@ extension Api {
                               _ alpnBufferCount: UInt32, _ localAddress: UnsafeRawPointer?) -> QuicStatus {
         guard let object = Handles.object(listener), object.handleType == .listener,
               let alpnBuffers, alpnBufferCount > 0 else { return Status.invalidParameter }
-        var total = 0
-        for i in 0..<Int(alpnBufferCount) {
-            let entry = alpnBuffers + 16 * i
-            let length = entry.load(fromByteOffset: 0, as: UInt32.self)
-            guard length > 0, length <= Limits.maxAlpnLength,
-                  entry.load(fromByteOffset: 8, as: UnsafeRawPointer?.self) != nil else {
-                return Status.invalidParameter
-            }
-            total += 1 + Int(length)
-        }
-        guard total <= Int(UInt16.max) else { return Status.invalidParameter }
+        guard alpnList(alpnBuffers, alpnBufferCount) != nil else { return Status.invalidParameter }
         if let localAddress, !isValidFamily(localAddress.load(as: UInt16.self)) {
             return Status.invalidParameter
         }

@@ -5,7 +5,11 @@
 // MsQuicClose; a second open shares the state. MsQuic expects the application to have closed
 // every registration before the last MsQuicClose (it asserts otherwise); we close whatever is
 // still open instead, after waiting for credential loads still running on their threads.
+// A MsQuicOpenVersion racing with that teardown waits until it is over and then starts a fresh
+// library (calling MsQuicOpenVersion from a credential-load handler while another thread drops
+// the last reference would wait forever; nothing in MsQuic's contract needs that).
 
+import Glibc
 import Synchronization
 
 struct LibraryState {
@@ -24,6 +28,8 @@ struct LibraryState {
     var retryConfig: RetryConfig? = nil
     /// QUIC_PARAM_GLOBAL_EXECUTION_CONFIG as the application gave it (the raw struct).
     var executionConfig: [UInt8]? = nil
+    /// The last MsQuicClose is tearing the library down; a new MsQuicOpenVersion waits for it.
+    var shuttingDown = false
 }
 
 struct RetryConfig: Equatable {
@@ -46,10 +52,16 @@ enum Library {
 
     /// Takes a reference, starting the library on the first one, and records `table`.
     static func open(table: UnsafeMutableRawPointer) {
-        state.withLock { s in
-            if s.openCount == 0 { s = LibraryState() }
-            s.openCount += 1
-            s.tables.insert(UInt(bitPattern: table))
+        while true {
+            let opened = state.withLock { s -> Bool in
+                guard !s.shuttingDown else { return false }
+                if s.openCount == 0 { s = LibraryState() }
+                s.openCount += 1
+                s.tables.insert(UInt(bitPattern: table))
+                return true
+            }
+            if opened { return }
+            usleep(1000)        // a teardown is closing handles; the next library starts after it
         }
     }
 
@@ -59,6 +71,7 @@ enum Library {
         let (known, last) = state.withLock { s -> (Bool, Bool) in
             guard s.tables.remove(UInt(bitPattern: table)) != nil else { return (false, false) }
             s.openCount -= 1
+            if s.openCount == 0 { s.shuttingDown = true }
             return (true, s.openCount == 0)
         }
         guard known else { return false }
@@ -71,9 +84,6 @@ enum Library {
         AsyncCredentialLoad.joinAll()
         let objects = Handles.unregisterAll()
         for object in objects { (object as? Registration)?.dropChildren() }
-        state.withLock { s in
-            // A new MsQuicOpenVersion may have come in meanwhile; it owns the state then.
-            if s.openCount == 0 { s = LibraryState() }
-        }
+        state.withLock { s in s = LibraryState() }
     }
 }

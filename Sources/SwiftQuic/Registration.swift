@@ -44,8 +44,6 @@ final class Registration: QuicObject, @unchecked Sendable {
         _ = state.withLock { $0.configurations.removeValue(forKey: ObjectIdentifier(configuration)) }
     }
 
-    var configurationCount: Int { state.withLock { $0.configurations.count } }
-
     /// Closes the children's handles and forgets them.
     func dropChildren() {
         let children = state.withLock { s -> [Configuration] in
@@ -54,6 +52,12 @@ final class Registration: QuicObject, @unchecked Sendable {
             return all
         }
         for child in children { Handles.unregister(child) }
+    }
+
+    /// Closes the handle, and with it the handles of the configurations it owns.
+    func close() {
+        dropChildren()
+        Handles.unregister(self)
     }
 
     func recordShutdown(flags: UInt32, errorCode: UInt64) {
@@ -87,9 +91,7 @@ extension Api {
 
     /// QUIC_REGISTRATION_CLOSE_FN. Invalid handles are ignored (a void entry cannot report).
     static func registrationClose(_ handle: OpaquePointer?) {
-        guard let registration = Handles.object(handle, as: Registration.self) else { return }
-        registration.dropChildren()
-        Handles.unregister(registration)
+        Handles.object(handle, as: Registration.self)?.close()
     }
 
     /// QUIC_REGISTRATION_CLOSE2_FN (preview): closes like RegistrationClose, then reports the
@@ -99,8 +101,7 @@ extension Api {
                                    _ handler: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
                                    _ context: UnsafeMutableRawPointer?) {
         guard let registration = Handles.object(handle, as: Registration.self) else { return }
-        registration.dropChildren()
-        Handles.unregister(registration)
+        registration.close()
         handler?(context)
     }
 

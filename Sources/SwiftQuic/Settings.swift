@@ -203,8 +203,14 @@ struct Settings: Equatable {
     mutating func inheritUnset(from parent: Settings) {
         for field in SettingField.allCases where !isSet(field) {
             switch field {
-            case .minimumMtu, .maximumMtu: continue
-            default: self[field] = parent[field]
+            case .minimumMtu, .maximumMtu:
+                continue
+            case .streamRecvWindowBidiLocalDefault, .streamRecvWindowBidiRemoteDefault,
+                 .streamRecvWindowUnidiDefault where isSet(.streamRecvWindowDefault):
+                // Our general window is the default of each stream type's window.
+                self[field] = self[.streamRecvWindowDefault]
+            default:
+                self[field] = parent[field]
             }
         }
         switch (isSet(.minimumMtu), isSet(.maximumMtu)) {

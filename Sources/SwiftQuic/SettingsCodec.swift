@@ -22,6 +22,7 @@ enum SettingsCodec {
     /// SETTINGS_SIZE_THRU_FIELD(QUIC_GLOBAL_SETTINGS, LoadBalancingMode).
     static let globalSettingsMinimumSize = 12
     static let versionSettingsSize = 40           // sizeof(QUIC_VERSION_SETTINGS)
+    static let maxVersionsPerList = 1024
 
     static func location(_ field: SettingField) -> SettingLocation {
         switch field {
@@ -215,6 +216,9 @@ enum SettingsCodec {
         func list(_ pointerOffset: Int, _ lengthOffset: Int) -> [UInt32]? {
             let count = Int(pointer.loadUnaligned(fromByteOffset: lengthOffset, as: UInt32.self))
             if count == 0 { return [] }
+            // Far more than any deployment lists; refusing it keeps a bogus length from turning
+            // into a giant allocation.
+            guard count <= maxVersionsPerList else { return nil }
             guard let items = pointer.loadUnaligned(fromByteOffset: pointerOffset,
                                                     as: UnsafePointer<UInt32>?.self) else { return nil }
             return Array(UnsafeBufferPointer(start: items, count: count))

@@ -1,7 +1,7 @@
 // QUIC_STATUS values and the other numeric facts of the MsQuic 2.6 ABI that the C ABI layer
 // needs. The public header spells most status codes as casts of errno macros (and two as
 // negative casts), which Swift does not import reliably, so the values are restated here from
-// msquic_posix.h / msquic.h 2.6.0. Tests compare them with the header's own definitions.
+// msquic_posix.h / msquic.h 2.6.0; the C tests (CTests/*.c) see the header's own definitions.
 
 /// `QUIC_STATUS` (`unsigned int` on POSIX).
 typealias QuicStatus = UInt32
@@ -34,10 +34,6 @@ enum Status {
     static let streamLimitReached: QuicStatus = 86        // ESTRPIPE
     static let alpnInUse: QuicStatus = 91                 // EPROTOTYPE
     static let addressNotAvailable: QuicStatus = 99       // EADDRNOTAVAIL
-
-    /// QUIC_FAILED: MsQuic on POSIX treats every value above 0 that is not one of the
-    /// "success-like" negative casts as a failure (`(int)(X) > 0`).
-    static func failed(_ status: QuicStatus) -> Bool { Int32(bitPattern: status) > 0 }
 }
 
 /// The type tag MsQuic keeps in the first field of every handle (QUIC_HANDLE_TYPE, from

@@ -1,2 +1,0 @@
-// Replaced by the SwiftQuic tests.
-import XCTest
