@@ -74,4 +74,4 @@ ossl pkcs12 -export -in server.crt -inkey server.key -certfile ca.crt \
 ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other.key
 
 chmod 600 ./*.key encrypted-key.pem ./*.p12
-echo "gen-certs.sh: wrote $(ls | wc -l) files to $(pwd)"
+echo "gen-certs.sh: wrote the test certificates and keys to $(pwd)"

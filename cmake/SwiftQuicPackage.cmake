@@ -8,7 +8,7 @@
 #   <libdir>/pkgconfig/swiftquic.pc                   pkg-config swiftquic  (-lswiftquic)
 #   <libdir>/pkgconfig/msquic.pc                      pkg-config msquic     (-lmsquic)
 
-set(_pkg_dir "${CMAKE_BINARY_DIR}/package")
+set(_pkg_dir "${PROJECT_BINARY_DIR}/package")
 
 # --- CMake: swiftquic ------------------------------------------------------------------------
 set(SWIFTQUIC_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/swiftquic")

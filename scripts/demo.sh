@@ -34,16 +34,13 @@ say "build examples/hello against the installed package"
 cmake -S examples/hello -B "$hello_build" -DCMAKE_PREFIX_PATH="$prefix"
 cmake --build "$hello_build"
 
-say "make a certificate (openssl, ECDSA P-256, CN=localhost)"
+say "make certificates (openssl, CTests/gen-certs.sh)"
 certs="$hello_build/certs"
-mkdir -p "$certs"
-openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-  -keyout "$certs/hello.key" -out "$certs/hello.crt" -days 7 -subj "/CN=localhost" \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
-echo "$certs/hello.crt, $certs/hello.key"
+rm -rf "$certs"
+bash CTests/gen-certs.sh "$certs"
 
-say "run hello"
-"$hello_build/hello" "$certs/hello.crt" "$certs/hello.key"
+say "run hello with server.crt/server.key (ECDSA P-256, signed by the test CA)"
+"$hello_build/hello" "$certs/server.crt" "$certs/server.key"
 
 cat <<INFO
 

@@ -12,7 +12,7 @@
 # Exit status: 0 when every step passed.
 #
 # Environment: BUILD_DIR (default build/cmake), JOBS (default nproc), SKIP_SWIFT_TEST=1 to skip
-# step 2, CTEST_ARGS (extra ctest arguments, e.g. "-R smoke").
+# step 2, SWIFT_TEST_TIMEOUT (default 45m), CTEST_ARGS (extra ctest arguments, e.g. "-R smoke").
 set -uo pipefail
 export LC_ALL=C
 
@@ -61,7 +61,8 @@ fi
 if [ "${SKIP_SWIFT_TEST:-0}" = 1 ]; then
   skip "swift test" "SKIP_SWIFT_TEST=1"
 else
-  step "swift test (all Swift tests)" swift test
+  # Bounded so that a hung test ends in a FAIL line and a summary, inside CI's 90 minutes.
+  step "swift test (all Swift tests)" timeout --foreground "${SWIFT_TEST_TIMEOUT:-45m}" swift test
 fi
 
 step "CMake build (release libswiftquic.so + C tests) in $BUILD_DIR" \

@@ -7,6 +7,7 @@
 #                                        proves the package files are relocatable)
 #   check.sh cmake    WORK PROJECT_DIR LABEL   configure, build and run a throwaway CMake project
 #                                        with CMAKE_PREFIX_PATH=WORK/prefix
+#   check.sh example  WORK EXAMPLE_DIR CERTS   build examples/hello against WORK/prefix, run it
 #   check.sh pkgconfig WORK COMMON_DIR   build open_api.c with `pkg-config swiftquic` and with
 #                                        `pkg-config msquic`, run both
 #   check.sh so2      WORK STUB_DIR MAP COMMON_DIR
@@ -73,6 +74,18 @@ cmake)
   grep -q "^[a-zA-Z_]*_DIR:PATH=$work/prefix/" "$bdir/CMakeCache.txt" ||
     fail "the package was not found in $work/prefix: $(grep '_DIR:PATH=' "$bdir/CMakeCache.txt")"
   run "$bdir/open_api" "$label"
+  ;;
+
+example)
+  # examples/hello (the demo program) built through the installed package and run with a
+  # certificate of the test set.
+  work="$1" project="$2" certs="$3"
+  bdir="$work/build-example-hello"
+  rm -rf "$bdir"
+  run "$CMAKE" --no-warn-unused-cli -S "$project" -B "$bdir" -DCMAKE_C_COMPILER="$CC" \
+      -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+  run "$CMAKE" --build "$bdir"
+  run "$bdir/hello" "$certs/ecdsa-p256.crt" "$certs/ecdsa-p256.key"
   ;;
 
 pkgconfig)
