@@ -339,6 +339,8 @@ static void test_connection(HQUIC Connection)
                  QUIC_STATUS_INVALID_PARAMETER, "ConnectionStart(family AF_UNIX)");
     CHECK_STATUS(Api->ConnectionStart(Connection, Configuration, QUIC_ADDRESS_FAMILY_INET, "localhost", 443),
                  QUIC_STATUS_INVALID_PARAMETER, "ConnectionStart(configuration without a credential)");
+    CHECK_STATUS(Api->ConnectionStart(Connection, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, NULL, 443),
+                 QUIC_STATUS_INVALID_PARAMETER, "ConnectionStart(no server name and no remote address set)");
     LongName = (char*)malloc(QUIC_MAX_SNI_LENGTH + 2);
     if (LongName != NULL) {
         memset(LongName, 'a', QUIC_MAX_SNI_LENGTH + 1);
@@ -365,6 +367,8 @@ static void test_connection(HQUIC Connection)
                  QUIC_STATUS_INVALID_PARAMETER, "ConnectionSendResumptionTicket(1001 bytes of data)");
     CHECK_STATUS(Api->ConnectionSendResumptionTicket(Connection, QUIC_SEND_RESUMPTION_FLAG_NONE, 4, NULL),
                  QUIC_STATUS_INVALID_PARAMETER, "ConnectionSendResumptionTicket(data NULL, length 4)");
+    CHECK_STATUS(Api->ConnectionSendResumptionTicket(Connection, (QUIC_SEND_RESUMPTION_FLAGS)2, 0, NULL),
+                 QUIC_STATUS_INVALID_PARAMETER, "ConnectionSendResumptionTicket(unknown flag 2)");
     CHECK_STATUS(Api->ConnectionSendResumptionTicket(Connection, QUIC_SEND_RESUMPTION_FLAG_NONE, 0, NULL),
                  QUIC_STATUS_INVALID_PARAMETER, "ConnectionSendResumptionTicket on a client connection");
 
@@ -428,6 +432,16 @@ static void test_connection(HQUIC Connection)
                      "DatagramSend(buffers NULL)");
         CHECK_STATUS(Api->DatagramSend(Connection, &Buffer, 0, QUIC_SEND_FLAG_NONE, NULL),
                      QUIC_STATUS_INVALID_PARAMETER, "DatagramSend(count 0)");
+        {
+            /* The lengths add up past 65535: cannot be one datagram. */
+            QUIC_BUFFER Two[2];
+            static uint8_t Large[40000];
+            Two[0].Length = sizeof(Large);
+            Two[0].Buffer = Large;
+            Two[1] = Two[0];
+            CHECK_STATUS(Api->DatagramSend(Connection, Two, 2, QUIC_SEND_FLAG_NONE, NULL),
+                         QUIC_STATUS_INVALID_PARAMETER, "DatagramSend(80000 bytes in total)");
+        }
     }
 
     /* Connection pools (preview; Windows/XDP only in MsQuic): bad arguments fail. */
@@ -535,6 +549,15 @@ static void test_stream(HQUIC Connection)
                  "StreamProvideReceiveBuffers(count 0)");
     CHECK_STATUS(Api->StreamProvideReceiveBuffers(Stream, 1, NULL), QUIC_STATUS_INVALID_PARAMETER,
                  "StreamProvideReceiveBuffers(buffers NULL)");
+    {
+        QUIC_BUFFER Empty;
+        Empty.Length = 0;
+        Empty.Buffer = Data;
+        CHECK_STATUS(Api->StreamProvideReceiveBuffers(Stream, 1, &Empty), QUIC_STATUS_INVALID_PARAMETER,
+                     "StreamProvideReceiveBuffers(a zero-length buffer)");
+    }
+    CHECK_STATUS(Api->StreamProvideReceiveBuffers(Stream, 1, &Buffer), QUIC_STATUS_INVALID_STATE,
+                 "StreamProvideReceiveBuffers on a stream without APP_OWNED_BUFFERS");
 
     Api->StreamClose(NULL);
     CHECK(1, "StreamClose(NULL) returns");
