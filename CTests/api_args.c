@@ -505,6 +505,28 @@ static void test_stream(HQUIC Connection)
         Length = sizeof(Id);
         CHECK_STATUS(Api->GetParam(Stream, QUIC_PARAM_STREAM_ID, &Length, &Id), QUIC_STATUS_INVALID_STATE,
                      "GetParam(STREAM_ID) before StreamStart");
+        CHECK_STATUS(Api->SetParam(Stream, QUIC_PARAM_STREAM_ID, sizeof(Id), &Id), QUIC_STATUS_INVALID_PARAMETER,
+                     "SetParam(STREAM_ID) is refused (get-only)");
+    }
+
+    /* Send priority: 0x7FFF by default, settable as a uint16_t. */
+    {
+        uint16_t Priority = 0;
+        uint32_t Wide = 5;
+        Length = sizeof(Priority);
+        CHECK_STATUS(Api->GetParam(Stream, QUIC_PARAM_STREAM_PRIORITY, &Length, &Priority), QUIC_STATUS_SUCCESS,
+                     "GetParam(STREAM_PRIORITY)");
+        CHECK(Priority == 0x7FFF, "STREAM_PRIORITY default is 0x7FFF (0x%x)", Priority);
+        Priority = 0x1000;
+        CHECK_STATUS(Api->SetParam(Stream, QUIC_PARAM_STREAM_PRIORITY, sizeof(Priority), &Priority),
+                     QUIC_STATUS_SUCCESS, "SetParam(STREAM_PRIORITY, 0x1000)");
+        Priority = 0;
+        Length = sizeof(Priority);
+        CHECK_STATUS(Api->GetParam(Stream, QUIC_PARAM_STREAM_PRIORITY, &Length, &Priority), QUIC_STATUS_SUCCESS,
+                     "GetParam(STREAM_PRIORITY) after set");
+        CHECK(Priority == 0x1000, "STREAM_PRIORITY round trip (0x%x)", Priority);
+        CHECK_STATUS(Api->SetParam(Stream, QUIC_PARAM_STREAM_PRIORITY, sizeof(Wide), &Wide),
+                     QUIC_STATUS_INVALID_PARAMETER, "SetParam(STREAM_PRIORITY, 4 bytes)");
     }
 
     CHECK_STATUS(Api->StreamStart(NULL, QUIC_STREAM_START_FLAG_NONE), QUIC_STATUS_INVALID_PARAMETER,
