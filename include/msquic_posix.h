@@ -28,6 +28,15 @@
 #include <netdb.h>
 #include <unistd.h>
 
+/* SAL annotations (_In_, _IRQL_requires_max_(...), ...) as MsQuic programs use them. */
+#if defined(__has_include)
+#if __has_include("quic_sal_stub.h")
+#include "quic_sal_stub.h"
+#endif
+#else
+#include "quic_sal_stub.h"
+#endif
+
 /* Linkage of the header's helper functions: private to each translation unit. */
 #define QUIC_INLINE static inline
 
