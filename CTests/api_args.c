@@ -339,6 +339,8 @@ static void test_connection(HQUIC Connection)
                  QUIC_STATUS_INVALID_PARAMETER, "ConnectionStart(family AF_UNIX)");
     CHECK_STATUS(Api->ConnectionStart(Connection, Configuration, QUIC_ADDRESS_FAMILY_INET, "localhost", 443),
                  QUIC_STATUS_INVALID_PARAMETER, "ConnectionStart(configuration without a credential)");
+    CHECK_STATUS(Api->ConnectionStart(Connection, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, NULL, 443),
+                 QUIC_STATUS_INVALID_PARAMETER, "ConnectionStart(no server name and no remote address set)");
     LongName = (char*)malloc(QUIC_MAX_SNI_LENGTH + 2);
     if (LongName != NULL) {
         memset(LongName, 'a', QUIC_MAX_SNI_LENGTH + 1);
@@ -365,6 +367,8 @@ static void test_connection(HQUIC Connection)
                  QUIC_STATUS_INVALID_PARAMETER, "ConnectionSendResumptionTicket(1001 bytes of data)");
     CHECK_STATUS(Api->ConnectionSendResumptionTicket(Connection, QUIC_SEND_RESUMPTION_FLAG_NONE, 4, NULL),
                  QUIC_STATUS_INVALID_PARAMETER, "ConnectionSendResumptionTicket(data NULL, length 4)");
+    CHECK_STATUS(Api->ConnectionSendResumptionTicket(Connection, (QUIC_SEND_RESUMPTION_FLAGS)2, 0, NULL),
+                 QUIC_STATUS_INVALID_PARAMETER, "ConnectionSendResumptionTicket(unknown flag 2)");
     CHECK_STATUS(Api->ConnectionSendResumptionTicket(Connection, QUIC_SEND_RESUMPTION_FLAG_NONE, 0, NULL),
                  QUIC_STATUS_INVALID_PARAMETER, "ConnectionSendResumptionTicket on a client connection");
 
@@ -428,6 +432,16 @@ static void test_connection(HQUIC Connection)
                      "DatagramSend(buffers NULL)");
         CHECK_STATUS(Api->DatagramSend(Connection, &Buffer, 0, QUIC_SEND_FLAG_NONE, NULL),
                      QUIC_STATUS_INVALID_PARAMETER, "DatagramSend(count 0)");
+        {
+            /* The lengths add up past 65535: cannot be one datagram. */
+            QUIC_BUFFER Two[2];
+            static uint8_t Large[40000];
+            Two[0].Length = sizeof(Large);
+            Two[0].Buffer = Large;
+            Two[1] = Two[0];
+            CHECK_STATUS(Api->DatagramSend(Connection, Two, 2, QUIC_SEND_FLAG_NONE, NULL),
+                         QUIC_STATUS_INVALID_PARAMETER, "DatagramSend(80000 bytes in total)");
+        }
     }
 
     /* Connection pools (preview; Windows/XDP only in MsQuic): bad arguments fail. */
@@ -491,6 +505,28 @@ static void test_stream(HQUIC Connection)
         Length = sizeof(Id);
         CHECK_STATUS(Api->GetParam(Stream, QUIC_PARAM_STREAM_ID, &Length, &Id), QUIC_STATUS_INVALID_STATE,
                      "GetParam(STREAM_ID) before StreamStart");
+        CHECK_STATUS(Api->SetParam(Stream, QUIC_PARAM_STREAM_ID, sizeof(Id), &Id), QUIC_STATUS_INVALID_PARAMETER,
+                     "SetParam(STREAM_ID) is refused (get-only)");
+    }
+
+    /* Send priority: 0x7FFF by default, settable as a uint16_t. */
+    {
+        uint16_t Priority = 0;
+        uint32_t Wide = 5;
+        Length = sizeof(Priority);
+        CHECK_STATUS(Api->GetParam(Stream, QUIC_PARAM_STREAM_PRIORITY, &Length, &Priority), QUIC_STATUS_SUCCESS,
+                     "GetParam(STREAM_PRIORITY)");
+        CHECK(Priority == 0x7FFF, "STREAM_PRIORITY default is 0x7FFF (0x%x)", Priority);
+        Priority = 0x1000;
+        CHECK_STATUS(Api->SetParam(Stream, QUIC_PARAM_STREAM_PRIORITY, sizeof(Priority), &Priority),
+                     QUIC_STATUS_SUCCESS, "SetParam(STREAM_PRIORITY, 0x1000)");
+        Priority = 0;
+        Length = sizeof(Priority);
+        CHECK_STATUS(Api->GetParam(Stream, QUIC_PARAM_STREAM_PRIORITY, &Length, &Priority), QUIC_STATUS_SUCCESS,
+                     "GetParam(STREAM_PRIORITY) after set");
+        CHECK(Priority == 0x1000, "STREAM_PRIORITY round trip (0x%x)", Priority);
+        CHECK_STATUS(Api->SetParam(Stream, QUIC_PARAM_STREAM_PRIORITY, sizeof(Wide), &Wide),
+                     QUIC_STATUS_INVALID_PARAMETER, "SetParam(STREAM_PRIORITY, 4 bytes)");
     }
 
     CHECK_STATUS(Api->StreamStart(NULL, QUIC_STREAM_START_FLAG_NONE), QUIC_STATUS_INVALID_PARAMETER,
@@ -535,6 +571,15 @@ static void test_stream(HQUIC Connection)
                  "StreamProvideReceiveBuffers(count 0)");
     CHECK_STATUS(Api->StreamProvideReceiveBuffers(Stream, 1, NULL), QUIC_STATUS_INVALID_PARAMETER,
                  "StreamProvideReceiveBuffers(buffers NULL)");
+    {
+        QUIC_BUFFER Empty;
+        Empty.Length = 0;
+        Empty.Buffer = Data;
+        CHECK_STATUS(Api->StreamProvideReceiveBuffers(Stream, 1, &Empty), QUIC_STATUS_INVALID_PARAMETER,
+                     "StreamProvideReceiveBuffers(a zero-length buffer)");
+    }
+    CHECK_STATUS(Api->StreamProvideReceiveBuffers(Stream, 1, &Buffer), QUIC_STATUS_INVALID_STATE,
+                 "StreamProvideReceiveBuffers on a stream without APP_OWNED_BUFFERS");
 
     Api->StreamClose(NULL);
     CHECK(1, "StreamClose(NULL) returns");

@@ -27,7 +27,7 @@ static const char* format(const QUIC_ADDR* Addr)
 }
 
 /* The hash as documented: 5387, then Hash * 31 + byte over port and IP bytes in memory order. */
-static uint32_t reference_hash(const QUIC_ADDR* Addr)
+static uint32_t QUIC_NO_SANITIZE("unsigned-integer-overflow") reference_hash(const QUIC_ADDR* Addr)
 {
     const uint8_t* Port;
     const uint8_t* Ip;

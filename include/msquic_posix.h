@@ -28,28 +28,38 @@
 #include <netdb.h>
 #include <unistd.h>
 
+/* SAL annotations (_In_, _IRQL_requires_max_(...), ...) as MsQuic programs use them. */
+#if defined(__has_include)
+#if __has_include("quic_sal_stub.h")
+#include "quic_sal_stub.h"
+#endif
+#else
+#include "quic_sal_stub.h"
+#endif
+
 /* Linkage of the header's helper functions: private to each translation unit. */
 #define QUIC_INLINE static inline
 
 /*
  * Bit operators for the flag enums. C combines enumerators with | & ^ ~ on
  * its own; C++ does not convert the int result back to the enum type, so
- * each flag enum gets a set of operators there.
+ * each flag enum gets a set of operators there, computed in the enum's
+ * underlying integer type.
  */
 #ifdef __cplusplus
 #define DEFINE_ENUM_FLAG_OPERATORS(EnumType)                                                       \
     extern "C++" {                                                                                 \
     inline EnumType operator|(EnumType A, EnumType B) noexcept {                                   \
-        return (EnumType)((unsigned long long)A | (unsigned long long)B);                          \
+        return (EnumType)((__underlying_type(EnumType))A | (__underlying_type(EnumType))B);        \
     }                                                                                              \
     inline EnumType operator&(EnumType A, EnumType B) noexcept {                                   \
-        return (EnumType)((unsigned long long)A & (unsigned long long)B);                          \
+        return (EnumType)((__underlying_type(EnumType))A & (__underlying_type(EnumType))B);        \
     }                                                                                              \
     inline EnumType operator^(EnumType A, EnumType B) noexcept {                                   \
-        return (EnumType)((unsigned long long)A ^ (unsigned long long)B);                          \
+        return (EnumType)((__underlying_type(EnumType))A ^ (__underlying_type(EnumType))B);        \
     }                                                                                              \
     inline EnumType operator~(EnumType A) noexcept {                                               \
-        return (EnumType)(~(unsigned long long)A);                                                 \
+        return (EnumType)(~(__underlying_type(EnumType))A);                                        \
     }                                                                                              \
     inline EnumType& operator|=(EnumType& A, EnumType B) noexcept { return A = (A | B); }          \
     inline EnumType& operator&=(EnumType& A, EnumType B) noexcept { return A = (A & B); }          \
