@@ -226,16 +226,22 @@ extension Api {
         }
         let used = Limits.globalExecutionConfigMinSize + 2 * count
         let config = Array(UnsafeRawBufferPointer(start: buffer, count: used))
-        Library.state.withLock { s in
-            if s.inUse, var current = s.executionConfig {
-                // Workers exist: only the polling idle timeout can still change (MsQuic).
-                current.withUnsafeMutableBytes { $0.storeBytes(of: buffer.loadUnaligned(fromByteOffset: 4, as: UInt32.self), toByteOffset: 4, as: UInt32.self) }
-                s.executionConfig = current
-            } else {
+        let pollingIdleTimeoutUs = buffer.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+        return Library.state.withLock { s in
+            guard s.inUse else {
                 s.executionConfig = config
+                return Status.success
             }
+            // Workers exist (a registration was opened): as in MsQuic, only the polling idle
+            // timeout of a configuration set before that can still change; there is nothing
+            // to update without one (docs/Settings.md: "Must be set before opening registration").
+            guard var current = s.executionConfig else { return Status.invalidState }
+            current.withUnsafeMutableBytes {
+                $0.storeBytes(of: pollingIdleTimeoutUs, toByteOffset: 4, as: UInt32.self)
+            }
+            s.executionConfig = current
+            return Status.success
         }
-        return Status.success
     }
 
     /// QUIC_STATELESS_RETRY_CONFIG: Algorithm 0, RotationMs 4, SecretLength 8, Secret 16
