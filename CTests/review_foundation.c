@@ -8,6 +8,9 @@
  *  - QUIC_PARAM_GLOBAL_EXECUTION_CONFIG must be set before the first RegistrationOpen; after it
  *    only the polling idle timeout of an existing one may change (else INVALID_STATE).
  *  - global parameters with QUIC_PARAM_HIGH_PRIORITY are still global parameters.
+ *  - QUIC_PARAM_GLOBAL_LOAD_BALACING_MODE stays settable after RegistrationOpen: MsQuic fixes it
+ *    only once the first UDP binding exists.
+ *  - MaxOperationsPerDrain 0 is refused (MsQuic's QuicSettingApply), 255 accepted.
  *  - the last MsQuicClose releases open handles, the next open starts with default state.
  */
 /* QUIC_GLOBAL_EXECUTION_CONFIG is a preview declaration of the 2.6 header. */
@@ -106,6 +109,33 @@ static void test_high_priority_global(void)
     CHECK(Length == sizeof(Version) && Version[0] == 2, "version %u.%u", Version[0], Version[1]);
 }
 
+static void test_load_balancing_and_settings_ranges(HQUIC Registration)
+{
+    QUIC_SETTINGS Settings;
+    uint16_t Mode = QUIC_LOAD_BALANCING_SERVER_ID_IP;
+    uint32_t Length = sizeof(Mode);
+
+    (void)Registration; /* open: the library is initialised, but no socket exists */
+    CHECK_STATUS(Api->SetParam(NULL, QUIC_PARAM_GLOBAL_LOAD_BALACING_MODE, sizeof(Mode), &Mode),
+                 QUIC_STATUS_SUCCESS, "LOAD_BALACING_MODE after RegistrationOpen, before any binding");
+    Mode = 0;
+    CHECK_STATUS(Api->GetParam(NULL, QUIC_PARAM_GLOBAL_LOAD_BALACING_MODE, &Length, &Mode), QUIC_STATUS_SUCCESS,
+                 "GetParam(LOAD_BALACING_MODE)");
+    CHECK(Mode == QUIC_LOAD_BALANCING_SERVER_ID_IP, "the mode was taken (%u)", Mode);
+    Mode = QUIC_LOAD_BALANCING_DISABLED;
+    CHECK_STATUS(Api->SetParam(NULL, QUIC_PARAM_GLOBAL_LOAD_BALACING_MODE, sizeof(Mode), &Mode),
+                 QUIC_STATUS_SUCCESS, "LOAD_BALACING_MODE back to DISABLED");
+
+    memset(&Settings, 0, sizeof(Settings));
+    Settings.IsSet.MaxOperationsPerDrain = 1;
+    Settings.MaxOperationsPerDrain = 0;
+    CHECK_STATUS(Api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, sizeof(Settings), &Settings),
+                 QUIC_STATUS_INVALID_PARAMETER, "MaxOperationsPerDrain 0");
+    Settings.MaxOperationsPerDrain = 255;
+    CHECK_STATUS(Api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, sizeof(Settings), &Settings),
+                 QUIC_STATUS_SUCCESS, "MaxOperationsPerDrain 255");
+}
+
 int main(void)
 {
     HQUIC Registration = NULL;
@@ -123,6 +153,7 @@ int main(void)
     test_high_priority_global();
     CHECK_STATUS(Api->RegistrationOpen(NULL, &Registration), QUIC_STATUS_SUCCESS, "RegistrationOpen");
     test_settings_size(Registration);
+    test_load_balancing_and_settings_ranges(Registration);
 
     /* Leave handles open and change a global setting: the last MsQuicClose releases them. */
     CHECK_STATUS(Api->ConfigurationOpen(Registration, &Alpn, 1, NULL, 0, NULL, &Leftover), QUIC_STATUS_SUCCESS,

@@ -136,7 +136,7 @@ extension Api {
             guard mode <= 1 else { return Status.invalidParameter }   // up to SERVER_ID_IP
             return Library.state.withLock { s in
                 // Connection IDs already issued encode the mode; it is fixed once in use.
-                if s.inUse && s.settings.global.loadBalancingMode != mode { return Status.invalidState }
+                if s.bindingsInUse && s.settings.global.loadBalancingMode != mode { return Status.invalidState }
                 s.settings.global.loadBalancingMode = mode
                 s.settings.global.isSet |= GlobalOnlySettings.loadBalancingModeBit
                 return Status.success
@@ -168,8 +168,8 @@ extension Api {
 
         case Param.globalStatelessResetKey:
             // RFC 9000 §10.3: the key behind stateless reset tokens.
-            let inUse = Library.state.withLock { $0.inUse }
-            guard inUse else { return Status.invalidState }
+            let initialized = Library.state.withLock { $0.lazyInitComplete }
+            guard initialized else { return Status.invalidState }
             guard Int(length) == Limits.statelessResetKeyLength, let buffer else {
                 return Status.invalidParameter
             }
@@ -198,7 +198,7 @@ extension Api {
     private static func applyGlobal(_ source: Settings) -> QuicStatus {
         Library.state.withLock { s in
             // The load balancing mode is fixed once connection IDs have been issued.
-            if s.inUse, source.global.isSet & GlobalOnlySettings.loadBalancingModeBit != 0,
+            if s.bindingsInUse, source.global.isSet & GlobalOnlySettings.loadBalancingModeBit != 0,
                source.global.loadBalancingMode != s.settings.global.loadBalancingMode {
                 return Status.invalidState
             }
@@ -228,7 +228,7 @@ extension Api {
         let config = Array(UnsafeRawBufferPointer(start: buffer, count: used))
         let pollingIdleTimeoutUs = buffer.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
         return Library.state.withLock { s in
-            guard s.inUse else {
+            guard s.lazyInitComplete else {
                 s.executionConfig = config
                 return Status.success
             }

@@ -87,7 +87,7 @@ extension Api {
         guard let newRegistration else { return Status.invalidParameter }
         let registration = Registration(appName: appName, executionProfile: profile)
         Handles.register(registration)
-        Library.state.withLock { $0.inUse = true }
+        Library.state.withLock { $0.lazyInitComplete = true }
         newRegistration.pointee = registration.handle
         return Status.success
     }
