@@ -11,6 +11,8 @@
  *  - QUIC_PARAM_GLOBAL_LOAD_BALACING_MODE stays settable after RegistrationOpen: MsQuic fixes it
  *    only once the first UDP binding exists.
  *  - MaxOperationsPerDrain 0 is refused (MsQuic's QuicSettingApply), 255 accepted.
+ *  - revocation flags are INVALID_PARAMETER even without USE_TLS_BUILTIN_CERTIFICATE_VALIDATION:
+ *    MsQuic on Linux always adds that flag (CX_PLATFORM_USES_TLS_BUILTIN_CERTIFICATE).
  *  - the last MsQuicClose releases open handles, the next open starts with default state.
  */
 /* QUIC_GLOBAL_EXECUTION_CONFIG is a preview declaration of the 2.6 header. */
@@ -136,6 +138,37 @@ static void test_load_balancing_and_settings_ranges(HQUIC Registration)
                  QUIC_STATUS_SUCCESS, "MaxOperationsPerDrain 255");
 }
 
+static void test_revocation_flags(HQUIC Registration)
+{
+    static const QUIC_CREDENTIAL_FLAGS Revocation[] = {
+        QUIC_CREDENTIAL_FLAG_REVOCATION_CHECK_END_CERT, QUIC_CREDENTIAL_FLAG_REVOCATION_CHECK_CHAIN,
+        QUIC_CREDENTIAL_FLAG_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT, QUIC_CREDENTIAL_FLAG_IGNORE_NO_REVOCATION_CHECK,
+        QUIC_CREDENTIAL_FLAG_IGNORE_REVOCATION_OFFLINE, QUIC_CREDENTIAL_FLAG_CACHE_ONLY_URL_RETRIEVAL,
+        QUIC_CREDENTIAL_FLAG_REVOCATION_CHECK_CACHE_ONLY, QUIC_CREDENTIAL_FLAG_DISABLE_AIA,
+    };
+    QUIC_BUFFER Alpn = { 2, (uint8_t*)"h3" };
+    QUIC_CREDENTIAL_CONFIG Cred;
+    HQUIC Configuration = NULL;
+
+    if (QUIC_FAILED(Api->ConfigurationOpen(Registration, &Alpn, 1, NULL, 0, NULL, &Configuration))) {
+        CHECK(0, "ConfigurationOpen for the revocation checks");
+        return;
+    }
+    for (size_t i = 0; i < sizeof(Revocation) / sizeof(Revocation[0]); ++i) {
+        memset(&Cred, 0, sizeof(Cred));
+        Cred.Type = QUIC_CREDENTIAL_TYPE_NONE;
+        Cred.Flags = (QUIC_CREDENTIAL_FLAGS)(QUIC_CREDENTIAL_FLAG_CLIENT | Revocation[i]);
+        CHECK_STATUS(Api->ConfigurationLoadCredential(Configuration, &Cred), QUIC_STATUS_INVALID_PARAMETER,
+                     "client credential with revocation flag 0x%x", (unsigned)Revocation[i]);
+    }
+    memset(&Cred, 0, sizeof(Cred));
+    Cred.Type = QUIC_CREDENTIAL_TYPE_NONE;
+    Cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT;
+    CHECK_STATUS(Api->ConfigurationLoadCredential(Configuration, &Cred), QUIC_STATUS_SUCCESS,
+                 "the same client credential without one");
+    Api->ConfigurationClose(Configuration);
+}
+
 int main(void)
 {
     HQUIC Registration = NULL;
@@ -154,6 +187,7 @@ int main(void)
     CHECK_STATUS(Api->RegistrationOpen(NULL, &Registration), QUIC_STATUS_SUCCESS, "RegistrationOpen");
     test_settings_size(Registration);
     test_load_balancing_and_settings_ranges(Registration);
+    test_revocation_flags(Registration);
 
     /* Leave handles open and change a global setting: the last MsQuicClose releases them. */
     CHECK_STATUS(Api->ConfigurationOpen(Registration, &Alpn, 1, NULL, 0, NULL, &Leftover), QUIC_STATUS_SUCCESS,
