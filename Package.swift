@@ -44,10 +44,6 @@ let package = Package(
             swiftSettings: headerFlags,
             linkerSettings: [
                 .unsafeFlags([
-                    // GNU ld (bfd), not the default gold: gold leaves GOT entries of cross-module Swift
-                    // metadata as dynamic relocations against local symbols, which puts those
-                    // symbols in .dynsym (visible to `nm -D`) although the map hides them.
-                    "-use-ld=bfd",
                     "-Xlinker", "--version-script=\(root)/cmake/msquic.map",
                     "-Xlinker", "-soname=libswiftquic.so",
                 ]),
