@@ -18,10 +18,8 @@ let package = Package(
     name: "swiftquic",
     products: [
         // libswiftquic.so: only MsQuicOpenVersion/MsQuicClose are exported, under the version
-        // node `msquic` (cmake/msquic.map), as MsQuic's libmsquic.so.2 does. The shipped build
-        // (CMakeLists.txt) adds `-Xswiftc -static-stdlib` so the Swift runtime is linked in; it
-        // is not set here because it would also apply to the `swift test` link, which fails
-        // (there is no static XCTest).
+        // node `msquic` (cmake/msquic.map), as MsQuic's libmsquic.so.2 does. In release builds
+        // the Swift runtime is linked in statically (see the SwiftQuic target).
         .library(name: "swiftquic", type: .dynamic, targets: ["SwiftQuic"]),
     ],
     targets: [
@@ -47,6 +45,12 @@ let package = Package(
                     "-Xlinker", "--version-script=\(root)/cmake/msquic.map",
                     "-Xlinker", "-soname=libswiftquic.so",
                 ]),
+                // The shipped (release) library carries the Swift runtime inside it, so C programs
+                // need only libc, libstdc++ and libcrypto. Debug builds (what `swift test` links,
+                // and there is no static XCTest) keep the shared runtime. GNU ld (bfd), not gold:
+                // gold leaves the cross-module metadata symbols that the export map makes local
+                // in .dynsym (as GLOB_DAT targets); bfd resolves them to relative relocations.
+                .unsafeFlags(["-static-stdlib", "-use-ld=bfd"], .when(configuration: .release)),
             ]
         ),
 

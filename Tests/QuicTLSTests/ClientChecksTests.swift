@@ -154,4 +154,25 @@ final class ClientChecksTests: XCTestCase {
         pair.assertCompleted()
         XCTAssertNil(pair.serverSummary?.serverName)
     }
+
+    func testPeekClientHello() throws {
+        var c = TestConfigs.client(serverName: "quic.example")
+        c.alpnProtocols = [Array("h3".utf8), Array("hq-interop".utf8)]
+        let client = TLSHandshake(configuration: c)
+        try client.start(now: 0)
+        guard case .handshakeData(.initial, let ch)? = client.nextOutput() else { return XCTFail() }
+        XCTAssertNil(try TLSHandshake.peekClientHello(Array(ch[0..<3])))
+        XCTAssertNil(try TLSHandshake.peekClientHello(Array(ch.dropLast())))
+        let info = try XCTUnwrap(try TLSHandshake.peekClientHello(ch))
+        XCTAssertEqual(info.serverName, "quic.example")
+        XCTAssertEqual(info.alpnProtocols, c.alpnProtocols)
+        XCTAssertEqual(info.transportParameters, TestConfigs.clientTP)
+        XCTAssertEqual(info.cipherSuites, [0x1301, 0x1302, 0x1303])
+        XCTAssertFalse(info.offersPreSharedKey)
+        XCTAssertEqual(client.clientHelloRandom, Array(ch[6..<38]))
+        XCTAssertThrowsError(try TLSHandshake.peekClientHello([2, 0, 0, 0]))
+        // The same bytes then drive a server built afterwards.
+        let server = TLSHandshake(configuration: TestConfigs.server(try HandshakePKI.shared.credential("server-p256")))
+        XCTAssertNoThrow(try server.receive(ch, at: .initial, now: 0))
+    }
 }

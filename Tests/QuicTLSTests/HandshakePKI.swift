@@ -12,8 +12,10 @@ final class HandshakePKI: @unchecked Sendable {
     private let lock = NSLock()
 
     private init() {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("quictls-pki-\(getpid())")
+        dir = HandshakePKI.directory()
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // The keys and certificates go away with the test process.
+        atexit { try? FileManager.default.removeItem(at: HandshakePKI.directory()) }
         openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"])
         openssl(["req", "-x509", "-new", "-key", "ca.key", "-sha256", "-days", "30", "-subj", "/CN=QuicTLS Test CA",
                  "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
@@ -21,6 +23,10 @@ final class HandshakePKI: @unchecked Sendable {
         openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "other-ca.key"])
         openssl(["req", "-x509", "-new", "-key", "other-ca.key", "-sha256", "-days", "30", "-subj", "/CN=Other CA",
                  "-addext", "basicConstraints=critical,CA:TRUE", "-out", "other-ca.pem"])
+    }
+
+    static func directory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("quictls-pki-\(getpid())")
     }
 
     @discardableResult
