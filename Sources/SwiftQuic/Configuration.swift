@@ -63,15 +63,14 @@ extension Api {
             return Status.invalidParameter
         }
         guard let alpns = alpnList(alpnBuffers, alpnBufferCount) else { return Status.invalidParameter }
-        // As in MsQuic, the settings are only looked at when some field is marked set; only
-        // then must SettingsSize reach the oldest accepted QUIC_SETTINGS layout.
+        // As in MsQuic, a non-NULL Settings is first looked at through its IsSetFlags (every
+        // QUIC_SETTINGS layout starts with them); only when some field is marked set must
+        // SettingsSize reach the oldest accepted layout, so flags with a SettingsSize of 0 are
+        // INVALID_PARAMETER and all-clear flags are ignored whatever the size.
         var own = Settings()
-        if let settings, settingsSize > 0 {
-            guard settingsSize >= 8 else { return Status.invalidParameter }  // no room for IsSetFlags
-            if settings.loadUnaligned(as: UInt64.self) != 0 {
-                guard let decoded = SettingsCodec.decodeSettings(settings, size: settingsSize),
-                      own.apply(decoded) else { return Status.invalidParameter }
-            }
+        if let settings, settings.loadUnaligned(as: UInt64.self) != 0 {
+            guard let decoded = SettingsCodec.decodeSettings(settings, size: settingsSize),
+                  own.apply(decoded) else { return Status.invalidParameter }
         }
         let configuration = Configuration(registration: registration, alpns: alpns, settings: own)
         configuration.context = context

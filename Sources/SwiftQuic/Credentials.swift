@@ -9,8 +9,11 @@
 //     INPROC_PEER_CERTIFICATE (Schannel features)              -> NOT_SUPPORTED
 //   - DEFER_CERTIFICATE_VALIDATION without
 //     INDICATE_CERTIFICATE_RECEIVED                            -> INVALID_PARAMETER
-//   - USE_TLS_BUILTIN_CERTIFICATE_VALIDATION together with a
-//     revocation flag                                          -> INVALID_PARAMETER
+//   - a revocation flag (REVOCATION_CHECK_*, IGNORE_*_REVOCATION*,
+//     CACHE_ONLY_URL_RETRIEVAL, DISABLE_AIA): on Linux MsQuic
+//     always adds USE_TLS_BUILTIN_CERTIFICATE_VALIDATION
+//     (CX_PLATFORM_USES_TLS_BUILTIN_CERTIFICATE), which refuses
+//     them                                                     -> INVALID_PARAMETER
 //   - Reserved != NULL                                         -> INVALID_PARAMETER
 //   - CERTIFICATE_FILE(_PROTECTED)/PKCS12 with a NULL member
 //     (or an empty PKCS#12 blob)                               -> INVALID_PARAMETER
@@ -25,8 +28,6 @@
 // on its own thread, the call returns PENDING and AsyncHandler(Configuration, Context, Status)
 // reports the outcome from that thread. (MsQuic's OpenSSL provider loads inline and calls the
 // handler before returning PENDING; a loading failure there is returned directly instead.)
-// Revocation flags without built-in validation are accepted and, as with OpenSSL in MsQuic,
-// have no effect.
 
 import CCrypto
 import Glibc
@@ -154,8 +155,10 @@ struct CredentialRequest: Sendable {
             && flags & CredentialFlag.indicateCertificateReceived == 0 {
             return .failure(.status(Status.invalidParameter))   // deferring to nobody
         }
-        if flags & CredentialFlag.useTlsBuiltinCertificateValidation != 0
-            && flags & CredentialFlag.revocationFlags != 0 {
+        // MsQuic on Linux validates with the TLS library's built-in code whatever the application
+        // asked, so USE_TLS_BUILTIN_CERTIFICATE_VALIDATION counts as set, and it takes no
+        // revocation flag.
+        if flags & CredentialFlag.revocationFlags != 0 {
             return .failure(.status(Status.invalidParameter))
         }
         if reserved != nil { return .failure(.status(Status.invalidParameter)) }

@@ -136,7 +136,7 @@ extension Api {
             guard mode <= 1 else { return Status.invalidParameter }   // up to SERVER_ID_IP
             return Library.state.withLock { s in
                 // Connection IDs already issued encode the mode; it is fixed once in use.
-                if s.inUse && s.settings.global.loadBalancingMode != mode { return Status.invalidState }
+                if s.bindingsInUse && s.settings.global.loadBalancingMode != mode { return Status.invalidState }
                 s.settings.global.loadBalancingMode = mode
                 s.settings.global.isSet |= GlobalOnlySettings.loadBalancingModeBit
                 return Status.success
@@ -168,8 +168,8 @@ extension Api {
 
         case Param.globalStatelessResetKey:
             // RFC 9000 §10.3: the key behind stateless reset tokens.
-            let inUse = Library.state.withLock { $0.inUse }
-            guard inUse else { return Status.invalidState }
+            let initialized = Library.state.withLock { $0.lazyInitComplete }
+            guard initialized else { return Status.invalidState }
             guard Int(length) == Limits.statelessResetKeyLength, let buffer else {
                 return Status.invalidParameter
             }
@@ -198,7 +198,7 @@ extension Api {
     private static func applyGlobal(_ source: Settings) -> QuicStatus {
         Library.state.withLock { s in
             // The load balancing mode is fixed once connection IDs have been issued.
-            if s.inUse, source.global.isSet & GlobalOnlySettings.loadBalancingModeBit != 0,
+            if s.bindingsInUse, source.global.isSet & GlobalOnlySettings.loadBalancingModeBit != 0,
                source.global.loadBalancingMode != s.settings.global.loadBalancingMode {
                 return Status.invalidState
             }
@@ -226,16 +226,22 @@ extension Api {
         }
         let used = Limits.globalExecutionConfigMinSize + 2 * count
         let config = Array(UnsafeRawBufferPointer(start: buffer, count: used))
-        Library.state.withLock { s in
-            if s.inUse, var current = s.executionConfig {
-                // Workers exist: only the polling idle timeout can still change (MsQuic).
-                current.withUnsafeMutableBytes { $0.storeBytes(of: buffer.loadUnaligned(fromByteOffset: 4, as: UInt32.self), toByteOffset: 4, as: UInt32.self) }
-                s.executionConfig = current
-            } else {
+        let pollingIdleTimeoutUs = buffer.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+        return Library.state.withLock { s in
+            guard s.lazyInitComplete else {
                 s.executionConfig = config
+                return Status.success
             }
+            // Workers exist (a registration was opened): as in MsQuic, only the polling idle
+            // timeout of a configuration set before that can still change; there is nothing
+            // to update without one (docs/Settings.md: "Must be set before opening registration").
+            guard var current = s.executionConfig else { return Status.invalidState }
+            current.withUnsafeMutableBytes {
+                $0.storeBytes(of: pollingIdleTimeoutUs, toByteOffset: 4, as: UInt32.self)
+            }
+            s.executionConfig = current
+            return Status.success
         }
-        return Status.success
     }
 
     /// QUIC_STATELESS_RETRY_CONFIG: Algorithm 0, RotationMs 4, SecretLength 8, Secret 16

@@ -217,7 +217,7 @@ extension Api {
                                 _ configs: UnsafeRawPointer?, _ executions: UnsafeMutableRawPointer?) -> QuicStatus {
         guard count > 0, configs != nil, executions != nil else { return Status.invalidParameter }
         // Application-driven execution must be chosen before the library starts its own workers.
-        if Library.state.withLock({ $0.inUse }) { return Status.invalidState }
+        if Library.state.withLock({ $0.lazyInitComplete }) { return Status.invalidState }
         return Status.notSupported
     }
 

@@ -20,8 +20,12 @@ struct LibraryState {
     /// Global settings (QUIC_PARAM_GLOBAL_SETTINGS / GLOBAL_SETTINGS / VERSION_SETTINGS).
     var settings = Settings.defaults
     /// Set by the first RegistrationOpen: MsQuic's "lazy initialisation" point, after which the
-    /// load balancing mode may no longer change and the stateless reset key may be set.
-    var inUse = false
+    /// stateless reset key may be set and the execution config may no longer be replaced.
+    var lazyInitComplete = false
+    /// MsQuic's "library in use": set when the first UDP binding is created (by the engine,
+    /// once listeners and connections exist). From then on the load balancing mode, which the
+    /// connection IDs already issued encode, may no longer change. Nothing sets it yet.
+    var bindingsInUse = false
     /// QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY, for the engine (RFC 9000 §10.3).
     var statelessResetKey: [UInt8]? = nil
     /// QUIC_PARAM_GLOBAL_STATELESS_RETRY_CONFIG (algorithm, rotation, secret), for the engine.

@@ -60,8 +60,11 @@ final class Registration: QuicObject, @unchecked Sendable {
         Handles.unregister(self)
     }
 
+    /// The first shutdown is the one that counts: like MsQuic, later calls change nothing.
     func recordShutdown(flags: UInt32, errorCode: UInt64) {
-        state.withLock { $0.shutdown = Shutdown(flags: flags, errorCode: errorCode) }
+        state.withLock { s in
+            if s.shutdown == nil { s.shutdown = Shutdown(flags: flags, errorCode: errorCode) }
+        }
     }
 }
 
@@ -84,7 +87,7 @@ extension Api {
         guard let newRegistration else { return Status.invalidParameter }
         let registration = Registration(appName: appName, executionProfile: profile)
         Handles.register(registration)
-        Library.state.withLock { $0.inUse = true }
+        Library.state.withLock { $0.lazyInitComplete = true }
         newRegistration.pointee = registration.handle
         return Status.success
     }

@@ -176,6 +176,7 @@ struct Settings: Equatable {
         }
         func notPowerOfTwo(_ v: UInt64) -> Bool { v == 0 || v & (v - 1) != 0 }
         if bad(.initialRttMs, { $0 == 0 }) { return false }
+        if bad(.maxOperationsPerDrain, { $0 == 0 }) { return false }   // a drain must make progress
         if bad(.maxAckDelayMs, { $0 > SettingLimits.maxAckDelayMax }) { return false }
         if bad(.disconnectTimeoutMs, { $0 == 0 || $0 > SettingLimits.maxDisconnectTimeoutMs }) { return false }
         // RFC 9000 §18.2: max_idle_timeout is a varint.

@@ -137,6 +137,10 @@ final class ConfigurationTests: XCTestCase {
         quic.api.ConfigurationClose!(configuration)
         // No field marked set: the size is not looked at.
         XCTAssertEqual(open(registration, QUIC_SETTINGS(), size: 16).0, S.success)
+        XCTAssertEqual(open(registration, QUIC_SETTINGS(), size: 0).0, S.success)
+        XCTAssertEqual(open(registration, QUIC_SETTINGS(), size: 4).0, S.success)
+        // A field marked set with a SettingsSize of 0 is refused, as in MsQuic.
+        XCTAssertEqual(open(registration, settings, size: 0).0, S.invalidParameter)
         // Fields beyond a short size are not read even if marked set.
         var beyond = settingsWith { $0.IsSet.StreamRecvWindowUnidiDefault = 1; $0.StreamRecvWindowUnidiDefault = 3 }
         beyond.IsSet.IdleTimeoutMs = 1

@@ -138,6 +138,16 @@ final class CredentialTests: XCTestCase {
         XCTAssertEqual(flags(QUIC_CREDENTIAL_FLAG_USE_TLS_BUILTIN_CERTIFICATE_VALIDATION.rawValue), S.success)
         XCTAssertEqual(flags(QUIC_CREDENTIAL_FLAG_USE_TLS_BUILTIN_CERTIFICATE_VALIDATION.rawValue
                              | QUIC_CREDENTIAL_FLAG_REVOCATION_CHECK_CHAIN.rawValue), S.invalidParameter)
+        // On Linux MsQuic always validates with the built-in code: revocation flags are refused
+        // even without USE_TLS_BUILTIN_CERTIFICATE_VALIDATION.
+        for revocation in [QUIC_CREDENTIAL_FLAG_REVOCATION_CHECK_END_CERT, QUIC_CREDENTIAL_FLAG_REVOCATION_CHECK_CHAIN,
+                           QUIC_CREDENTIAL_FLAG_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT,
+                           QUIC_CREDENTIAL_FLAG_IGNORE_NO_REVOCATION_CHECK,
+                           QUIC_CREDENTIAL_FLAG_IGNORE_REVOCATION_OFFLINE,
+                           QUIC_CREDENTIAL_FLAG_CACHE_ONLY_URL_RETRIEVAL,
+                           QUIC_CREDENTIAL_FLAG_REVOCATION_CHECK_CACHE_ONLY, QUIC_CREDENTIAL_FLAG_DISABLE_AIA] {
+            XCTAssertEqual(flags(revocation.rawValue), S.invalidParameter, "revocation flag \(revocation.rawValue)")
+        }
         XCTAssertEqual(flags(QUIC_CREDENTIAL_FLAG_NO_CERTIFICATE_VALIDATION.rawValue
                              | QUIC_CREDENTIAL_FLAG_USE_PORTABLE_CERTIFICATES.rawValue), S.success)
         XCTAssertEqual(flags(QUIC_CREDENTIAL_FLAG_LOAD_ASYNCHRONOUS.rawValue), S.invalidParameter, "no AsyncHandler")

@@ -98,9 +98,10 @@ final class GlobalParamTests: XCTestCase {
         XCTAssertEqual(quic.set(nil, QUIC_PARAM_GLOBAL_LOAD_BALACING_MODE, UInt16(2)), S.invalidParameter)
         XCTAssertEqual(quic.set(nil, QUIC_PARAM_GLOBAL_LOAD_BALACING_MODE, UInt16(1)), S.success)
         XCTAssertEqual(quic.get(nil, QUIC_PARAM_GLOBAL_LOAD_BALACING_MODE, as: UInt16.self).1, 1)
-        // Once a registration exists the mode is fixed.
+        // As in MsQuic, the mode is fixed only once the first UDP binding exists (MsQuicLib.InUse),
+        // not by a registration: it can still change here.
         let registration = quic.registration()
-        XCTAssertEqual(quic.set(nil, QUIC_PARAM_GLOBAL_LOAD_BALACING_MODE, UInt16(0)), S.invalidState)
+        XCTAssertEqual(quic.set(nil, QUIC_PARAM_GLOBAL_LOAD_BALACING_MODE, UInt16(0)), S.success)
         XCTAssertEqual(quic.set(nil, QUIC_PARAM_GLOBAL_LOAD_BALACING_MODE, UInt16(1)), S.success)
         quic.api.RegistrationClose!(registration)
     }
@@ -173,9 +174,13 @@ final class GlobalParamTests: XCTestCase {
         XCTAssertEqual(setRetry(QUIC_AEAD_ALGORITHM_AES_128_GCM, 30_000, 32), S.invalidParameter)
         XCTAssertEqual(setRetry(QUIC_AEAD_ALGORITHM_AES_256_GCM, 0, 32), S.invalidParameter)
         XCTAssertEqual(setRetry(QUIC_AEAD_ALGORITHM_TYPE(rawValue: 2), 30_000, 32), S.invalidParameter)
+    }
 
+    /// QUIC_PARAM_GLOBAL_EXECUTION_CONFIG is set before the first registration; afterwards only
+    /// the polling idle timeout of a configuration set before can change (MsQuic library.c).
+    func testExecutionConfigBeforeAndAfterTheFirstRegistration() {
         let exec = UInt32(QUIC_PARAM_GLOBAL_EXECUTION_CONFIG)
-        length = 99
+        var length: UInt32 = 99
         XCTAssertEqual(quic.api.GetParam!(nil, exec, &length, nil), S.success)
         XCTAssertEqual(length, 0, "none set")
         var config = QUIC_GLOBAL_EXECUTION_CONFIG()
@@ -190,6 +195,22 @@ final class GlobalParamTests: XCTestCase {
         length = 0
         XCTAssertEqual(quic.api.GetParam!(nil, exec, &length, nil), S.bufferTooSmall)
         XCTAssertEqual(length, 14)
+
+        // After the first registration: only PollingIdleTimeoutUs of the existing one changes.
+        let registration = quic.registration()
+        config.ProcessorCount = 1
+        config.ProcessorList = 0
+        config.PollingIdleTimeoutUs = 1234
+        config.Flags = QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE
+        XCTAssertEqual(quic.api.SetParam!(nil, exec, 14, &config), S.success)
+        var read = QUIC_GLOBAL_EXECUTION_CONFIG()
+        length = 14
+        XCTAssertEqual(quic.api.GetParam!(nil, exec, &length, &read), S.success)
+        XCTAssertEqual(read.PollingIdleTimeoutUs, 1234)
+        // Cleared, there is nothing left to update: INVALID_STATE.
+        XCTAssertEqual(quic.api.SetParam!(nil, exec, 0, nil), S.success)
+        XCTAssertEqual(quic.api.SetParam!(nil, exec, 14, &config), S.invalidState)
+        quic.api.RegistrationClose!(registration)
     }
 
     func testParamPrefixRules() {
