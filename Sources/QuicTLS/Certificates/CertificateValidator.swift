@@ -92,6 +92,13 @@ public final class CertificateValidator: @unchecked Sendable {
     /// the parsed chain with the verdict, also when it is negative, so that a caller can
     /// defer the decision to the application (QUIC_CREDENTIAL_FLAG_DEFER_CERTIFICATE_VALIDATION).
     public func validate(_ certificateList: [[UInt8]]) throws -> PeerCertificateValidation {
+        try validate(certificateList, expectedName: policy.expectedName)
+    }
+
+    /// As `validate(_:)` with the name the leaf must carry given per connection (a client's
+    /// server name), overriding `policy.expectedName`: one validator serves a whole
+    /// configuration while each connection checks its own server name. nil checks no name.
+    public func validate(_ certificateList: [[UInt8]], expectedName: String?) throws -> PeerCertificateValidation {
         guard !certificateList.isEmpty else {
             switch policy.purpose {
             case .serverAuth: throw TLSAlert(.decodeError, "server sent an empty certificate list")
@@ -127,7 +134,7 @@ public final class CertificateValidator: @unchecked Sendable {
             ERR_clear_error()
             throw TLSAlert(.internalError, "X509_STORE_CTX_init failed")
         }
-        try configure(ctx)
+        try configure(ctx, expectedName: expectedName)
 
         let ok = X509_verify_cert(ctx)
         let error = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx)
@@ -139,7 +146,7 @@ public final class CertificateValidator: @unchecked Sendable {
     }
 
     /// Applies the policy to a store context's verification parameters.
-    private func configure(_ ctx: OpaquePointer) throws {
+    private func configure(_ ctx: OpaquePointer, expectedName: String?) throws {
         // RFC 5280 §4.2.1.12: the leaf must allow the use it is put to (checked by OpenSSL
         // through the purpose, which also covers key usage and the CA's EKU if present).
         let purpose = policy.purpose == .serverAuth ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT
@@ -152,7 +159,7 @@ public final class CertificateValidator: @unchecked Sendable {
         if let time = policy.verificationTime {
             X509_VERIFY_PARAM_set_time(param, time_t(time))
         }
-        if let name = policy.expectedName, !name.isEmpty {
+        if let name = expectedName, !name.isEmpty {
             try setExpectedName(name, param)
         }
         var flags: UInt = 0
