@@ -1,5 +1,6 @@
 import XCTest
 import QuicCrypto
+import CCrypto
 @testable import QuicTLS
 
 /// Review regressions on peer certificate checks: the server name of the connection is
@@ -64,5 +65,38 @@ final class ReviewCertificateTests: XCTestCase {
         XCTAssertEqual(pair.clientError?.description, .unknownCA)
         XCTAssertNil(pair.clientSummary)
         XCTAssertTrue(pair.clientCertificateEvents.isEmpty)
+    }
+}
+
+extension ReviewCertificateTests {
+    /// A P-256 leaf for "localhost" signed by the handshake CA with the given keyUsage.
+    func leaf(_ name: String, keyUsage: String) throws -> TLSCredential {
+        pki.openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "\(name).key"])
+        pki.openssl(["req", "-new", "-key", "\(name).key", "-subj", "/CN=localhost", "-out", "\(name).csr"])
+        let ext = "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,\(keyUsage)\nbasicConstraints=CA:FALSE\n"
+        try ext.write(toFile: pki.path("\(name).ext"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(pki.openssl(["x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                                    "-extfile", "\(name).ext", "-days", "30", "-out", "\(name).pem"]), 0)
+        return try TLSCredential.loadPEM(certificateFile: pki.path("\(name).pem"), privateKeyFile: pki.path("\(name).key"), password: nil)
+    }
+
+    func testLeafKeyUsageMustAllowSigning() throws {
+        var c = TestConfigs.client()
+        c.skipCertificateValidation = false
+        c.trustedCAFile = pki.path("ca.pem")
+        // RFC 8446 §4.4.2.2: keyAgreement alone does not let the key sign a CertificateVerify.
+        var pair = HandshakePair(client: c, server: TestConfigs.server(try leaf("ku-agreement", keyUsage: "keyAgreement")))
+        pair.run()
+        XCTAssertEqual(pair.clientError?.description, .unsupportedCertificate)
+        XCTAssertEqual(pair.client.peerValidation?.verifyError, X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE)
+        // digitalSignature is enough.
+        pair = HandshakePair(client: c, server: TestConfigs.server(try leaf("ku-signature", keyUsage: "digitalSignature")))
+        pair.run()
+        pair.assertCompleted()
+        // Skipping validation skips this check too (like every other certificate check).
+        c.skipCertificateValidation = true
+        pair = HandshakePair(client: c, server: TestConfigs.server(try leaf("ku-agreement", keyUsage: "keyAgreement")))
+        pair.run()
+        pair.assertCompleted()
     }
 }

@@ -137,9 +137,15 @@ public final class CertificateValidator: @unchecked Sendable {
         try configure(ctx, expectedName: expectedName)
 
         let ok = X509_verify_cert(ctx)
-        let error = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx)
+        var error = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx)
         let depth = ok == 1 ? 0 : X509_STORE_CTX_get_error_depth(ctx)
         ERR_clear_error()
+        // RFC 8446 §4.4.2.2 (and §4.4.2.3 for clients): the leaf signs the CertificateVerify,
+        // so a keyUsage extension must include digitalSignature. OpenSSL's SSL purpose check
+        // also lets keyEncipherment or keyAgreement alone pass, which TLS 1.2 needed.
+        if error == X509_V_OK, !CertificateValidator.allowsSigning(certificates[0]) {
+            error = X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE
+        }
         return PeerCertificateValidation(chain: chain, validationSkipped: policy.skipValidation,
                                          verifyError: error == X509_V_OK && ok != 1 ? X509_V_ERR_UNSPECIFIED : error,
                                          errorDepth: depth)
@@ -200,6 +206,12 @@ public final class CertificateValidator: @unchecked Sendable {
             ERR_clear_error()
             throw TLSAlert(.internalError, "cannot set the expected host name")
         }
+    }
+
+    /// True unless the certificate has a keyUsage extension without digitalSignature.
+    static func allowsSigning(_ cert: OpaquePointer) -> Bool {
+        let hasKeyUsage = X509_get_extension_flags(cert) & UInt32(EXFLAG_KUSAGE) != 0
+        return !hasKeyUsage || X509_get_key_usage(cert) & UInt32(KU_DIGITAL_SIGNATURE) != 0
     }
 
     static func isIPLiteral(_ s: String) -> Bool {
