@@ -175,3 +175,28 @@ final class ReviewClientTests: XCTestCase {
         XCTAssertEqual(pair.clientError?.description, .illegalParameter)
     }
 }
+
+extension ReviewClientTests {
+    func testNoEarlyDataUnderASuiteNoLongerAllowed() throws {
+        // A ticket from an AES-128-GCM session; the client now allows only ChaCha20 (same
+        // hash): it may resume, but must not send 0-RTT under the disallowed AES-128-GCM.
+        var s = TestConfigs.server(try pki.credential("server-p256"))
+        s.ticketSealer = MemoryTicketStore()
+        s.enableEarlyData = true
+        var c = TestConfigs.client()
+        c.cipherSuites = [.aes128GcmSha256]
+        let first = HandshakePair(client: c, server: s)
+        first.run()
+        let ticket = try ClientSessionTicket(serialized: try first.issueTicket())
+        XCTAssertEqual(ticket.cipherSuite, .aes128GcmSha256)
+        c.cipherSuites = [.chacha20Poly1305Sha256]
+        c.resumptionTicket = ticket
+        c.enableEarlyData = true
+        let pair = HandshakePair(client: c, server: s)
+        pair.run()
+        pair.assertCompleted()
+        XCTAssertNil(pair.clientSecrets["earlyData-write"])
+        XCTAssertEqual(pair.clientSummary?.resumed, true)
+        XCTAssertEqual(pair.clientSummary?.cipherSuite, .chacha20Poly1305Sha256)
+    }
+}

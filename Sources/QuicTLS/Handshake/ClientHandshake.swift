@@ -13,8 +13,11 @@ extension TLSHandshake {
         clientRandom = try TLSHandshake.randomBytes(32)
         keyShares = [try KeyShare.generate(first)]
         offeredPSK = usableTicket(now: now)
+        // 0-RTT runs under the ticket's own suite (RFC 8446 §4.2.10), so that suite must still
+        // be allowed now; resumption alone only needs one with the same hash.
         offeredEarlyData = configuration.enableEarlyData && (offeredPSK?.maxEarlyData ?? 0) > 0
-            && (offeredPSK.map { configuration.alpnProtocols.first == $0.alpn } ?? false)
+            && (offeredPSK.map { configuration.alpnProtocols.first == $0.alpn
+                    && configuration.cipherSuites.contains($0.cipherSuite) } ?? false)
         let hello = try buildClientHello(now: now)
         clientHello = hello
         send(.initial, hello)
