@@ -111,15 +111,16 @@ public final class TLSHandshake {
     /// Handshake bytes received in CRYPTO frames at `level`, in order within the level.
     public func receive(_ bytes: [UInt8], at level: EncryptionLevel, now: UInt64) throws {
         try guarded {
-            // RFC 9001 §4.1.3: no handshake messages are carried in 0-RTT packets.
-            guard level != .earlyData else { throw TLSAlert(.unexpectedMessage, "CRYPTO data in 0-RTT") }
+            // RFC 9001 §8.3: CRYPTO frames in 0-RTT packets are a PROTOCOL_VIOLATION.
+            guard level != .earlyData else { throw TLSAlert.protocolViolation(.unexpectedMessage, "CRYPTO data in 0-RTT") }
             // RFC 9001 §4.1.3: data must arrive at a level we have read keys for ...
             guard readableLevels.contains(level) else {
                 throw TLSAlert(.unexpectedMessage, "handshake data at \(level) before its keys exist")
             }
-            // ... and not at a level the handshake has moved past.
+            // ... and not at a level the handshake has moved past: the caller hands us only
+            // new bytes, and new data at an old level is a PROTOCOL_VIOLATION (RFC 9001 §4.1.3).
             guard level >= expectedLevel else {
-                throw TLSAlert(.unexpectedMessage, "handshake data at \(level) after moving past it")
+                throw TLSAlert.protocolViolation(.unexpectedMessage, "handshake data at \(level) after moving past it")
             }
             buffers[level.rawValue] += bytes
             try process(now: now)

@@ -179,3 +179,51 @@ final class ReviewServerTests: XCTestCase {
                                  4 + TLSHandshake.maxMessageLength + chunk.count)
     }
 }
+
+extension ReviewServerTests {
+    /// RFC 9001 names PROTOCOL_VIOLATION (0x0a), not a CRYPTO_ERROR, for these faults.
+    func testProtocolViolationsCarryTheTransportErrorCode() throws {
+        let cred = try pki.credential("server-p256")
+        // §8.3: CRYPTO data in a 0-RTT packet.
+        var server = TLSHandshake(configuration: TestConfigs.server(cred))
+        XCTAssertThrowsError(try server.receive([1, 0, 0, 0], at: .earlyData, now: 0)) {
+            XCTAssertEqual(($0 as? TLSAlert)?.quicErrorCode, 0x0a)
+        }
+        // §8.4: a non-empty legacy_session_id.
+        let client = TLSHandshake(configuration: TestConfigs.client())
+        try client.start(now: 0)
+        guard case .handshakeData(_, let bytes)? = client.nextOutput() else { return XCTFail("no ClientHello") }
+        var ch = try ClientHello.decode(Array(bytes[4...]))
+        ch.legacySessionID = [UInt8](repeating: 7, count: 32)
+        server = TLSHandshake(configuration: TestConfigs.server(cred))
+        XCTAssertThrowsError(try server.receive(ch.encode(), at: .initial, now: 0)) {
+            XCTAssertEqual(($0 as? TLSAlert)?.description, .illegalParameter)
+            XCTAssertEqual(($0 as? TLSAlert)?.quicErrorCode, 0x0a)
+        }
+        // §4.1.3: new data at a level the handshake has left.
+        let pair = HandshakePair(client: TestConfigs.client(), server: TestConfigs.server(cred))
+        pair.run()
+        pair.assertCompleted()
+        XCTAssertThrowsError(try pair.client.receive([8, 0, 0, 2, 0, 0], at: .handshake, now: pair.now)) {
+            XCTAssertEqual(($0 as? TLSAlert)?.quicErrorCode, 0x0a)
+        }
+        // §4.6.1: max_early_data_size other than 0xffffffff.
+        var s = TestConfigs.server(cred)
+        s.ticketSealer = MemoryTicketStore()
+        s.enableEarlyData = true
+        let p2 = HandshakePair(client: TestConfigs.client(), server: s)
+        p2.tamper = { fromClient, _, bytes in
+            guard !fromClient, bytes.first == HandshakeType.newSessionTicket.rawValue,
+                  var nst = try? NewSessionTicket.decode(Array(bytes[4...])) else { return bytes }
+            nst.extensions = [TLSExtension(.earlyData, ExtensionCodec.maxEarlyData(16384))]
+            return nst.encode()
+        }
+        p2.run()
+        p2.assertCompleted()
+        XCTAssertThrowsError(try p2.issueTicket())
+        XCTAssertEqual(p2.clientError?.quicErrorCode, 0x0a)
+        // Everything else stays CRYPTO_ERROR 0x100 + alert.
+        XCTAssertEqual(TLSAlert(.noApplicationProtocol).quicErrorCode, 0x178)
+        XCTAssertEqual(TLSAlert(.certificateRequired).quicErrorCode, 0x174)
+    }
+}

@@ -288,7 +288,9 @@ extension TLSHandshake {
         if let ed = nst.extensions.body(.earlyData) {
             maxEarly = try ExtensionCodec.decodeMaxEarlyData(ed)
             // RFC 9001 §4.6.1: any value other than 0xffffffff is PROTOCOL_VIOLATION.
-            guard maxEarly == 0xffff_ffff else { throw TLSAlert(.illegalParameter, "max_early_data_size must be 0xffffffff in QUIC") }
+            guard maxEarly == 0xffff_ffff else {
+                throw TLSAlert.protocolViolation(.illegalParameter, "max_early_data_size must be 0xffffffff in QUIC")
+            }
         }
         guard nst.lifetime > 0 else { return }
         let psk = KeySchedule.resumptionPSK(suite.hash, resumptionMasterSecret: resumptionMasterSecret, nonce: nst.nonce)

@@ -49,9 +49,11 @@ extension TLSHandshake {
               try ExtensionCodec.decodeSupportedVersionsClient(svBody).contains(tls13Version) else {
             throw TLSAlert(.protocolVersion, "client does not offer TLS 1.3")
         }
-        // RFC 9001 §8.4: no middlebox compatibility mode, so legacy_session_id must be empty
-        // (a PROTOCOL_VIOLATION in QUIC; reported here as illegal_parameter).
-        guard ch.legacySessionID.isEmpty else { throw TLSAlert(.illegalParameter, "non-empty legacy_session_id") }
+        // RFC 9001 §8.4: no middlebox compatibility mode, so legacy_session_id must be empty;
+        // otherwise PROTOCOL_VIOLATION (illegal_parameter for a plain TLS view).
+        guard ch.legacySessionID.isEmpty else {
+            throw TLSAlert.protocolViolation(.illegalParameter, "non-empty legacy_session_id")
+        }
         // RFC 8446 §4.2.11: pre_shared_key must be the last extension.
         if let i = exts.firstIndex(where: { $0.type == ExtensionType.preSharedKey.rawValue }), i != exts.count - 1 {
             throw TLSAlert(.illegalParameter, "pre_shared_key is not the last extension")
