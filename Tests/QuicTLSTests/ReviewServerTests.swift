@@ -227,3 +227,36 @@ extension ReviewServerTests {
         XCTAssertEqual(TLSAlert(.certificateRequired).quicErrorCode, 0x174)
     }
 }
+
+extension ReviewServerTests {
+    func testRequiredClientAuthenticationIsNotBypassedByResumption() throws {
+        // Same ticket keys, first without client authentication, then requiring it.
+        let store = MemoryTicketStore()
+        var open = TestConfigs.server(try pki.credential("server-p256"))
+        open.ticketSealer = store
+        open.enableEarlyData = true
+        let first = HandshakePair(client: TestConfigs.client(), server: open)
+        first.run()
+        first.assertCompleted()
+        let ticket = try ClientSessionTicket(serialized: try first.issueTicket())
+
+        var strict = open
+        strict.requireClientCertificate = true
+        var c = TestConfigs.client()
+        c.resumptionTicket = ticket
+        c.enableEarlyData = true
+        // Without a certificate the resumption attempt does not get in.
+        var pair = HandshakePair(client: c, server: strict)
+        pair.run()
+        XCTAssertEqual(pair.serverError?.description, .certificateRequired)
+        XCTAssertNil(pair.serverSummary)
+        XCTAssertNil(pair.serverSecrets["earlyData-read"])
+        // With one, a full handshake authenticates it.
+        c.credential = try pki.credential("client-p256", dns: "client")
+        pair = HandshakePair(client: c, server: strict)
+        pair.run()
+        pair.assertCompleted()
+        XCTAssertEqual(pair.serverSummary?.resumed, false)
+        XCTAssertEqual(pair.serverSummary?.peerCertificateChain, c.credential?.chainDER)
+    }
+}

@@ -232,6 +232,12 @@ extension TLSHandshake {
         let offer = try ExtensionCodec.decodeOfferedPSKs(pskBody)
         guard try ExtensionCodec.decodePSKModes(modesBody).contains(pskDHEKeyExchange),
               let sealer = configuration.ticketSealer else { return }
+        // A resumed handshake has no client Certificate (RFC 8446 §4.3.2: no
+        // CertificateRequest with a PSK) and our tickets do not carry the client's identity,
+        // so a server that requires one never resumes: otherwise a ticket issued without
+        // client authentication (or by another configuration sharing the ticket keys) would
+        // bypass the requirement.
+        guard !configuration.requireClientCertificate else { return }
         for (index, identity) in offer.identities.enumerated() {
             guard let plain = sealer.open(identity.identity), let state = ServerTicketState.decode(plain),
                   state.cipherSuite.hash == suite.hash,
