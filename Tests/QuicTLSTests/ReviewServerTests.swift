@@ -260,3 +260,35 @@ extension ReviewServerTests {
         XCTAssertEqual(pair.serverSummary?.peerCertificateChain, c.credential?.chainDER)
     }
 }
+
+extension ReviewServerTests {
+    /// A sealer that counts how many tickets the server tries to open.
+    final class CountingSealer: SessionTicketSealer, @unchecked Sendable {
+        let inner = MemoryTicketStore()
+        var opened = 0
+        func seal(_ plaintext: [UInt8]) throws -> [UInt8] { try inner.seal(plaintext) }
+        func open(_ ticket: [UInt8]) -> [UInt8]? { opened += 1; return inner.open(ticket) }
+    }
+
+    func testOnlyTheFirstPSKIdentityIsOpened() throws {
+        let sealer = CountingSealer()
+        var s = TestConfigs.server(try pki.credential("server-p256"))
+        s.ticketSealer = sealer
+        // A ClientHello listing 500 unknown identities: one decryption, then a full handshake.
+        let client = TLSHandshake(configuration: TestConfigs.client())
+        try client.start(now: 0)
+        guard case .handshakeData(_, let hello)? = client.nextOutput() else { return XCTFail("no ClientHello") }
+        var ch = try ClientHello.decode(Array(hello[4...]))
+        let ids = (0..<500).map { i in ExtensionCodec.PSKIdentity(identity: [UInt8(i & 0xff), UInt8(i >> 8), 1, 2], obfuscatedTicketAge: 0) }
+        ch.extensions.append(TLSExtension(.pskKeyExchangeModes, ExtensionCodec.pskModes()))
+        ch.extensions.append(TLSExtension(.preSharedKey, ExtensionCodec.offeredPSKs(
+            identities: ids, binders: Array(repeating: [UInt8](repeating: 0, count: 32), count: ids.count))))
+        let server = TLSHandshake(configuration: s)
+        try server.receive(ch.encode(), at: .initial, now: 0)
+        XCTAssertEqual(sealer.opened, 1)
+        XCTAssertFalse(server.isResumed)
+        var sentServerHello = false
+        while let out = server.nextOutput() { if case .handshakeData(.initial, _) = out { sentServerHello = true } }
+        XCTAssertTrue(sentServerHello)
+    }
+}

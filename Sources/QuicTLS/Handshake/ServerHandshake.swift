@@ -238,7 +238,9 @@ extension TLSHandshake {
         // client authentication (or by another configuration sharing the ticket keys) would
         // bypass the requirement.
         guard !configuration.requireClientCertificate else { return }
-        for (index, identity) in offer.identities.enumerated() {
+        // Only the first identity is ever selected, so 0-RTT stays possible (RFC 8446 §4.2.10);
+        // the others are not even opened (a ClientHello can list thousands).
+        for (index, identity) in offer.identities.prefix(1).enumerated() {
             guard let plain = sealer.open(identity.identity), let state = ServerTicketState.decode(plain),
                   state.cipherSuite.hash == suite.hash,
                   now >= state.issueTime, (now - state.issueTime) / 1_000_000 < UInt64(state.lifetime),
@@ -246,8 +248,6 @@ extension TLSHandshake {
                   // issued for; with another server_name the certificate was never shown for it.
                   state.serverName == sniName
             else { continue }
-            // Only the first identity is ever selected, so 0-RTT stays possible (RFC 8446 §4.2.10).
-            guard index == 0 else { continue }
             let tail = ExtensionCodec.bindersList(offer.binders).count
             guard tail <= message.count else { throw TLSAlert(.decodeError) }
             let partial = message[0..<(message.count - tail)]
