@@ -40,10 +40,27 @@ public struct TLSAlert: Error, Equatable, Sendable {
     /// True when the peer reported the alert, false when we raised it.
     public var fromPeer: Bool
     public var reason: String
+    /// For the few handshake failures where RFC 9001 names a QUIC transport error instead
+    /// of an alert (PROTOCOL_VIOLATION 0x0a: CRYPTO data in 0-RTT or at a finished level
+    /// §8.3/§4.1.3, a non-empty legacy_session_id §8.4, max_early_data_size other than
+    /// 0xffffffff §4.6.1), that code; nil means CRYPTO_ERROR for `description`.
+    public var transportErrorCode: UInt64?
+
+    /// The error code for QUIC's CONNECTION_CLOSE: `transportErrorCode` when RFC 9001 names
+    /// one, otherwise CRYPTO_ERROR 0x100 + alert (RFC 9001 §4.8).
+    public var quicErrorCode: UInt64 { transportErrorCode ?? description.cryptoErrorCode }
 
     public init(_ description: AlertDescription, fromPeer: Bool = false, _ reason: String = "") {
         self.description = description
         self.fromPeer = fromPeer
         self.reason = reason
+    }
+
+    /// QUIC's PROTOCOL_VIOLATION (RFC 9000 §20.1), with the alert a plain TLS stack would
+    /// send for the same fault kept in `description`.
+    static func protocolViolation(_ description: AlertDescription, _ reason: String) -> TLSAlert {
+        var alert = TLSAlert(description, reason)
+        alert.transportErrorCode = 0x0a
+        return alert
     }
 }

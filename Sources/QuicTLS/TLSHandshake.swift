@@ -84,6 +84,8 @@ public final class TLSHandshake {
     // Server-only state
     var serverTicket: ServerTicketState?
     var clientOfferedSchemes: [SignatureScheme] = []
+    /// The first ClientHello, to check the second one against after a HelloRetryRequest.
+    var firstClientHello: ClientHello?
     var ticketNonceCounter: UInt64 = 0
 
     public init(configuration: TLSConfiguration) {
@@ -109,18 +111,26 @@ public final class TLSHandshake {
     /// Handshake bytes received in CRYPTO frames at `level`, in order within the level.
     public func receive(_ bytes: [UInt8], at level: EncryptionLevel, now: UInt64) throws {
         try guarded {
-            // RFC 9001 §4.1.3: no handshake messages are carried in 0-RTT packets.
-            guard level != .earlyData else { throw TLSAlert(.unexpectedMessage, "CRYPTO data in 0-RTT") }
+            // RFC 9001 §8.3: CRYPTO frames in 0-RTT packets are a PROTOCOL_VIOLATION.
+            guard level != .earlyData else { throw TLSAlert.protocolViolation(.unexpectedMessage, "CRYPTO data in 0-RTT") }
             // RFC 9001 §4.1.3: data must arrive at a level we have read keys for ...
             guard readableLevels.contains(level) else {
                 throw TLSAlert(.unexpectedMessage, "handshake data at \(level) before its keys exist")
             }
-            // ... and not at a level the handshake has moved past.
+            // ... and not at a level the handshake has moved past: the caller hands us only
+            // new bytes, and new data at an old level is a PROTOCOL_VIOLATION (RFC 9001 §4.1.3).
             guard level >= expectedLevel else {
-                throw TLSAlert(.unexpectedMessage, "handshake data at \(level) after moving past it")
+                throw TLSAlert.protocolViolation(.unexpectedMessage, "handshake data at \(level) after moving past it")
             }
             buffers[level.rawValue] += bytes
             try process(now: now)
+            // Bounded buffering: whatever `process` left is at most one incomplete message
+            // (<= 4 + maxMessageLength) unless the handshake is paused for the application's
+            // certificate decision, when a peer could otherwise make us hold unlimited data.
+            // No legitimate peer sends more than its Finished during that pause.
+            if buffers[level.rawValue].count > 4 + TLSHandshake.maxMessageLength {
+                throw TLSAlert(.unexpectedMessage, "too much handshake data buffered at \(level)")
+            }
         }
     }
 
@@ -196,8 +206,10 @@ public final class TLSHandshake {
         }
     }
 
-    /// Largest handshake message accepted; larger ones are refused before buffering them.
-    static let maxMessageLength = 1 << 18
+    /// Largest handshake message accepted; larger ones are refused as soon as their header
+    /// arrives, before their body is buffered. 100 KiB is OpenSSL's default limit for a
+    /// Certificate message (SSL_CTX_set_max_cert_list), the largest message in practice.
+    static let maxMessageLength = 100 * 1024
 
     /// Parses and handles every complete message at the expected level.
     func process(now: UInt64) throws {
@@ -298,9 +310,17 @@ public final class TLSHandshake {
     /// Checks a received Finished in constant time (RFC 8446 §4.4.4: decrypt_error on mismatch).
     func checkFinished(_ body: [UInt8], baseKey: [UInt8], suite: CipherSuite) throws {
         let expected = finishedVerifyData(baseKey: baseKey, suite: suite)
-        guard body.count == expected.count,
-              body.withUnsafeBytes({ b in expected.withUnsafeBytes { e in CRYPTO_memcmp(b.baseAddress, e.baseAddress, e.count) } }) == 0
-        else { throw TLSAlert(.decryptError, "Finished verify_data mismatch") }
+        guard TLSHandshake.constantTimeEqual(body, expected) else {
+            throw TLSAlert(.decryptError, "Finished verify_data mismatch")
+        }
+    }
+
+    /// Equality of two MACs whose running time does not depend on where they differ
+    /// (Finished, PSK binders). Lengths are public.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        guard !a.isEmpty else { return true }
+        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, x.count) } } == 0
     }
 
     func summary() -> HandshakeSummary {

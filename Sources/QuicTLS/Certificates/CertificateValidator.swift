@@ -92,6 +92,13 @@ public final class CertificateValidator: @unchecked Sendable {
     /// the parsed chain with the verdict, also when it is negative, so that a caller can
     /// defer the decision to the application (QUIC_CREDENTIAL_FLAG_DEFER_CERTIFICATE_VALIDATION).
     public func validate(_ certificateList: [[UInt8]]) throws -> PeerCertificateValidation {
+        try validate(certificateList, expectedName: policy.expectedName)
+    }
+
+    /// As `validate(_:)` with the name the leaf must carry given per connection (a client's
+    /// server name), overriding `policy.expectedName`: one validator serves a whole
+    /// configuration while each connection checks its own server name. nil checks no name.
+    public func validate(_ certificateList: [[UInt8]], expectedName: String?) throws -> PeerCertificateValidation {
         guard !certificateList.isEmpty else {
             switch policy.purpose {
             case .serverAuth: throw TLSAlert(.decodeError, "server sent an empty certificate list")
@@ -127,19 +134,25 @@ public final class CertificateValidator: @unchecked Sendable {
             ERR_clear_error()
             throw TLSAlert(.internalError, "X509_STORE_CTX_init failed")
         }
-        try configure(ctx)
+        try configure(ctx, expectedName: expectedName)
 
         let ok = X509_verify_cert(ctx)
-        let error = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx)
+        var error = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx)
         let depth = ok == 1 ? 0 : X509_STORE_CTX_get_error_depth(ctx)
         ERR_clear_error()
+        // RFC 8446 §4.4.2.2 (and §4.4.2.3 for clients): the leaf signs the CertificateVerify,
+        // so a keyUsage extension must include digitalSignature. OpenSSL's SSL purpose check
+        // also lets keyEncipherment or keyAgreement alone pass, which TLS 1.2 needed.
+        if error == X509_V_OK, !CertificateValidator.allowsSigning(certificates[0]) {
+            error = X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE
+        }
         return PeerCertificateValidation(chain: chain, validationSkipped: policy.skipValidation,
                                          verifyError: error == X509_V_OK && ok != 1 ? X509_V_ERR_UNSPECIFIED : error,
                                          errorDepth: depth)
     }
 
     /// Applies the policy to a store context's verification parameters.
-    private func configure(_ ctx: OpaquePointer) throws {
+    private func configure(_ ctx: OpaquePointer, expectedName: String?) throws {
         // RFC 5280 §4.2.1.12: the leaf must allow the use it is put to (checked by OpenSSL
         // through the purpose, which also covers key usage and the CA's EKU if present).
         let purpose = policy.purpose == .serverAuth ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT
@@ -152,7 +165,7 @@ public final class CertificateValidator: @unchecked Sendable {
         if let time = policy.verificationTime {
             X509_VERIFY_PARAM_set_time(param, time_t(time))
         }
-        if let name = policy.expectedName, !name.isEmpty {
+        if let name = expectedName, !name.isEmpty {
             try setExpectedName(name, param)
         }
         var flags: UInt = 0
@@ -193,6 +206,12 @@ public final class CertificateValidator: @unchecked Sendable {
             ERR_clear_error()
             throw TLSAlert(.internalError, "cannot set the expected host name")
         }
+    }
+
+    /// True unless the certificate has a keyUsage extension without digitalSignature.
+    static func allowsSigning(_ cert: OpaquePointer) -> Bool {
+        let hasKeyUsage = X509_get_extension_flags(cert) & UInt32(EXFLAG_KUSAGE) != 0
+        return !hasKeyUsage || X509_get_key_usage(cert) & UInt32(KU_DIGITAL_SIGNATURE) != 0
     }
 
     static func isIPLiteral(_ s: String) -> Bool {

@@ -13,8 +13,11 @@ extension TLSHandshake {
         clientRandom = try TLSHandshake.randomBytes(32)
         keyShares = [try KeyShare.generate(first)]
         offeredPSK = usableTicket(now: now)
+        // 0-RTT runs under the ticket's own suite (RFC 8446 §4.2.10), so that suite must still
+        // be allowed now; resumption alone only needs one with the same hash.
         offeredEarlyData = configuration.enableEarlyData && (offeredPSK?.maxEarlyData ?? 0) > 0
-            && (offeredPSK.map { configuration.alpnProtocols.first == $0.alpn } ?? false)
+            && (offeredPSK.map { configuration.alpnProtocols.first == $0.alpn
+                    && configuration.cipherSuites.contains($0.cipherSuite) } ?? false)
         let hello = try buildClientHello(now: now)
         clientHello = hello
         send(.initial, hello)
@@ -104,7 +107,13 @@ extension TLSHandshake {
             try clientHandleEncryptedExtensions(body, message: message)
         case (.waitCertificateOrRequest, .certificateRequest):
             let cr = try CertificateRequest.decode(body)
-            // RFC 8446 §4.3.2: signature_algorithms is mandatory; context is empty in the handshake.
+            // RFC 8446 §4.3.2: the context is empty in the main handshake ...
+            guard cr.context.isEmpty else {
+                throw TLSAlert(.illegalParameter, "non-empty certificate_request_context in the handshake")
+            }
+            // ... signature_algorithms is mandatory, unknown extensions are ignored.
+            try cr.extensions.checkAllowed([.signatureAlgorithms, .certificateAuthorities, .signatureAlgorithmsCert],
+                                           in: "CertificateRequest", ignoreUnknown: true)
             guard let algs = cr.extensions.body(.signatureAlgorithms) else {
                 throw TLSAlert(.missingExtension, "CertificateRequest without signature_algorithms")
             }
@@ -151,9 +160,7 @@ extension TLSHandshake {
         guard newGroup != nil || hrr.extensions.has(.cookie) else {
             throw TLSAlert(.illegalParameter, "HelloRetryRequest that changes nothing")
         }
-        for e in hrr.extensions where ![ExtensionType.keyShare, .supportedVersions, .cookie].map(\.rawValue).contains(e.type) {
-            throw TLSAlert(.unsupportedExtension, "unexpected extension \(e.type) in HelloRetryRequest")
-        }
+        try hrr.extensions.checkAllowed([.keyShare, .supportedVersions, .cookie], in: "HelloRetryRequest")
         let cookie = try hrr.extensions.body(.cookie).map(ExtensionCodec.decodeCookie)
         self.suite = suite
         // The 0-RTT attempt is over (RFC 8446 §4.2.10); the PSK stays if its hash matches.
@@ -185,9 +192,7 @@ extension TLSHandshake {
     private func clientHandleServerHello(_ sh: ServerHello, message: [UInt8]) throws {
         try checkServerHelloCommon(sh)
         guard let suite = CipherSuite(rawValue: sh.cipherSuite) else { throw TLSAlert(.illegalParameter) }
-        for e in sh.extensions where ![ExtensionType.keyShare, .supportedVersions, .preSharedKey].map(\.rawValue).contains(e.type) {
-            throw TLSAlert(.unsupportedExtension, "unexpected extension \(e.type) in ServerHello")
-        }
+        try sh.extensions.checkAllowed([.keyShare, .supportedVersions, .preSharedKey], in: "ServerHello")
         // psk_dhe_ke only: key_share is mandatory (RFC 8446 §4.2.8, §4.2.9).
         guard let ksBody = sh.extensions.body(.keyShare) else { throw TLSAlert(.missingExtension, "ServerHello without key_share") }
         let ks = try ExtensionCodec.decodeKeyShareServer(ksBody)
@@ -213,10 +218,9 @@ extension TLSHandshake {
 
     private func clientHandleEncryptedExtensions(_ body: [UInt8], message: [UInt8]) throws {
         let ee = try EncryptedExtensions.decode(body)
-        let allowed: [ExtensionType] = [.serverName, .supportedGroups, .alpn, .earlyData, .quicTransportParameters]
-        for e in ee.extensions where !allowed.map(\.rawValue).contains(e.type) {
-            throw TLSAlert(.unsupportedExtension, "unexpected extension \(e.type) in EncryptedExtensions")
-        }
+        // RFC 8446 §4.3.1: the client checks EncryptedExtensions for forbidden extensions.
+        try ee.extensions.checkAllowed([.serverName, .supportedGroups, .alpn, .earlyData, .quicTransportParameters],
+                                       in: "EncryptedExtensions")
         // RFC 9001 §8.1 / RFC 7301 §3.2: exactly one protocol, one we offered.
         guard let alpnBody = ee.extensions.body(.alpn) else {
             throw TLSAlert(.noApplicationProtocol, "server did not select an application protocol")
@@ -237,8 +241,9 @@ extension TLSHandshake {
             }
             earlyDataAccepted = true
         }
-        if offeredEarlyData, let t = offeredPSK, earlyDataAccepted, alpn != t.alpn {
-            throw TLSAlert(.illegalParameter, "0-RTT accepted with a different ALPN")
+        // RFC 8446 §4.2.10: accepted 0-RTT must keep the ticket's cipher suite and ALPN.
+        if offeredEarlyData, let t = offeredPSK, earlyDataAccepted, alpn != t.alpn || suite != t.cipherSuite {
+            throw TLSAlert(.illegalParameter, "0-RTT accepted with a different ALPN or cipher suite")
         }
         if let tp {
             peerTransportParameters = tp
@@ -255,8 +260,11 @@ extension TLSHandshake {
         deriveApplicationSecrets(suite: suite)
         emitSecret(.application, .read, serverApplicationSecret, suite: suite)
         // Client authentication (RFC 8446 §4.4.2): an empty Certificate when we have none.
+        // RFC 8446 §4.4.2: with no suitable certificate (none, or its key cannot sign with a
+        // scheme the server listed) the client sends an empty one and the server decides.
         if let context = certificateRequestContext {
-            if let credential = configuration.credential {
+            if let credential = configuration.credential,
+               TLSSignature.schemes(for: credential.privateKey).contains(where: certificateRequestSchemes.contains) {
                 try sendCertificate(credential, context: context, peerSchemes: certificateRequestSchemes, suite: suite)
             } else {
                 send(.handshake, CertificateMessage(context: context, certificates: []).encode())
@@ -272,13 +280,17 @@ extension TLSHandshake {
     private func clientHandleNewSessionTicket(_ body: [UInt8], now: UInt64) throws {
         guard let suite, let alpn else { throw TLSAlert(.internalError) }
         let nst = try NewSessionTicket.decode(body)
+        // RFC 8446 §4.6.1: early_data is the only extension defined here; unknown ones are ignored.
+        try nst.extensions.checkAllowed([.earlyData], in: "NewSessionTicket", ignoreUnknown: true)
         // RFC 8446 §4.6.1: lifetime 0 means do not use; over 7 days is illegal.
         guard nst.lifetime <= 604_800 else { throw TLSAlert(.illegalParameter, "ticket_lifetime over 7 days") }
         var maxEarly: UInt32 = 0
         if let ed = nst.extensions.body(.earlyData) {
             maxEarly = try ExtensionCodec.decodeMaxEarlyData(ed)
             // RFC 9001 §4.6.1: any value other than 0xffffffff is PROTOCOL_VIOLATION.
-            guard maxEarly == 0xffff_ffff else { throw TLSAlert(.illegalParameter, "max_early_data_size must be 0xffffffff in QUIC") }
+            guard maxEarly == 0xffff_ffff else {
+                throw TLSAlert.protocolViolation(.illegalParameter, "max_early_data_size must be 0xffffffff in QUIC")
+            }
         }
         guard nst.lifetime > 0 else { return }
         let psk = KeySchedule.resumptionPSK(suite.hash, resumptionMasterSecret: resumptionMasterSecret, nonce: nst.nonce)

@@ -60,6 +60,21 @@ struct TLSExtension: Equatable {
 extension Array where Element == TLSExtension {
     func body(_ type: ExtensionType) -> [UInt8]? { first(where: { $0.type == type.rawValue })?.body }
     func has(_ type: ExtensionType) -> Bool { contains(where: { $0.type == type.rawValue }) }
+
+    /// RFC 8446 §4.2: an extension we recognize in a message it is not specified for is
+    /// illegal_parameter; one we do not recognize in a response cannot have been asked for,
+    /// so it is unsupported_extension, unless the message says to ignore unknown ones
+    /// (CertificateRequest §4.3.2, NewSessionTicket §4.6.1).
+    func checkAllowed(_ allowed: [ExtensionType], in message: String, ignoreUnknown: Bool = false) throws {
+        for e in self where !allowed.contains(where: { $0.rawValue == e.type }) {
+            if ExtensionType(rawValue: e.type) != nil {
+                throw TLSAlert(.illegalParameter, "extension \(e.type) is not allowed in \(message)")
+            }
+            if !ignoreUnknown {
+                throw TLSAlert(.unsupportedExtension, "unsolicited extension \(e.type) in \(message)")
+            }
+        }
+    }
 }
 
 /// Encoders and decoders of the extension bodies (RFC 8446 §4.2.x).

@@ -43,6 +43,12 @@ extension TLSHandshake {
                 throw TLSAlert(.internalError, "cannot load trust anchors: \(error)")
             }
         }
+        // A client checks the server's certificate against the server name of THIS
+        // connection (RFC 9001 §4.4, RFC 6125), also with a validator shared by a whole
+        // configuration whose policy cannot know it.
+        if role == .client, let name = configuration.serverName {
+            return try validator.validate(peerChainDER, expectedName: name)
+        }
         return try validator.validate(peerChainDER)
     }
 
@@ -70,7 +76,11 @@ extension TLSHandshake {
     func concludePeerCertificate() throws {
         let result = try validatePeerChain()
         peerValidation = result
-        if let failure = result.failure, !configuration.deferCertificateValidation {
+        // Deferring only hands the verdict to the application; without the indication that
+        // reports it nobody would see it, so a failure is then fatal as usual
+        // (MsQuic pairs DEFER_CERTIFICATE_VALIDATION with INDICATE_CERTIFICATE_RECEIVED).
+        if let failure = result.failure,
+           !(configuration.deferCertificateValidation && configuration.indicatePeerCertificate) {
             throw failure
         }
         if configuration.indicatePeerCertificate {

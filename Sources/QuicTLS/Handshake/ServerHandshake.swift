@@ -49,17 +49,23 @@ extension TLSHandshake {
               try ExtensionCodec.decodeSupportedVersionsClient(svBody).contains(tls13Version) else {
             throw TLSAlert(.protocolVersion, "client does not offer TLS 1.3")
         }
-        // RFC 9001 §8.4: no middlebox compatibility mode, so legacy_session_id must be empty
-        // (a PROTOCOL_VIOLATION in QUIC; reported here as illegal_parameter).
-        guard ch.legacySessionID.isEmpty else { throw TLSAlert(.illegalParameter, "non-empty legacy_session_id") }
+        // RFC 9001 §8.4: no middlebox compatibility mode, so legacy_session_id must be empty;
+        // otherwise PROTOCOL_VIOLATION (illegal_parameter for a plain TLS view).
+        guard ch.legacySessionID.isEmpty else {
+            throw TLSAlert.protocolViolation(.illegalParameter, "non-empty legacy_session_id")
+        }
         // RFC 8446 §4.2.11: pre_shared_key must be the last extension.
         if let i = exts.firstIndex(where: { $0.type == ExtensionType.preSharedKey.rawValue }), i != exts.count - 1 {
             throw TLSAlert(.illegalParameter, "pre_shared_key is not the last extension")
         }
-        if sentHelloRetryRequest {
-            // RFC 8446 §4.1.2: the second ClientHello keeps the random and drops early_data.
+        if sentHelloRetryRequest, let first = firstClientHello {
+            // RFC 8446 §4.1.2: the second ClientHello keeps the random and drops early_data ...
             guard ch.random == clientRandom else { throw TLSAlert(.illegalParameter, "ClientHello random changed after HRR") }
             guard !exts.has(.earlyData) else { throw TLSAlert(.illegalParameter, "early_data after HelloRetryRequest") }
+            // ... and is otherwise the same as the first.
+            try TLSHandshake.checkSecondClientHello(ch, first: first)
+        } else {
+            firstClientHello = ch
         }
         clientRandom = ch.random
 
@@ -169,6 +175,33 @@ extension TLSHandshake {
         state = (requestsClientCertificate && !resumed) ? .waitClientCertificate : .waitClientFinished
     }
 
+    /// RFC 8446 §4.1.2: after a HelloRetryRequest the client sends the same ClientHello
+    /// except that it may replace key_share, remove early_data, add the cookie, update
+    /// pre_shared_key (and, dropping every PSK, psk_key_exchange_modes) and change padding.
+    /// Extension order is not compared. Anything else changed is illegal_parameter.
+    static func checkSecondClientHello(_ second: ClientHello, first: ClientHello) throws {
+        let mayChange: Set<UInt16> = [ExtensionType.keyShare.rawValue, ExtensionType.earlyData.rawValue,
+                                      ExtensionType.cookie.rawValue, ExtensionType.preSharedKey.rawValue,
+                                      ExtensionType.pskKeyExchangeModes.rawValue, 21 /* padding, RFC 7685 */]
+        func fixed(_ h: ClientHello) -> [UInt16: [UInt8]] {
+            var out: [UInt16: [UInt8]] = [:]
+            for e in h.extensions where !mayChange.contains(e.type) { out[e.type] = e.body }
+            return out
+        }
+        guard second.legacySessionID == first.legacySessionID, second.cipherSuites == first.cipherSuites,
+              fixed(second) == fixed(first) else {
+            throw TLSAlert(.illegalParameter, "second ClientHello differs from the first beyond what HRR allows")
+        }
+        // A PSK mode offered in the first hello may only be dropped with every PSK.
+        if let modes = second.extensions.body(.pskKeyExchangeModes), modes != first.extensions.body(.pskKeyExchangeModes) {
+            throw TLSAlert(.illegalParameter, "psk_key_exchange_modes changed after HelloRetryRequest")
+        }
+        // We never send a cookie, so the client cannot echo one (RFC 8446 §4.2.2).
+        if second.extensions.has(.cookie) {
+            throw TLSAlert(.illegalParameter, "cookie in ClientHello that HelloRetryRequest did not send")
+        }
+    }
+
     /// requireClientCertificate implies asking for one.
     private var requestsClientCertificate: Bool {
         configuration.requestClientCertificate || configuration.requireClientCertificate
@@ -199,13 +232,22 @@ extension TLSHandshake {
         let offer = try ExtensionCodec.decodeOfferedPSKs(pskBody)
         guard try ExtensionCodec.decodePSKModes(modesBody).contains(pskDHEKeyExchange),
               let sealer = configuration.ticketSealer else { return }
-        for (index, identity) in offer.identities.enumerated() {
+        // A resumed handshake has no client Certificate (RFC 8446 §4.3.2: no
+        // CertificateRequest with a PSK) and our tickets do not carry the client's identity,
+        // so a server that requires one never resumes: otherwise a ticket issued without
+        // client authentication (or by another configuration sharing the ticket keys) would
+        // bypass the requirement.
+        guard !configuration.requireClientCertificate else { return }
+        // Only the first identity is ever selected, so 0-RTT stays possible (RFC 8446 §4.2.10);
+        // the others are not even opened (a ClientHello can list thousands).
+        for (index, identity) in offer.identities.prefix(1).enumerated() {
             guard let plain = sealer.open(identity.identity), let state = ServerTicketState.decode(plain),
                   state.cipherSuite.hash == suite.hash,
-                  now >= state.issueTime, (now - state.issueTime) / 1_000_000 < UInt64(state.lifetime)
+                  now >= state.issueTime, (now - state.issueTime) / 1_000_000 < UInt64(state.lifetime),
+                  // RFC 8446 §4.6.1, §4.2.11: a ticket resumes only the server identity it was
+                  // issued for; with another server_name the certificate was never shown for it.
+                  state.serverName == sniName
             else { continue }
-            // Only the first identity is ever selected, so 0-RTT stays possible (RFC 8446 §4.2.10).
-            guard index == 0 else { continue }
             let tail = ExtensionCodec.bindersList(offer.binders).count
             guard tail <= message.count else { throw TLSAlert(.decodeError) }
             let partial = message[0..<(message.count - tail)]
@@ -213,7 +255,8 @@ extension TLSHandshake {
             let es = KeySchedule.earlySecret(h, psk: state.psk)
             let expected = KeySchedule.finishedVerifyData(h, baseKey: KeySchedule.binderKey(h, earlySecret: es),
                                                           transcriptHash: transcript.hash(h, appending: partial))
-            guard expected == offer.binders[index] else { throw TLSAlert(.decryptError, "PSK binder does not verify") }
+            // Compared in constant time like a Finished (the binder is a MAC).
+            guard TLSHandshake.constantTimeEqual(expected, offer.binders[index]) else { throw TLSAlert(.decryptError, "PSK binder does not verify") }
             earlySecret = es
             resumed = true
             serverTicket = state
