@@ -60,6 +60,8 @@ let package = Package(
         .testTarget(name: "QuicWireTests", dependencies: ["QuicWire"]),
         .testTarget(name: "QuicCryptoTests", dependencies: ["QuicCrypto", "QuicWire", "CCrypto"]),
         .testTarget(name: "QuicTLSTests", dependencies: ["QuicTLS", "QuicCrypto", "CCrypto"]),
+        .testTarget(name: "QuicCoreTests", dependencies: ["QuicCore", "QuicWire", "QuicCrypto", "QuicTLS"]),
+        .testTarget(name: "QuicPlatformTests", dependencies: ["QuicPlatform"]),
         .testTarget(name: "SwiftQuicTests", dependencies: ["SwiftQuic", "CMsQuic"], swiftSettings: headerFlags),
     ]
 )

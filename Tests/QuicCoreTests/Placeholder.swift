@@ -1,0 +1,2 @@
+// Replaced by the QuicCore tests.
+import XCTest

@@ -1,0 +1,2 @@
+// Replaced by the QuicPlatform tests.
+import XCTest
