@@ -149,9 +149,15 @@ final class LossyLink {
         self.room = room
     }
 
+    /// The most receive buffer memory any one stream held, per manager.
+    var maxReceiveBuffer: [ObjectIdentifier: Int] = [:]
+
     func readApps() throws {
         for m in [pair.client, pair.server] {
             let key = ObjectIdentifier(m)
+            for s in m.streams.values {
+                maxReceiveBuffer[key] = max(maxReceiveBuffer[key] ?? 0, s.receiveBufferBytes)
+            }
             for e in m.drainEvents() {
                 events[key, default: []].append(e)
                 if case .dataAvailable(let id) = e {
