@@ -127,4 +127,24 @@ final class StreamsRetransmissionTests: XCTestCase {
         XCTAssertEqual(pair.server.openStreamCount, 0)
         XCTAssertFalse(pair.client.hasPendingFrames)
     }
+
+    func testBlockedFramesFromPeerPromptCreditBelowThreshold() throws {
+        let m = StreamManager(config: streamsConfig(.server, maxData: 1000, streamWindow: 1000))
+        m.setPeerTransportParameters(transportParameters(streamsConfig(.client)))
+        try patternBytes(100).withUnsafeBytes { b in
+            _ = try m.handle(.stream(StreamFrame(streamID: 0, offset: 0, data: 0..<100, fin: false)), payload: b)
+        }
+        _ = try m.readAll(streamID(0))
+        // 100 of 1000 consumed: below the half-window threshold, nothing is sent by itself.
+        XCTAssertFalse(m.hasPendingFrames)
+        try handle(m, .streamDataBlocked(streamID: 0, maximumStreamData: 1000))
+        try handle(m, .dataBlocked(maximumData: 1000))
+        var sent: [StreamsSentFrame] = []
+        var buf = [UInt8](repeating: 0, count: 100)
+        buf.withUnsafeMutableBytes { b in
+            var w = WireWriter(b)
+            m.writeFrames(into: &w, sent: &sent)
+        }
+        XCTAssertEqual(sent, [.maxData(1100), .maxStreamData(id: 0, 1100)])
+    }
 }
