@@ -64,7 +64,7 @@ extension Connection {
                 case .earlyData: break
                 }
             case .secret(let secret):
-                try install(secret)
+                try install(secret, now: now)
             case .peerTransportParameters(let bytes):
                 try applyPeerTransportParameters(bytes)
             case .peerCertificateReceived(let info):
@@ -77,7 +77,7 @@ extension Connection {
         }
     }
 
-    func install(_ secret: TrafficSecret) throws {
+    func install(_ secret: TrafficSecret, now: UInt64) throws {
         let keys = PacketProtectionKeys(suite: secret.cipherSuite, secret: secret.secret, version: protectionVersion)
         switch secret.level {
         case .initial, .earlyData:
@@ -85,6 +85,7 @@ extension Connection {
         case .handshake:
             let p = try PacketProtector(keys: keys)
             if secret.direction == .read { spaces[1].receiveKeys = p } else { spaces[1].sendKeys = p }
+            if spaces[1].receiveKeys != nil && spaces[1].sendKeys != nil { recovery.onHandshakeKeysAvailable(now: now) }
         case .application:
             if secret.direction == .read { pendingOneRTTRead = secret } else { pendingOneRTTWrite = secret }
             if let r = pendingOneRTTRead, let w = pendingOneRTTWrite {
@@ -151,19 +152,19 @@ extension Connection {
     func confirmHandshake(now: UInt64) {
         guard !isHandshakeConfirmed else { return }
         isHandshakeConfirmed = true
-        recovery.handshakeConfirmed = true
-        discardKeys(.handshake)
+        recovery.onHandshakeConfirmed(now: now)
+        discardKeys(.handshake, now: now)
     }
 
     /// RFC 9001 §4.9: keys of a level we no longer need, with their in-flight packets.
-    func discardKeys(_ space: PacketNumberSpace) {
+    func discardKeys(_ space: PacketNumberSpace, now: UInt64) {
         guard !spaces[space.rawValue].discarded else { return }
         spaces[space.rawValue].discarded = true
         spaces[space.rawValue].sendKeys = nil
         spaces[space.rawValue].receiveKeys = nil
         spaces[space.rawValue].crypto = CryptoStream()
         spaces[space.rawValue].probesPending = 0
-        for token in recovery.discard(space) { sentPackets[token] = nil }
+        for token in recovery.discard(space, now: now) { sentPackets[token] = nil }
     }
 
     /// Issues more connection IDs up to the peer's active_connection_id_limit (RFC 9000 §5.1.1).

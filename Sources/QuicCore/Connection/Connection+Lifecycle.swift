@@ -37,7 +37,7 @@ extension Connection {
         // RFC 9001 §5.2: new Initial keys from the Retry's SCID; RFC 9000 §17.2.5.3: the
         // packet numbers continue, the ClientHello goes again in new Initial packets.
         try installInitialKeys(dcid: header.scid)
-        for token in recovery.resetSpace(.initial) { sentPackets[token] = nil }
+        for token in recovery.discard(.initial, now: now) { sentPackets[token] = nil }
         spaces[0].crypto.resendAll()
     }
 
@@ -85,7 +85,7 @@ extension Connection {
         if let l = recovery.lossDetectionTimeout(), now >= l {
             let result = recovery.onLossDetectionTimeout(now: now)
             for token in result.lost { onPacketLost(token) }
-            if let space = result.probe { schedulePTOProbe(space) }
+            if let (space, count) = result.probe { schedulePTOProbe(space, count: count) }
         }
         if configuration.keepAliveInterval > 0, isHandshakeComplete, now >= lastSendTime + configuration.keepAliveInterval {
             pingPending = true
@@ -94,18 +94,18 @@ extension Connection {
 
     /// RFC 9002 §6.2.4: a PTO sends one or two ack-eliciting probes, preferably repeating
     /// unacknowledged data.
-    func schedulePTOProbe(_ space: PacketNumberSpace) {
+    func schedulePTOProbe(_ space: PacketNumberSpace, count: Int) {
         var target = space
         // RFC 9002 §6.2.2.1 anti-deadlock: a client without anything in flight probes with
         // Handshake packets if it can, else Initial.
         if spaces[target.rawValue].discarded || (target != .application && spaces[target.rawValue].sendKeys == nil) {
             target = spaces[1].sendKeys != nil ? .handshake : .initial
         }
-        spaces[target.rawValue].probesPending = 2
+        spaces[target.rawValue].probesPending = max(1, count)
         if target != .application {
             spaces[target.rawValue].crypto.resendAll()
         } else {
-            for token in recovery.unackedTokens(.application) { requeueForProbe(token) }
+            for (token, record) in sentPackets where record.space == .application { requeueForProbe(token) }
         }
     }
 
@@ -189,5 +189,21 @@ extension Connection {
         for id in cids.local where !id.retired { registry.retireConnectionID(id.id) }
         emit(.shutdownComplete(handshakeCompleted: isHandshakeComplete, peerAcknowledgedShutdown: peerAcknowledged,
                                appCloseInProgress: false))
+    }
+}
+
+// Stateless reset (RFC 9000 §10.3.1) detected by the endpoint for an unroutable datagram.
+extension Connection {
+    public func matchesStatelessResetToken(_ token: StatelessResetToken) -> Bool {
+        state == .open && cids.matchesResetToken(token)
+    }
+
+    public func onStatelessReset(now: UInt64) {
+        guard state == .open else { return }
+        var reason = ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: true)
+        reason.statelessReset = true
+        closeReason = reason
+        emit(.shutdownInitiatedByTransport(reason))
+        enterDraining(now: now, immediate: true)
     }
 }

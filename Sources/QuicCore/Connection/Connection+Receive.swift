@@ -19,6 +19,9 @@ extension Connection {
             break
         }
         bytesReceived += UInt64(datagram.count)
+        if role == .server && !addressValidated && 3 * bytesReceived > bytesSent + 1200 {
+            recovery.setAmplificationLimited(false, now: now)
+        }
         // RFC 9000 §10.3.1: the last 16 bytes, kept before decryption rewrites the buffer.
         let resetCandidate = StatelessReset.candidateToken(in: UnsafeRawBufferPointer(datagram))
         var processedAny = false
@@ -139,8 +142,8 @@ extension Connection {
             // RFC 9000 §8.1: a Handshake packet proves the client's address; RFC 9001
             // §4.9.1: the server drops its Initial keys.
             addressValidated = true
-            recovery.peerAddressValidated = true
-            discardKeys(.initial)
+            recovery.setAmplificationLimited(false, now: now)
+            discardKeys(.initial, now: now)
         }
 
         let payload = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[decrypted.payload])
@@ -224,9 +227,7 @@ extension Connection {
     }
 
     func handleAck(_ ack: AckFrame, payload: UnsafeRawBufferPointer, space: PacketNumberSpace, now: UInt64) throws {
-        let exponent = peerTransportParameters?.ackDelayExponent ?? 3
-        let result = try recovery.onAckReceived(space, ack: ack, source: payload, ackDelayExponent: exponent,
-                                                nextPacketNumber: spaces[space.rawValue].nextPacketNumber, now: now)
+        let result = try recovery.onAckReceived(space, ack: ack, source: payload, now: now)
         spaces[space.rawValue].largestAcked = max(spaces[space.rawValue].largestAcked ?? 0, ack.largestAcknowledged)
         for token in result.acked { onPacketAcked(token, now: now) }
         for token in result.lost { onPacketLost(token) }

@@ -17,6 +17,8 @@ struct PacketUnderConstruction {
     var frames: [SentFrame]
     var ackEliciting: Bool
     var isLong: Bool
+    var largestAck: UInt64? = nil
+    var padded = false
 }
 
 // Sending: packet assembly with coalescing (RFC 9000 §12.2), client Initial padding (§14.1),
@@ -40,6 +42,8 @@ extension Connection {
             // RFC 9000 §8.1: at most three times the bytes received before validation.
             let budget = 3 * bytesReceived > bytesSent ? 3 * bytesReceived - bytesSent : 0
             limit = min(limit, Int(clamping: budget))
+            // RFC 9002 §6.2.2.1: no PTO while blocked by the amplification limit.
+            recovery.setAmplificationLimited(limit < 1200, now: now)
         }
         guard limit >= 64 else { return nil }
         maybeInitiateKeyUpdate()
@@ -67,6 +71,7 @@ extension Connection {
                 let last = packets.count - 1
                 for i in 0..<pad { buffer[packets[last].payloadEnd + i] = 0 }
                 packets[last].payloadEnd += pad
+                packets[last].padded = true
                 position += pad
             }
         }
@@ -78,14 +83,15 @@ extension Connection {
             spaces[p.space.rawValue].nextPacketNumber += 1
             let token = nextSentToken
             nextSentToken += 1
-            let inFlight = p.ackEliciting || p.frames.isEmpty == false
+            // RFC 9002 §2: ack-eliciting packets and padded ones count in flight.
+            let inFlight = p.ackEliciting || p.padded
             if !p.frames.isEmpty || p.ackEliciting {
                 sentPackets[token] = SentPacketRecord(space: p.space, packetNumber: p.packetNumber, frames: p.frames,
                                                       keyGeneration: oneRTT?.generation ?? 0)
             }
             if !closing {
                 recovery.onPacketSent(p.space, pn: p.packetNumber, size: size, ackEliciting: p.ackEliciting,
-                                      inFlight: p.ackEliciting && inFlight, now: now, token: token)
+                                      inFlight: inFlight, now: now, largestAck: p.largestAck, token: token)
             }
             if p.space == .handshake { sentHandshake = true }
             if p.space == .application {
@@ -99,7 +105,7 @@ extension Connection {
             }
         }
         // RFC 9001 §4.9.1: a client drops Initial keys when it first sends a Handshake packet.
-        if role == .client && sentHandshake { discardKeys(.initial) }
+        if role == .client && sentHandshake { discardKeys(.initial, now: now) }
         if closing { closePacketPending = false }
         bytesSent += UInt64(position)
         lastSendTime = now
@@ -168,7 +174,7 @@ extension Connection {
         guard hasKeys(space) else { return nil }
         let s = spaces[space.rawValue]
         let probe = s.probesPending > 0
-        let congestionOK = probe || recovery.congestionAvailable >= 1200 || recovery.bytesInFlight == 0
+        let congestionOK = probe || recovery.canSend(bytes: 1200)
         let wantsData = hasAckElicitingData(space) && congestionOK
         let ackDue = recovery.ackDeadline(space).map { $0 <= now } ?? false
         let sendAck = recovery.hasAckToSend(space) && (ackDue || wantsData || space != .application)
@@ -177,8 +183,10 @@ extension Connection {
         var w = WireWriter(buffer, start: header.payloadOffset, end: end - PacketAEAD.tagLength)
         var frames: [SentFrame] = []
         var ackEliciting = false
+        var largestAck: UInt64?
         if sendAck, let largest = try? recovery.writeAck(space, now: now, exponent: configuration.transportParameters.ackDelayExponent, into: &w) {
             frames.append(.ack(largest: largest))
+            largestAck = largest
         }
         if wantsData {
             if space == .application {
@@ -200,7 +208,8 @@ extension Connection {
         // RFC 9001 §5.4.2: packet number + payload at least 4 bytes for the sample.
         while w.position - header.packetNumberOffset < 4 { try? w.writeUInt8(0) }
         return PacketUnderConstruction(space: space, header: header, packetNumber: pn, payloadEnd: w.position,
-                                       frames: frames, ackEliciting: ackEliciting, isLong: space != .application)
+                                       frames: frames, ackEliciting: ackEliciting, isLong: space != .application,
+                                       largestAck: largestAck)
     }
 
     func writeCryptoFrames(_ space: PacketNumberSpace, _ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool) {

@@ -118,8 +118,9 @@ public final class Connection {
         self.retrySourceCID = retrySCID
         self.addressValidated = addressValidated
         self.registry = registry ?? StandaloneConnectionIDs(length: configuration.localConnectionIDLength)
-        self.recovery = RecoveryAdapter(role: role, initialRTT: configuration.initialRTT)
-        recovery.localMaxAckDelay = configuration.transportParameters.maxAckDelay * 1000
+        self.recovery = RecoveryAdapter(role: role, initialRTT: configuration.initialRTT,
+                                        localMaxAckDelay: configuration.transportParameters.maxAckDelay * 1000,
+                                        congestion: configuration.congestionControl)
         retryToken = configuration.initialToken
         cids.localActiveLimit = max(2, configuration.transportParameters.activeConnectionIDLimit)
         // The peer's first CID: the client's random DCID until the server's Initial arrives

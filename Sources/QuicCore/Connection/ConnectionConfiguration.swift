@@ -26,6 +26,8 @@ public struct ConnectionConfiguration: @unchecked Sendable {
     public var keyUpdateInterval: UInt64 = 0
     /// Initial RTT estimate in microseconds (RFC 9002 §6.2.2: 333 ms).
     public var initialRTT: UInt64 = 333_000
+    /// Congestion control (RFC 9002 §7 NewReno, RFC 9438 CUBIC).
+    public var congestionControl = CongestionControlConfig()
     /// Whether this endpoint receives DATAGRAM frames (RFC 9221 §3): advertises
     /// max_datagram_frame_size when true.
     public var datagramReceiveEnabled = false
