@@ -65,7 +65,7 @@ public enum LossTimeoutOutcome: Sendable, Equatable {
 
 public final class LossRecovery {
     public let config: RecoveryConfig
-    public private(set) var rtt: RTTEstimator
+    public internal(set) var rtt: RTTEstimator
     public var congestion: CongestionController
     public var pacer: Pacer
     /// Receive side per space.

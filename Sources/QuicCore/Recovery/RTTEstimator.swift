@@ -28,6 +28,12 @@ public struct RTTEstimator: Sendable, Equatable {
         firstSampleTime = nil
     }
 
+    /// A given state (tests, or carrying an estimate over to a new path).
+    init(smoothed: UInt64, variance: UInt64, minRTT: UInt64, latest: UInt64, firstSampleTime: UInt64?) {
+        smoothedRTT = smoothed; rttVariance = variance; self.minRTT = minRTT; latestRTT = latest
+        self.firstSampleTime = firstSampleTime
+    }
+
     public var hasSample: Bool { firstSampleTime != nil }
 
     /// Records an RTT sample (RFC 9002 §5.1-§5.3, Appendix A.7 UpdateRtt).
