@@ -146,3 +146,39 @@ final class RecoveryPTOTests: XCTestCase {
         XCTAssertEqual(r.lossDetectionTimer, ms(112.5))
     }
 }
+
+final class RecoveryRetryAndZeroRTTTests: XCTestCase {
+    // RFC 9002 §6.3: Retry resets loss recovery and congestion control; the Initial packets
+    // leave the flight as discarded, and an RTT sample may be taken.
+    func testRetry() throws {
+        let r = makeRecovery(server: false, confirmed: false)
+        r.send(0, space: .initial, at: 0)
+        _ = r.onLossDetectionTimeout(now: ms(999))
+        r.send(1, space: .initial, at: ms(999))
+        r.onRetryReceived(firstInitialSentTime: 0, now: ms(1050))
+        XCTAssertEqual(r.discardedPackets.map(\.packetNumber), [0, 1])
+        XCTAssertEqual(r.bytesInFlight, 0)
+        XCTAssertEqual(r.ptoCount, 0)
+        XCTAssertEqual(r.rtt.smoothedRTT, ms(1050))
+        XCTAssertEqual(r.congestionWindow, r.congestion.initialWindow)
+        // Packet numbers continue after a Retry.
+        XCTAssertFalse(r.send(1, space: .initial, at: ms(1051)))
+        XCTAssertTrue(r.send(2, space: .initial, at: ms(1051)))
+    }
+
+    // RFC 9002 §6.4: rejected 0-RTT packets are removed from bytes in flight.
+    func testZeroRTTRejected() {
+        let r = makeRecovery(server: false, confirmed: false)
+        r.send(0, space: .initial, at: 0)
+        r.send(0, space: .application, at: 1)
+        r.send(1, space: .application, at: 2)
+        var seen: [UInt64] = []
+        r.forEachOutstanding(.application) { seen.append($0.packetNumber) }
+        XCTAssertEqual(seen, [0, 1])
+        r.discardOutstanding(.application, now: 3)
+        XCTAssertEqual(r.discardedPackets.count, 2)
+        XCTAssertEqual(r.bytesInFlight, 1200)
+        XCTAssertEqual(r.outstandingCount(.application), 0)
+        XCTAssertEqual(r.currentPTO, ms(999 + 25))
+    }
+}
