@@ -122,3 +122,96 @@ func patternBytes(_ count: Int, seed: UInt8 = 0) -> [UInt8] {
 }
 
 func streamID(_ raw: UInt64) -> StreamID { StreamID(raw) }
+
+/// A lossy, reordering link between the two managers of a pair, with applications that read
+/// everything they are told about. Packets are delivered in random order, dropped (the sender
+/// is told they are lost), duplicated, or delivered and still declared lost (spurious loss).
+final class LossyLink {
+    let pair: StreamsPair
+    var rng: TestRNG
+    var lossPercent: Int
+    var duplicatePercent: Int
+    var spuriousLossPercent: Int
+    var room: Int
+    /// Bytes read by each side's application, per stream.
+    var received: [ObjectIdentifier: [UInt64: [UInt8]]] = [:]
+    var events: [ObjectIdentifier: [StreamEvent]] = [:]
+    struct InFlight { var packet: TestPacket; var from: StreamManager; var to: StreamManager }
+    var inFlight: [InFlight] = []
+
+    init(pair: StreamsPair, seed: UInt64, lossPercent: Int = 10, duplicatePercent: Int = 5,
+         spuriousLossPercent: Int = 3, room: Int = 300) {
+        self.pair = pair
+        rng = TestRNG(seed: seed)
+        self.lossPercent = lossPercent
+        self.duplicatePercent = duplicatePercent
+        self.spuriousLossPercent = spuriousLossPercent
+        self.room = room
+    }
+
+    /// The most receive buffer memory any one stream held, per manager.
+    var maxReceiveBuffer: [ObjectIdentifier: Int] = [:]
+
+    func readApps() throws {
+        for m in [pair.client, pair.server] {
+            let key = ObjectIdentifier(m)
+            for s in m.streams.values {
+                maxReceiveBuffer[key] = max(maxReceiveBuffer[key] ?? 0, s.receiveBufferBytes)
+            }
+            for e in m.drainEvents() {
+                events[key, default: []].append(e)
+                if case .dataAvailable(let id) = e {
+                    // Read in random-sized pieces, as an app returning partial consumption.
+                    while let (spans, _) = m.readable(id), spans.count > 0 {
+                        let n = Int.random(in: 1...spans.count, using: &rng)
+                        received[key, default: [:]][id.rawValue, default: []].append(contentsOf: spans.bytes.prefix(n))
+                        try m.receiveComplete(id, count: UInt64(n))
+                    }
+                }
+            }
+        }
+    }
+
+    func received(by m: StreamManager, on id: StreamID) -> [UInt8] {
+        received[ObjectIdentifier(m)]?[id.rawValue] ?? []
+    }
+
+    func events(of m: StreamManager) -> [StreamEvent] { events[ObjectIdentifier(m)] ?? [] }
+
+    /// Runs until nothing is in flight and neither side has anything to send.
+    func run(maxSteps: Int = 200_000) throws {
+        var steps = 0
+        while steps < maxSteps {
+            steps += 1
+            try readApps()
+            for (a, b) in [(pair.client, pair.server), (pair.server, pair.client)] {
+                let burst = Int.random(in: 0...3, using: &rng)
+                for _ in 0..<burst {
+                    guard let p = pair.packet(from: a, room: room) else { break }
+                    inFlight.append(InFlight(packet: p, from: a, to: b))
+                }
+            }
+            if inFlight.isEmpty {
+                try readApps()
+                if !pair.client.hasPendingFrames && !pair.server.hasPendingFrames { return }
+                continue
+            }
+            let i = Int.random(in: 0..<inFlight.count, using: &rng)
+            let f = inFlight.remove(at: i)
+            let roll = Int.random(in: 0..<100, using: &rng)
+            if roll < lossPercent {
+                for r in f.packet.records { f.from.onLost(r) }
+            } else {
+                try StreamsPair.deliver(f.packet, to: f.to)
+                if Int.random(in: 0..<100, using: &rng) < duplicatePercent {
+                    try StreamsPair.deliver(f.packet, to: f.to)
+                }
+                if Int.random(in: 0..<100, using: &rng) < spuriousLossPercent {
+                    for r in f.packet.records { f.from.onLost(r) }
+                }
+                for r in f.packet.records { f.from.onAcked(r) }
+            }
+        }
+        XCTFail("lossy exchange did not settle")
+    }
+}

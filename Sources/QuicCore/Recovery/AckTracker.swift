@@ -93,6 +93,9 @@ public struct AckTracker: Sendable {
         if hasUnacknowledged { ackImmediately = true }
     }
 
+    /// Something can be acknowledged (for bundling an ACK into a packet that goes anyway).
+    public var hasAckToSend: Bool { hasUnacknowledged && !received.isEmpty }
+
     /// When an ACK frame must be sent: nil if none is owed, a time <= now if it is due now.
     /// Only ack-eliciting packets make an ACK owed (RFC 9000 §13.2.1).
     public var ackDeadline: UInt64? {

@@ -65,7 +65,7 @@ public enum LossTimeoutOutcome: Sendable, Equatable {
 
 public final class LossRecovery {
     public let config: RecoveryConfig
-    public private(set) var rtt: RTTEstimator
+    public internal(set) var rtt: RTTEstimator
     public var congestion: CongestionController
     public var pacer: Pacer
     /// Receive side per space.
@@ -465,6 +465,16 @@ public final class LossRecovery {
         return outcome
     }
 
+    /// RFC 9000 §10.2 "the current PTO": smoothed_rtt + max(4·rttvar, kGranularity) +
+    /// max_ack_delay, without backoff (closing/draining periods, idle timeout floor §10.1).
+    public var currentPTO: UInt64 { rtt.ptoBase &+ peerMaxAckDelay }
+
+    /// Calls `body` with each outstanding packet of `space` in ascending packet number (e.g.
+    /// to repeat unacknowledged data in a PTO probe, RFC 9002 §6.2.4).
+    public func forEachOutstanding(_ space: PacketNumberSpace, _ body: (SentPacket) -> Void) {
+        sent[space].forEach(from: 0, through: .max, body)
+    }
+
     // MARK: discarding
 
     /// RFC 9002 §6.4 / A.11: the keys of `space` were discarded. Its packets leave the flight
@@ -483,6 +493,39 @@ public final class LossRecovery {
         lossTime[space] = nil
         ackTrackers[space].discard()
         ptoCount = 0
+        setLossDetectionTimer(now: now)
+    }
+
+    /// Drops the outstanding packets of `space` (into `discardedPackets`) and their timers
+    /// without touching the receive side or the packet number space itself: 0-RTT packets
+    /// after 0-RTT is rejected (RFC 9002 §6.4: removed from bytes in flight) or Initial packets
+    /// before a Retry.
+    public func discardOutstanding(_ space: PacketNumberSpace, now: UInt64) {
+        discardedPackets.removeAll(keepingCapacity: true)
+        sent[space].removeAll { p in
+            discardedPackets.append(p)
+        }
+        for p in discardedPackets where p.inFlight {
+            congestion.onPacketDiscarded(bytes: UInt64(p.size), now: now)
+        }
+        ackElicitingInFlight[space] = 0
+        timeOfLastAckEliciting[space] = nil
+        lossTime[space] = nil
+        setLossDetectionTimer(now: now)
+    }
+
+    /// RFC 9002 §6.3: a client that receives a Retry resets congestion control and loss
+    /// recovery state (its Initial packets are dropped into `discardedPackets`; their frames
+    /// are sent again in new Initial packets) and may take the time since its first Initial
+    /// as an RTT sample (`firstInitialSentTime`).
+    public func onRetryReceived(firstInitialSentTime: UInt64?, now: UInt64) {
+        discardOutstanding(.initial, now: now)
+        congestion.reset()
+        ptoCount = 0
+        if let t = firstInitialSentTime, now > t, !rtt.hasSample {
+            rtt.update(latest: now - t, ackDelay: 0, maxAckDelay: peerMaxAckDelay,
+                       handshakeConfirmed: false, now: now)
+        }
         setLossDetectionTimer(now: now)
     }
 }

@@ -22,7 +22,7 @@ public struct Pacer: Sendable {
         let (a, o1) = elapsed.multipliedReportingOverflow(by: window)
         let (b, o2) = a.multipliedReportingOverflow(by: 5)
         if o1 || o2 { return .max }
-        return b / (4 * max(srtt, 1))
+        return b / (4 * min(max(srtt, 1), 1 << 40))
     }
 
     private func capacity(window: UInt64, srtt: UInt64, maxDatagramSize: UInt64) -> UInt64 {
@@ -56,9 +56,9 @@ public struct Pacer: Sendable {
         if tokens >= bytes { return now }
         let missing = bytes - tokens
         // Time for `missing` bytes at 1.25·cwnd/srtt, rounded up.
-        let window5 = max(congestionWindow, 1) &* 5
-        let (num, o) = missing.multipliedReportingOverflow(by: 4 * max(smoothedRTT, 1))
-        if o { return now &+ smoothedRTT }
+        let window5 = min(max(congestionWindow, 1), 1 << 56) * 5
+        let (num, o) = missing.multipliedReportingOverflow(by: 4 * min(max(smoothedRTT, 1), 1 << 40))
+        if o || num > UInt64.max - window5 { return now &+ smoothedRTT }
         let wait = (num + window5 - 1) / window5
         return now &+ max(wait, 1)
     }

@@ -20,12 +20,18 @@ public struct RTTEstimator: Sendable, Equatable {
 
     /// RFC 9002 §5.3: before the first sample, smoothed_rtt = kInitialRtt, rttvar = kInitialRtt/2.
     public init(initialRTT: UInt64 = kInitialRTT) {
-        let rtt = max(initialRTT, 1)
+        let rtt = min(max(initialRTT, 1), 1 << 40)
         latestRTT = 0
         minRTT = 0
         smoothedRTT = rtt
         rttVariance = rtt / 2
         firstSampleTime = nil
+    }
+
+    /// A given state (tests, or carrying an estimate over to a new path).
+    init(smoothed: UInt64, variance: UInt64, minRTT: UInt64, latest: UInt64, firstSampleTime: UInt64?) {
+        smoothedRTT = smoothed; rttVariance = variance; self.minRTT = minRTT; latestRTT = latest
+        self.firstSampleTime = firstSampleTime
     }
 
     public var hasSample: Bool { firstSampleTime != nil }
@@ -39,6 +45,8 @@ public struct RTTEstimator: Sendable, Equatable {
     ///   - handshakeConfirmed: after confirmation the ack delay is capped at max_ack_delay (§5.3).
     public mutating func update(latest: UInt64, ackDelay: UInt64, maxAckDelay: UInt64,
                                 handshakeConfirmed: Bool, now: UInt64) {
+        // Samples are clamped to 2^40 µs (~12 days) so the weighted sums cannot overflow.
+        let latest = min(latest, 1 << 40)
         latestRTT = latest
         guard firstSampleTime != nil else {
             // §5.3: the first sample initializes the estimator.

@@ -42,6 +42,9 @@ public struct CryptoStreams {
         if discarded[level.rawValue] { return false }
         do {
             return try receiveBuffers[level.rawValue].insert(offset: f.offset, bytes: UnsafeRawBufferPointer(rebasing: payload[f.data]))
+        } catch .tooFragmented {
+            throw QuicError(code: .cryptoBufferExceeded, frameType: type,
+                            reason: "CRYPTO data at \(level) too fragmented")
         } catch {
             throw QuicError(code: .cryptoBufferExceeded, frameType: type,
                             reason: "CRYPTO data at \(level) beyond the \(bufferLimit)-byte buffer")

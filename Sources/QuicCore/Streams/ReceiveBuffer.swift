@@ -68,7 +68,16 @@ public struct ReceiveBuffer {
     /// Bytes of memory held.
     public var allocatedBytes: Int { (storage?.capacity ?? 0) + retired.reduce(0) { $0 + $1.capacity } }
 
-    public enum InsertError: Error, Equatable { case exceedsLimit }
+    public enum InsertError: Error, Equatable {
+        /// The data ends more than `limit` bytes past the read offset.
+        case exceedsLimit
+        /// Storing the data would leave more than `maxGaps` separate received ranges.
+        case tooFragmented
+    }
+
+    /// The most separate received ranges kept: bounds the bookkeeping (and the CPU spent on
+    /// it) when a peer sends many tiny out-of-order pieces.
+    public static let maxGaps = 4096
 
     /// Stores `bytes` at stream offset `offset`. Bytes below the read offset or already received
     /// are ignored. Throws if the data would end more than `limit` bytes past the read offset
@@ -78,8 +87,14 @@ public struct ReceiveBuffer {
     public mutating func insert(offset: UInt64, bytes: UnsafeRawBufferPointer) throws(InsertError) -> Bool {
         let (end, overflow) = offset.addingReportingOverflow(UInt64(bytes.count))
         guard !overflow else { throw .exceedsLimit }
-        guard end > readOffset else { return false }
+        guard end > readOffset, !bytes.isEmpty else { return false }
         guard end - readOffset <= limit else { throw .exceedsLimit }
+        if received.count >= Self.maxGaps, !received.contains(Swift.max(offset, readOffset)..<end) {
+            // Only accept data that does not add a new range.
+            var probe = received
+            probe.insert(Swift.max(offset, readOffset)..<end)
+            if probe.count > Self.maxGaps { throw .tooFragmented }
+        }
         let start = Swift.max(offset, readOffset)
         let before = contiguousEnd
         ensureCapacity(Int(end - readOffset))

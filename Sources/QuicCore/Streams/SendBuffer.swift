@@ -71,6 +71,8 @@ public struct SendBuffer {
     /// Outstanding send requests, in order, from `requestHead` on.
     var requests: [SendRequest] = []
     var requestHead = 0
+    /// The data was abandoned (reset): nothing more is sent.
+    public private(set) var abandoned = false
 
     public init() {}
 
@@ -85,11 +87,12 @@ public struct SendBuffer {
 
     /// True if there is something to (re)transmit, ignoring flow control.
     public var hasRetransmission: Bool { !lost.isEmpty }
-    public var hasNewData: Bool { nextOffset < queuedEnd }
+    public var hasNewData: Bool { !abandoned && nextOffset < queuedEnd }
 
     /// Queues `data` (and the FIN if `fin`) as one send request with `context` (not tracked
     /// when `track` is false, e.g. CRYPTO data).
     public mutating func enqueue(_ data: SendData, fin: Bool, context: UInt64, track: Bool = true) {
+        guard !abandoned else { return }
         let n = data.count
         if n > 0 {
             chunks.append(SendChunk(start: queuedEnd, data: data))
@@ -106,7 +109,7 @@ public struct SendBuffer {
     /// `newDataCredit` (the smaller of stream and connection flow control credit, §4.1).
     /// `maxLength` is the most data bytes the frame can carry. Returns nil if nothing fits.
     public func nextSegment(maxLength: Int, newDataCredit: UInt64) -> SendSegment? {
-        guard maxLength >= 0 else { return nil }
+        guard maxLength >= 0, !abandoned else { return nil }
         if let r = lost.first {
             let len = Swift.min(UInt64(maxLength), r.upperBound - r.lowerBound)
             if len == 0 { return nil }
@@ -238,6 +241,7 @@ public struct SendBuffer {
         lost.removeAll()
         acked.removeAll()
         finPending = false
+        abandoned = true
     }
 
     mutating func compactChunks() {

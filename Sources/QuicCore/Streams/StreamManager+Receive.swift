@@ -95,9 +95,13 @@ extension StreamManager {
                 let grew: Bool
                 do {
                     grew = try s.receive.insert(offset: f.offset, bytes: bytes)
-                } catch {
+                } catch .exceedsLimit {
                     // Cannot happen when flow control holds (the window bounds the buffer).
                     throw QuicError(code: .flowControlError, frameType: type, reason: "stream \(id) receive buffer exceeded")
+                } catch {
+                    // Thousands of disjoint pieces: refuse rather than spend unbounded work.
+                    throw QuicError(code: .internalError, frameType: type,
+                                    reason: "stream \(id): received data too fragmented")
                 }
                 if grew && !s.dataEventQueued {
                     s.dataEventQueued = true

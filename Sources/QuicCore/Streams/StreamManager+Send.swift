@@ -78,7 +78,7 @@ extension StreamManager {
             let s = controlQueue[i]
             let raw = s.id.rawValue
             // RESET_STREAM (RFC 9000 §19.4).
-            if s.resetPending, let code = s.resetErrorCode {
+            if s.resetPending, s.sendState == .resetSent, let code = s.resetErrorCode {
                 let f = ResetStreamFrame(streamID: raw, applicationErrorCode: code, finalSize: s.resetFinalSize)
                 if (try? FrameEncoder.write(.resetStream(f), into: &w)) != nil {
                     s.resetPending = false
@@ -223,6 +223,7 @@ extension StreamManager {
             // §3.1: Reset Sent → Reset Recvd.
             guard let s = streams[raw], s.sendState == .resetSent else { return }
             s.sendState = .resetRecvd
+            s.resetPending = false  // an earlier copy was acknowledged: no resend needed
             signalSendShutdown(s, graceful: false)
             checkShutdown(s)
         case .stopSending, .maxData, .maxStreamData, .maxStreams, .dataBlocked, .streamDataBlocked,
@@ -271,6 +272,15 @@ extension StreamManager {
         case .streamsBlocked(let bidi, let v):
             let k = Self.kind(bidi)
             if localLimit[k] == v, nextLocalIndex[k] >= v { streamsBlockedPending[k] = true }
+        }
+    }
+
+    /// Marks every sent, unacknowledged STREAM byte (and FIN) of every stream for resending,
+    /// e.g. to fill PTO probe packets (RFC 9002 §6.2.4).
+    public func requeueUnacknowledged() {
+        for s in streams.values where s.hasSendPart && s.resetErrorCode == nil {
+            s.send.requeueUnacknowledged()
+            if s.send.hasRetransmission || s.send.finPending { scheduleSend(s) }
         }
     }
 
