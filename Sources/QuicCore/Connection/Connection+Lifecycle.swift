@@ -105,7 +105,7 @@ extension Connection {
         if target != .application {
             spaces[target.rawValue].crypto.resendAll()
         } else {
-            for (token, record) in sentPackets where record.space == .application { requeueForProbe(token) }
+            streams.requeueUnacknowledged()
         }
     }
 
@@ -116,7 +116,6 @@ extension Connection {
         for f in record.frames {
             switch f {
             case .crypto(let r): spaces[record.space.rawValue].crypto.onLost(r)
-            case .streamFrame(let t): streamFrameLost(t, probe: true)
             default: break
             }
         }
@@ -187,6 +186,9 @@ extension Connection {
         let peerAcknowledged = closeReason?.fromPeer ?? false
         state = .closed
         for id in cids.local where !id.retired { registry.retireConnectionID(id.id) }
+        // Every stream ends before the connection reports its own end.
+        streams.closeAll()
+        drainStreamEvents()
         emit(.shutdownComplete(handshakeCompleted: isHandshakeComplete, peerAcknowledgedShutdown: peerAcknowledged,
                                appCloseInProgress: false))
     }

@@ -243,7 +243,7 @@ extension Connection {
             case .crypto(let r): spaces[record.space.rawValue].crypto.onAcked(r)
             case .ack(let largest): recovery.onAckOfAck(record.space, largest: largest)
             case .datagram(let id): emit(.datagramSendStateChanged(id: id, state: .acknowledged))
-            case .streamFrame(let t): streamFrameAcked(t)
+            case .streams(let f): streams.onAcked(f)
             default: break
             }
         }
@@ -259,7 +259,7 @@ extension Connection {
                 if cids.local.contains(where: { $0.sequence == seq && !$0.retired }) { cids.pendingNewConnectionIDs.append(seq) }
             case .retireConnectionID(let seq): cids.pendingRetirements.append(seq)
             case .datagram(let id): emit(.datagramSendStateChanged(id: id, state: .lostDiscarded))
-            case .streamFrame(let t): streamFrameLost(t)
+            case .streams(let f): streams.onLost(f)
             case .ping, .ack, .pathResponse: break
             }
         }

@@ -261,7 +261,6 @@ extension Connection {
             pingPending = false
             frames.append(.ping); ackEliciting = true
         }
-        writeStreamControlFrames(&w, frames: &frames, ackEliciting: &ackEliciting, now: now)
     }
 
     func writeDatagramFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool) {

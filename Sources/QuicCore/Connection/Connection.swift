@@ -31,6 +31,9 @@ public final class Connection {
     var pendingOneRTTRead: TrafficSecret?
     var pendingOneRTTWrite: TrafficSecret?
     let recovery: RecoveryAdapter
+    /// The streams of this connection (RFC 9000 §2-§4).
+    public let streams: StreamManager
+    var streamFrameScratch: [StreamsSentFrame] = []
     var cids = ConnectionIDState()
     let registry: ConnectionIDRegistry
     var sentPackets: [UInt64: SentPacketRecord] = [:]
@@ -122,6 +125,7 @@ public final class Connection {
                                         localMaxAckDelay: configuration.transportParameters.maxAckDelay * 1000,
                                         congestion: configuration.congestionControl)
         retryToken = configuration.initialToken
+        streams = StreamManager(config: StreamsConfig(role: role, local: configuration.transportParameters))
         cids.localActiveLimit = max(2, configuration.transportParameters.activeConnectionIDLimit)
         // The peer's first CID: the client's random DCID until the server's Initial arrives
         // (RFC 9000 §7.2); the client's SCID for a server.
@@ -150,6 +154,7 @@ public final class Connection {
 
     /// The next event, nil when none is queued.
     public func pollEvent() -> ConnectionEvent? {
+        drainStreamEvents()
         guard eventIndex < events.count else {
             if eventIndex > 0 { events.removeAll(keepingCapacity: true); eventIndex = 0 }
             return nil

@@ -38,6 +38,8 @@ public enum ConnectionEvent: Equatable, Sendable {
     case shutdownComplete(handshakeCompleted: Bool, peerAcknowledgedShutdown: Bool, appCloseInProgress: Bool)
     /// The peer opened a stream (PEER_STREAM_STARTED).
     case peerStreamStarted(StreamID)
+    /// A stream event from the stream layer (QUIC_STREAM_EVENT_*).
+    case stream(StreamEvent)
     /// More streams may be opened: the peer raised MAX_STREAMS (STREAMS_AVAILABLE).
     case streamsAvailable(bidirectional: UInt64, unidirectional: UInt64)
     /// The peer is blocked on our stream limit (PEER_NEEDS_STREAMS).

@@ -11,8 +11,8 @@ enum SentFrame: Equatable {
     case ack(largest: UInt64)
     case datagram(id: UInt64)
     case pathResponse(UInt64)
-    /// A frame written by the stream manager, identified by its own token.
-    case streamFrame(token: UInt64)
+    /// A frame written by the stream manager.
+    case streams(StreamsSentFrame)
 }
 
 /// One sent packet as the connection remembers it.
