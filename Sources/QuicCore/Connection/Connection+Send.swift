@@ -163,7 +163,7 @@ extension Connection {
         let s = spaces[space.rawValue]
         if s.crypto.hasDataToSend || s.probesPending > 0 { return true }
         if space == .application {
-            return handshakeDonePending || pingPending || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
+            return handshakeDonePending || pingPending || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
                 || !cids.pendingRetirements.isEmpty || !datagramQueue.isEmpty || streamsHaveDataToSend
         }
         return false
@@ -256,6 +256,10 @@ extension Connection {
             guard (try? FrameEncoder.write(.newConnectionID(f), into: &w)) != nil else { break }
             cids.pendingNewConnectionIDs.removeFirst()
             frames.append(.newConnectionID(sequence: seq)); ackEliciting = true
+        }
+        while let raw = injectedFrames.first, (try? w.writeBytes(raw)) != nil {
+            injectedFrames.removeFirst()
+            ackEliciting = true
         }
         if pingPending, (try? FrameEncoder.write(.ping, into: &w)) != nil {
             pingPending = false
