@@ -78,7 +78,7 @@ extension Connection {
         if header.kind != .oneRTT {
             guard header.version == version else { return false }  // RFC 9000 §5.2
             // Client: after the first server Initial, its SCID is the only one accepted (§7.2).
-            if role == .client, receivedRetryOrInitial, let peer = peerInitialSourceCID, header.scid != peer { return false }
+            if role == .client, let peer = peerInitialSourceCID, header.scid != peer { return false }
         }
         var s = spaces[space.rawValue]
         guard !s.discarded else { return false }
@@ -132,7 +132,7 @@ extension Connection {
         spaces[space.rawValue] = s
 
         // Path and handshake bookkeeping for a packet that authenticated.
-        if role == .client && header.kind == .initial && !receivedRetryOrInitial {
+        if role == .client && header.kind == .initial && peerInitialSourceCID == nil {
             // RFC 9000 §7.2: switch to the server's chosen CID.
             receivedRetryOrInitial = true
             peerInitialSourceCID = header.scid
