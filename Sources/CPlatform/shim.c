@@ -4,6 +4,8 @@
 #include <netinet/udp.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <string.h>
 
 #ifndef SOL_UDP
 #define SOL_UDP 17
@@ -40,3 +42,14 @@ int cplatform_ipv6_recvtclass(void) { return IPV6_RECVTCLASS; }
 int cplatform_ipv6_tclass(void) { return IPV6_TCLASS; }
 int cplatform_ipv6_v6only(void) { return IPV6_V6ONLY; }
 int cplatform_so_reuseport(void) { return SO_REUSEPORT; }
+
+static __thread void *current_worker;
+void cplatform_set_current_worker(void *worker) { current_worker = worker; }
+void *cplatform_current_worker(void) { return current_worker; }
+
+int cplatform_set_thread_name(const char *name) {
+    char cut[16];
+    strncpy(cut, name, sizeof cut - 1);
+    cut[sizeof cut - 1] = 0;
+    return pthread_setname_np(pthread_self(), cut);
+}

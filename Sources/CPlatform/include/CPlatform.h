@@ -10,6 +10,9 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <pthread.h>
 
 // Same layout as the kernel's struct mmsghdr (declared by glibc only under _GNU_SOURCE).
 typedef struct {
@@ -54,5 +57,12 @@ int cplatform_ipv6_recvtclass(void);
 int cplatform_ipv6_tclass(void);
 int cplatform_ipv6_v6only(void);
 int cplatform_so_reuseport(void);
+
+// pthread_setname_np (GNU); names longer than 15 bytes are cut.
+int cplatform_set_thread_name(const char *name);
+
+// The worker running on the calling thread (a thread-local set by the worker itself), or NULL.
+void cplatform_set_current_worker(void *worker);
+void *cplatform_current_worker(void);
 
 #endif
