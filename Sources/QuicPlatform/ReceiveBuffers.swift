@@ -94,7 +94,7 @@ extension UDPSocket {
         var attempts = 0
         while true {
             buffers.prepare()
-            let n = cplatform_recvmmsg(fileDescriptor, buffers.headers, UInt32(buffers.count), Int32(MSG_DONTWAIT))
+            let n = recvmmsgCall(fileDescriptor, buffers.headers, UInt32(buffers.count), Int32(MSG_DONTWAIT))
             if n >= 0 {
                 parse(count: Int(n))
                 return ReceivedDatagrams(buffers: buffers, count: buffers.filled)

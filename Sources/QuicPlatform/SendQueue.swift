@@ -153,7 +153,7 @@ extension UDPSocket {
                 throw .system(.sendmmsg, errno: EBADF)
             }
             let n = buildBatch()
-            let rc = cplatform_sendmmsg(fileDescriptor, q.headers, UInt32(n), Int32(MSG_DONTWAIT))
+            let rc = sendmmsgCall(fileDescriptor, q.headers, UInt32(n), Int32(MSG_DONTWAIT))
             if rc > 0 {
                 consume(Int(rc), dropped: false)
                 continue

@@ -20,6 +20,12 @@ public final class UDPSocket: @unchecked Sendable {
     /// True while sends wait for EPOLLOUT after EAGAIN.
     var waitingForWritable = false
 
+    /// The batch system calls, replaceable by tests to inject failures (EAGAIN, EIO, partial
+    /// sends) that loopback never produces. Same contract as the syscalls: -1 with errno set.
+    typealias BatchCall = (Int32, UnsafeMutablePointer<cplatform_mmsghdr>, UInt32, Int32) -> Int32
+    var recvmmsgCall: BatchCall = { cplatform_recvmmsg($0, $1, $2, $3) }
+    var sendmmsgCall: BatchCall = { cplatform_sendmmsg($0, $1, $2, $3) }
+
     /// Creates a socket bound to `address` (port 0 = ephemeral). An IPv6 wildcard bind is dual
     /// stack unless `options.ipv6Only`.
     public init(bindingTo address: UDPAddress, options: UDPSocketOptions = UDPSocketOptions()) throws(PlatformError) {
