@@ -157,7 +157,7 @@ extension UDPSocket {
                         let h = UInt64(bigEndian: payload.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
                         let l = UInt64(bigEndian: payload.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
                         let index = payload.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
-                        let scope = (h >> 48) == 0xFE80 ? index : 0
+                        let scope = (h >> 54) == 0x3FA ? index : 0  // fe80::/10 needs its interface
                         message.local = UDPAddress(family: .ipv6, high: h, low: l, port: localAddress.port, scopeID: scope).unmapped
                         message.hasLocal = true
                         message.interfaceIndex = index

@@ -33,6 +33,11 @@ final class SendQueue {
     let entries: UnsafeMutablePointer<PendingSend>
     var head = 0
     var count = 0
+    /// The kernel refused the head buffer as one GSO message: send it datagram by datagram.
+    var splitHead = false
+    /// Most payload bytes in one GSO message: the segments travel as one UDP datagram of at
+    /// most 65,535 bytes inside the stack (IPv4: 65,507 of payload), kept below that.
+    static let maxGSOBytes = 65_000
 
     static var controlSpace: Int {
         let s = cplatform_cmsg_space(MemoryLayout<UInt16>.size)
@@ -80,6 +85,7 @@ final class SendQueue {
     var tail: Int { (head + count) % bufferCount }
 
     func pop() {
+        splitHead = false
         entries[head].sentOffset = 0
         head = (head + 1) % bufferCount
         count -= 1
@@ -168,6 +174,10 @@ extension UDPSocket {
             case EIO where q.plan[0].usesGSO:
                 // The egress device cannot segment (no checksum offload): stop using GSO.
                 features.gso = false
+            case _ where (code == EMSGSIZE || code == EINVAL) && q.plan[0].usesGSO && !q.splitHead:
+                // Refused as a whole (too long, segment above the MTU, ...): retry this buffer
+                // one datagram per message so only the datagrams that are really bad are lost.
+                q.splitHead = true
             case EBADF, ENOTSOCK, EFAULT, EOPNOTSUPP:
                 discardQueuedSends()
                 throw .system(.sendmmsg, errno: code)
@@ -201,10 +211,11 @@ extension UDPSocket {
             let segment = max(e.segmentSize, 1)
             var chunk: Int
             var usesGSO = false
-            if gso && left > segment {
+            if gso && left > segment && !(q.splitHead && index == q.head) {
                 // UDP GSO: one message, the kernel cuts it at `segment` bytes (RFC 9000 §14: each
                 // piece is one QUIC datagram, so the cut points matter).
-                chunk = min(left, segment * maxSegments)
+                let fit = max(1, min(maxSegments, SendQueue.maxGSOBytes / segment))
+                chunk = min(left, segment * fit)
                 usesGSO = chunk > segment
             } else {
                 chunk = min(left, segment)

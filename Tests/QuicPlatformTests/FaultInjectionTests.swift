@@ -135,3 +135,46 @@ final class FaultInjectionTests: XCTestCase {
         XCTAssertTrue(receiver.isClosed)
     }
 }
+
+final class GSOLimitTests: XCTestCase {
+    /// 60 datagrams of 1100 bytes (66,000 bytes) in one buffer: more than one UDP datagram can
+    /// carry, so it leaves as a GSO message of 59 and one more.
+    func testLargeGSOBufferIsCutBelowTheUDPLimit() throws {
+        var big = UDPSocketOptions()
+        big.sendBufferSize = 70_000
+        let sender = try UDPSocket(bindingTo: .loopbackIPv4(), options: big)
+        try XCTSkipUnless(sender.features.gso, "kernel without UDP GSO")
+        var rcv = UDPSocketOptions()
+        rcv.useGRO = false
+        rcv.kernelReceiveBufferSize = 1 << 20
+        let receiver = try UDPSocket(bindingTo: .loopbackIPv4(), options: rcv)
+        let datagrams = (0..<60).map { pattern($0, 1100) }
+        let buffer = try XCTUnwrap(sender.reserveSendBuffer())
+        for (i, d) in datagrams.enumerated() { buffer.baseAddress!.advanced(by: i * 1100).copyMemory(from: d, byteCount: 1100) }
+        XCTAssertTrue(sender.commitSend(length: 66_000, to: receiver.localAddress, segmentSize: 1100))
+        try flushAll(sender)
+        XCTAssertEqual(sender.statistics.sendErrors, 0)
+        XCTAssertEqual(sender.statistics.sentMessages, 2)
+        XCTAssertEqual(sender.statistics.sentDatagrams, 60)
+        XCTAssertEqual(try receive(receiver, count: 60).map(\.bytes), datagrams)
+    }
+
+    /// A GSO message the kernel refuses as a whole is retried datagram by datagram.
+    func testRefusedGSOMessageIsSplit() throws {
+        let receiver = try UDPSocket(bindingTo: .loopbackIPv4(), options: { var o = UDPSocketOptions(); o.useGRO = false; return o }())
+        let sender = try UDPSocket(bindingTo: .loopbackIPv4())
+        try XCTSkipUnless(sender.features.gso, "kernel without UDP GSO")
+        sender.sendmmsgCall = { fd, msgs, n, flags in
+            if msgs[0].msg_hdr.msg_controllen > 0 { errno = EMSGSIZE; return -1 }
+            return cplatform_sendmmsg(fd, msgs, n, flags)
+        }
+        let datagrams = (0..<3).map { pattern($0, 500) }
+        let buffer = try XCTUnwrap(sender.reserveSendBuffer())
+        for (i, d) in datagrams.enumerated() { buffer.baseAddress!.advanced(by: i * 500).copyMemory(from: d, byteCount: 500) }
+        XCTAssertTrue(sender.commitSend(length: 1500, to: receiver.localAddress, segmentSize: 500))
+        try flushAll(sender)
+        XCTAssertTrue(sender.features.gso, "EMSGSIZE does not turn GSO off for later buffers")
+        XCTAssertEqual(sender.statistics.sentMessages, 3)
+        XCTAssertEqual(try receive(receiver, count: 3).map(\.bytes), datagrams)
+    }
+}
