@@ -258,3 +258,21 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(sender.statistics.sentDatagrams + sender.statistics.sendErrors, total)
     }
 }
+
+final class RunAndWaitTests: XCTestCase {
+    func testRunAndWait() throws {
+        let pool = try WorkerPool(workerCount: 2)
+        let log = Recorder<String>()
+        try pool.workers[0].runAndWait { log.append("ran on worker: \(pool.workers[0].isCurrent)") }
+        XCTAssertEqual(log.values, ["ran on worker: true"])  // already done when it returns
+        pool.workers[0].post {
+            // Inline on its own worker; refused towards another worker.
+            do { try pool.workers[0].runAndWait { log.append("inline") } } catch { log.append("\(error)") }
+            do { try pool.workers[1].runAndWait { log.append("never") } } catch { log.append("\(error)") }
+        }
+        try pool.workers[0].runAndWait {}
+        XCTAssertEqual(log.values, ["ran on worker: true", "inline", "\(PlatformError.wouldDeadlock)"])
+        try pool.stop()
+        XCTAssertThrowsError(try pool.workers[0].runAndWait {}) { XCTAssertEqual($0 as? PlatformError, .stopped) }
+    }
+}
