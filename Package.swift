@@ -58,6 +58,8 @@ let package = Package(
 
         // Packet protection throughput next to `openssl speed` (see BENCHMARKS.md).
         .executableTarget(name: "quic-bench", dependencies: ["QuicCrypto"], path: "Benchmarks/quic-bench"),
+        // Loopback UDP throughput of QuicPlatform (sendmmsg/GSO, recvmmsg/GRO, worker).
+        .executableTarget(name: "platform-bench", dependencies: ["QuicPlatform"], path: "Benchmarks/platform-bench"),
 
         .testTarget(name: "QuicWireTests", dependencies: ["QuicWire"]),
         .testTarget(name: "QuicCryptoTests", dependencies: ["QuicCrypto", "QuicWire", "CCrypto"]),
