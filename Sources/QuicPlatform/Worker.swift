@@ -268,18 +268,40 @@ public final class Worker: @unchecked Sendable {
         cplatform_set_current_worker(nil)
     }
 
-    private func pollTimeout() -> Int32 {
+    /// Microseconds to wait in epoll (-1: no deadline).
+    private func pollTimeout() -> Int64 {
         if !flushList.isEmpty { return 0 }
         guard let deadline = timers.earliest else { return -1 }
         let now = MonotonicClock.now()
         guard deadline > now else { return 0 }
-        // Round up so a timer never fires early; cap far deadlines.
-        let ms = (deadline - now + 999) / 1000
-        return Int32(clamping: min(ms, 60_000))
+        // Far deadlines are capped; the loop simply waits again.
+        return Int64(min(deadline - now, 60_000_000))
+    }
+
+    /// epoll_pwait2 (Linux 5.11) takes a timespec, so timers wake the worker to the
+    /// microsecond; older kernels get epoll_wait with the timeout rounded up to milliseconds.
+    private var hasEpollPwait2 = true
+
+    private func waitForEvents() -> Int32 {
+        let micros = pollTimeout()
+        if hasEpollPwait2 {
+            var n: Int32
+            if micros < 0 {
+                n = epoll_pwait2(epollFD, events, Int32(maxEvents), nil, nil)
+            } else {
+                var ts = timespec(tv_sec: Int(micros / 1_000_000), tv_nsec: Int(micros % 1_000_000) * 1000)
+                n = epoll_pwait2(epollFD, events, Int32(maxEvents), &ts, nil)
+            }
+            if n >= 0 || errno != ENOSYS { return n }
+            hasEpollPwait2 = false
+        }
+        // Round up so a timer never fires early.
+        let ms: Int32 = micros < 0 ? -1 : Int32(clamping: (micros + 999) / 1000)
+        return epoll_wait(epollFD, events, Int32(maxEvents), ms)
     }
 
     private func runRound() {
-        let n = epoll_wait(epollFD, events, Int32(maxEvents), pollTimeout())
+        let n = waitForEvents()
         if n > 0 {
             for i in 0..<Int(n) {
                 let event = events[i]
