@@ -62,20 +62,25 @@ final class UDPSocketTests: XCTestCase {
     }
 
     func testGSOOnAndOff() throws {
-        var noGRO = UDPSocketOptions()
-        noGRO.useGRO = false
-        let receiver = try UDPSocket(bindingTo: .loopbackIPv4(), options: noGRO)
-        for gso in [true, false] {
-            var options = UDPSocketOptions()
-            options.useGSO = gso
-            let sender = try UDPSocket(bindingTo: .loopbackIPv4(), options: options)
-            if !gso { XCTAssertFalse(sender.features.gso) }
-            let expected = queueSegments(sender, to: receiver.localAddress, seed: gso ? 0 : 100)
-            try flushAll(sender)
-            XCTAssertEqual(sender.statistics.sentDatagrams, 6)
-            XCTAssertEqual(sender.statistics.sentMessages, sender.features.gso ? 1 : 6, "gso=\(sender.features.gso)")
-            let got = try receive(receiver, count: 6)
-            XCTAssertEqual(got.map(\.bytes), expected, "gso=\(gso)")
+        var families: [UDPAddress] = [.loopbackIPv4()]
+        if loopbackIPv6Available() { families.append(.loopbackIPv6()) }
+        for address in families {
+            var noGRO = UDPSocketOptions()
+            noGRO.useGRO = false
+            let receiver = try UDPSocket(bindingTo: address, options: noGRO)
+            for gso in [true, false] {
+                var options = UDPSocketOptions()
+                options.useGSO = gso
+                let sender = try UDPSocket(bindingTo: address, options: options)
+                if !gso { XCTAssertFalse(sender.features.gso) }
+                let expected = queueSegments(sender, to: receiver.localAddress, seed: gso ? 0 : 100)
+                try flushAll(sender)
+                XCTAssertEqual(sender.statistics.sentDatagrams, 6)
+                XCTAssertEqual(sender.statistics.sentMessages, sender.features.gso ? 1 : 6, "gso=\(sender.features.gso)")
+                let got = try receive(receiver, count: 6)
+                XCTAssertEqual(got.map(\.bytes), expected, "gso=\(gso) \(address.family)")
+                XCTAssertTrue(got.allSatisfy { $0.remote == sender.localAddress })
+            }
         }
     }
 

@@ -276,3 +276,43 @@ final class RunAndWaitTests: XCTestCase {
         XCTAssertThrowsError(try pool.workers[0].runAndWait {}) { XCTAssertEqual($0 as? PlatformError, .stopped) }
     }
 }
+
+final class WorkerStressTests: XCTestCase {
+    /// Stopping a pool while clients keep sending to its listener and app threads keep posting:
+    /// no crash, the stop returns, every socket ends closed.
+    func testStopUnderTraffic() throws {
+        let pool = try WorkerPool(workerCount: 2)
+        var handlers: [EchoHandler] = []
+        let sockets = try pool.bindListener(address: .loopbackIPv4()) { _ in
+            let h = EchoHandler()
+            handlers.append(h)
+            return h
+        }
+        let port = sockets[0].localAddress.port
+        let running = Atomic<Bool>(true)
+        let posted = Atomic<Int>(0)
+        let group = DispatchGroup()
+        for t in 0..<3 {
+            DispatchQueue.global().async(group: group) {
+                let client = try? UDPSocket(bindingTo: .loopbackIPv4())
+                var i = 0
+                while running.load(ordering: .relaxed) {
+                    if let client {
+                        _ = pattern(i, 200).withUnsafeBytes { client.send($0, to: .loopbackIPv4(port: port)) }
+                        _ = try? client.flush()
+                        _ = try? client.receive()
+                    }
+                    if pool.workers[(t + i) % 2].post({ _ = posted.wrappingAdd(1, ordering: .relaxed) }) == false { break }
+                    i += 1
+                }
+            }
+        }
+        usleep(200_000)
+        try pool.stop()
+        running.store(false, ordering: .relaxed)
+        XCTAssertEqual(group.wait(timeout: .now() + 5), .success)
+        XCTAssertTrue(sockets.allSatisfy(\.isClosed))
+        XCTAssertGreaterThan(posted.load(ordering: .relaxed), 0)
+        XCTAssertGreaterThan(handlers.map(\.seen.values.count).reduce(0, +), 0)
+    }
+}
