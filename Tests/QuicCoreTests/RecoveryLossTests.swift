@@ -181,6 +181,17 @@ final class RecoveryLossTests: XCTestCase {
         XCTAssertFalse(r.ecnCapable)
     }
 
+    // RFC 9000 §13.4.2.1: ECT-marked packets acknowledged by a frame without ECN counts.
+    func testECNValidationMissingCounts() throws {
+        let r = makeRecovery()
+        r.send(0, at: 0, ecn: true)
+        try r.ack([0...0], ecn: ECNCounts(ect0: 1, ect1: 0, ce: 0), now: ms(10))
+        XCTAssertTrue(r.ecnCapable)
+        r.send(1, at: ms(10), ecn: true)
+        try r.ack([0...1], now: ms(20))
+        XCTAssertFalse(r.ecnCapable)
+    }
+
     // RFC 9000 §13.2.4: acknowledging a packet that carried an ACK frame releases the
     // receive-side ranges up to its Largest Acknowledged.
     func testAcknowledgedAckReleasesRanges() throws {

@@ -84,6 +84,18 @@ final class RecoveryPTOTests: XCTestCase {
         XCTAssertNil(r.lossDetectionTimer)
     }
 
+    // A client whose Initial was acknowledged but has 0-RTT packets in flight (whose PTO waits
+    // for confirmation) still keeps the anti-deadlock timer (§6.2.2.1).
+    func testClientAntiDeadlockWithZeroRTTInFlight() throws {
+        let r = makeRecovery(server: false, confirmed: false)
+        r.send(0, space: .initial, at: 0)
+        r.send(0, space: .application, at: 1)
+        try r.ack([0...0], space: .initial, now: ms(100))
+        XCTAssertTrue(r.hasAckElicitingInFlight(.application))
+        XCTAssertEqual(r.lossDetectionTimer, ms(400))
+        XCTAssertEqual(r.onLossDetectionTimeout(now: ms(400)), .probe(.initial, count: 1, antiDeadlock: true))
+    }
+
     // §6.2.1: a client does not reset pto_count on an Initial ACK before address validation.
     func testClientKeepsBackoffUntilValidated() throws {
         let r = makeRecovery(server: false, confirmed: false)

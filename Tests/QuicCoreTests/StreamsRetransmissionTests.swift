@@ -102,4 +102,49 @@ final class StreamsRetransmissionTests: XCTestCase {
         XCTAssertEqual(pair.server.connectionReceive.received, 500)
         XCTAssertEqual(try pair.server.readAll(id), patternBytes(500))
     }
+
+    func testShutdownImmediatelyCompletesAtOnceAndStillSendsAborts() throws {
+        let pair = StreamsPair()
+        let id = try pair.client.openStream(bidirectional: true)
+        try pair.client.send(id, data: .owned(patternBytes(10)), fin: false, context: 8)
+        try pair.runLossless()
+        _ = pair.server.drainEvents()
+        try pair.server.send(id, data: .owned(patternBytes(10)), fin: false, context: 0)
+        _ = pair.client.drainEvents()
+        try pair.client.shutdownImmediately(id, errorCode: 6)
+        XCTAssertEqual(pair.client.drainEvents(), [.shutdownComplete(id)])
+        XCTAssertNil(pair.client.stream(id))
+        let p = try XCTUnwrap(pair.packet(from: pair.client))
+        XCTAssertEqual(p.records, [.resetStream(id: 0), .stopSending(id: 0)])
+        try StreamsPair.deliver(p, to: pair.server)
+        let se = pair.server.drainEvents()
+        XCTAssertTrue(se.contains(.peerSendAborted(id, errorCode: 6)))
+        XCTAssertTrue(se.contains(.peerReceiveAborted(id, errorCode: 6)))
+        // The server's data and reset for the forgotten stream are ignored by the client.
+        try pair.runLossless()
+        // Only the server's MAX_STREAMS for the finished stream reaches the client.
+        XCTAssertEqual(pair.client.drainEvents(), [.streamsAvailable(bidirectional: 100, unidirectional: 100)])
+        XCTAssertEqual(pair.server.openStreamCount, 0)
+        XCTAssertFalse(pair.client.hasPendingFrames)
+    }
+
+    func testBlockedFramesFromPeerPromptCreditBelowThreshold() throws {
+        let m = StreamManager(config: streamsConfig(.server, maxData: 1000, streamWindow: 1000))
+        m.setPeerTransportParameters(transportParameters(streamsConfig(.client)))
+        try patternBytes(100).withUnsafeBytes { b in
+            _ = try m.handle(.stream(StreamFrame(streamID: 0, offset: 0, data: 0..<100, fin: false)), payload: b)
+        }
+        _ = try m.readAll(streamID(0))
+        // 100 of 1000 consumed: below the half-window threshold, nothing is sent by itself.
+        XCTAssertFalse(m.hasPendingFrames)
+        try handle(m, .streamDataBlocked(streamID: 0, maximumStreamData: 1000))
+        try handle(m, .dataBlocked(maximumData: 1000))
+        var sent: [StreamsSentFrame] = []
+        var buf = [UInt8](repeating: 0, count: 100)
+        buf.withUnsafeMutableBytes { b in
+            var w = WireWriter(b)
+            m.writeFrames(into: &w, sent: &sent)
+        }
+        XCTAssertEqual(sent, [.maxData(1100), .maxStreamData(id: 0, 1100)])
+    }
 }

@@ -222,18 +222,18 @@ public final class LossRecovery {
 
         // DetectAndRemoveAckedPackets: walk the ranges (largest first), each clipped to the
         // outstanding window so a huge range costs no more than the packets we hold.
-        var ring = sent[space]
+        // (Mutated in place through PerSpace's _modify: no copy of the ring.)
         var ackElicitingAcked = false
         var largestNewlyAcked: SentPacket?
         for range in ack.ranges(in: source) {
-            guard !ring.isEmpty else { break }
-            let lo = max(range.lowerBound, ring.base)
-            guard ring.next > 0 else { break }
-            let hi = min(range.upperBound, ring.next - 1)
+            let base = sent[space].base, next = sent[space].next
+            guard sent[space].count > 0, next > 0 else { break }
+            let lo = max(range.lowerBound, base)
+            let hi = min(range.upperBound, next - 1)
             if lo > hi { continue }
             var pn = hi
             while true {
-                if let p = ring.remove(pn) {
+                if let p = sent[space].remove(pn) {
                     ackedPackets.append(p)
                     if p.ackEliciting { ackElicitingAcked = true }
                     if largestNewlyAcked == nil { largestNewlyAcked = p }
@@ -242,7 +242,6 @@ public final class LossRecovery {
                 pn -= 1
             }
         }
-        sent[space] = ring
         guard let largestNew = largestNewlyAcked else {
             // Nothing newly acknowledged: RFC 9002 A.7 returns here.
             return outcome
@@ -263,9 +262,9 @@ public final class LossRecovery {
         // RFC 9002 §7.1 / A.7 ProcessECN, with the validation of RFC 9000 §13.4.2.1.
         if let ecn = ack.ecn {
             outcome.ecnCongestion = processECN(ecn, space: space, largestSentTime: largestNew.timeSent, now: now)
-        } else if ackedPackets.contains(where: { $0.ecnMarked }) && ecnCounts[space].ect0 == 0
-                    && ecnCounts[space].ect1 == 0 && ecnCounts[space].ce == 0 {
-            // ECT-marked packets acknowledged without ECN counts: the path or peer drops marks.
+        } else if ackedPackets.contains(where: { $0.ecnMarked }) {
+            // RFC 9000 §13.4.2.1: ECT-marked packets newly acknowledged by a frame without ECN
+            // counts: validation fails.
             ecnCapable = false
         }
 
@@ -389,10 +388,18 @@ public final class LossRecovery {
         ackElicitingInFlight.initial > 0 || ackElicitingInFlight.handshake > 0 || ackElicitingInFlight.application > 0
     }
 
+    /// RFC 9002 §6.2.2.1: a client not yet known to be validated with no ack-eliciting
+    /// Initial or Handshake packet in flight must keep a PTO armed so the server can send
+    /// again. (Appendix A tests "nothing in flight at all"; 0-RTT packets in flight, whose PTO
+    /// waits for confirmation, would leave no timer at all, so they are not counted here.)
+    private var needsAntiDeadlockProbe: Bool {
+        !peerCompletedAddressValidation && ackElicitingInFlight.initial == 0 && ackElicitingInFlight.handshake == 0
+    }
+
     /// RFC 9002 A.8 GetPtoTimeAndSpace.
     private func ptoTimeAndSpace(now: UInt64) -> (UInt64, PacketNumberSpace)? {
         let base = LossRecovery.backedOff(rtt.ptoBase, ptoCount)
-        if !anyAckElicitingInFlight {
+        if needsAntiDeadlockProbe {
             // §6.2.2.1 client anti-deadlock: arm from now.
             return (now &+ base, hasHandshakeKeys ? .handshake : .initial)
         }
@@ -444,13 +451,9 @@ public final class LossRecovery {
             return .packetsLost(space)
         }
         let outcome: LossTimeoutOutcome
-        if !anyAckElicitingInFlight {
+        if needsAntiDeadlockProbe {
             // §6.2.2.1: the client's anti-deadlock probe: Handshake if it has the keys, else
             // a padded Initial.
-            guard !peerCompletedAddressValidation else {
-                lossDetectionTimer = nil
-                return .none
-            }
             outcome = .probe(hasHandshakeKeys ? .handshake : .initial, count: 1, antiDeadlock: true)
         } else {
             guard let (_, space) = ptoTimeAndSpace(now: now) else {

@@ -97,6 +97,14 @@ public struct ReceiveCredit: Equatable, Sendable {
         }
     }
 
+    /// The peer says it is blocked (*_BLOCKED): send whatever credit there is to give, even
+    /// below the half-window threshold. Returns true if an update is now pending.
+    @discardableResult
+    public mutating func offerUpdate() -> Bool {
+        if nextLimit > advertised { updatePending = true }
+        return updatePending
+    }
+
     /// The limit the next MAX_* frame carries.
     public var nextLimit: UInt64 {
         let (v, o) = consumed.addingReportingOverflow(window)

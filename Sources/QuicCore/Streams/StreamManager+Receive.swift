@@ -16,7 +16,7 @@ extension StreamManager {
         case .maxData(let v): handleMaxData(v)
         case .maxStreamData(let id, let v): try handleMaxStreamData(streamID: id, maximum: v)
         case .maxStreams(let bidi, let v): try handleMaxStreams(bidirectional: bidi, maximum: v)
-        case .dataBlocked: break  // informational (RFC 9000 §19.12)
+        case .dataBlocked: handleDataBlocked()
         case .streamDataBlocked(let id, let v): try handleStreamDataBlocked(streamID: id, maximum: v)
         case .streamsBlocked(let bidi, let v): try handleStreamsBlocked(bidirectional: bidi, maximum: v)
         default: return false
@@ -247,10 +247,13 @@ extension StreamManager {
             throw QuicError(code: .streamStateError, frameType: type, reason: "STREAM_DATA_BLOCKED on send-only stream \(id)")
         }
         guard let s = try streamForFrame(id, frameType: type) else { return }
-        if s.receiveState == .recv, !s.receiveAborted, s.receiveCredit.nextLimit > s.receiveCredit.advertised {
-            s.receiveCredit.onConsumed(0)
-            if s.receiveCredit.updatePending { scheduleControl(s) }
-        }
+        if s.receiveState == .recv, !s.receiveAborted, s.receiveCredit.offerUpdate() { scheduleControl(s) }
+    }
+
+    /// DATA_BLOCKED (RFC 9000 §19.12): the peer is blocked; offer credit now if the
+    /// application has consumed some since the last MAX_DATA.
+    func handleDataBlocked() {
+        connectionReceive.offerUpdate()
     }
 
     /// STREAMS_BLOCKED (RFC 9000 §19.14): above 2^60 is FRAME_ENCODING_ERROR; otherwise

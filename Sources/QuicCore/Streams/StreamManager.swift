@@ -2,6 +2,19 @@
 // limits (RFC 9000 §2.1, §4.6), connection flow control (§4.1), the application's calls, and
 // events for the API layer. Incoming frames: StreamManager+Receive.swift; outgoing frames and
 // ack/loss feedback: StreamManager+Send.swift.
+//
+// How the connection drives it:
+//   init(config: StreamsConfig(role:local: ourTransportParameters))
+//   setPeerTransportParameters(_:)            when the peer's parameters are known
+//   handle(frame, payload:) throws(QuicError) for each decoded frame (returns false if the
+//                                              frame is not a stream/flow control frame);
+//   crypto.handle(_:level:payload:)            for CRYPTO frames, crypto.readable/consume → TLS
+//   writeFrames(into: &writer, sent: &records) while building a 1-RTT/0-RTT packet;
+//   crypto.write(level:into:sent:)             while building a packet of that level;
+//   onAcked(record) / onLost(record)           for each record of an acknowledged/lost packet
+//   pollEvent()                                after each step, for the API layer
+// The application (through the API layer): openStream, send, finishSending, resetSending,
+// stopReceiving, readable, receiveComplete, setPriority, closeAll.
 
 import QuicTLS
 import QuicWire
@@ -165,9 +178,8 @@ public final class StreamManager {
         let s = try appStream(id)
         guard s.hasSendPart, s.resetErrorCode == nil else { throw .invalidState }
         if s.send.finQueued { return }
-        s.send.enqueue(.owned([]), fin: true, context: 0)
         // The bookkeeping request of a bare FIN is not reported to the application.
-        s.send.requests[s.send.requests.count - 1].context = Self.internalContext
+        s.send.enqueue(.owned([]), fin: true, context: Self.internalContext)
         scheduleSend(s)
     }
 
@@ -218,6 +230,33 @@ public final class StreamManager {
         }
         finishReceiveIfComplete(s)
         checkShutdown(s)
+    }
+
+    /// Aborts both directions and ends the stream now (MsQuic QUIC_STREAM_SHUTDOWN_FLAG_ABORT |
+    /// IMMEDIATE): RESET_STREAM and STOP_SENDING are sent once (not repeated after loss, the
+    /// stream is gone), pending sends complete as canceled, and shutdownComplete follows at once.
+    /// Later frames for the stream are ignored; a peer stream still counts as finished for
+    /// MAX_STREAMS.
+    public func shutdownImmediately(_ id: StreamID, errorCode: UInt64) throws(StreamAPIError) {
+        guard errorCode <= VarInt.max else { throw .invalidParameter }
+        let s = try appStream(id)
+        if s.hasSendPart { resetSendPart(s, errorCode: errorCode) }
+        if s.hasReceivePart, !s.receiveAborted, !s.receiveState.isTerminal {
+            s.receiveAborted = true
+            discardReceived(s)
+            if s.receiveState == .recv || s.receiveState == .sizeKnown {
+                s.stopSendingErrorCode = errorCode
+                s.stopSendingPending = true
+                scheduleControl(s)
+            }
+        }
+        s.receiveCredit.cancelUpdates()
+        s.sendCredit.clearBlocked()
+        if !s.hasControlFrames, s.inControlQueue, let i = controlQueue.firstIndex(where: { $0 === s }) {
+            controlQueue.remove(at: i)
+            s.inControlQueue = false
+        }
+        forget(s)
     }
 
     /// The contiguous received data of a stream, in place, and whether it ends at the final
@@ -344,13 +383,20 @@ public final class StreamManager {
         // Owed control frames (e.g. STOP_SENDING is moot now, but a RESET_STREAM still needs
         // its acknowledgment) keep the stream until they are done.
         if s.resetPending { return }
+        if s.inControlQueue, let i = controlQueue.firstIndex(where: { $0 === s }) { controlQueue.remove(at: i) }
+        s.inControlQueue = false
+        forget(s)
+    }
+
+    /// Emits shutdownComplete and removes the stream from the table and the data queue (a
+    /// stream still in the control queue keeps its owed frames until they are written once).
+    func forget(_ s: QuicStream) {
+        guard !s.shutdownSignaled else { return }
         s.shutdownSignaled = true
         emit(.shutdownComplete(s.id))
         streams[s.id.rawValue] = nil
         if s.inSendQueue, let i = sendQueue.firstIndex(where: { $0 === s }) { sendQueue.remove(at: i) }
         s.inSendQueue = false
-        if s.inControlQueue, let i = controlQueue.firstIndex(where: { $0 === s }) { controlQueue.remove(at: i) }
-        s.inControlQueue = false
         if !s.isLocal {
             let k = Self.kind(s.id.isBidirectional)
             remoteLimitNext[k] = Swift.min(remoteLimitNext[k] + 1, 1 << 60)
