@@ -119,8 +119,8 @@ final class SimNetwork {
             var next = inFlight.map(\.deliverAt).min() ?? .max
             for c in allConnections() { if let t = c.nextTimeout() { next = min(next, t) } }
             guard next != .max else { return done() }
+            if next > end { now = end; break }
             now = max(now, next)
-            if now > end { break }
             // Deliver in arrival order.
             let due = inFlight.filter { $0.deliverAt <= now }.sorted { ($0.deliverAt, $0.seq) < ($1.deliverAt, $1.seq) }
             inFlight.removeAll { $0.deliverAt <= now }

@@ -14,6 +14,8 @@ extension Connection {
 
     func handleStreamFrame(_ frame: Frame, payload: UnsafeRawBufferPointer, now: UInt64) throws {
         try streams.handle(frame, payload: payload)
+        // RFC 9000 §19.14: the peer wants more streams (MsQuic PEER_NEEDS_STREAMS).
+        if case .streamsBlocked(let bidirectional, _) = frame { emit(.peerNeedsStreams(bidirectional: bidirectional)) }
     }
 
     func onPeerTransportParameters(_ p: TransportParameters) {
