@@ -11,7 +11,7 @@ public enum EndpointEvent {
 /// new connections from client Initials, and answers what no connection can: Version
 /// Negotiation (§6), Retry (§8.1.2) and Stateless Reset (§10.3). Sans-IO like `Connection`.
 public final class Endpoint: ConnectionIDRegistry {
-    public let configuration: EndpointConfiguration
+    public var configuration: EndpointConfiguration
     let resetTokens: StatelessResetTokenGenerator
     let retryKey: StatelessResetTokenGenerator
     /// CID -> connection, for every CID a connection issued.

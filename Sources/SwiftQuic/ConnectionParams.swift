@@ -1,0 +1,271 @@
+// GetParam / SetParam on listener, connection, TLS and stream handles
+// (docs/api/QUIC_PARAM_*.md via msquic.h's QUIC_PARAM_LISTENER_*, CONN_*, TLS_*, STREAM_*).
+// Values come from the engine on the connection's worker.
+
+import CMsQuic
+import QuicCore
+import QuicCrypto
+import QuicPlatform
+import QuicTLS
+import QuicWire
+
+enum ConnParam {
+    static let listenerLocalAddress: UInt32 = 0x0400_0000
+    static let listenerStats: UInt32 = 0x0400_0001
+    static let quicVersion: UInt32 = 0x0500_0000
+    static let localAddress: UInt32 = 0x0500_0001
+    static let remoteAddress: UInt32 = 0x0500_0002
+    static let idealProcessor: UInt32 = 0x0500_0003
+    static let settings: UInt32 = 0x0500_0004
+    static let statistics: UInt32 = 0x0500_0005
+    static let statisticsPlat: UInt32 = 0x0500_0006
+    static let shareUDPBinding: UInt32 = 0x0500_0007
+    static let localBidiStreamCount: UInt32 = 0x0500_0008
+    static let localUnidiStreamCount: UInt32 = 0x0500_0009
+    static let maxStreamIDs: UInt32 = 0x0500_000A
+    static let closeReasonPhrase: UInt32 = 0x0500_000B
+    static let datagramReceiveEnabled: UInt32 = 0x0500_000D
+    static let datagramSendEnabled: UInt32 = 0x0500_000E
+    static let disable1RTTEncryption: UInt32 = 0x0500_000F
+    static let resumptionTicket: UInt32 = 0x0500_0010
+    static let peerCertificateValid: UInt32 = 0x0500_0011
+    static let statisticsV2: UInt32 = 0x0500_0016
+    static let statisticsV2Plat: UInt32 = 0x0500_0017
+    static let origDestCID: UInt32 = 0x0500_0018
+    static let tlsHandshakeInfo: UInt32 = 0x0600_0000
+    static let tlsNegotiatedALPN: UInt32 = 0x0600_0001
+    static let streamID: UInt32 = 0x0800_0000
+    static let stream0RTTLength: UInt32 = 0x0800_0001
+    static let streamIdealSendBufferSize: UInt32 = 0x0800_0002
+    static let streamPriority: UInt32 = 0x0800_0003
+    static let streamStatistics: UInt32 = 0x0800_0004
+}
+
+extension Api {
+    static func objectGetParam(_ object: QuicObject, _ param: UInt32, _ length: UnsafeMutablePointer<UInt32>,
+                               _ buffer: UnsafeMutableRawPointer?) -> QuicStatus {
+        if let listener = object as? ListenerObject {
+            switch param {
+            case ConnParam.listenerLocalAddress:
+                guard let a = listener.localAddress else { return Status.invalidState }
+                return getFixed(QuicAddr.bytes(a), length, buffer)
+            case ConnParam.listenerStats:
+                // QUIC_LISTENER_STATISTICS: TotalAcceptedConnections, TotalRejectedConnections,
+                // BindingRecvDroppedPackets (3 x uint64) — not counted yet.
+                return Status.notSupported
+            default:
+                return Status.invalidParameter
+            }
+        }
+        if let stream = object as? StreamObject {
+            if param & Param.prefixMask == Param.prefixStream {
+                let r: QuicStatus? = stream.connection.worker.sync { streamGetParam(stream, param, length, buffer) }
+                return r ?? Status.invalidState
+            }
+            return objectGetParam(stream.connection, param, length, buffer)
+        }
+        guard let conn = object as? ConnectionObject else { return Status.invalidParameter }
+        let r: QuicStatus? = conn.worker.sync { connectionGetParam(conn, param, length, buffer) }
+        return r ?? Status.invalidState
+    }
+
+    static func objectSetParam(_ object: QuicObject, _ param: UInt32, _ length: UInt32,
+                               _ buffer: UnsafeRawPointer?) -> QuicStatus {
+        if object is ListenerObject {
+            return param == ConnParam.listenerLocalAddress || param == ConnParam.listenerStats
+                ? Status.invalidParameter : Status.invalidParameter
+        }
+        if let stream = object as? StreamObject {
+            if param & Param.prefixMask == Param.prefixStream {
+                let r: QuicStatus? = stream.connection.worker.sync { streamSetParam(stream, param, length, buffer) }
+                return r ?? Status.invalidState
+            }
+            return objectSetParam(stream.connection, param, length, buffer)
+        }
+        guard let conn = object as? ConnectionObject else { return Status.invalidParameter }
+        let r: QuicStatus? = conn.worker.sync { connectionSetParam(conn, param, length, buffer) }
+        return r ?? Status.invalidState
+    }
+
+    // MARK: Connection
+
+    private static func connectionGetParam(_ c: ConnectionObject, _ param: UInt32, _ length: UnsafeMutablePointer<UInt32>,
+                                           _ buffer: UnsafeMutableRawPointer?) -> QuicStatus {
+        switch param {
+        case ConnParam.quicVersion:
+            let v = c.core?.version.rawValue ?? c.quicVersion
+            return getFixed(bytes(of: v), length, buffer)
+        case ConnParam.localAddress:
+            guard let a = c.localAddressCache ?? c.binding?.socket?.localAddress else { return Status.invalidState }
+            return getFixed(QuicAddr.bytes(a), length, buffer)
+        case ConnParam.remoteAddress:
+            guard let a = c.remoteAddress else { return Status.invalidState }
+            return getFixed(QuicAddr.bytes(a), length, buffer)
+        case ConnParam.idealProcessor:
+            return getFixed(bytes(of: UInt16(truncatingIfNeeded: c.worker.index)), length, buffer)
+        case ConnParam.settings:
+            guard let config = c.configuration else { return SettingsCodec.encodeSettings(Library.settings, length: length, buffer: buffer) }
+            return SettingsCodec.encodeSettings(config.effectiveSettings, length: length, buffer: buffer)
+        case ConnParam.statistics, ConnParam.statisticsPlat:
+            return getFixed(statisticsV1(c), length, buffer)
+        case ConnParam.statisticsV2, ConnParam.statisticsV2Plat:
+            let full = statisticsV2(c)
+            if length.pointee == 0 { length.pointee = UInt32(full.count); return Status.bufferTooSmall }
+            // Older callers get the prefix of the versions they know (QUIC_STATISTICS_V2_SIZE_n).
+            let minimum = statisticsV2Sizes[0]
+            if length.pointee < minimum { length.pointee = UInt32(full.count); return Status.bufferTooSmall }
+            let n = min(Int(length.pointee), full.count)
+            guard let buffer else { return Status.invalidParameter }
+            full.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: n) }
+            length.pointee = UInt32(n)
+            return Status.success
+        case ConnParam.shareUDPBinding:
+            return getFixed([0], length, buffer)
+        case ConnParam.localBidiStreamCount, ConnParam.localUnidiStreamCount:
+            let n = c.core?.streams.openableStreams(bidirectional: param == ConnParam.localBidiStreamCount) ?? 0
+            return getFixed(bytes(of: UInt16(clamping: n)), length, buffer)
+        case ConnParam.closeReasonPhrase:
+            guard !c.closeReasonPhrase.isEmpty else { return Status.notFound }
+            return getFixed(c.closeReasonPhrase + [0], length, buffer)
+        case ConnParam.datagramReceiveEnabled:
+            return getFixed([c.datagramReceiveEnabled ? 1 : 0], length, buffer)
+        case ConnParam.datagramSendEnabled:
+            return getFixed([c.datagramSendEnabled ? 1 : 0], length, buffer)
+        case ConnParam.disable1RTTEncryption:
+            return getFixed([0], length, buffer)
+        case ConnParam.resumptionTicket:
+            guard let t = c.resumptionTicket else { return Status.invalidState }
+            return getFixed(t, length, buffer)
+        case ConnParam.tlsHandshakeInfo:
+            guard let core = c.core, core.isHandshakeComplete, let suite = core.handshake.negotiatedCipherSuite else {
+                return Status.invalidState
+            }
+            return getFixed(handshakeInfo(suite: suite, group: core.handshake.negotiatedGroup), length, buffer)
+        case ConnParam.tlsNegotiatedALPN:
+            guard let alpn = c.core?.negotiatedALPN ?? (c.isServer ? c.negotiatedALPN : nil) else { return Status.invalidState }
+            return getFixed(alpn, length, buffer)
+        default:
+            return param & Param.prefixMask == Param.prefixConnection || param & Param.prefixMask == Param.prefixTLS
+                ? Status.notSupported : Status.invalidParameter
+        }
+    }
+
+    private static func connectionSetParam(_ c: ConnectionObject, _ param: UInt32, _ length: UInt32,
+                                           _ buffer: UnsafeRawPointer?) -> QuicStatus {
+        switch param {
+        case ConnParam.closeReasonPhrase:
+            guard let buffer, length > 0, length <= 513 else { return Status.invalidParameter }
+            var phrase = Array(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+            if let nul = phrase.firstIndex(of: 0) { phrase = Array(phrase[..<nul]) }
+            c.closeReasonPhrase = phrase
+            return Status.success
+        case ConnParam.datagramReceiveEnabled:
+            guard let buffer, length == 1 else { return Status.invalidParameter }
+            guard !c.started else { return Status.invalidState }
+            c.datagramReceiveEnabled = buffer.load(as: UInt8.self) != 0
+            return Status.success
+        case ConnParam.disable1RTTEncryption:
+            return Status.notSupported
+        case ConnParam.shareUDPBinding:
+            guard let buffer, length == 1 else { return Status.invalidParameter }
+            guard !c.started else { return Status.invalidState }
+            // Each client connection gets its own socket: sharing is not implemented.
+            return buffer.load(as: UInt8.self) != 0 ? Status.notSupported : Status.success
+        case ConnParam.quicVersion, ConnParam.remoteAddress, ConnParam.localAddress, ConnParam.statistics,
+             ConnParam.statisticsPlat, ConnParam.statisticsV2, ConnParam.statisticsV2Plat,
+             ConnParam.localBidiStreamCount, ConnParam.localUnidiStreamCount, ConnParam.maxStreamIDs,
+             ConnParam.datagramSendEnabled, ConnParam.tlsHandshakeInfo, ConnParam.tlsNegotiatedALPN:
+            return Status.invalidParameter                 // read-only
+        default:
+            return param & Param.prefixMask == Param.prefixConnection || param & Param.prefixMask == Param.prefixTLS
+                ? Status.notSupported : Status.invalidParameter
+        }
+    }
+
+    /// QUIC_HANDSHAKE_INFO for a TLS 1.3 suite (RFC 8446 §B.4) and group.
+    private static func handshakeInfo(suite: CipherSuite, group: NamedGroup?) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 36)
+        func put(_ offset: Int, _ v: UInt32) { withUnsafeBytes(of: v) { for i in 0..<4 { out[offset + i] = $0[i] } } }
+        put(0, 0x3000)                                   // QUIC_TLS_PROTOCOL_1_3
+        switch suite {
+        case .aes128GcmSha256: put(4, 0x660E); put(8, 128); put(12, 0x800C); put(16, 256)
+        case .aes256GcmSha384: put(4, 0x6610); put(8, 256); put(12, 0x800D); put(16, 384)
+        case .chacha20Poly1305Sha256: put(4, 0x6612); put(8, 256); put(12, 0x800C); put(16, 256)
+        }
+        put(20, 0)                                       // KeyExchangeAlgorithm: NONE (TLS 1.3)
+        put(24, 0)
+        put(28, UInt32(suite.rawValue))                  // CipherSuite
+        put(32, UInt32(group?.rawValue ?? 0))            // TlsGroup
+        return out
+    }
+
+    /// QUIC_STATISTICS_V2 with what the engine and this layer count. Packet counts are UDP
+    /// datagrams (coalesced packets count once); fields nobody counts stay 0.
+    private static func statisticsV2(_ c: ConnectionObject) -> [UInt8] {
+        var s = QUIC_STATISTICS_V2()
+        s.CorrelationId = UInt64(UInt(bitPattern: c.handle.hashValue))
+        let rtt = c.core?.smoothedRTT ?? 0
+        s.Rtt = UInt32(clamping: rtt)
+        s.MinRtt = UInt32(clamping: rtt)
+        s.MaxRtt = UInt32(clamping: rtt)
+        s.SendPathMtu = 1200
+        s.SendTotalPackets = c.sentDatagrams
+        s.SendTotalBytes = c.sentBytes
+        s.RecvTotalPackets = c.receivedDatagrams
+        s.RecvTotalBytes = c.receivedBytes
+        s.KeyUpdateCount = UInt32(clamping: c.core?.keyUpdateGeneration ?? 0)
+        return withUnsafeBytes(of: s) { Array($0) }
+    }
+
+    private static func statisticsV1(_ c: ConnectionObject) -> [UInt8] {
+        var s = QUIC_STATISTICS()
+        s.CorrelationId = UInt64(UInt(bitPattern: c.handle.hashValue))
+        s.Rtt = UInt32(clamping: c.core?.smoothedRTT ?? 0)
+        s.Send.TotalPackets = c.sentDatagrams
+        s.Send.TotalBytes = c.sentBytes
+        s.Recv.TotalPackets = c.receivedDatagrams
+        s.Recv.TotalBytes = c.receivedBytes
+        return withUnsafeBytes(of: s) { Array($0) }
+    }
+
+    // MARK: Stream
+
+    private static func streamGetParam(_ s: StreamObject, _ param: UInt32, _ length: UnsafeMutablePointer<UInt32>,
+                                       _ buffer: UnsafeMutableRawPointer?) -> QuicStatus {
+        switch param {
+        case ConnParam.streamID:
+            guard let id = s.id else { return Status.invalidState }
+            return getFixed(bytes(of: id.rawValue), length, buffer)
+        case ConnParam.stream0RTTLength:
+            return getFixed(bytes(of: UInt64(0)), length, buffer)       // 0-RTT is not sent yet
+        case ConnParam.streamIdealSendBufferSize:
+            return getFixed(bytes(of: UInt64(128 * 1024)), length, buffer)
+        case ConnParam.streamPriority:
+            guard let id = s.id, let q = s.connection.core?.streams.stream(id) else {
+                return getFixed(bytes(of: UInt16(0x7FFF)), length, buffer)
+            }
+            return getFixed(bytes(of: q.priority), length, buffer)
+        case ConnParam.streamStatistics:
+            return getFixed([UInt8](repeating: 0, count: MemoryLayout<QUIC_STREAM_STATISTICS>.size), length, buffer)
+        default:
+            return Status.notSupported
+        }
+    }
+
+    private static func streamSetParam(_ s: StreamObject, _ param: UInt32, _ length: UInt32,
+                                       _ buffer: UnsafeRawPointer?) -> QuicStatus {
+        switch param {
+        case ConnParam.streamPriority:
+            guard let buffer, length == 2 else { return Status.invalidParameter }
+            let p = buffer.loadUnaligned(as: UInt16.self)
+            guard let id = s.id, let core = s.connection.core else { return Status.success }
+            do { try core.streams.setPriority(id, p) } catch { return error.status }
+            return Status.success
+        case ConnParam.streamID, ConnParam.stream0RTTLength, ConnParam.streamIdealSendBufferSize,
+             ConnParam.streamStatistics:
+            return Status.invalidParameter
+        default:
+            return Status.notSupported
+        }
+    }
+}
