@@ -112,17 +112,25 @@ extension Api {
         let name = String(cString: serverName)
         guard config.credential != nil else { return Status.invalidParameter }
         let sni: String? = UDPAddress(host: name, port: 0) == nil ? name : nil
-        guard var engine = config.clientEngineConfiguration(serverName: sni ?? name) else {
+        let overrides: (Settings?, [UInt8]?, UDPAddress?, UDPAddress?)? = conn.worker.sync {
+            (conn.ownSettings, conn.ticketToResume, conn.remoteAddressOverride, conn.localAddressOverride)
+        }
+        guard var engine = config.clientEngineConfiguration(serverName: sni ?? name, overrides: overrides?.0) else {
             return Status.invalidParameter
+        }
+        if let ticket = overrides?.1, let t = try? ClientSessionTicket(serialized: ticket) {
+            engine.tls.resumptionTicket = t               // RFC 8446 §4.6.1, §2.2
         }
         if sni == nil { engine.tls.serverName = name }   // an IP literal: checked, not sent (RFC 6066 §3)
         if conn.worker.sync({ conn.started }) ?? true { return Status.invalidState }
-        guard let remote = Resolver.resolve(name, port: serverPort, family: family) else {
+        // QUIC_PARAM_CONN_REMOTE_ADDRESS set before start wins over resolving the name.
+        guard let remote = overrides?.2 ?? Resolver.resolve(name, port: serverPort, family: family) else {
             return Status.invalidAddress
         }
+        let localOverride = overrides?.3
         let result: QuicStatus? = conn.worker.sync {
             guard !conn.started, !conn.shutdownRequested else { return Status.invalidState }
-            let local: UDPAddress = remote.family == .ipv4 ? .anyIPv4() : .anyIPv6()
+            let local: UDPAddress = localOverride ?? (remote.family == .ipv4 ? .anyIPv4() : .anyIPv6())
             let socket: UDPSocket
             do { socket = try UDPSocket(bindingTo: local) } catch { return Status.internalError }
             var ec = EndpointConfiguration(server: nil)
@@ -194,7 +202,9 @@ extension Api {
 
     static func connectionResumptionTicketValidationComplete(_ connection: OpaquePointer?,
                                                              _ result: UInt8) -> QuicStatus {
-        guard isConnection(connection) else { return Status.invalidParameter }
+        guard let conn = Handles.object(connection, as: ConnectionObject.self), conn.isServer else {
+            return Status.invalidParameter                   // a server-side call (0-RTT/resumption check)
+        }
         // The RESUMED / ticket validation pause is not implemented: nothing waits for this.
         return Status.invalidState
     }
@@ -248,6 +258,10 @@ extension Api {
             return Status.invalidParameter
         }
         var payload: [UInt8] = []
+        var total = 0
+        for i in 0..<Int(bufferCount) { total += Int(QuicBuffers.length(buffers, i)) }
+        // One DATAGRAM frame carries it whole (RFC 9221 §5): never more than a UDP payload.
+        guard total <= Int(UInt16.max) else { return Status.invalidParameter }
         for i in 0..<Int(bufferCount) {
             let length = Int(QuicBuffers.length(buffers, i))
             guard length == 0 || QuicBuffers.pointer(buffers, i) != nil else { return Status.invalidParameter }

@@ -55,6 +55,14 @@ final class ConnectionObject: QuicObject, @unchecked Sendable {
     var closeReasonPhrase: [UInt8] = []
     var resumptionTicket: [UInt8]?
     var negotiatedALPN: [UInt8]?
+    // Set before ConnectionStart through SetParam.
+    var remoteAddressOverride: UDPAddress?
+    var localAddressOverride: UDPAddress?
+    var ownSettings: Settings?
+    var shareUDPBinding = false
+    var schedulingScheme: UInt32 = 0                 // QUIC_STREAM_SCHEDULING_SCHEME_FIFO
+    var tlsSecrets: UnsafeMutableRawPointer?
+    var ticketToResume: [UInt8]?
     // Counted here for the statistics parameters (UDP datagrams and their bytes).
     var sentDatagrams: UInt64 = 0
     var sentBytes: UInt64 = 0
@@ -169,6 +177,7 @@ final class ConnectionObject: QuicObject, @unchecked Sendable {
         switch e {
         case .connected(let alpn, let resumed):
             connected = true
+            fillTLSSecrets()
             alpn.withUnsafeBufferPointer { a in
                 let ev = RawEvent(type: EventType.connected)
                 ev.set(8, UInt8(resumed ? 1 : 0))
@@ -452,5 +461,35 @@ extension ConnectionObject {
         appClosed = true
         service()
         registration.releaseConnection(self)
+    }
+}
+
+extension ConnectionObject {
+    /// QUIC_PARAM_CONN_TLS_SECRETS: the buffer the application gave before the handshake gets
+    /// the client random and traffic secrets (offsets of QUIC_TLS_SECRETS: SecretLength 0,
+    /// IsSet 1, ClientRandom 2, then five 64-byte secrets from 34).
+    func fillTLSSecrets() {
+        guard let out = tlsSecrets, let core else { return }
+        let log = core.handshake.keyLog
+        var isSet: UInt8 = 0
+        var length = 0
+        let random = core.handshake.clientHelloRandom
+        if random.count == 32 {
+            for i in 0..<32 { out.storeBytes(of: random[i], toByteOffset: 2 + i, as: UInt8.self) }
+            isSet |= 1
+        }
+        let slots: [(String, Int, UInt8)] = [("CLIENT_EARLY_TRAFFIC_SECRET", 34, 2),
+                                             ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", 98, 4),
+                                             ("SERVER_HANDSHAKE_TRAFFIC_SECRET", 162, 8),
+                                             ("CLIENT_TRAFFIC_SECRET_0", 226, 16),
+                                             ("SERVER_TRAFFIC_SECRET_0", 290, 32)]
+        for (label, offset, bit) in slots {
+            guard let e = log.first(where: { $0.label == label }), e.secret.count <= 64 else { continue }
+            for (i, b) in e.secret.enumerated() { out.storeBytes(of: b, toByteOffset: offset + i, as: UInt8.self) }
+            length = e.secret.count
+            isSet |= bit
+        }
+        out.storeBytes(of: UInt8(length), toByteOffset: 0, as: UInt8.self)
+        out.storeBytes(of: isSet, toByteOffset: 1, as: UInt8.self)
     }
 }

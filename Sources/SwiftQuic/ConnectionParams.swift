@@ -32,6 +32,18 @@ enum ConnParam {
     static let statisticsV2: UInt32 = 0x0500_0016
     static let statisticsV2Plat: UInt32 = 0x0500_0017
     static let origDestCID: UInt32 = 0x0500_0018
+    static let streamSchedulingScheme: UInt32 = 0x0500_000C
+    static let localInterface: UInt32 = 0x0500_0012
+    static let tlsSecrets: UInt32 = 0x0500_0013
+    static let versionSettings: UInt32 = 0x0500_0014
+    static let cibirID: UInt32 = 0x0500_0015
+    static let sendDSCP: UInt32 = 0x0500_0019
+    static let closeAsync: UInt32 = 0x0500_001A
+    static let networkStatistics: UInt32 = 0x0500_0020
+    /// Every QUIC_PARAM_CONN_* / TLS_* msquic.h defines (others are INVALID_PARAMETER).
+    static func isKnownConnectionParam(_ p: UInt32) -> Bool {
+        (0x0500_0000...0x0500_001A).contains(p) || p == 0x0500_0020 || p == 0x0600_0000 || p == 0x0600_0001
+    }
     static let tlsHandshakeInfo: UInt32 = 0x0600_0000
     static let tlsNegotiatedALPN: UInt32 = 0x0600_0001
     static let streamID: UInt32 = 0x0800_0000
@@ -96,16 +108,23 @@ extension Api {
             let v = c.core?.version.rawValue ?? c.quicVersion
             return getFixed(bytes(of: v), length, buffer)
         case ConnParam.localAddress:
-            guard let a = c.localAddressCache ?? c.binding?.socket?.localAddress else { return Status.invalidState }
+            guard let a = c.localAddressCache ?? c.binding?.socket?.localAddress ?? c.localAddressOverride else {
+                return Status.invalidState
+            }
             return getFixed(QuicAddr.bytes(a), length, buffer)
         case ConnParam.remoteAddress:
-            guard let a = c.remoteAddress else { return Status.invalidState }
+            guard let a = c.remoteAddress ?? c.remoteAddressOverride else { return Status.invalidState }
             return getFixed(QuicAddr.bytes(a), length, buffer)
         case ConnParam.idealProcessor:
             return getFixed(bytes(of: UInt16(truncatingIfNeeded: c.worker.index)), length, buffer)
         case ConnParam.settings:
-            guard let config = c.configuration else { return SettingsCodec.encodeSettings(Library.settings, length: length, buffer: buffer) }
-            return SettingsCodec.encodeSettings(config.effectiveSettings, length: length, buffer: buffer)
+            var settings = c.ownSettings ?? Settings()
+            settings.inheritUnset(from: c.configuration?.effectiveSettings ?? Library.settings)
+            return SettingsCodec.encodeSettings(settings, length: length, buffer: buffer)
+        case ConnParam.streamSchedulingScheme:
+            return getFixed(bytes(of: c.schedulingScheme), length, buffer)
+        case ConnParam.maxStreamIDs:
+            return getFixed(bytes(ofArray: maxStreamIDs(c)), length, buffer)
         case ConnParam.statistics, ConnParam.statisticsPlat:
             return getFixed(statisticsV1(c), length, buffer)
         case ConnParam.statisticsV2, ConnParam.statisticsV2Plat:
@@ -120,12 +139,13 @@ extension Api {
             length.pointee = UInt32(n)
             return Status.success
         case ConnParam.shareUDPBinding:
-            return getFixed([0], length, buffer)
+            return getFixed([c.shareUDPBinding ? 1 : 0], length, buffer)
         case ConnParam.localBidiStreamCount, ConnParam.localUnidiStreamCount:
             let n = c.core?.streams.openableStreams(bidirectional: param == ConnParam.localBidiStreamCount) ?? 0
             return getFixed(bytes(of: UInt16(clamping: n)), length, buffer)
         case ConnParam.closeReasonPhrase:
             guard !c.closeReasonPhrase.isEmpty else { return Status.notFound }
+            // Stored with its NUL (QUIC_PARAM_CONN_CLOSE_REASON_PHRASE is a C string).
             return getFixed(c.closeReasonPhrase + [0], length, buffer)
         case ConnParam.datagramReceiveEnabled:
             return getFixed([c.datagramReceiveEnabled ? 1 : 0], length, buffer)
@@ -137,7 +157,9 @@ extension Api {
             guard let t = c.resumptionTicket else { return Status.invalidState }
             return getFixed(t, length, buffer)
         case ConnParam.tlsHandshakeInfo:
-            guard let core = c.core, core.isHandshakeComplete, let suite = core.handshake.negotiatedCipherSuite else {
+            // No TLS session before the connection starts (MsQuic: INVALID_PARAMETER).
+            guard let core = c.core else { return Status.invalidParameter }
+            guard core.isHandshakeComplete, let suite = core.handshake.negotiatedCipherSuite else {
                 return Status.invalidState
             }
             return getFixed(handshakeInfo(suite: suite, group: core.handshake.negotiatedGroup), length, buffer)
@@ -145,8 +167,7 @@ extension Api {
             guard let alpn = c.core?.negotiatedALPN ?? (c.isServer ? c.negotiatedALPN : nil) else { return Status.invalidState }
             return getFixed(alpn, length, buffer)
         default:
-            return param & Param.prefixMask == Param.prefixConnection || param & Param.prefixMask == Param.prefixTLS
-                ? Status.notSupported : Status.invalidParameter
+            return ConnParam.isKnownConnectionParam(param) ? Status.notSupported : Status.invalidParameter
         }
     }
 
@@ -154,32 +175,112 @@ extension Api {
                                            _ buffer: UnsafeRawPointer?) -> QuicStatus {
         switch param {
         case ConnParam.closeReasonPhrase:
-            guard let buffer, length > 0, length <= 513 else { return Status.invalidParameter }
+            // At most 512 bytes with the terminating NUL inside the given length.
+            guard let buffer, length > 0, length <= 512,
+                  buffer.load(fromByteOffset: Int(length) - 1, as: UInt8.self) == 0 else { return Status.invalidParameter }
             var phrase = Array(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
             if let nul = phrase.firstIndex(of: 0) { phrase = Array(phrase[..<nul]) }
             c.closeReasonPhrase = phrase
+            return Status.success
+        case ConnParam.remoteAddress, ConnParam.localAddress:
+            guard let buffer, length == UInt32(QuicAddr.size) else { return Status.invalidParameter }
+            let family = buffer.load(as: UInt16.self)
+            guard family == QuicAddr.familyInet || family == QuicAddr.familyInet6 || (param == ConnParam.localAddress && family == 0),
+                  let a = QuicAddr.read(buffer) else { return Status.invalidParameter }
+            if param == ConnParam.remoteAddress {
+                // A peer address must be a real host and port.
+                guard !c.isServer, !a.isWildcard, a.port != 0 else { return Status.invalidParameter }
+                guard !c.started else { return Status.invalidState }
+                c.remoteAddressOverride = a
+            } else {
+                // Rebinding a started connection (migration) is not implemented.
+                guard !c.started else { return Status.notSupported }
+                c.localAddressOverride = a
+            }
+            return Status.success
+        case ConnParam.settings:
+            guard let buffer, let decoded = SettingsCodec.decodeSettings(buffer, size: length) else {
+                return Status.invalidParameter
+            }
+            var own = c.ownSettings ?? Settings()
+            guard own.apply(decoded) else { return Status.invalidParameter }
+            c.ownSettings = own
+            return Status.success
+        case ConnParam.streamSchedulingScheme:
+            guard let buffer, length == 4 else { return Status.invalidParameter }
+            let v = buffer.loadUnaligned(as: UInt32.self)
+            guard v < 2 else { return Status.invalidParameter }          // FIFO, ROUND_ROBIN
+            c.schedulingScheme = v
             return Status.success
         case ConnParam.datagramReceiveEnabled:
             guard let buffer, length == 1 else { return Status.invalidParameter }
             guard !c.started else { return Status.invalidState }
             c.datagramReceiveEnabled = buffer.load(as: UInt8.self) != 0
+            var own = c.ownSettings ?? Settings()
+            var one = Settings()
+            one[.datagramReceiveEnabled] = c.datagramReceiveEnabled ? 1 : 0
+            one.isSet |= SettingField.datagramReceiveEnabled.bit
+            if own.apply(one) { c.ownSettings = own }
             return Status.success
         case ConnParam.disable1RTTEncryption:
             return Status.notSupported
         case ConnParam.shareUDPBinding:
             guard let buffer, length == 1 else { return Status.invalidParameter }
+            guard !c.started, !c.isServer else { return Status.invalidState }
+            // Recorded; each client connection still gets a socket of its own.
+            c.shareUDPBinding = buffer.load(as: UInt8.self) != 0
+            return Status.success
+        case ConnParam.cibirID:
+            guard c.shareUDPBinding else { return Status.invalidState }
+            return Status.notSupported
+        case ConnParam.localInterface:
+            guard length == 4, buffer != nil else { return Status.invalidParameter }
+            return Status.notSupported
+        case ConnParam.peerCertificateValid:
+            guard length == 1, buffer != nil else { return Status.invalidParameter }
+            return Status.notSupported
+        case ConnParam.resumptionTicket:
+            guard let buffer, length > 0 else { return Status.invalidParameter }
+            guard !c.started, !c.isServer else { return Status.invalidState }
+            let bytes = Array(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+            guard (try? ClientSessionTicket(serialized: bytes)) != nil else { return Status.invalidParameter }
+            c.ticketToResume = bytes
+            return Status.success
+        case ConnParam.tlsSecrets:
+            guard let buffer, length == UInt32(MemoryLayout<QUIC_TLS_SECRETS>.size) else { return Status.invalidParameter }
             guard !c.started else { return Status.invalidState }
-            // Each client connection gets its own socket: sharing is not implemented.
-            return buffer.load(as: UInt8.self) != 0 ? Status.notSupported : Status.success
-        case ConnParam.quicVersion, ConnParam.remoteAddress, ConnParam.localAddress, ConnParam.statistics,
+            c.tlsSecrets = UnsafeMutableRawPointer(mutating: buffer)
+            return Status.success
+        case ConnParam.quicVersion, ConnParam.statistics,
              ConnParam.statisticsPlat, ConnParam.statisticsV2, ConnParam.statisticsV2Plat,
              ConnParam.localBidiStreamCount, ConnParam.localUnidiStreamCount, ConnParam.maxStreamIDs,
-             ConnParam.datagramSendEnabled, ConnParam.tlsHandshakeInfo, ConnParam.tlsNegotiatedALPN:
+             ConnParam.datagramSendEnabled, ConnParam.tlsHandshakeInfo, ConnParam.tlsNegotiatedALPN,
+             ConnParam.idealProcessor, ConnParam.origDestCID:
             return Status.invalidParameter                 // read-only
         default:
-            return param & Param.prefixMask == Param.prefixConnection || param & Param.prefixMask == Param.prefixTLS
-                ? Status.notSupported : Status.invalidParameter
+            return ConnParam.isKnownConnectionParam(param) ? Status.notSupported : Status.invalidParameter
         }
+    }
+
+    /// QUIC_PARAM_CONN_MAX_STREAM_IDS: the largest stream ID of each type (client bidi,
+    /// server bidi, client uni, server uni; RFC 9000 §2.1) the limits allow now, as
+    /// (count << 2 | type) with the count of streams of that type allowed so far.
+    private static func maxStreamIDs(_ c: ConnectionObject) -> [UInt64] {
+        let settings = c.configuration?.connectionSettings(c.ownSettings) ?? Library.settings
+        let local: EndpointRole = c.isServer ? .server : .client
+        var out: [UInt64] = [0, 0, 0, 0]
+        for type in 0..<4 {
+            let initiator: EndpointRole = type & 1 == 0 ? .client : .server
+            let bidirectional = type & 2 == 0
+            let count: UInt64
+            if initiator == local {
+                count = c.core?.streams.openableStreams(bidirectional: bidirectional) ?? 0
+            } else {
+                count = settings[bidirectional ? .peerBidiStreamCount : .peerUnidiStreamCount]
+            }
+            out[type] = count << 2 | UInt64(type)
+        }
+        return out
     }
 
     /// QUIC_HANDSHAKE_INFO for a TLS 1.3 suite (RFC 8446 §B.4) and group.
@@ -241,14 +342,11 @@ extension Api {
         case ConnParam.streamIdealSendBufferSize:
             return getFixed(bytes(of: UInt64(128 * 1024)), length, buffer)
         case ConnParam.streamPriority:
-            guard let id = s.id, let q = s.connection.core?.streams.stream(id) else {
-                return getFixed(bytes(of: UInt16(0x7FFF)), length, buffer)
-            }
-            return getFixed(bytes(of: q.priority), length, buffer)
+            return getFixed(bytes(of: s.priority), length, buffer)
         case ConnParam.streamStatistics:
             return getFixed([UInt8](repeating: 0, count: MemoryLayout<QUIC_STREAM_STATISTICS>.size), length, buffer)
         default:
-            return Status.notSupported
+            return (0x0800_0000...0x0800_0005).contains(param) ? Status.notSupported : Status.invalidParameter
         }
     }
 
@@ -258,6 +356,7 @@ extension Api {
         case ConnParam.streamPriority:
             guard let buffer, length == 2 else { return Status.invalidParameter }
             let p = buffer.loadUnaligned(as: UInt16.self)
+            s.priority = p
             guard let id = s.id, let core = s.connection.core else { return Status.success }
             do { try core.streams.setPriority(id, p) } catch { return error.status }
             return Status.success
@@ -265,7 +364,7 @@ extension Api {
              ConnParam.streamStatistics:
             return Status.invalidParameter
         default:
-            return Status.notSupported
+            return (0x0800_0000...0x0800_0005).contains(param) ? Status.notSupported : Status.invalidParameter
         }
     }
 }

@@ -10,12 +10,12 @@ import QuicWire
 extension Configuration {
     /// The engine configuration of a client connection to `serverName`, nil when the
     /// configuration has no client credential loaded.
-    func clientEngineConfiguration(serverName: String?) -> ConnectionConfiguration? {
+    func clientEngineConfiguration(serverName: String?, overrides: Settings? = nil) -> ConnectionConfiguration? {
         guard let credential, credential.isClient else { return nil }
         var tls = TLSConfiguration(role: .client, alpnProtocols: alpns, serverName: serverName,
                                    credential: credential.certificate)
         applyValidation(&tls, credential: credential, purpose: .serverAuth, expectedName: serverName)
-        return engineConfiguration(tls)
+        return engineConfiguration(tls, overrides: overrides)
     }
 
     /// The engine configuration of an accepted connection that negotiated `alpn`; nil when
@@ -54,8 +54,16 @@ extension Configuration {
         }
     }
 
-    private func engineConfiguration(_ tls: TLSConfiguration) -> ConnectionConfiguration {
-        let s = effectiveSettings
+    /// The settings a connection of this configuration runs with: the connection's own
+    /// (QUIC_PARAM_CONN_SETTINGS) over the configuration's over the global ones.
+    func connectionSettings(_ overrides: Settings?) -> Settings {
+        guard var own = overrides else { return effectiveSettings }
+        own.inheritUnset(from: effectiveSettings)
+        return own
+    }
+
+    private func engineConfiguration(_ tls: TLSConfiguration, overrides: Settings? = nil) -> ConnectionConfiguration {
+        let s = connectionSettings(overrides)
         var p = ConnectionConfiguration.defaultTransportParameters
         p.maxIdleTimeout = s[.idleTimeoutMs]                                  // RFC 9000 §18.2 max_idle_timeout
         p.initialMaxData = s[.connFlowControlWindow]                          // initial_max_data

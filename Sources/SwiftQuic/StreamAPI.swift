@@ -50,6 +50,12 @@ extension Api {
            flags & (StreamShutdownFlag.abortSend | StreamShutdownFlag.abortReceive | StreamShutdownFlag.immediate) != 0 {
             return Status.invalidParameter
         }
+        // IMMEDIATE only with an abort of both directions (MsQuic: INVALID_PARAMETER).
+        if flags & StreamShutdownFlag.immediate != 0,
+           flags & (StreamShutdownFlag.abortSend | StreamShutdownFlag.abortReceive)
+               != StreamShutdownFlag.abortSend | StreamShutdownFlag.abortReceive {
+            return Status.invalidParameter
+        }
         let result: QuicStatus? = s.connection.worker.sync {
             guard let core = s.connection.core else { return Status.invalidState }
             guard let id = s.id else {
@@ -157,8 +163,17 @@ extension Api {
 
     static func streamProvideReceiveBuffers(_ stream: OpaquePointer?, _ bufferCount: UInt32,
                                             _ buffers: UnsafeRawPointer?) -> QuicStatus {
-        guard isStream(stream), bufferCount > 0, buffers != nil else { return Status.invalidParameter }
-        // App-owned receive buffers (preview) are not implemented.
+        guard let s = Handles.object(stream, as: StreamObject.self), bufferCount > 0, let buffers else {
+            return Status.invalidParameter
+        }
+        for i in 0..<Int(bufferCount) {
+            guard QuicBuffers.length(buffers, i) > 0, QuicBuffers.pointer(buffers, i) != nil else {
+                return Status.invalidParameter
+            }
+        }
+        // Only streams opened with QUIC_STREAM_OPEN_FLAG_APP_OWNED_BUFFERS take buffers, and
+        // StreamOpen refuses that flag (app-owned receive buffers are not implemented).
+        guard s.openFlags & 0x8 != 0 else { return Status.invalidState }
         return Status.notSupported
     }
 

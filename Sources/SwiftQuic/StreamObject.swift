@@ -30,6 +30,8 @@ final class StreamObject: QuicObject, @unchecked Sendable {
     var nextRequest: UInt64 = 1
     var sentTotal: UInt64 = 0
     var localFinSent = false
+    /// QUIC_PARAM_STREAM_PRIORITY (0x7FFF by default), applied to the engine's stream.
+    var priority: UInt16 = 0x7FFF
 
     static let flagUnidirectional: UInt32 = 0x1
 
@@ -82,6 +84,7 @@ final class StreamObject: QuicObject, @unchecked Sendable {
             id = newID
             connection.unstarted.remove(ObjectIdentifier(self))
             connection.streams[newID.rawValue] = self
+            if priority != 0x7FFF { try? core.streams.setPriority(newID, priority) }
             connection.deferred.append { [self] in self.deliverStartComplete(Status.success) }
         } catch .streamLimitReached {
             if flags & StartFlag.failBlocked != 0 {
