@@ -38,7 +38,7 @@ extension Connection {
         // packet numbers continue, the ClientHello goes again in new Initial packets.
         try installInitialKeys(dcid: header.scid)
         for token in recovery.discard(.initial, now: now) { sentPackets[token] = nil }
-        spaces[0].crypto.resendAll()
+        streams.crypto.requeueUnacknowledged(level: .initial)
     }
 
     // MARK: Timers
@@ -103,7 +103,7 @@ extension Connection {
         }
         spaces[target.rawValue].probesPending = max(1, count)
         if target != .application {
-            spaces[target.rawValue].crypto.resendAll()
+            streams.crypto.requeueUnacknowledged(level: target.encryptionLevel)
         } else {
             streams.requeueUnacknowledged()
         }
@@ -115,7 +115,6 @@ extension Connection {
         guard let record = sentPackets[token] else { return }
         for f in record.frames {
             switch f {
-            case .crypto(let r): spaces[record.space.rawValue].crypto.onLost(r)
             default: break
             }
         }

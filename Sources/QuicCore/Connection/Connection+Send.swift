@@ -161,7 +161,7 @@ extension Connection {
     /// Whether `space` has ack-eliciting content waiting (ignoring congestion control).
     func hasAckElicitingData(_ space: PacketNumberSpace) -> Bool {
         let s = spaces[space.rawValue]
-        if s.crypto.hasDataToSend || s.probesPending > 0 { return true }
+        if streams.crypto.hasPendingData(level: space.encryptionLevel) || s.probesPending > 0 { return true }
         if space == .application {
             return handshakeDonePending || pingPending || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
                 || !cids.pendingRetirements.isEmpty || !datagramQueue.isEmpty || streamsHaveDataToSend
@@ -213,24 +213,10 @@ extension Connection {
     }
 
     func writeCryptoFrames(_ space: PacketNumberSpace, _ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool) {
-        while spaces[space.rawValue].crypto.hasDataToSend {
-            let offset = UInt64(spaces[space.rawValue].crypto.sentOffset)
-            let overhead = FrameEncoder.cryptoHeaderLength(offset: offset + UInt64(w.remaining), length: w.remaining)
-            let room = w.remaining - overhead
-            guard room > 0, let r = spaces[space.rawValue].crypto.nextRange(maxLength: room) else { return }
-            do {
-                try FrameEncoder.writeCryptoHeader(offset: UInt64(r.lowerBound), length: r.count, into: &w)
-                let ok = spaces[space.rawValue].crypto.sendData.withUnsafeBytes { b in
-                    (try? w.writeBytes(UnsafeRawBufferPointer(rebasing: b[r]))) != nil
-                }
-                if !ok { throw BufferTooSmall() }
-                frames.append(.crypto(r))
-                ackEliciting = true
-            } catch {
-                spaces[space.rawValue].crypto.onLost(r)
-                return
-            }
-        }
+        streamFrameScratch.removeAll(keepingCapacity: true)
+        guard streams.crypto.write(level: space.encryptionLevel, into: &w, sent: &streamFrameScratch) else { return }
+        for f in streamFrameScratch { frames.append(.streams(f)) }
+        ackEliciting = true
     }
 
     func writeApplicationControlFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool, now: UInt64) {
