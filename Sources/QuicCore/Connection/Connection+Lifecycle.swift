@@ -56,6 +56,10 @@ extension Connection {
             if let a = recovery.ackDeadline(s) { t = min(t, a) }
         }
         if let k = previousKeysDiscardTime { t = min(t, k) }
+        // The pacer's release time when data waits only for it (RFC 9002 §7.7).
+        if hasKeys(.application), hasAckElicitingData(.application), recovery.canSend(bytes: 1200) {
+            t = min(t, recovery.nextSendTime(bytes: 1200, now: lastSendTime))
+        }
         if configuration.keepAliveInterval > 0, isHandshakeComplete { t = min(t, lastSendTime + configuration.keepAliveInterval) }
         return t
     }
@@ -106,17 +110,6 @@ extension Connection {
             streams.crypto.requeueUnacknowledged(level: target.encryptionLevel)
         } else {
             streams.requeueUnacknowledged()
-        }
-    }
-
-    /// Queues the retransmittable content of an unacknowledged packet again without
-    /// declaring it lost (a PTO probe carrying old data, RFC 9002 §6.2.4).
-    func requeueForProbe(_ token: UInt64) {
-        guard let record = sentPackets[token] else { return }
-        for f in record.frames {
-            switch f {
-            default: break
-            }
         }
     }
 

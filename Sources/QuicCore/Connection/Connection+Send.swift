@@ -174,7 +174,10 @@ extension Connection {
         guard hasKeys(space) else { return nil }
         let s = spaces[space.rawValue]
         let probe = s.probesPending > 0
-        let congestionOK = probe || recovery.canSend(bytes: 1200)
+        // Probes ignore the congestion window (RFC 9002 §7.5); data also waits for the pacer
+        // in the application space (§7.7; handshake flights go at once).
+        let congestionOK = probe || (recovery.canSend(bytes: 1200)
+            && (space != .application || recovery.nextSendTime(bytes: 1200, now: now) <= now))
         let wantsData = hasAckElicitingData(space) && congestionOK
         let ackDue = recovery.ackDeadline(space).map { $0 <= now } ?? false
         let sendAck = recovery.hasAckToSend(space) && (ackDue || wantsData || space != .application)
