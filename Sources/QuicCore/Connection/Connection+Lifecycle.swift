@@ -89,6 +89,7 @@ extension Connection {
         if let l = recovery.lossDetectionTimeout(), now >= l {
             let result = recovery.onLossDetectionTimeout(now: now)
             for token in result.lost { onPacketLost(token) }
+            counters.lostPackets += UInt64(result.lost.count)
             if let (space, count) = result.probe { schedulePTOProbe(space, count: count) }
         }
         if configuration.keepAliveInterval > 0, isHandshakeComplete, now >= lastSendTime + configuration.keepAliveInterval {
@@ -130,9 +131,12 @@ extension Connection {
     // MARK: Closing (RFC 9000 §10.2)
 
     /// Application close: CONNECTION_CLOSE 0x1d with `errorCode` (RFC 9000 §10.2, §19.19).
-    public func close(errorCode: UInt64, reason: [UInt8] = [], now: UInt64) {
+    /// `silent` ends the connection at once without telling the peer (MsQuic's
+    /// QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT; the peer will time out or get a stateless reset).
+    public func close(errorCode: UInt64, reason: [UInt8] = [], silent: Bool = false, now: UInt64) {
         guard state == .open else { return }
-        closeReason = ConnectionCloseReason(errorCode: errorCode, isApplication: true, fromPeer: false, reason: reason)
+        closeReason = ConnectionCloseReason(errorCode: errorCode, isApplication: true, fromPeer: false, reason: Array(reason.prefix(512)))
+        if silent { finishClose(); return }
         enterClosing(now: now)
     }
 

@@ -113,7 +113,8 @@ extension Connection {
             }
         }
         let pn = decrypted.packetNumber
-        if recovery.isDuplicate(space, pn) { return false }  // RFC 9000 §12.3
+        if recovery.isDuplicate(space, pn) { counters.droppedPackets += 1; return false }  // RFC 9000 §12.3
+        counters.receivedPackets += 1
         // RFC 9000 §17.2, §17.3.1: reserved bits must be zero after decryption.
         let reserved = header.isLongHeader ? decrypted.firstByte & 0x0c : decrypted.firstByte & 0x18
         if reserved != 0 { throw QuicError.protocolViolation(nil, "reserved header bits set") }
@@ -231,6 +232,7 @@ extension Connection {
         spaces[space.rawValue].largestAcked = max(spaces[space.rawValue].largestAcked ?? 0, ack.largestAcknowledged)
         for token in result.acked { onPacketAcked(token, now: now) }
         for token in result.lost { onPacketLost(token) }
+        counters.lostPackets += UInt64(result.lost.count)
     }
 
     func onPacketAcked(_ token: UInt64, now: UInt64) {

@@ -81,6 +81,7 @@ extension Connection {
             guard seal(p, buffer: buffer, end: end) else { return nil }
             let size = end - p.header.start
             spaces[p.space.rawValue].nextPacketNumber += 1
+            counters.sentPackets += 1
             let token = nextSentToken
             nextSentToken += 1
             // RFC 9002 §2: ack-eliciting packets and padded ones count in flight.

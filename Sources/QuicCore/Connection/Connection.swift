@@ -93,6 +93,7 @@ public final class Connection {
     var currentPhaseAcked = true
     var previousKeysDiscardTime: UInt64?
     var forgedPackets: UInt64 = 0
+    var counters = ConnectionStatistics()
     /// Raw frame bytes to put in the next 1-RTT packet, as they are: lets tests play a
     /// misbehaving peer. Internal (reached with @testable only).
     var injectedFrames: [[UInt8]] = []
