@@ -20,13 +20,25 @@ public enum HashAlgorithm: Sendable, Equatable {
         }
     }
 
+    /// The digest fetched once from the default provider: passing a fetched `EVP_MD` spares
+    /// libcrypto 3 a provider lookup by name on every call.
+    var fetchedMD: OpaquePointer {
+        switch self {
+        case .sha256: return fetchedSHA256 ?? EVP_sha256()
+        case .sha384: return fetchedSHA384 ?? EVP_sha384()
+        }
+    }
+
+    /// The block size of the hash, for HMAC's key pads (RFC 2104 §2).
+    var blockLength: Int { self == .sha256 ? 64 : 128 }
+
     /// One-shot digest of `data`.
     public func hash(_ data: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 64)
         var len: UInt32 = 0
         let ok = data.withUnsafeBufferPointer { d in
             out.withUnsafeMutableBufferPointer { o in
-                EVP_Digest(d.baseAddress, d.count, o.baseAddress, &len, evpMD, nil)
+                EVP_Digest(d.baseAddress, d.count, o.baseAddress, &len, fetchedMD, nil)
             }
         }
         precondition(ok == 1, "EVP_Digest failed") // only fails on allocation failure
@@ -35,20 +47,43 @@ public enum HashAlgorithm: Sendable, Equatable {
 
     /// One-shot HMAC of `data` under `key` (RFC 2104).
     public func hmac(key: [UInt8], data: [UInt8]) -> [UInt8] {
+        data.withUnsafeBytes { hmac(key: key, parts: $0) }
+    }
+
+    /// HMAC(key, parts[0] || parts[1] || ...) (RFC 2104 §2), computed with two digests over
+    /// the padded key instead of libcrypto's one-shot `HMAC()`, which looks the MAC and the
+    /// digest up by name on every call (most of the cost of a key derivation).
+    func hmac(key: [UInt8], parts: UnsafeRawBufferPointer...) -> [UInt8] {
+        let blockLength = self.blockLength
+        // K' = H(K) if K is longer than a block, else K; padded with zeros to a block.
+        var pad = key.count > blockLength ? hash(key) : key
+        pad += [UInt8](repeating: 0, count: blockLength - pad.count)
+        for i in 0..<blockLength { pad[i] ^= 0x36 } // K' ^ ipad
         var out = [UInt8](repeating: 0, count: 64)
-        var len: UInt32 = 0
-        let r = key.withUnsafeBufferPointer { k in
-            data.withUnsafeBufferPointer { d in
-                out.withUnsafeMutableBufferPointer { o in
-                    HMAC(evpMD, k.baseAddress ?? UnsafePointer(bitPattern: 1), Int32(k.count),
-                         d.baseAddress, d.count, o.baseAddress, &len)
-                }
-            }
+        var length: UInt32 = 0
+        guard let ctx = EVP_MD_CTX_new() else { preconditionFailure("EVP_MD_CTX_new failed") }
+        defer {
+            EVP_MD_CTX_free(ctx)
+            pad.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
         }
-        precondition(r != nil, "HMAC failed") // only fails on allocation failure
-        return Array(out[0..<Int(len)])
+        let md = fetchedMD
+        var ok = EVP_DigestInit_ex2(ctx, md, nil) == 1 && EVP_DigestUpdate(ctx, pad, blockLength) == 1
+        for part in parts where ok && part.count > 0 {
+            ok = EVP_DigestUpdate(ctx, part.baseAddress, part.count) == 1
+        }
+        ok = ok && out.withUnsafeMutableBufferPointer { EVP_DigestFinal_ex(ctx, $0.baseAddress, &length) == 1 }
+        for i in 0..<blockLength { pad[i] ^= 0x36 ^ 0x5c } // K' ^ opad
+        ok = ok && EVP_DigestInit_ex2(ctx, md, nil) == 1 && EVP_DigestUpdate(ctx, pad, blockLength) == 1
+            && EVP_DigestUpdate(ctx, out, Int(length)) == 1
+            && out.withUnsafeMutableBufferPointer { EVP_DigestFinal_ex(ctx, $0.baseAddress, &length) == 1 }
+        precondition(ok, "HMAC digest failed") // only fails on allocation failure
+        return Array(out[0..<Int(length)])
     }
 }
+
+// Fetched once, shared by all threads (fetched algorithm objects are immutable).
+nonisolated(unsafe) private let fetchedSHA256: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil)
+nonisolated(unsafe) private let fetchedSHA384: OpaquePointer? = EVP_MD_fetch(nil, "SHA384", nil)
 
 /// HKDF (RFC 5869) and TLS 1.3's HKDF-Expand-Label (RFC 8446 §7.1), as QUIC uses them
 /// for its initial secrets, packet protection keys and key updates (RFC 9001 §5).
@@ -65,10 +100,15 @@ public enum HKDF {
         precondition(length >= 0 && length <= 255 * hash.digestLength, "HKDF-Expand length out of range")
         var okm: [UInt8] = []
         okm.reserveCapacity(length + hash.digestLength)
+        // T(i) = HMAC-Hash(PRK, T(i-1) | info | i), T(0) empty.
         var t: [UInt8] = []
         var counter: UInt8 = 1
         while okm.count < length {
-            t = hash.hmac(key: prk, data: t + info + [counter])
+            t = t.withUnsafeBytes { tb in
+                info.withUnsafeBytes { ib in
+                    withUnsafeBytes(of: &counter) { cb in hash.hmac(key: prk, parts: tb, ib, cb) }
+                }
+            }
             okm += t
             counter &+= 1
         }

@@ -23,9 +23,9 @@ public final class HeaderProtection: @unchecked Sendable {
         guard let ctx = EVP_CIPHER_CTX_new() else { throw .cryptoLibraryFailure }
         let cipher: OpaquePointer?
         switch suite {
-        case .aes128GcmSha256: cipher = EVP_aes_128_ecb()
-        case .aes256GcmSha384: cipher = EVP_aes_256_ecb()
-        case .chacha20Poly1305Sha256: cipher = EVP_chacha20()
+        case .aes128GcmSha256: cipher = fetchedAES128ECB ?? EVP_aes_128_ecb()
+        case .aes256GcmSha384: cipher = fetchedAES256ECB ?? EVP_aes_256_ecb()
+        case .chacha20Poly1305Sha256: cipher = fetchedChaCha20 ?? EVP_chacha20()
         }
         let ok = key.withUnsafeBufferPointer { k in
             EVP_EncryptInit_ex(ctx, cipher, nil, k.baseAddress, nil) == 1
@@ -178,3 +178,9 @@ public final class HeaderProtection: @unchecked Sendable {
         return (first, pnLength, truncated)
     }
 }
+
+// Fetched once and shared by all threads (fetched algorithm objects are immutable); the
+// legacy `EVP_aes_128_ecb()` objects would be looked up by name at every key set-up.
+nonisolated(unsafe) private let fetchedAES128ECB: OpaquePointer? = EVP_CIPHER_fetch(nil, "AES-128-ECB", nil)
+nonisolated(unsafe) private let fetchedAES256ECB: OpaquePointer? = EVP_CIPHER_fetch(nil, "AES-256-ECB", nil)
+nonisolated(unsafe) private let fetchedChaCha20: OpaquePointer? = EVP_CIPHER_fetch(nil, "ChaCha20", nil)

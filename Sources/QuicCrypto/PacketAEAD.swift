@@ -58,11 +58,13 @@ public final class PacketAEAD: @unchecked Sendable {
         EVP_CIPHER_CTX_free(openContext)
     }
 
+    /// The AEAD cipher, fetched once from the default provider (a legacy `EVP_aes_128_gcm()`
+    /// makes libcrypto 3 look the implementation up by name at every key set-up).
     static func evpCipher(_ suite: CipherSuite) -> OpaquePointer? {
         switch suite {
-        case .aes128GcmSha256: return EVP_aes_128_gcm()
-        case .aes256GcmSha384: return EVP_aes_256_gcm()
-        case .chacha20Poly1305Sha256: return EVP_chacha20_poly1305()
+        case .aes128GcmSha256: return fetchedAES128GCM ?? EVP_aes_128_gcm()
+        case .aes256GcmSha384: return fetchedAES256GCM ?? EVP_aes_256_gcm()
+        case .chacha20Poly1305Sha256: return fetchedChaCha20Poly1305 ?? EVP_chacha20_poly1305()
         }
     }
 
@@ -160,3 +162,8 @@ public final class PacketAEAD: @unchecked Sendable {
         }
     }
 }
+
+// Fetched once and shared by all threads (fetched algorithm objects are immutable).
+nonisolated(unsafe) private let fetchedAES128GCM: OpaquePointer? = EVP_CIPHER_fetch(nil, "AES-128-GCM", nil)
+nonisolated(unsafe) private let fetchedAES256GCM: OpaquePointer? = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
+nonisolated(unsafe) private let fetchedChaCha20Poly1305: OpaquePointer? = EVP_CIPHER_fetch(nil, "ChaCha20-Poly1305", nil)

@@ -119,3 +119,48 @@ final class LimitsAndConveniencesTests: XCTestCase {
         XCTAssertEqual(keys.server.headerProtectionKey, RFC9001.serverHP)
     }
 }
+
+import CCrypto
+
+/// HashAlgorithm.hmac (two digests over the padded key) against libcrypto's own HMAC().
+final class HMACTests: XCTestCase {
+    private func libcryptoHMAC(_ hash: HashAlgorithm, key: [UInt8], data: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 64)
+        var length: UInt32 = 0
+        let md: OpaquePointer? = hash == .sha256 ? EVP_sha256() : EVP_sha384()
+        _ = key.withUnsafeBufferPointer { k in
+            data.withUnsafeBufferPointer { d in
+                out.withUnsafeMutableBufferPointer { o in
+                    HMAC(md, k.baseAddress ?? UnsafePointer(bitPattern: 1), Int32(k.count), d.baseAddress, d.count,
+                         o.baseAddress, &length)
+                }
+            }
+        }
+        return Array(out[0..<Int(length)])
+    }
+
+    func testHMACMatchesLibcrypto() {
+        var rng = TestRandom(seed: 4231)
+        for hash in [HashAlgorithm.sha256, .sha384] {
+            // Key lengths around the block size (64 / 128) exercise the hash-the-key path.
+            for keyLength in [0, 1, 20, 32, 48, 63, 64, 65, 127, 128, 129, 131, 200] {
+                for dataLength in [0, 1, 13, 55, 56, 64, 100, 128, 300] {
+                    let key = rng.bytes(keyLength), data = rng.bytes(dataLength)
+                    XCTAssertEqual(hash.hmac(key: key, data: data), libcryptoHMAC(hash, key: key, data: data),
+                                   "\(hash) key \(keyLength) data \(dataLength)")
+                }
+            }
+            XCTAssertEqual(hash.hash([]).count, hash.digestLength)
+        }
+    }
+
+    func testHKDFExpandLongOutput() {
+        // Several T(i) blocks: the concatenation must match HMAC chained by hand (RFC 5869 §2.3).
+        let prk = (0..<32).map { UInt8($0) }, info: [UInt8] = [0xf0, 0xf1, 0xf2]
+        let okm = HKDF.expand(.sha256, prk: prk, info: info, length: 82)
+        let t1 = HashAlgorithm.sha256.hmac(key: prk, data: info + [1])
+        let t2 = HashAlgorithm.sha256.hmac(key: prk, data: t1 + info + [2])
+        let t3 = HashAlgorithm.sha256.hmac(key: prk, data: t2 + info + [3])
+        XCTAssertEqual(okm, Array((t1 + t2 + t3)[0..<82]))
+    }
+}

@@ -1,0 +1,134 @@
+// Credit-based flow control at stream and connection level (RFC 9000 §4).
+
+import QuicWire
+
+/// The sender's view: how much the peer lets us send (RFC 9000 §4.1).
+public struct SendCredit: Equatable, Sendable {
+    /// The peer's advertised maximum (absolute offset or byte count).
+    public private(set) var limit: UInt64
+    /// The highest offset (or total bytes) sent so far.
+    public private(set) var used: UInt64 = 0
+    /// The limit at which we last sent a *_BLOCKED frame, so it is sent once per limit.
+    var blockedReportedAt: UInt64? = nil
+    /// A *_BLOCKED frame should be sent (the limit blocked us and it was not yet reported).
+    public private(set) var blockedPending = false
+
+    public init(limit: UInt64) { self.limit = limit }
+
+    @inlinable public var available: UInt64 { limit > used ? limit - used : 0 }
+
+    /// A MAX_DATA / MAX_STREAM_DATA raised the limit. Returns true if it grew; smaller values
+    /// are ignored (RFC 9000 §4.1: "a sender MUST ignore any MAX_STREAM_DATA or MAX_DATA frames
+    /// that do not increase flow control limits").
+    @discardableResult
+    public mutating func raise(to newLimit: UInt64) -> Bool {
+        guard newLimit > limit else { return false }
+        limit = newLimit
+        blockedPending = false
+        return true
+    }
+
+    /// `count` new bytes were sent.
+    public mutating func consume(_ count: UInt64) {
+        used += count
+    }
+
+    /// The sender had data it could not send because of this limit: report it once per limit
+    /// (RFC 9000 §4.1: "a sender SHOULD send a STREAM_DATA_BLOCKED or DATA_BLOCKED frame").
+    public mutating func noteBlocked() {
+        guard available == 0, blockedReportedAt != limit else { return }
+        blockedReportedAt = limit
+        blockedPending = true
+    }
+
+    /// The *_BLOCKED frame was written (or must not be sent any more).
+    public mutating func clearBlocked() { blockedPending = false }
+
+    /// A sent *_BLOCKED frame for `at` was lost: resend if still blocked at that limit.
+    public mutating func blockedLost(at: UInt64) {
+        if limit == at && available == 0 { blockedPending = true }
+    }
+}
+
+/// The receiver's view: what we advertised and what was received and consumed (RFC 9000 §4.1,
+/// §4.2).
+public struct ReceiveCredit: Equatable, Sendable {
+    /// The window: how far beyond the consumed data the peer may send.
+    public var window: UInt64
+    /// The maximum we advertised (absolute offset / total bytes).
+    public private(set) var advertised: UInt64
+    /// The highest offset (or total bytes) received.
+    public private(set) var received: UInt64 = 0
+    /// Bytes the application consumed (or that were discarded).
+    public private(set) var consumed: UInt64 = 0
+    /// An update should be sent: a MAX_DATA / MAX_STREAM_DATA frame is pending.
+    public private(set) var updatePending = false
+
+    public init(window: UInt64) {
+        self.window = window
+        self.advertised = window
+    }
+
+    /// Data up to `end` arrived. Throws if it goes beyond what we advertised (RFC 9000 §4.1:
+    /// "a receiver MUST close the connection with an error of type FLOW_CONTROL_ERROR if the
+    /// sender violates the advertised connection or stream data limits").
+    public mutating func onReceived(upTo end: UInt64) -> Bool {
+        guard end <= advertised else { return false }
+        if end > received { received = end }
+        return true
+    }
+
+    /// Adds `count` to the received total (connection level: the sum over streams).
+    public mutating func onReceived(count: UInt64) -> Bool {
+        let (t, o) = received.addingReportingOverflow(count)
+        guard !o, t <= advertised else { return false }
+        received = t
+        return true
+    }
+
+    /// `count` bytes were consumed. Schedules an update when more than half of the window is
+    /// used up, so the sender is not blocked (RFC 9000 §4.2: "send ... frames well before the
+    /// sender would be blocked").
+    public mutating func onConsumed(_ count: UInt64) {
+        consumed += count
+        if consumed > received { consumed = received }
+        if advertised - Swift.min(advertised, consumed) <= window / 2 && nextLimit > advertised {
+            updatePending = true
+        }
+    }
+
+    /// The peer says it is blocked (*_BLOCKED): send whatever credit there is to give, even
+    /// below the half-window threshold. Returns true if an update is now pending.
+    @discardableResult
+    public mutating func offerUpdate() -> Bool {
+        if nextLimit > advertised { updatePending = true }
+        return updatePending
+    }
+
+    /// The limit the next MAX_* frame carries.
+    public var nextLimit: UInt64 {
+        let (v, o) = consumed.addingReportingOverflow(window)
+        return o ? VarInt.max : Swift.min(v, VarInt.max)
+    }
+
+    /// A MAX_* frame carrying `nextLimit` was written: that is now the advertised maximum.
+    public mutating func didSendUpdate() -> UInt64 {
+        advertised = Swift.max(advertised, nextLimit)
+        updatePending = false
+        return advertised
+    }
+
+    /// A MAX_* frame with `value` was lost: resend (with the current value) if it was the
+    /// latest one (RFC 9000 §13.3: "an updated value is sent when a packet containing the most
+    /// recently sent MAX_STREAM_DATA frame is declared lost").
+    public mutating func updateLost(value: UInt64) {
+        if value == advertised { updatePending = true }
+    }
+
+    /// Stops sending updates (e.g. the stream's receive side is finished).
+    public mutating func cancelUpdates() { updatePending = false }
+
+    /// Sets the window (MsQuic stream/connection receive window settings); takes effect at the
+    /// next update.
+    public mutating func setWindow(_ w: UInt64) { window = w }
+}

@@ -1,0 +1,91 @@
+// One stream's state: its sending and receiving parts (RFC 9000 §3.1, §3.2), their buffers and
+// flow control, and what control frames it owes the peer. The StreamManager drives it; the
+// public read-only properties let the API layer answer GetParam queries.
+
+import QuicWire
+
+public final class QuicStream {
+    public let id: StreamID
+    /// True if this endpoint opened the stream.
+    public let isLocal: Bool
+    /// Whether this endpoint sends / receives on the stream (RFC 9000 §2.1).
+    public let hasSendPart: Bool
+    public let hasReceivePart: Bool
+
+    public internal(set) var sendState: StreamSendState
+    public internal(set) var receiveState: StreamReceiveState
+
+    /// Scheduling priority (MsQuic QUIC_PARAM_STREAM_PRIORITY): higher goes first, round-robin
+    /// among equals. MsQuic's default is 0x7FFF.
+    public internal(set) var priority: UInt16 = 0x7FFF
+
+    // Sending part.
+    var send = SendBuffer()
+    var sendCredit: SendCredit
+    /// The application error code of our RESET_STREAM, when the send part was reset.
+    public internal(set) var resetErrorCode: UInt64? = nil
+    /// The final size carried by our RESET_STREAM (RFC 9000 §4.5).
+    var resetFinalSize: UInt64 = 0
+    var resetPending = false
+
+    // Receiving part.
+    var receive: ReceiveBuffer
+    var receiveCredit: ReceiveCredit
+    /// The final size once known from a FIN or RESET_STREAM (RFC 9000 §4.5).
+    public internal(set) var finalSize: UInt64? = nil
+    /// The application aborted receiving (STOP_SENDING); data is discarded.
+    public internal(set) var receiveAborted = false
+    var stopSendingErrorCode: UInt64 = 0
+    var stopSendingPending = false
+
+    // Scheduling and event bookkeeping.
+    var inSendQueue = false
+    var inControlQueue = false
+    var dataEventQueued = false
+    var sendShutdownSignaled = false
+    var shutdownSignaled = false
+
+    init(id: StreamID, role: EndpointRole, sendLimit: UInt64, receiveWindow: UInt64) {
+        self.id = id
+        isLocal = id.initiator == role
+        hasSendPart = id.canSend(role)
+        hasReceivePart = id.canReceive(role)
+        sendState = .ready
+        receiveState = .recv
+        sendCredit = SendCredit(limit: sendLimit)
+        receiveCredit = ReceiveCredit(window: receiveWindow)
+        receive = ReceiveBuffer(limit: receiveWindow, initialCapacity: Int(Swift.min(receiveWindow, 4096)))
+    }
+
+    /// Bytes queued by the application and not yet sent.
+    public var unsentBytes: UInt64 { send.unsentCount }
+    /// Bytes received in order and not yet consumed by the application.
+    public var readableBytes: UInt64 { receive.readableCount }
+    /// The offset up to which the application consumed data.
+    public var readOffset: UInt64 { receive.readOffset }
+    /// The highest offset sent.
+    public var sentOffset: UInt64 { send.nextOffset }
+    /// The peer's current MAX_STREAM_DATA for this stream.
+    public var peerMaxStreamData: UInt64 { sendCredit.limit }
+    /// Memory held for received data.
+    public var receiveBufferBytes: Int { receive.allocatedBytes }
+
+    /// The sending part is finished ("Data Recvd" or "Reset Recvd"), or absent.
+    var sendFinished: Bool { !hasSendPart || sendState.isTerminal }
+    /// The receiving part is finished ("Data Read" or "Reset Read"), or absent.
+    var receiveFinished: Bool { !hasReceivePart || receiveState.isTerminal }
+
+    /// Whether the stream has STREAM data or a FIN to put on the wire, given the connection credit.
+    func wantsToSend(connectionCredit: UInt64) -> Bool {
+        guard hasSendPart, resetErrorCode == nil else { return false }
+        if send.hasRetransmission { return true }
+        if send.finPending && send.unsentCount == 0 { return true }
+        if send.hasNewData && sendCredit.available > 0 && connectionCredit > 0 { return true }
+        return false
+    }
+
+    /// Whether the stream owes a control frame.
+    var hasControlFrames: Bool {
+        resetPending || stopSendingPending || receiveCredit.updatePending || sendCredit.blockedPending
+    }
+}

@@ -1,0 +1,292 @@
+// Frames the stream layer sends, written into the connection's packet buffer, and the
+// acknowledgment/loss feedback for them (RFC 9000 §13.3: what is retransmitted, and how).
+
+import QuicWire
+
+extension StreamManager {
+    /// True if the stream layer has frames to send in 1-RTT/0-RTT packets (control frames, or
+    /// stream data that flow control allows).
+    public var hasPendingFrames: Bool {
+        if connectionReceive.updatePending || connectionSend.blockedPending { return true }
+        if maxStreamsPending[0] || maxStreamsPending[1] || streamsBlockedPending[0] || streamsBlockedPending[1] {
+            return true
+        }
+        if !controlQueue.isEmpty { return true }
+        let credit = connectionSend.available
+        for s in sendQueue where s.wantsToSend(connectionCredit: credit) { return true }
+        return false
+    }
+
+    /// Writes as many stream-layer frames as fit in `w`: connection credit and stream limit
+    /// frames first, then per-stream control frames, then STREAM data by priority
+    /// (round-robin among equal priorities). Appends a record per frame to `sent`; the
+    /// connection reports each record's fate with `onAcked` / `onLost`. Returns true if
+    /// anything was written. STREAM frames always carry a Length field.
+    @discardableResult
+    public func writeFrames(into w: inout WireWriter, sent: inout [StreamsSentFrame]) -> Bool {
+        let start = w.position
+        writeConnectionControl(into: &w, sent: &sent)
+        writeStreamControl(into: &w, sent: &sent)
+        writeStreamData(into: &w, sent: &sent)
+        return w.position != start
+    }
+
+    // MARK: Connection-level control frames
+
+    func writeConnectionControl(into w: inout WireWriter, sent: inout [StreamsSentFrame]) {
+        // MAX_DATA (RFC 9000 §19.9, §4.2).
+        if connectionReceive.updatePending {
+            let v = connectionReceive.nextLimit
+            if (try? FrameEncoder.write(.maxData(v), into: &w)) != nil {
+                sent.append(.maxData(connectionReceive.didSendUpdate()))
+            }
+        }
+        // MAX_STREAMS (RFC 9000 §19.11, §4.6).
+        for k in 0..<2 where maxStreamsPending[k] {
+            let bidi = k == 0
+            let v = remoteLimitNext[k]
+            if (try? FrameEncoder.write(.maxStreams(bidirectional: bidi, maximumStreams: v), into: &w)) != nil {
+                remoteLimit[k] = Swift.max(remoteLimit[k], v)
+                maxStreamsPending[k] = false
+                sent.append(.maxStreams(bidirectional: bidi, v))
+            }
+        }
+        // DATA_BLOCKED (RFC 9000 §19.12).
+        if connectionSend.blockedPending {
+            let v = connectionSend.limit
+            if (try? FrameEncoder.write(.dataBlocked(maximumData: v), into: &w)) != nil {
+                connectionSend.clearBlocked()
+                sent.append(.dataBlocked(v))
+            }
+        }
+        // STREAMS_BLOCKED (RFC 9000 §19.14).
+        for k in 0..<2 where streamsBlockedPending[k] {
+            let bidi = k == 0
+            let v = localLimit[k]
+            if (try? FrameEncoder.write(.streamsBlocked(bidirectional: bidi, maximumStreams: v), into: &w)) != nil {
+                streamsBlockedPending[k] = false
+                sent.append(.streamsBlocked(bidirectional: bidi, v))
+            }
+        }
+    }
+
+    // MARK: Per-stream control frames
+
+    func writeStreamControl(into w: inout WireWriter, sent: inout [StreamsSentFrame]) {
+        var i = 0
+        while i < controlQueue.count {
+            let s = controlQueue[i]
+            let raw = s.id.rawValue
+            // RESET_STREAM (RFC 9000 §19.4).
+            if s.resetPending, s.sendState == .resetSent, let code = s.resetErrorCode {
+                let f = ResetStreamFrame(streamID: raw, applicationErrorCode: code, finalSize: s.resetFinalSize)
+                if (try? FrameEncoder.write(.resetStream(f), into: &w)) != nil {
+                    s.resetPending = false
+                    sent.append(.resetStream(id: raw))
+                }
+            }
+            // STOP_SENDING (RFC 9000 §19.5).
+            if s.stopSendingPending {
+                let f = StopSendingFrame(streamID: raw, applicationErrorCode: s.stopSendingErrorCode)
+                if (try? FrameEncoder.write(.stopSending(f), into: &w)) != nil {
+                    s.stopSendingPending = false
+                    sent.append(.stopSending(id: raw))
+                }
+            }
+            // MAX_STREAM_DATA (RFC 9000 §19.10), only while the final size is unknown (§13.3).
+            if s.receiveCredit.updatePending {
+                if s.receiveState != .recv || s.receiveAborted {
+                    s.receiveCredit.cancelUpdates()
+                } else {
+                    let v = s.receiveCredit.nextLimit
+                    if (try? FrameEncoder.write(.maxStreamData(streamID: raw, maximumStreamData: v), into: &w)) != nil {
+                        sent.append(.maxStreamData(id: raw, s.receiveCredit.didSendUpdate()))
+                    }
+                }
+            }
+            // STREAM_DATA_BLOCKED (RFC 9000 §19.13).
+            if s.sendCredit.blockedPending {
+                if s.resetErrorCode != nil {
+                    s.sendCredit.clearBlocked()
+                } else {
+                    let v = s.sendCredit.limit
+                    if (try? FrameEncoder.write(.streamDataBlocked(streamID: raw, maximumStreamData: v), into: &w)) != nil {
+                        s.sendCredit.clearBlocked()
+                        sent.append(.streamDataBlocked(id: raw, v))
+                    }
+                }
+            }
+            if s.hasControlFrames {
+                i += 1
+            } else {
+                controlQueue.remove(at: i)
+                s.inControlQueue = false
+                checkShutdown(s)
+            }
+        }
+    }
+
+    // MARK: STREAM data
+
+    /// The most data bytes a STREAM frame with explicit length can carry in `room` bytes.
+    static func maxStreamPayload(room: Int, streamID: UInt64, offset: UInt64) -> Int {
+        let base = 1 + VarInt.encodedLength(streamID) + (offset != 0 ? VarInt.encodedLength(offset) : 0)
+        var n = room - base - 1
+        if n <= 0 { return n == 0 ? 0 : -1 }
+        while n > 0, base + VarInt.encodedLength(UInt64(n)) + n > room { n -= 1 }
+        return n
+    }
+
+    func writeStreamData(into w: inout WireWriter, sent: inout [StreamsSentFrame]) {
+        var skipped = 0  // streams at the head of the queue that cannot send now
+        while skipped < sendQueue.count, w.remaining > 2 {
+            let s = sendQueue[skipped]
+            let credit = Swift.min(s.sendCredit.available, connectionSend.available)
+            guard s.resetErrorCode == nil,
+                  let probe = s.send.nextSegment(maxLength: Int.max, newDataCredit: credit) else {
+                // Blocked by flow control (RFC 9000 §4.1: report with *_BLOCKED) or done.
+                if s.resetErrorCode == nil, s.send.hasNewData {
+                    if s.sendCredit.available == 0 {
+                        s.sendCredit.noteBlocked()
+                        if s.sendCredit.blockedPending { scheduleControl(s) }
+                    } else if connectionSend.available == 0 {
+                        connectionSend.noteBlocked()
+                    }
+                }
+                sendQueue.remove(at: skipped)
+                s.inSendQueue = false
+                continue
+            }
+            let maxLen = Self.maxStreamPayload(room: w.remaining, streamID: s.id.rawValue, offset: probe.offset)
+            guard maxLen >= 0,
+                  let seg = s.send.nextSegment(maxLength: maxLen, newDataCredit: credit),
+                  seg.length > 0 || seg.fin else {
+                skipped += 1
+                continue
+            }
+            let before = w.position
+            do {
+                try FrameEncoder.writeStreamHeader(streamID: s.id.rawValue, offset: seg.offset, length: seg.length,
+                                                   fin: seg.fin, explicitLength: true, into: &w)
+                try s.send.copy(offset: seg.offset, length: seg.length, into: &w)
+            } catch {
+                w.position = before
+                skipped += 1
+                continue
+            }
+            s.send.markSent(seg)
+            if seg.isNew {
+                // Flow control counts the highest offset sent (RFC 9000 §4.1).
+                let newBytes = s.send.nextOffset - s.sendCredit.used
+                s.sendCredit.consume(newBytes)
+                connectionSend.consume(newBytes)
+            }
+            if s.sendState == .ready { s.sendState = .send }
+            if seg.fin, s.sendState == .send { s.sendState = .dataSent }  // §3.1
+            sent.append(.stream(id: s.id.rawValue, offset: seg.offset, length: seg.length, fin: seg.fin))
+            // Round-robin: move behind the other streams of the same priority.
+            sendQueue.remove(at: skipped)
+            s.inSendQueue = false
+            if s.wantsToSend(connectionCredit: connectionSend.available) || s.send.hasNewData {
+                scheduleSend(s)
+            }
+        }
+        if connectionSend.available == 0 {
+            for s in sendQueue where s.send.hasNewData && !s.send.hasRetransmission {
+                connectionSend.noteBlocked()
+                break
+            }
+        }
+    }
+
+    // MARK: Acknowledgment and loss (RFC 9000 §13.3)
+
+    /// A packet carrying `frame` was acknowledged.
+    public func onAcked(_ frame: StreamsSentFrame) {
+        switch frame {
+        case .stream(let raw, let offset, let length, let fin):
+            guard let s = streams[raw], s.resetErrorCode == nil else { return }
+            requestScratch.removeAll(keepingCapacity: true)
+            s.send.onAcked(offset: offset, length: length, fin: fin, completed: &requestScratch)
+            for q in requestScratch where q.context != Self.internalContext {
+                emit(.sendComplete(s.id, context: q.context, canceled: false))
+            }
+            // §3.1: Data Sent → Data Recvd when everything is acknowledged.
+            if s.sendState == .dataSent, s.send.isFullyAcknowledged {
+                s.sendState = .dataRecvd
+                signalSendShutdown(s, graceful: true)
+                checkShutdown(s)
+            }
+        case .crypto(let level, let offset, let length):
+            crypto.onAcked(level: level, offset: offset, length: length)
+        case .resetStream(let raw):
+            // §3.1: Reset Sent → Reset Recvd.
+            guard let s = streams[raw], s.sendState == .resetSent else { return }
+            s.sendState = .resetRecvd
+            s.resetPending = false  // an earlier copy was acknowledged: no resend needed
+            signalSendShutdown(s, graceful: false)
+            checkShutdown(s)
+        case .stopSending, .maxData, .maxStreamData, .maxStreams, .dataBlocked, .streamDataBlocked,
+             .streamsBlocked:
+            break
+        }
+    }
+
+    /// A packet carrying `frame` was declared lost: schedule what RFC 9000 §13.3 says to resend.
+    public func onLost(_ frame: StreamsSentFrame) {
+        switch frame {
+        case .stream(let raw, let offset, let length, let fin):
+            // "Application data sent in STREAM frames is retransmitted in new STREAM frames
+            // unless the endpoint has sent a RESET_STREAM for that stream."
+            guard let s = streams[raw], s.resetErrorCode == nil else { return }
+            s.send.onLost(offset: offset, length: length, fin: fin)
+            if s.send.hasRetransmission || s.send.finPending { scheduleSend(s) }
+        case .crypto(let level, let offset, let length):
+            crypto.onLost(level: level, offset: offset, length: length)
+        case .resetStream(let raw):
+            // "Cancellation of stream transmission ... is sent until acknowledged."
+            guard let s = streams[raw], s.sendState == .resetSent else { return }
+            s.resetPending = true
+            scheduleControl(s)
+        case .stopSending(let raw):
+            // "... until the receiving part enters either a Data Recvd or Reset Recvd state."
+            guard let s = streams[raw], s.receiveState == .recv || s.receiveState == .sizeKnown else { return }
+            s.stopSendingPending = true
+            scheduleControl(s)
+        case .maxData(let v):
+            connectionReceive.updateLost(value: v)
+        case .maxStreamData(let raw, let v):
+            // "... stops when the receiving part enters the Size Known or Reset Recvd state."
+            guard let s = streams[raw], s.receiveState == .recv, !s.receiveAborted else { return }
+            s.receiveCredit.updateLost(value: v)
+            if s.receiveCredit.updatePending { scheduleControl(s) }
+        case .maxStreams(let bidi, let v):
+            let k = Self.kind(bidi)
+            if v >= remoteLimit[k] { maxStreamsPending[k] = true }
+        case .dataBlocked(let v):
+            connectionSend.blockedLost(at: v)
+        case .streamDataBlocked(let raw, let v):
+            guard let s = streams[raw], s.resetErrorCode == nil else { return }
+            s.sendCredit.blockedLost(at: v)
+            if s.sendCredit.blockedPending { scheduleControl(s) }
+        case .streamsBlocked(let bidi, let v):
+            let k = Self.kind(bidi)
+            if localLimit[k] == v, nextLocalIndex[k] >= v { streamsBlockedPending[k] = true }
+        }
+    }
+
+    /// Marks every sent, unacknowledged STREAM byte (and FIN) of every stream for resending,
+    /// e.g. to fill PTO probe packets (RFC 9002 §6.2.4).
+    public func requeueUnacknowledged() {
+        for s in streams.values where s.hasSendPart && s.resetErrorCode == nil {
+            s.send.requeueUnacknowledged()
+            if s.send.hasRetransmission || s.send.finPending { scheduleSend(s) }
+        }
+    }
+
+    func signalSendShutdown(_ s: QuicStream, graceful: Bool) {
+        guard !s.sendShutdownSignaled else { return }
+        s.sendShutdownSignaled = true
+        emit(.sendShutdownComplete(s.id, graceful: graceful))
+    }
+}

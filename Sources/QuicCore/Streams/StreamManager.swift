@@ -1,0 +1,421 @@
+// The stream layer of one connection: the stream table, stream ID allocation and MAX_STREAMS
+// limits (RFC 9000 §2.1, §4.6), connection flow control (§4.1), the application's calls, and
+// events for the API layer. Incoming frames: StreamManager+Receive.swift; outgoing frames and
+// ack/loss feedback: StreamManager+Send.swift.
+//
+// How the connection drives it:
+//   init(config: StreamsConfig(role:local: ourTransportParameters))
+//   setPeerTransportParameters(_:)            when the peer's parameters are known
+//   handle(frame, payload:) throws(QuicError) for each decoded frame (returns false if the
+//                                              frame is not a stream/flow control frame);
+//   crypto.handle(_:level:payload:)            for CRYPTO frames, crypto.readable/consume → TLS
+//   writeFrames(into: &writer, sent: &records) while building a 1-RTT/0-RTT packet;
+//   crypto.write(level:into:sent:)             while building a packet of that level;
+//   onAcked(record) / onLost(record)           for each record of an acknowledged/lost packet
+//   pollEvent()                                after each step, for the API layer
+// The application (through the API layer): openStream, send, finishSending, resetSending,
+// stopReceiving, readable, receiveComplete, setPriority, closeAll.
+
+import QuicTLS
+import QuicWire
+
+public final class StreamManager {
+    public let role: EndpointRole
+    public private(set) var config: StreamsConfig
+
+    /// Open streams by raw ID.
+    var streams: [UInt64: QuicStream] = [:]
+
+    // Stream counts (RFC 9000 §4.6). Index 0: bidirectional, 1: unidirectional.
+    /// The next index of a stream we open.
+    var nextLocalIndex: [UInt64] = [0, 0]
+    /// The peer's MAX_STREAMS: how many streams we may open.
+    var localLimit: [UInt64] = [0, 0]
+    /// The next index of a peer stream not yet opened.
+    var nextRemoteIndex: [UInt64] = [0, 0]
+    /// The MAX_STREAMS we advertised: how many streams the peer may open.
+    var remoteLimit: [UInt64]
+    /// The MAX_STREAMS value to advertise next (grows as peer streams finish).
+    var remoteLimitNext: [UInt64]
+    var maxStreamsPending: [Bool] = [false, false]
+    /// The limit at which we reported STREAMS_BLOCKED, and whether a frame is due.
+    var streamsBlockedReportedAt: [UInt64?] = [nil, nil]
+    var streamsBlockedPending: [Bool] = [false, false]
+
+    // Connection flow control (RFC 9000 §4.1).
+    var connectionSend: SendCredit
+    var connectionReceive: ReceiveCredit
+
+    // The peer's initial stream data limits (from its transport parameters).
+    var peerMaxStreamDataBidiLocal: UInt64 = 0
+    var peerMaxStreamDataBidiRemote: UInt64 = 0
+    var peerMaxStreamDataUni: UInt64 = 0
+
+    /// Streams with STREAM data to send, highest priority first, round-robin among equals.
+    var sendQueue: [QuicStream] = []
+    /// Streams owing control frames (RESET_STREAM, STOP_SENDING, MAX_STREAM_DATA, ...).
+    var controlQueue: [QuicStream] = []
+
+    /// Events not yet polled, from `eventHead` on.
+    var events: [StreamEvent] = []
+    var eventHead = 0
+
+    /// Scratch for completed/canceled send requests (reused, no allocation in steady state).
+    var requestScratch: [SendRequest] = []
+
+    /// CRYPTO streams per encryption level (RFC 9000 §19.6).
+    public var crypto: CryptoStreams
+
+    public init(config: StreamsConfig) {
+        role = config.role
+        self.config = config
+        remoteLimit = [config.maxStreamsBidi, config.maxStreamsUni]
+        remoteLimitNext = remoteLimit
+        connectionSend = SendCredit(limit: 0)
+        connectionReceive = ReceiveCredit(window: config.maxData)
+        crypto = CryptoStreams(bufferLimit: config.cryptoBufferLimit)
+    }
+
+    @inline(__always) static func kind(_ bidirectional: Bool) -> Int { bidirectional ? 0 : 1 }
+
+    // MARK: Peer transport parameters
+
+    /// Applies the peer's transport parameters (RFC 9000 §18.2, §7.4). May be called again
+    /// (e.g. remembered 0-RTT parameters, then the real ones): limits only grow.
+    public func setPeerTransportParameters(_ p: TransportParameters) {
+        peerMaxStreamDataBidiLocal = Swift.max(peerMaxStreamDataBidiLocal, p.initialMaxStreamDataBidiLocal)
+        peerMaxStreamDataBidiRemote = Swift.max(peerMaxStreamDataBidiRemote, p.initialMaxStreamDataBidiRemote)
+        peerMaxStreamDataUni = Swift.max(peerMaxStreamDataUni, p.initialMaxStreamDataUni)
+        connectionSend.raise(to: p.initialMaxData)
+        let before = (openableStreams(bidirectional: true), openableStreams(bidirectional: false))
+        localLimit[0] = Swift.max(localLimit[0], Swift.min(p.initialMaxStreamsBidi, 1 << 60))
+        localLimit[1] = Swift.max(localLimit[1], Swift.min(p.initialMaxStreamsUni, 1 << 60))
+        // Streams opened before the parameters were known get the new limits.
+        for s in streams.values where s.hasSendPart {
+            if s.sendCredit.raise(to: initialSendLimit(for: s.id)) { scheduleSend(s) }
+        }
+        let after = (openableStreams(bidirectional: true), openableStreams(bidirectional: false))
+        if after.0 > before.0 || after.1 > before.1 {
+            emit(.streamsAvailable(bidirectional: after.0, unidirectional: after.1))
+        }
+    }
+
+    /// The send limit a new stream starts with (RFC 9000 §18.2: the peer's bidi_local applies
+    /// to streams it opened, bidi_remote to streams we opened, uni to our unidirectional ones).
+    func initialSendLimit(for id: StreamID) -> UInt64 {
+        if id.isUnidirectional { return peerMaxStreamDataUni }
+        return id.initiator == role ? peerMaxStreamDataBidiRemote : peerMaxStreamDataBidiLocal
+    }
+
+    /// The receive window a new stream starts with (our own transport parameters).
+    func initialReceiveWindow(for id: StreamID) -> UInt64 {
+        if id.isUnidirectional { return id.initiator == role ? 0 : config.maxStreamDataUni }
+        return id.initiator == role ? config.maxStreamDataBidiLocal : config.maxStreamDataBidiRemote
+    }
+
+    // MARK: Opening streams
+
+    /// How many more streams of a kind we may open now (the peer's MAX_STREAMS, §4.6).
+    public func openableStreams(bidirectional: Bool) -> UInt64 {
+        let k = Self.kind(bidirectional)
+        return localLimit[k] > nextLocalIndex[k] ? localLimit[k] - nextLocalIndex[k] : 0
+    }
+
+    /// Opens the next local stream. Throws `streamLimitReached` when the peer's MAX_STREAMS
+    /// does not allow it; a STREAMS_BLOCKED frame is then scheduled (RFC 9000 §4.6, §19.14).
+    public func openStream(bidirectional: Bool) throws(StreamAPIError) -> StreamID {
+        let k = Self.kind(bidirectional)
+        guard nextLocalIndex[k] < localLimit[k] else {
+            if streamsBlockedReportedAt[k] != localLimit[k] {
+                streamsBlockedReportedAt[k] = localLimit[k]
+                streamsBlockedPending[k] = true
+            }
+            throw .streamLimitReached
+        }
+        guard let id = StreamID(index: nextLocalIndex[k], initiator: role, bidirectional: bidirectional) else {
+            throw .streamLimitReached
+        }
+        nextLocalIndex[k] += 1
+        let s = QuicStream(id: id, role: role, sendLimit: initialSendLimit(for: id),
+                           receiveWindow: initialReceiveWindow(for: id))
+        streams[id.rawValue] = s
+        return id
+    }
+
+    /// The stream with `id`, if open.
+    public func stream(_ id: StreamID) -> QuicStream? { streams[id.rawValue] }
+
+    /// The number of streams in the table.
+    public var openStreamCount: Int { streams.count }
+
+    /// Whether a stream ID refers to a stream that existed at some point (open or finished).
+    func hasExisted(_ id: StreamID) -> Bool {
+        let k = Self.kind(id.isBidirectional)
+        return id.initiator == role ? id.index < nextLocalIndex[k] : id.index < nextRemoteIndex[k]
+    }
+
+    // MARK: Application calls (MsQuic StreamSend / StreamShutdown / StreamReceiveComplete ...)
+
+    func appStream(_ id: StreamID) throws(StreamAPIError) -> QuicStream {
+        guard let s = streams[id.rawValue] else { throw .unknownStream }
+        return s
+    }
+
+    /// Queues data (and optionally the FIN) as one send request identified by `context`;
+    /// `sendComplete(context)` follows when it is fully acknowledged or canceled.
+    public func send(_ id: StreamID, data: SendData, fin: Bool, context: UInt64) throws(StreamAPIError) {
+        let s = try appStream(id)
+        guard s.hasSendPart, s.resetErrorCode == nil, !s.send.finQueued,
+              s.sendState == .ready || s.sendState == .send else { throw .invalidState }
+        guard s.send.queuedEnd + UInt64(data.count) <= VarInt.max else { throw .invalidParameter }
+        s.send.enqueue(data, fin: fin, context: context)
+        completeRequests(s)
+        scheduleSend(s)
+    }
+
+    /// Ends the sending part gracefully: a FIN after the queued data (RFC 9000 §3.1).
+    public func finishSending(_ id: StreamID) throws(StreamAPIError) {
+        let s = try appStream(id)
+        guard s.hasSendPart, s.resetErrorCode == nil else { throw .invalidState }
+        if s.send.finQueued { return }
+        // The bookkeeping request of a bare FIN is not reported to the application.
+        s.send.enqueue(.owned([]), fin: true, context: Self.internalContext)
+        scheduleSend(s)
+    }
+
+    /// The context of internal send requests (never reported).
+    static let internalContext: UInt64 = .max
+
+    /// Abortive shutdown of the sending part: RESET_STREAM with `errorCode` (RFC 9000 §3.1,
+    /// §19.4). Pending send requests complete as canceled.
+    public func resetSending(_ id: StreamID, errorCode: UInt64) throws(StreamAPIError) {
+        guard errorCode <= VarInt.max else { throw .invalidParameter }
+        let s = try appStream(id)
+        guard s.hasSendPart else { throw .invalidState }
+        resetSendPart(s, errorCode: errorCode)
+    }
+
+    func resetSendPart(_ s: QuicStream, errorCode: UInt64) {
+        // §3.1: a reset is possible from Ready, Send and Data Sent, not from a terminal state.
+        guard s.resetErrorCode == nil, !s.sendState.isTerminal else { return }
+        s.resetErrorCode = errorCode
+        // §4.5: the final size is the amount of flow control credit consumed by the stream.
+        s.resetFinalSize = s.send.nextOffset
+        s.sendState = .resetSent
+        requestScratch.removeAll(keepingCapacity: true)
+        s.send.abandon(canceled: &requestScratch)
+        for q in requestScratch where q.context != Self.internalContext {
+            emit(.sendComplete(s.id, context: q.context, canceled: true))
+        }
+        s.sendCredit.clearBlocked()
+        s.resetPending = true
+        scheduleControl(s)
+    }
+
+    /// Abortive shutdown of the receiving part: STOP_SENDING with `errorCode` (RFC 9000 §3.5,
+    /// §19.5); buffered data is discarded and its flow control credit returned.
+    public func stopReceiving(_ id: StreamID, errorCode: UInt64) throws(StreamAPIError) {
+        guard errorCode <= VarInt.max else { throw .invalidParameter }
+        let s = try appStream(id)
+        guard s.hasReceivePart else { throw .invalidState }
+        guard !s.receiveAborted, !s.receiveState.isTerminal else { return }
+        s.receiveAborted = true
+        discardReceived(s)
+        // §3.5: STOP_SENDING is only useful while the peer may still be sending.
+        if s.receiveState == .recv || s.receiveState == .sizeKnown {
+            s.stopSendingErrorCode = errorCode
+            s.stopSendingPending = true
+            s.receiveCredit.cancelUpdates()
+            scheduleControl(s)
+        }
+        finishReceiveIfComplete(s)
+        checkShutdown(s)
+    }
+
+    /// Aborts both directions and ends the stream now (MsQuic QUIC_STREAM_SHUTDOWN_FLAG_ABORT |
+    /// IMMEDIATE): RESET_STREAM and STOP_SENDING are sent once (not repeated after loss, the
+    /// stream is gone), pending sends complete as canceled, and shutdownComplete follows at once.
+    /// Later frames for the stream are ignored; a peer stream still counts as finished for
+    /// MAX_STREAMS.
+    public func shutdownImmediately(_ id: StreamID, errorCode: UInt64) throws(StreamAPIError) {
+        guard errorCode <= VarInt.max else { throw .invalidParameter }
+        let s = try appStream(id)
+        if s.hasSendPart { resetSendPart(s, errorCode: errorCode) }
+        if s.hasReceivePart, !s.receiveAborted, !s.receiveState.isTerminal {
+            s.receiveAborted = true
+            discardReceived(s)
+            if s.receiveState == .recv || s.receiveState == .sizeKnown {
+                s.stopSendingErrorCode = errorCode
+                s.stopSendingPending = true
+                scheduleControl(s)
+            }
+        }
+        s.receiveCredit.cancelUpdates()
+        s.sendCredit.clearBlocked()
+        if !s.hasControlFrames, s.inControlQueue, let i = controlQueue.firstIndex(where: { $0 === s }) {
+            controlQueue.remove(at: i)
+            s.inControlQueue = false
+        }
+        forget(s)
+    }
+
+    /// The contiguous received data of a stream, in place, and whether it ends at the final
+    /// size. The spans stay valid until `receiveComplete` (or the stream's shutdownComplete).
+    public func readable(_ id: StreamID) -> (data: ReadableSpans, fin: Bool)? {
+        guard let s = streams[id.rawValue], s.hasReceivePart else { return nil }
+        let spans = s.receive.readable()
+        let fin = s.finalSize.map { $0 == spans.offset + UInt64(spans.count) } ?? false
+        return (spans, fin)
+    }
+
+    /// The application consumed `count` bytes of the readable data (MsQuic
+    /// StreamReceiveComplete). Returns flow control credit (RFC 9000 §4.2) and finishes the
+    /// receiving part once everything up to the FIN is read (§3.2 "Data Read").
+    @discardableResult
+    public func receiveComplete(_ id: StreamID, count: UInt64) throws(StreamAPIError) -> UInt64 {
+        let s = try appStream(id)
+        guard s.hasReceivePart else { throw .invalidState }
+        let n = s.receive.consume(count)
+        if n > 0 {
+            connectionReceive.onConsumed(n)
+            if s.receiveState == .recv { s.receiveCredit.onConsumed(n) }
+            if s.receiveCredit.updatePending { scheduleControl(s) }
+        }
+        if s.receive.readableCount > 0 { s.dataEventQueued = false }
+        finishReceiveIfComplete(s)
+        checkShutdown(s)
+        return n
+    }
+
+    /// Sets the scheduling priority (MsQuic QUIC_PARAM_STREAM_PRIORITY).
+    public func setPriority(_ id: StreamID, _ priority: UInt16) throws(StreamAPIError) {
+        let s = try appStream(id)
+        s.priority = priority
+        if s.inSendQueue {
+            if let i = sendQueue.firstIndex(where: { $0 === s }) { sendQueue.remove(at: i) }
+            s.inSendQueue = false
+            scheduleSend(s)
+        }
+    }
+
+    /// Sets the receive window of a stream (MsQuic stream receive window settings); applied
+    /// with the next MAX_STREAM_DATA.
+    public func setReceiveWindow(_ id: StreamID, _ window: UInt64) throws(StreamAPIError) {
+        let s = try appStream(id)
+        guard window <= VarInt.max else { throw .invalidParameter }
+        s.receiveCredit.setWindow(window)
+        s.receive.limit = Swift.max(s.receive.limit, window)
+    }
+
+    /// The connection is closed: every stream ends now. Pending sends complete as canceled,
+    /// then each stream reports shutdownComplete.
+    public func closeAll() {
+        let all = streams.values.sorted { $0.id < $1.id }
+        for s in all {
+            requestScratch.removeAll(keepingCapacity: true)
+            s.send.abandon(canceled: &requestScratch)
+            for q in requestScratch where q.context != Self.internalContext {
+                emit(.sendComplete(s.id, context: q.context, canceled: true))
+            }
+            if !s.shutdownSignaled {
+                s.shutdownSignaled = true
+                emit(.shutdownComplete(s.id))
+            }
+        }
+        streams.removeAll()
+        sendQueue.removeAll()
+        controlQueue.removeAll()
+    }
+
+    // MARK: Events
+
+    /// The next event for the API layer.
+    public func pollEvent() -> StreamEvent? {
+        guard eventHead < events.count else { return nil }
+        let e = events[eventHead]
+        eventHead += 1
+        if eventHead == events.count {
+            events.removeAll(keepingCapacity: true)
+            eventHead = 0
+        }
+        if case .dataAvailable(let id) = e { streams[id.rawValue]?.dataEventQueued = false }
+        return e
+    }
+
+    func emit(_ e: StreamEvent) { events.append(e) }
+
+    // MARK: Stream lifecycle helpers
+
+    /// Reports send requests that are complete.
+    func completeRequests(_ s: QuicStream) {
+        requestScratch.removeAll(keepingCapacity: true)
+        s.send.onAcked(offset: s.send.ackedOffset, length: 0, fin: false, completed: &requestScratch)
+        for q in requestScratch where q.context != Self.internalContext {
+            emit(.sendComplete(s.id, context: q.context, canceled: false))
+        }
+    }
+
+    /// Discards buffered received data, returning its connection credit.
+    func discardReceived(_ s: QuicStream) {
+        let unread = s.receiveCredit.received - Swift.min(s.receiveCredit.received, s.receive.readOffset)
+        s.receive.discardAll(upTo: s.receiveCredit.received)
+        if unread > 0 { connectionReceive.onConsumed(unread) }
+    }
+
+    /// "Data Recvd" → "Data Read" once the application has read up to the final size (§3.2).
+    func finishReceiveIfComplete(_ s: QuicStream) {
+        guard let final = s.finalSize else { return }
+        if s.receiveState == .sizeKnown, s.receiveCredit.received == final,
+           s.receive.contiguousEnd >= final || s.receiveAborted {
+            s.receiveState = .dataRecvd
+        }
+        if s.receiveState == .dataRecvd, s.receive.readOffset >= final || s.receiveAborted {
+            s.receiveState = .dataRead
+            s.receive.releaseIfIdle()
+            if !s.receiveAborted { emit(.peerSendShutdown(s.id)) }
+        }
+    }
+
+    /// Emits shutdownComplete and forgets the stream once both parts are finished; a finished
+    /// peer stream lets the peer open another one (MAX_STREAMS, RFC 9000 §4.6).
+    func checkShutdown(_ s: QuicStream) {
+        guard s.sendFinished, s.receiveFinished, !s.shutdownSignaled else { return }
+        // Owed control frames (e.g. STOP_SENDING is moot now, but a RESET_STREAM still needs
+        // its acknowledgment) keep the stream until they are done.
+        if s.resetPending { return }
+        if s.inControlQueue, let i = controlQueue.firstIndex(where: { $0 === s }) { controlQueue.remove(at: i) }
+        s.inControlQueue = false
+        forget(s)
+    }
+
+    /// Emits shutdownComplete and removes the stream from the table and the data queue (a
+    /// stream still in the control queue keeps its owed frames until they are written once).
+    func forget(_ s: QuicStream) {
+        guard !s.shutdownSignaled else { return }
+        s.shutdownSignaled = true
+        emit(.shutdownComplete(s.id))
+        streams[s.id.rawValue] = nil
+        if s.inSendQueue, let i = sendQueue.firstIndex(where: { $0 === s }) { sendQueue.remove(at: i) }
+        s.inSendQueue = false
+        if !s.isLocal {
+            let k = Self.kind(s.id.isBidirectional)
+            remoteLimitNext[k] = Swift.min(remoteLimitNext[k] + 1, 1 << 60)
+            maxStreamsPending[k] = true
+        }
+    }
+
+    /// Puts a stream in the data send queue, behind streams of the same or higher priority.
+    func scheduleSend(_ s: QuicStream) {
+        guard !s.inSendQueue, s.hasSendPart, s.resetErrorCode == nil else { return }
+        var i = sendQueue.count
+        while i > 0, sendQueue[i - 1].priority < s.priority { i -= 1 }
+        sendQueue.insert(s, at: i)
+        s.inSendQueue = true
+    }
+
+    func scheduleControl(_ s: QuicStream) {
+        guard !s.inControlQueue else { return }
+        controlQueue.append(s)
+        s.inControlQueue = true
+    }
+}

@@ -1,2 +1,0 @@
-// Replaced by the QuicCore tests.
-import XCTest
