@@ -3,7 +3,7 @@ import Glibc
 
 /// The system call that failed, for error reports.
 public enum SystemCall: String, Sendable {
-    case socket, bind, setsockopt, getsockopt, getsockname, fcntl
+    case socket, bind, connect, setsockopt, getsockopt, getsockname, fcntl
     case recvmmsg, sendmmsg
     case epollCreate = "epoll_create1", epollCtl = "epoll_ctl", epollWait = "epoll_wait"
     case eventfd, eventfdWrite = "eventfd write", eventfdRead = "eventfd read"

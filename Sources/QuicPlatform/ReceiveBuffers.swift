@@ -85,8 +85,9 @@ final class ReceiveBuffers {
 extension UDPSocket {
     /// Receives one batch (up to `options.receiveBatchSize` messages) without blocking.
     /// The result is empty when nothing is waiting. The datagrams are valid until the next
-    /// receive on this socket. ICMP errors reported on the socket (ECONNREFUSED, unreachable)
-    /// are consumed and skipped; other failures throw.
+    /// receive on this socket. ICMP errors reported on the socket (ECONNREFUSED, unreachable;
+    /// connected sockets only) are kept for `takeUnreachableError()` and the receive goes on;
+    /// other failures throw.
     public func receive() throws(PlatformError) -> ReceivedDatagrams {
         let buffers = receiveBuffers
         buffers.filled = 0
@@ -105,8 +106,9 @@ extension UDPSocket {
                 continue
             case EAGAIN, EWOULDBLOCK, ENOMEM, ENOBUFS:
                 return ReceivedDatagrams(buffers: buffers, count: 0)
-            case ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN, ECONNRESET, EMSGSIZE:
+            case _ where UDPSocket.isICMPError(code) || code == EMSGSIZE:
                 // A pending error from an earlier send (ICMP); reading it clears it.
+                if code != EMSGSIZE { pendingUnreachable = code }
                 attempts += 1
                 if attempts > 8 { return ReceivedDatagrams(buffers: buffers, count: 0) }
                 continue

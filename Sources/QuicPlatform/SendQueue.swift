@@ -153,6 +153,7 @@ extension UDPSocket {
     @discardableResult
     public func flush() throws(PlatformError) -> Bool {
         let q = sendQueue
+        var reportedPending = false
         while q.count > 0 {
             guard fileDescriptor >= 0 else {
                 discardQueuedSends()
@@ -178,6 +179,11 @@ extension UDPSocket {
                 // Refused as a whole (too long, segment above the MTU, ...): retry this buffer
                 // one datagram per message so only the datagrams that are really bad are lost.
                 q.splitHead = true
+            case _ where connectedPeer != nil && UDPSocket.isICMPError(code) && !reportedPending:
+                // The kernel returned an ICMP error pending from an earlier datagram and sent
+                // nothing: keep it for the handler and try the same messages again.
+                pendingUnreachable = code
+                reportedPending = true
             case EBADF, ENOTSOCK, EFAULT, EOPNOTSUPP:
                 discardQueuedSends()
                 throw .system(.sendmmsg, errno: code)

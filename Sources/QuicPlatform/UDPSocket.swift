@@ -20,6 +20,11 @@ public final class UDPSocket: @unchecked Sendable {
     /// True while sends wait for EPOLLOUT after EAGAIN.
     var waitingForWritable = false
 
+    /// The peer of a connected socket (see `connect(to:)`), nil for an unconnected one.
+    public private(set) var connectedPeer: UDPAddress?
+    /// errno of an ICMP error the kernel reported (connected sockets only), 0 if none.
+    var pendingUnreachable: Int32 = 0
+
     /// The batch system calls, replaceable by tests to inject failures (EAGAIN, EIO, partial
     /// sends) that loopback never produces. Same contract as the syscalls: -1 with errno set.
     typealias BatchCall = (Int32, UnsafeMutablePointer<cplatform_mmsghdr>, UInt32, Int32) -> Int32
@@ -111,6 +116,34 @@ public final class UDPSocket: @unchecked Sendable {
     }
 
     public var isClosed: Bool { fileDescriptor < 0 }
+
+    /// Connects the socket to `remote` (a client's socket for one server): the kernel then
+    /// delivers only that peer's datagrams and reports ICMP errors for it (port or host
+    /// unreachable), which `takeUnreachableError()` / `UDPSocketHandler.unreachable` hand on.
+    /// Sends may still name `remote` as their destination.
+    public func connect(to remote: UDPAddress) throws(PlatformError) {
+        guard fileDescriptor >= 0 else { throw .system(.connect, errno: EBADF) }
+        guard remote.family == .ipv4 || isIPv6Socket else { throw .invalidArgument("IPv6 peer for an IPv4 socket") }
+        let target = isIPv6Socket ? remote.mappedToIPv6 : remote
+        let fd = fileDescriptor
+        let rc = target.withSockAddr { Glibc.connect(fd, $0, $1) }
+        guard rc == 0 else { throw .lastError(.connect) }
+        connectedPeer = remote
+    }
+
+    /// The errno of the last ICMP error reported for a connected socket's peer (ECONNREFUSED
+    /// for a closed port, EHOSTUNREACH, ENETUNREACH, ...), or nil; clears it.
+    public func takeUnreachableError() -> Int32? {
+        guard pendingUnreachable != 0 else { return nil }
+        defer { pendingUnreachable = 0 }
+        return pendingUnreachable
+    }
+
+    /// Errors the kernel keeps on a socket after an ICMP message about an earlier datagram.
+    static func isICMPError(_ code: Int32) -> Bool {
+        code == ECONNREFUSED || code == EHOSTUNREACH || code == ENETUNREACH || code == EHOSTDOWN
+            || code == ENETDOWN || code == ECONNRESET
+    }
 
     /// True if this socket sends to IPv4 peers as IPv4-mapped IPv6 (a dual-stack socket).
     var isIPv6Socket: Bool { localAddress.family == .ipv6 }

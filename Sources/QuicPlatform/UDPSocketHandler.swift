@@ -6,6 +6,9 @@ public protocol UDPSocketHandler: AnyObject {
     func receive(_ datagrams: ReceivedDatagrams, on socket: UDPSocket)
     /// Sends that had to wait (the kernel buffer was full) have all gone out.
     func writable(_ socket: UDPSocket)
+    /// The kernel reported an ICMP error for a connected socket's peer (ECONNREFUSED: nothing
+    /// listens on that port; EHOSTUNREACH / ENETUNREACH). The socket stays usable.
+    func unreachable(_ socket: UDPSocket, errno: Int32)
     /// The socket failed (a receive or send error other than the transient ones) and has been
     /// removed from the worker and closed.
     func failed(_ socket: UDPSocket, error: PlatformError)
@@ -13,5 +16,6 @@ public protocol UDPSocketHandler: AnyObject {
 
 extension UDPSocketHandler {
     public func writable(_ socket: UDPSocket) {}
+    public func unreachable(_ socket: UDPSocket, errno: Int32) {}
     public func failed(_ socket: UDPSocket, error: PlatformError) {}
 }

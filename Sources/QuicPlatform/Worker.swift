@@ -338,6 +338,10 @@ public final class Worker: @unchecked Sendable {
                     fail(registration, error)
                     return
                 }
+                if let code = socket.takeUnreachableError() {
+                    registration.handler.unreachable(socket, errno: code)
+                    guard registration.active else { return }
+                }
                 if batch.isEmpty { break }
                 registration.handler.receive(batch, on: socket)
                 if batch.messageCount < socket.options.receiveBatchSize { break }
@@ -345,7 +349,9 @@ public final class Worker: @unchecked Sendable {
         }
         if mask & EPOLLOUT.rawValue != 0 && registration.active && socket.waitingForWritable {
             do {
-                if try socket.flush() {
+                let drained = try socket.flush()
+                reportUnreachable(registration)
+                if drained && registration.active {
                     setWritableInterest(registration, false)
                     if registration.active { registration.handler.writable(socket) }
                 }
@@ -353,6 +359,11 @@ public final class Worker: @unchecked Sendable {
                 fail(registration, error)
             }
         }
+    }
+
+    private func reportUnreachable(_ registration: SocketRegistration) {
+        guard registration.active, let code = registration.socket.takeUnreachableError() else { return }
+        registration.handler.unreachable(registration.socket, errno: code)
     }
 
     private func runDueTimers() {
@@ -379,7 +390,9 @@ public final class Worker: @unchecked Sendable {
             guard !socket.waitingForWritable, !socket.isClosed,
                   let registration = registry.withLock({ $0[ObjectIdentifier(socket)] }) else { continue }
             do {
-                if try !socket.flush() { setWritableInterest(registration, true) }
+                let drained = try socket.flush()
+                reportUnreachable(registration)
+                if !drained && registration.active { setWritableInterest(registration, true) }
             } catch {
                 fail(registration, error)
             }

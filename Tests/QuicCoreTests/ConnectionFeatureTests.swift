@@ -150,4 +150,33 @@ final class ConnectionFeatureTests: XCTestCase {
         net.run(for: 1_000_000)
         XCTAssertTrue(net.client.events(client).contains { if case .resumptionTicketReceived = $0 { return true }; return false })
     }
+
+    func testSilentCloseSendsNothingAndPeerTimesOut() throws {
+        var s = SimConfigs.server()
+        s.transportParameters.maxIdleTimeout = 2_000
+        let (net, client, server) = try pair(server: s)
+        var fromClient: [[UInt8]] = []
+        net.tap = { toServer, bytes in if toServer { fromClient.append(bytes) }; return bytes }
+        client.close(errorCode: 1, silent: true, now: net.now)
+        XCTAssertTrue(client.isClosed)
+        XCTAssertNil(client.pollTransmit(now: net.now))
+        XCTAssertTrue(net.run(for: 10_000_000) { server.isClosed })
+        // Only the endpoint's stateless resets answer the server's packets (RFC 9000 §10.3),
+        // and they end the server's connection.
+        XCTAssertTrue(fromClient.allSatisfy { $0[0] & 0xc0 == 0x40 && $0.count <= 43 })
+        XCTAssertTrue(net.client.events(client).shutdownComplete)
+        let r = net.server.events(server).transportClose
+        XCTAssertTrue(r?.statelessReset == true || r?.idleTimeout == true)
+    }
+
+    func testStatisticsCount() throws {
+        let (net, client, server) = try pair()
+        net.run(for: 1_000_000)
+        let c = client.statistics, s = server.statistics
+        XCTAssertGreaterThan(c.sentPackets, 0)
+        XCTAssertGreaterThan(c.receivedPackets, 0)
+        XCTAssertEqual(c.smoothedRTT, 20_000)  // two 10 ms hops
+        XCTAssertGreaterThan(s.sentBytes, c.sentBytes / 2)
+        XCTAssertGreaterThan(c.congestionWindow, 0)
+    }
 }

@@ -37,6 +37,7 @@ final class ConnectionStreamTests: XCTestCase {
     func transfer(size: Int, seed: UInt64, link: SimLink) throws {
         let (net, client, server) = try connectedPair(seed: seed, link: link)
         let up = pattern(size, seed: 1), down = pattern(size, seed: 2)
+        let start = net.now
         let id = try client.openStream(bidirectional: true)
         try client.send(stream: id, bytes: up, fin: true)
         let clientSink = StreamSink(), serverSink = StreamSink()
@@ -52,6 +53,7 @@ final class ConnectionStreamTests: XCTestCase {
             return serverSink.fin.contains(id) && clientSink.fin.contains(id)
         }
         XCTAssertTrue(ok, "transfer did not finish (seed \(seed))")
+        print("transfer \(size) B each way, loss \(link.loss): \(net.now - start) µs virtual, \(net.datagramsSent) datagrams, srtt \(client.smoothedRTT) µs")
         XCTAssertEqual(serverSink.data[id]?.count, size)
         XCTAssertTrue(serverSink.data[id] == up, "upload corrupted")
         XCTAssertTrue(clientSink.data[id] == down, "download corrupted")

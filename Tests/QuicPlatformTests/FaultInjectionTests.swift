@@ -178,3 +178,65 @@ final class GSOLimitTests: XCTestCase {
         XCTAssertEqual(try receive(receiver, count: 3).map(\.bytes), datagrams)
     }
 }
+
+final class UnreachableTests: XCTestCase {
+    /// A port nothing listens on (bound, then closed).
+    private func closedPort() throws -> UInt16 {
+        let s = try UDPSocket(bindingTo: .loopbackIPv4())
+        defer { s.close() }
+        return s.localAddress.port
+    }
+
+    func testConnectedSocketReportsPortUnreachable() throws {
+        let client = try UDPSocket(bindingTo: .loopbackIPv4())
+        let peer = UDPAddress.loopbackIPv4(port: try closedPort())
+        try client.connect(to: peer)
+        XCTAssertEqual(client.connectedPeer, peer)
+        XCTAssertTrue(pattern(0, 20).withUnsafeBytes { client.send($0, to: peer) })
+        try flushAll(client)
+        var code: Int32?
+        let deadline = MonotonicClock.now() + 2_000_000
+        while code == nil && MonotonicClock.now() < deadline {
+            var pfd = pollfd(fd: client.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            _ = poll(&pfd, 1, 50)
+            XCTAssertTrue(try client.receive().isEmpty)
+            code = client.takeUnreachableError()
+        }
+        XCTAssertEqual(code, ECONNREFUSED)
+        XCTAssertNil(client.takeUnreachableError())
+    }
+
+    func testPendingICMPErrorOnSendIsReportedAndTheDatagramRetried() throws {
+        let client = try UDPSocket(bindingTo: .loopbackIPv4())
+        let server = try UDPSocket(bindingTo: .loopbackIPv4())
+        try client.connect(to: server.localAddress)
+        let calls = CallCounter()
+        client.sendmmsgCall = { fd, msgs, n, flags in
+            if calls.next() == 0 { errno = ECONNREFUSED; return -1 }  // error left by an earlier datagram
+            return cplatform_sendmmsg(fd, msgs, n, flags)
+        }
+        XCTAssertTrue(pattern(1, 30).withUnsafeBytes { client.send($0, to: server.localAddress) })
+        try flushAll(client)
+        XCTAssertEqual(client.takeUnreachableError(), ECONNREFUSED)
+        XCTAssertEqual(client.statistics.sendErrors, 0)
+        XCTAssertEqual(try receive(server, count: 1).map(\.bytes), [pattern(1, 30)])
+    }
+
+    func testWorkerHandsUnreachableToHandler() throws {
+        final class Handler: UDPSocketHandler, @unchecked Sendable {
+            let codes = Recorder<Int32>()
+            func receive(_ datagrams: ReceivedDatagrams, on socket: UDPSocket) {}
+            func unreachable(_ socket: UDPSocket, errno: Int32) { codes.append(errno) }
+        }
+        let worker = try Worker()
+        defer { try? worker.stop() }
+        let client = try UDPSocket(bindingTo: .loopbackIPv4())
+        let peer = UDPAddress.loopbackIPv4(port: try closedPort())
+        try client.connect(to: peer)
+        let handler = Handler()
+        try worker.add(client, handler: handler)
+        worker.post { _ = pattern(2, 20).withUnsafeBytes { client.send($0, to: peer) } }
+        XCTAssertEqual(handler.codes.wait(for: 1), [ECONNREFUSED])
+        XCTAssertFalse(client.isClosed)
+    }
+}

@@ -87,7 +87,8 @@ final class UDPSocketTests: XCTestCase {
     func testGSOKernelSupportOnLoopback() throws {
         let s = try UDPSocket(bindingTo: .loopbackIPv4())
         // Linux has had UDP_SEGMENT since 4.18; this documents what the test machine offers.
-        print("UDP features on this kernel: \(s.features)")
+        let f = s.features
+        print("UDP features on this kernel: gso=\(f.gso) gro=\(f.gro) ecn=\(f.ecn) pktinfo=\(f.packetInfo)")
         try XCTSkipUnless(s.features.gso, "kernel without UDP GSO")
         XCTAssertTrue(s.features.gso)
     }

@@ -57,12 +57,7 @@ extension Connection {
         while let output = tls.nextOutput() {
             switch output {
             case .handshakeData(let level, let bytes):
-                switch level {
-                case .initial: spaces[0].crypto.queue(bytes)
-                case .handshake: spaces[1].crypto.queue(bytes)
-                case .application: spaces[2].crypto.queue(bytes)
-                case .earlyData: break
-                }
+                if level != .earlyData { streams.crypto.send(bytes, level: level) }
             case .secret(let secret):
                 try install(secret, now: now)
             case .peerTransportParameters(let bytes):
@@ -162,7 +157,7 @@ extension Connection {
         spaces[space.rawValue].discarded = true
         spaces[space.rawValue].sendKeys = nil
         spaces[space.rawValue].receiveKeys = nil
-        spaces[space.rawValue].crypto = CryptoStream()
+        streams.crypto.discard(level: space.encryptionLevel)
         spaces[space.rawValue].probesPending = 0
         for token in recovery.discard(space, now: now) { sentPackets[token] = nil }
     }

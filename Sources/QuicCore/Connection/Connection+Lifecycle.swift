@@ -38,7 +38,7 @@ extension Connection {
         // packet numbers continue, the ClientHello goes again in new Initial packets.
         try installInitialKeys(dcid: header.scid)
         for token in recovery.discard(.initial, now: now) { sentPackets[token] = nil }
-        spaces[0].crypto.resendAll()
+        streams.crypto.requeueUnacknowledged(level: .initial)
     }
 
     // MARK: Timers
@@ -56,6 +56,10 @@ extension Connection {
             if let a = recovery.ackDeadline(s) { t = min(t, a) }
         }
         if let k = previousKeysDiscardTime { t = min(t, k) }
+        // The pacer's release time when data waits only for it (RFC 9002 §7.7).
+        if hasKeys(.application), hasAckElicitingData(.application), recovery.canSend(bytes: 1200) {
+            t = min(t, recovery.nextSendTime(bytes: 1200, now: lastSendTime))
+        }
         if configuration.keepAliveInterval > 0, isHandshakeComplete { t = min(t, lastSendTime + configuration.keepAliveInterval) }
         return t
     }
@@ -85,6 +89,7 @@ extension Connection {
         if let l = recovery.lossDetectionTimeout(), now >= l {
             let result = recovery.onLossDetectionTimeout(now: now)
             for token in result.lost { onPacketLost(token) }
+            counters.lostPackets += UInt64(result.lost.count)
             if let (space, count) = result.probe { schedulePTOProbe(space, count: count) }
         }
         if configuration.keepAliveInterval > 0, isHandshakeComplete, now >= lastSendTime + configuration.keepAliveInterval {
@@ -103,21 +108,9 @@ extension Connection {
         }
         spaces[target.rawValue].probesPending = max(1, count)
         if target != .application {
-            spaces[target.rawValue].crypto.resendAll()
+            streams.crypto.requeueUnacknowledged(level: target.encryptionLevel)
         } else {
             streams.requeueUnacknowledged()
-        }
-    }
-
-    /// Queues the retransmittable content of an unacknowledged packet again without
-    /// declaring it lost (a PTO probe carrying old data, RFC 9002 §6.2.4).
-    func requeueForProbe(_ token: UInt64) {
-        guard let record = sentPackets[token] else { return }
-        for f in record.frames {
-            switch f {
-            case .crypto(let r): spaces[record.space.rawValue].crypto.onLost(r)
-            default: break
-            }
         }
     }
 
@@ -138,9 +131,12 @@ extension Connection {
     // MARK: Closing (RFC 9000 §10.2)
 
     /// Application close: CONNECTION_CLOSE 0x1d with `errorCode` (RFC 9000 §10.2, §19.19).
-    public func close(errorCode: UInt64, reason: [UInt8] = [], now: UInt64) {
+    /// `silent` ends the connection at once without telling the peer (MsQuic's
+    /// QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT; the peer will time out or get a stateless reset).
+    public func close(errorCode: UInt64, reason: [UInt8] = [], silent: Bool = false, now: UInt64) {
         guard state == .open else { return }
-        closeReason = ConnectionCloseReason(errorCode: errorCode, isApplication: true, fromPeer: false, reason: reason)
+        closeReason = ConnectionCloseReason(errorCode: errorCode, isApplication: true, fromPeer: false, reason: Array(reason.prefix(512)))
+        if silent { finishClose(); return }
         enterClosing(now: now)
     }
 

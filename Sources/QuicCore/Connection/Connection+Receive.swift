@@ -113,7 +113,8 @@ extension Connection {
             }
         }
         let pn = decrypted.packetNumber
-        if recovery.isDuplicate(space, pn) { return false }  // RFC 9000 §12.3
+        if recovery.isDuplicate(space, pn) { counters.droppedPackets += 1; return false }  // RFC 9000 §12.3
+        counters.receivedPackets += 1
         // RFC 9000 §17.2, §17.3.1: reserved bits must be zero after decryption.
         let reserved = header.isLongHeader ? decrypted.firstByte & 0x0c : decrypted.firstByte & 0x18
         if reserved != 0 { throw QuicError.protocolViolation(nil, "reserved header bits set") }
@@ -185,10 +186,10 @@ extension Connection {
         case .ack(let ack):
             try handleAck(ack, payload: payload, space: space, now: now)
         case .crypto(let f):
-            let level: EncryptionLevel = space == .initial ? .initial : space == .handshake ? .handshake : .application
-            let data = UnsafeRawBufferPointer(rebasing: payload[f.data])
-            let bytes = try spaces[space.rawValue].crypto.receive(offset: f.offset, data: data, limit: 64 * 1024)
-            try receiveCrypto(bytes, level: level, now: now)
+            let level = space.encryptionLevel
+            if try streams.crypto.handle(f, level: level, payload: payload) {
+                try receiveCrypto(streams.crypto.takeReadable(level: level), level: level, now: now)
+            }
         case .handshakeDone:
             // RFC 9001 §4.1.2: HANDSHAKE_DONE confirms the client's handshake.
             guard role == .client else { throw QuicError.protocolViolation(FrameType.handshakeDone, "HANDSHAKE_DONE from a client") }
@@ -231,6 +232,7 @@ extension Connection {
         spaces[space.rawValue].largestAcked = max(spaces[space.rawValue].largestAcked ?? 0, ack.largestAcknowledged)
         for token in result.acked { onPacketAcked(token, now: now) }
         for token in result.lost { onPacketLost(token) }
+        counters.lostPackets += UInt64(result.lost.count)
     }
 
     func onPacketAcked(_ token: UInt64, now: UInt64) {
@@ -240,7 +242,6 @@ extension Connection {
         }
         for f in record.frames {
             switch f {
-            case .crypto(let r): spaces[record.space.rawValue].crypto.onAcked(r)
             case .ack(let largest): recovery.onAckOfAck(record.space, largest: largest)
             case .datagram(let id): emit(.datagramSendStateChanged(id: id, state: .acknowledged))
             case .streams(let f): streams.onAcked(f)
@@ -253,7 +254,6 @@ extension Connection {
         guard let record = sentPackets.removeValue(forKey: token) else { return }
         for f in record.frames {
             switch f {
-            case .crypto(let r): spaces[record.space.rawValue].crypto.onLost(r)
             case .handshakeDone: handshakeDonePending = true
             case .newConnectionID(let seq):
                 if cids.local.contains(where: { $0.sequence == seq && !$0.retired }) { cids.pendingNewConnectionIDs.append(seq) }

@@ -81,6 +81,7 @@ extension Connection {
             guard seal(p, buffer: buffer, end: end) else { return nil }
             let size = end - p.header.start
             spaces[p.space.rawValue].nextPacketNumber += 1
+            counters.sentPackets += 1
             let token = nextSentToken
             nextSentToken += 1
             // RFC 9002 §2: ack-eliciting packets and padded ones count in flight.
@@ -161,7 +162,7 @@ extension Connection {
     /// Whether `space` has ack-eliciting content waiting (ignoring congestion control).
     func hasAckElicitingData(_ space: PacketNumberSpace) -> Bool {
         let s = spaces[space.rawValue]
-        if s.crypto.hasDataToSend || s.probesPending > 0 { return true }
+        if streams.crypto.hasPendingData(level: space.encryptionLevel) || s.probesPending > 0 { return true }
         if space == .application {
             return handshakeDonePending || pingPending || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
                 || !cids.pendingRetirements.isEmpty || !datagramQueue.isEmpty || streamsHaveDataToSend
@@ -174,7 +175,10 @@ extension Connection {
         guard hasKeys(space) else { return nil }
         let s = spaces[space.rawValue]
         let probe = s.probesPending > 0
-        let congestionOK = probe || recovery.canSend(bytes: 1200)
+        // Probes ignore the congestion window (RFC 9002 §7.5); data also waits for the pacer
+        // in the application space (§7.7; handshake flights go at once).
+        let congestionOK = probe || (recovery.canSend(bytes: 1200)
+            && (space != .application || recovery.nextSendTime(bytes: 1200, now: now) <= now))
         let wantsData = hasAckElicitingData(space) && congestionOK
         let ackDue = recovery.ackDeadline(space).map { $0 <= now } ?? false
         let sendAck = recovery.hasAckToSend(space) && (ackDue || wantsData || space != .application)
@@ -213,24 +217,10 @@ extension Connection {
     }
 
     func writeCryptoFrames(_ space: PacketNumberSpace, _ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool) {
-        while spaces[space.rawValue].crypto.hasDataToSend {
-            let offset = UInt64(spaces[space.rawValue].crypto.sentOffset)
-            let overhead = FrameEncoder.cryptoHeaderLength(offset: offset + UInt64(w.remaining), length: w.remaining)
-            let room = w.remaining - overhead
-            guard room > 0, let r = spaces[space.rawValue].crypto.nextRange(maxLength: room) else { return }
-            do {
-                try FrameEncoder.writeCryptoHeader(offset: UInt64(r.lowerBound), length: r.count, into: &w)
-                let ok = spaces[space.rawValue].crypto.sendData.withUnsafeBytes { b in
-                    (try? w.writeBytes(UnsafeRawBufferPointer(rebasing: b[r]))) != nil
-                }
-                if !ok { throw BufferTooSmall() }
-                frames.append(.crypto(r))
-                ackEliciting = true
-            } catch {
-                spaces[space.rawValue].crypto.onLost(r)
-                return
-            }
-        }
+        streamFrameScratch.removeAll(keepingCapacity: true)
+        guard streams.crypto.write(level: space.encryptionLevel, into: &w, sent: &streamFrameScratch) else { return }
+        for f in streamFrameScratch { frames.append(.streams(f)) }
+        ackEliciting = true
     }
 
     func writeApplicationControlFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool, now: UInt64) {

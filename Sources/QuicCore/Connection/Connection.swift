@@ -10,10 +10,20 @@ struct PacketSpaceState {
     var nextPacketNumber: UInt64 = 0
     var largestReceived: UInt64?
     var largestAcked: UInt64?
-    var crypto = CryptoStream()
     var discarded = false
     /// PTO probe packets still to send in this space (RFC 9002 §6.2.4).
     var probesPending = 0
+}
+
+extension PacketNumberSpace {
+    /// The encryption level whose CRYPTO data this space carries (RFC 9001 §4.1.4).
+    var encryptionLevel: EncryptionLevel {
+        switch self {
+        case .initial: return .initial
+        case .handshake: return .handshake
+        case .application: return .application
+        }
+    }
 }
 
 /// A QUIC connection, client or server, without I/O (RFC 9000). Feed it datagrams with
@@ -83,6 +93,7 @@ public final class Connection {
     var currentPhaseAcked = true
     var previousKeysDiscardTime: UInt64?
     var forgedPackets: UInt64 = 0
+    var counters = ConnectionStatistics()
     /// Raw frame bytes to put in the next 1-RTT packet, as they are: lets tests play a
     /// misbehaving peer. Internal (reached with @testable only).
     var injectedFrames: [[UInt8]] = []

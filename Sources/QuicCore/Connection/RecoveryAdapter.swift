@@ -57,6 +57,9 @@ final class RecoveryAdapter {
 
     func canSend(bytes: Int) -> Bool { recovery.canSend(bytes: UInt64(bytes)) }
 
+    /// RFC 9002 §7.7: when the pacer lets a packet of `bytes` leave (<= now: at once).
+    func nextSendTime(bytes: Int, now: UInt64) -> UInt64 { recovery.nextSendTime(bytes: UInt64(bytes), now: now) }
+
     /// Processes an ACK frame; returns the tokens of newly acknowledged and lost packets.
     func onAckReceived(_ s: PacketNumberSpace, ack: AckFrame, source: UnsafeRawBufferPointer, now: UInt64)
         throws(QuicError) -> (acked: [UInt64], lost: [UInt64]) {

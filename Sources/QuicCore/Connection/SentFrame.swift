@@ -3,7 +3,6 @@ import QuicWire
 /// What a sent packet carried that matters once it is acknowledged or lost: the frames to
 /// retransmit (RFC 9000 §13.3) and the bookkeeping to release.
 enum SentFrame: Equatable {
-    case crypto(Range<Int>)
     case handshakeDone
     case ping
     case newConnectionID(sequence: UInt64)
