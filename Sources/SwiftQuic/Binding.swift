@@ -38,7 +38,6 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
                 accept(buffer, dcid: dcid, remote: d.remote, local: d.local, now: now)
                 continue
             }
-            countReceived(d.payload)
             if let event = endpoint.handle(datagram: buffer, from: remote, now: now),
                case .newConnection(let conn) = event {
                 adoptUnclaimed(conn)
@@ -52,27 +51,6 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     }
 
     // MARK: Connections
-
-    /// Connection IDs -> connections, for the statistics of received datagrams; rebuilt on a miss.
-    private var cidRoutes: [ConnectionID: ConnectionObject] = [:]
-
-    private func countReceived(_ payload: UnsafeRawBufferPointer) {
-        guard let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength)
-        else { return }
-        var object = cidRoutes[header.dcid]
-        if object == nil {
-            cidRoutes.removeAll(keepingCapacity: true)
-            for o in connections.values {
-                if let d = o.acceptDCID { cidRoutes[d] = o }
-                for id in o.core?.localConnectionIDs ?? [] { cidRoutes[id] = o }
-            }
-            object = cidRoutes[header.dcid]
-        }
-        if let object {
-            object.receivedDatagrams += 1
-            object.receivedBytes += UInt64(payload.count)
-        }
-    }
 
     func add(_ object: ConnectionObject, core: Connection) {
         connections[ObjectIdentifier(core)] = object
@@ -95,9 +73,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
 
     /// Called by a connection whose engine closed: forget it, close an idle socket.
     func remove(_ core: Connection) {
-        if let o = connections.removeValue(forKey: ObjectIdentifier(core)) {
-            for (k, v) in cidRoutes where v === o { cidRoutes[k] = nil }
-        }
+        connections[ObjectIdentifier(core)] = nil
         closeIfIdle()
     }
 

@@ -63,11 +63,11 @@ final class ConnectionObject: QuicObject, @unchecked Sendable {
     var schedulingScheme: UInt32 = 0                 // QUIC_STREAM_SCHEDULING_SCHEME_FIFO
     var tlsSecrets: UnsafeMutableRawPointer?
     var ticketToResume: [UInt8]?
-    // Counted here for the statistics parameters (UDP datagrams and their bytes).
-    var sentDatagrams: UInt64 = 0
-    var sentBytes: UInt64 = 0
-    var receivedDatagrams: UInt64 = 0
-    var receivedBytes: UInt64 = 0
+    // Counted here for the statistics parameters: application stream bytes, largest RTT seen.
+    var streamBytesSent: UInt64 = 0
+    var streamBytesReceived: UInt64 = 0
+    var maxRTT: UInt64 = 0
+    var correlationID: UInt64 { UInt64(UInt(bitPattern: Int(bitPattern: UInt(bitPattern: block)))) }
     var quicVersion: UInt32 = 0
 
     private var inService = false
@@ -137,6 +137,7 @@ final class ConnectionObject: QuicObject, @unchecked Sendable {
             transmit(now: now)
         } while serviceAgain || !deferred.isEmpty
         inService = false
+        if let rtt = core?.smoothedRTT, rtt > maxRTT { maxRTT = rtt }
         rearm()
     }
 
@@ -151,10 +152,7 @@ final class ConnectionObject: QuicObject, @unchecked Sendable {
             guard let buffer else { return }
             guard let t = core.pollTransmit(now: now, into: buffer) else { return }
             guard let to = UDPAddress(t.destination) else { continue }
-            if socket.commitSend(length: t.size, to: to) {
-                sentDatagrams += 1
-                sentBytes += UInt64(t.size)
-            }
+            socket.commitSend(length: t.size, to: to)
         }
     }
 

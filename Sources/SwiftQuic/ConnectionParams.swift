@@ -300,32 +300,55 @@ extension Api {
         return out
     }
 
-    /// QUIC_STATISTICS_V2 with what the engine and this layer count. Packet counts are UDP
-    /// datagrams (coalesced packets count once); fields nobody counts stay 0.
+    /// QUIC_STATISTICS_V2 from the engine's counters (QuicCore `ConnectionStatistics`); the
+    /// timing and handshake-flight fields nobody measures stay 0.
     private static func statisticsV2(_ c: ConnectionObject) -> [UInt8] {
         var s = QUIC_STATISTICS_V2()
-        s.CorrelationId = UInt64(UInt(bitPattern: c.handle.hashValue))
-        let rtt = c.core?.smoothedRTT ?? 0
-        s.Rtt = UInt32(clamping: rtt)
-        s.MinRtt = UInt32(clamping: rtt)
-        s.MaxRtt = UInt32(clamping: rtt)
-        s.SendPathMtu = 1200
-        s.SendTotalPackets = c.sentDatagrams
-        s.SendTotalBytes = c.sentBytes
-        s.RecvTotalPackets = c.receivedDatagrams
-        s.RecvTotalBytes = c.receivedBytes
-        s.KeyUpdateCount = UInt32(clamping: c.core?.keyUpdateGeneration ?? 0)
+        s.CorrelationId = c.correlationID
+        if let st = c.core?.statistics {
+            s.Rtt = UInt32(clamping: st.smoothedRTT)
+            s.MinRtt = UInt32(clamping: st.minRTT)
+            s.MaxRtt = UInt32(clamping: max(st.smoothedRTT, c.maxRTT))
+            s.RttVariance = UInt32(clamping: st.rttVariance)
+            s.SendPathMtu = UInt16(clamping: st.pathMTU)
+            s.SendTotalPackets = st.sentPackets
+            s.SendTotalBytes = st.sentBytes
+            s.SendSuspectedLostPackets = st.lostPackets
+            s.SendCongestionCount = UInt32(clamping: st.congestionEvents)
+            s.SendPersistentCongestionCount = UInt32(clamping: st.persistentCongestionEvents)
+            s.SendCongestionWindow = UInt32(clamping: st.congestionWindow)
+            s.RecvTotalPackets = st.receivedPackets
+            s.RecvTotalBytes = st.receivedBytes
+            s.RecvDroppedPackets = st.droppedPackets
+            s.RecvDecryptionFailures = st.decryptionFailures
+            s.KeyUpdateCount = UInt32(clamping: st.keyUpdates)
+        }
+        s.SendTotalStreamBytes = c.streamBytesSent
+        s.RecvTotalStreamBytes = c.streamBytesReceived
         return withUnsafeBytes(of: s) { Array($0) }
     }
 
     private static func statisticsV1(_ c: ConnectionObject) -> [UInt8] {
         var s = QUIC_STATISTICS()
-        s.CorrelationId = UInt64(UInt(bitPattern: c.handle.hashValue))
-        s.Rtt = UInt32(clamping: c.core?.smoothedRTT ?? 0)
-        s.Send.TotalPackets = c.sentDatagrams
-        s.Send.TotalBytes = c.sentBytes
-        s.Recv.TotalPackets = c.receivedDatagrams
-        s.Recv.TotalBytes = c.receivedBytes
+        s.CorrelationId = c.correlationID
+        if let st = c.core?.statistics {
+            s.Rtt = UInt32(clamping: st.smoothedRTT)
+            s.MinRtt = UInt32(clamping: st.minRTT)
+            s.MaxRtt = UInt32(clamping: max(st.smoothedRTT, c.maxRTT))
+            s.Send.PathMtu = UInt16(clamping: st.pathMTU)
+            s.Send.TotalPackets = st.sentPackets
+            s.Send.TotalBytes = st.sentBytes
+            s.Send.SuspectedLostPackets = st.lostPackets
+            s.Send.CongestionCount = UInt32(clamping: st.congestionEvents)
+            s.Send.PersistentCongestionCount = UInt32(clamping: st.persistentCongestionEvents)
+            s.Recv.TotalPackets = st.receivedPackets
+            s.Recv.TotalBytes = st.receivedBytes
+            s.Recv.DroppedPackets = st.droppedPackets
+            s.Recv.DecryptionFailures = st.decryptionFailures
+            s.Misc.KeyUpdateCount = UInt32(clamping: st.keyUpdates)
+        }
+        s.Send.TotalStreamBytes = c.streamBytesSent
+        s.Recv.TotalStreamBytes = c.streamBytesReceived
         return withUnsafeBytes(of: s) { Array($0) }
     }
 

@@ -134,6 +134,7 @@ extension Api {
             }
             s.sendRequests[request] = (context, max(1, pieces.count))
             s.sentTotal += total
+            conn.streamBytesSent += total
             if fin { s.localFinSent = true }
             conn.service()
             return Status.pending

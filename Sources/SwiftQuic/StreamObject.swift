@@ -196,6 +196,7 @@ final class StreamObject: QuicObject, @unchecked Sendable {
             }
             let consumed = Status.isFailure(status) ? UInt64(total) : taken
             receivedTotal += consumed
+            connection.streamBytesReceived += consumed
             _ = try? core.receiveComplete(stream: id, count: consumed)
             if consumed < UInt64(total) {
                 receiveEnabled = false                              // until StreamReceiveSetEnabled(TRUE)
@@ -211,6 +212,7 @@ final class StreamObject: QuicObject, @unchecked Sendable {
         receivePending = false
         let consumed = min(length, pendingLength)
         receivedTotal += consumed
+        connection.streamBytesReceived += consumed
         _ = try? core.receiveComplete(stream: id, count: consumed)
         deliverReceive()
     }
