@@ -428,7 +428,8 @@ extension ConnectionObject {
         closedByApp = true
         if let core {
             closeErrorCode = errorCode
-            core.close(errorCode: errorCode, now: Runtime.now)
+            // QUIC_PARAM_CONN_CLOSE_REASON_PHRASE goes out in the CONNECTION_CLOSE (RFC 9000 §19.19).
+            core.close(errorCode: errorCode, reason: closeReasonPhrase, now: Runtime.now)
             service()
         } else {
             // Not started (or not yet accepted): nothing on the wire, the connection ends now.
