@@ -77,6 +77,11 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         return routes[header.dcid]
     }
 
+    /// The kernel took the sends that had to wait: let the connections send what is left.
+    func writable(_ socket: UDPSocket) {
+        serviceAll(now: Runtime.now)
+    }
+
     func failed(_ socket: UDPSocket, error: PlatformError) {
         self.socket = nil
     }

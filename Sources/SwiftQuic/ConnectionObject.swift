@@ -184,14 +184,6 @@ final class ConnectionObject: QuicObject, @unchecked Sendable {
                 _ = deliver(ev)
                 ev.free()
             }
-            if let p = core?.peerTransportParameters, let max = p.maxDatagramFrameSize, max > 0, !datagramSendEnabled {
-                datagramSendEnabled = true
-                let ev = RawEvent(type: EventType.datagramStateChanged)
-                ev.set(8, UInt8(1))
-                ev.set(10, UInt16(clamping: min(Int(max), 1200) - 40))
-                _ = deliver(ev)
-                ev.free()
-            }
             retryBlockedStarts()
         case .peerCertificateReceived(let info):
             peerCertificate(info)
