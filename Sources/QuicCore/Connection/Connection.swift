@@ -38,6 +38,10 @@ public final class Connection {
     var tls: TLSHandshake
     var spaces = [PacketSpaceState(), PacketSpaceState(), PacketSpaceState()]
     var oneRTT: OneRTTKeys?
+    /// 0-RTT protection (RFC 9001 §4.6): the client's send key, the server's receive key.
+    var zeroRTTSend: PacketProtector?
+    var zeroRTTReceive: PacketProtector?
+    var sentZeroRTT = false
     var pendingOneRTTRead: TrafficSecret?
     var pendingOneRTTWrite: TrafficSecret?
     let recovery: RecoveryAdapter
@@ -160,6 +164,11 @@ public final class Connection {
         finalTLS.transportParameters = try ourTransportParameters(resetToken: token).encoded()
         tls = TLSHandshake(configuration: finalTLS)
         if role == .client {
+            // RFC 9000 §7.4.1: 0-RTT runs under the server's remembered limits.
+            if configuration.tls.enableEarlyData, let ticket = configuration.tls.resumptionTicket, ticket.maxEarlyData > 0,
+               let remembered = try? TransportParameters.decode(ticket.serverTransportParameters, sender: .server) {
+                streams.setPeerTransportParameters(remembered)
+            }
             try startTLS(now: now)
         }
     }
