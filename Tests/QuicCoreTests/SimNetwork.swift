@@ -143,6 +143,8 @@ final class SimNetwork {
                 }
             }
             for c in allConnections() where (c.nextTimeout() ?? .max) <= now { c.handleTimeout(now: now) }
+            client.endpoint.removeClosedConnections()
+            server.endpoint.removeClosedConnections()
         }
         drainEvents()
         return done()

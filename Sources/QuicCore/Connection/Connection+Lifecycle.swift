@@ -58,9 +58,7 @@ extension Connection {
         }
         if let k = previousKeysDiscardTime { t = min(t, k) }
         // The pacer's release time when data waits only for it (RFC 9002 §7.7).
-        if hasKeys(.application), hasAckElicitingData(.application), recovery.canSend(bytes: 1200) {
-            t = min(t, recovery.nextSendTime(bytes: 1200, now: lastSendTime))
-        }
+        if let p = pacingReleaseTime { t = min(t, p) }
         if configuration.keepAliveInterval > 0, isHandshakeComplete { t = min(t, lastSendTime + configuration.keepAliveInterval) }
         return t
     }
@@ -216,9 +214,7 @@ extension Connection {
             if let a = recovery.ackDeadline(s) { parts.append("ack[\(s)]=\(a)") }
         }
         if let k = previousKeysDiscardTime { parts.append("keys=\(k)") }
-        if hasKeys(.application), hasAckElicitingData(.application), recovery.canSend(bytes: 1200) {
-            parts.append("pacer=\(recovery.nextSendTime(bytes: 1200, now: lastSendTime))")
-        }
+        if let p = pacingReleaseTime { parts.append("pacer=\(p)") }
         return parts.joined(separator: " ")
     }
 }

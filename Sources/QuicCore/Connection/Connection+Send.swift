@@ -47,6 +47,7 @@ extension Connection {
         }
         guard limit >= 64 else { return nil }
         maybeInitiateKeyUpdate()
+        pacingReleaseTime = nil
         var position = 0
         var packets: [PacketUnderConstruction] = []
         let closing = state == .closing
@@ -181,8 +182,14 @@ extension Connection {
         let probe = s.probesPending > 0
         // Probes ignore the congestion window (RFC 9002 §7.5); data also waits for the pacer
         // in the application space (§7.7; handshake flights go at once).
-        let congestionOK = probe || (recovery.canSend(bytes: 1200)
-            && (space != .application || recovery.nextSendTime(bytes: 1200, now: now) <= now))
+        var congestionOK = probe || recovery.canSend(bytes: 1200)
+        if congestionOK && !probe && space == .application {
+            let release = recovery.nextSendTime(bytes: 1200, now: now)
+            if release > now {
+                congestionOK = false
+                if hasAckElicitingData(space) { pacingReleaseTime = release }
+            }
+        }
         let wantsData = hasAckElicitingData(space) && congestionOK
         let ackDue = recovery.ackDeadline(space).map { $0 <= now } ?? false
         let sendAck = recovery.hasAckToSend(space) && (ackDue || wantsData || space != .application)

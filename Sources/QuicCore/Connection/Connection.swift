@@ -98,6 +98,8 @@ public final class Connection {
     var previousKeysDiscardTime: UInt64?
     var forgedPackets: UInt64 = 0
     var counters = ConnectionStatistics()
+    /// When the pacer releases data that waits only for it (RFC 9002 §7.7), set by `pollTransmit`.
+    var pacingReleaseTime: UInt64?
     /// Raw frame bytes to put in the next 1-RTT packet, as they are: lets tests play a
     /// misbehaving peer. Internal (reached with @testable only).
     var injectedFrames: [[UInt8]] = []
