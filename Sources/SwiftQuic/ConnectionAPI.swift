@@ -93,7 +93,8 @@ extension Api {
     static func connectionShutdown(_ connection: OpaquePointer?, _ flags: UInt32, _ errorCode: UInt64) {
         guard let conn = Handles.object(connection, as: ConnectionObject.self),
               errorCode <= Limits.uint62Max else { return }
-        conn.worker.perform { conn.shutdownOnWorker(errorCode: errorCode) }
+        let silent = flags & 0x1 != 0                  // QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT
+        conn.worker.perform { conn.shutdownOnWorker(errorCode: errorCode, silent: silent) }
     }
 
     static func connectionStart(_ connection: OpaquePointer?, _ configuration: OpaquePointer?,

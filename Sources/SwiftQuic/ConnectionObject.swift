@@ -414,14 +414,15 @@ extension ConnectionObject {
 
     /// ConnectionShutdown on the worker (RFC 9000 §10.2: CONNECTION_CLOSE 0x1d with the
     /// application's error code).
-    func shutdownOnWorker(errorCode: UInt64) {
+    func shutdownOnWorker(errorCode: UInt64, silent: Bool = false) {
         guard !shutdownRequested, !shutdownCompleteDelivered else { return }
         shutdownRequested = true
         closedByApp = true
         if let core {
             closeErrorCode = errorCode
             // QUIC_PARAM_CONN_CLOSE_REASON_PHRASE goes out in the CONNECTION_CLOSE (RFC 9000 §19.19).
-            core.close(errorCode: errorCode, reason: closeReasonPhrase, now: Runtime.now)
+            // QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT: no CONNECTION_CLOSE, the connection ends now.
+            core.close(errorCode: errorCode, reason: closeReasonPhrase, silent: silent, now: Runtime.now)
             service()
         } else {
             // Not started (or not yet accepted): nothing on the wire, the connection ends now.
@@ -436,8 +437,10 @@ extension ConnectionObject {
     func closeOnWorker() {
         if !shutdownCompleteDelivered {
             if let core, !core.isClosed {
+                // MsQuic closes a handle that was not shut down silently, with ABORTED.
                 closedByApp = true
-                core.close(errorCode: 0, now: Runtime.now)
+                closeStatus = Status.aborted
+                core.close(errorCode: 0, silent: true, now: Runtime.now)
             } else if core == nil, let dcid = acceptDCID {
                 binding?.dropPending(dcid: dcid)
             }
