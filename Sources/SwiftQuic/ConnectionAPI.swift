@@ -156,6 +156,10 @@ extension Api {
             conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
             conn.attach(core: core, binding: binding)
             conn.localAddressCache = socket.localAddress
+            // Streams started before ConnectionStart: opened before the first flight is built.
+            let early = conn.pendingStarts
+            conn.pendingStarts.removeAll()
+            for s in early { s.startOnWorker(flags: s.startFlags) }
             conn.service()
             return Status.success
         }

@@ -27,6 +27,8 @@ final class ConnectionObject: QuicObject, @unchecked Sendable {
     var unstarted: Set<ObjectIdentifier> = []
     /// Streams waiting for the peer's MAX_STREAMS (StreamStart without FAIL_BLOCKED).
     var blockedStarts: [StreamObject] = []
+    /// Client streams started before ConnectionStart.
+    var pendingStarts: [StreamObject] = []
     var datagramContexts: [UInt64: UnsafeMutableRawPointer?] = [:]
     /// Work to run from the service loop (events raised by API calls, e.g. START_COMPLETE).
     var deferred: [() -> Void] = []
@@ -185,6 +187,7 @@ final class ConnectionObject: QuicObject, @unchecked Sendable {
                 ev.free()
             }
             retryBlockedStarts()
+            for stream in Array(streams.values) where !stream.heldSends.isEmpty { stream.flushHeldSends() }
         case .peerCertificateReceived(let info):
             peerCertificate(info)
         case .shutdownInitiatedByTransport(let reason):
@@ -209,8 +212,9 @@ final class ConnectionObject: QuicObject, @unchecked Sendable {
         case .shutdownComplete(let handshakeCompleted, let peerAcknowledged, _):
             // Streams still known end now (the engine ended them first).
             for s in Array(streams.values) { s.connectionEnded() }
-            for s in blockedStarts { s.startFailed(Status.aborted) }
+            for s in blockedStarts + pendingStarts { s.startFailed(Status.aborted) }
             blockedStarts.removeAll()
+            pendingStarts.removeAll()
             deliverShutdownComplete(handshakeCompleted: handshakeCompleted, peerAcknowledged: peerAcknowledged)
         case .peerStreamStarted(let id):
             let stream = StreamObject(connection: self, id: id)
@@ -393,6 +397,7 @@ final class ConnectionObject: QuicObject, @unchecked Sendable {
         if let id = stream.id, streams[id.rawValue] === stream { streams[id.rawValue] = nil }
         unstarted.remove(ObjectIdentifier(stream))
         blockedStarts.removeAll { $0 === stream }
+        pendingStarts.removeAll { $0 === stream }
     }
 }
 
@@ -428,6 +433,9 @@ extension ConnectionObject {
             // Not started (or not yet accepted): nothing on the wire, the connection ends now.
             if let dcid = acceptDCID { binding?.dropPending(dcid: dcid) }
             shutdownInitiated = true
+            for s in pendingStarts { s.startFailed(Status.aborted) }
+            pendingStarts.removeAll()
+            service()
             deliverShutdownComplete(handshakeCompleted: false, peerAcknowledged: false)
         }
     }

@@ -361,7 +361,9 @@ extension Api {
             guard let id = s.id else { return Status.invalidState }
             return getFixed(bytes(of: id.rawValue), length, buffer)
         case ConnParam.stream0RTTLength:
-            return getFixed(bytes(of: UInt64(0)), length, buffer)       // 0-RTT is not sent yet
+            // Bytes sent before the handshake that the server accepted as 0-RTT (RFC 9001 §4.6).
+            let accepted = s.connection.core?.handshake.isEarlyDataAccepted ?? false
+            return getFixed(bytes(of: accepted ? s.earlyBytes : 0), length, buffer)
         case ConnParam.streamIdealSendBufferSize:
             return getFixed(bytes(of: UInt64(128 * 1024)), length, buffer)
         case ConnParam.streamPriority:

@@ -14,6 +14,9 @@ extension Configuration {
         guard let credential, credential.isClient else { return nil }
         var tls = TLSConfiguration(role: .client, alpnProtocols: alpns, serverName: serverName,
                                    credential: credential.certificate)
+        // 0-RTT when resuming with a ticket that allows it (RFC 9001 §4.6.1); only sends marked
+        // QUIC_SEND_FLAG_ALLOW_0_RTT go out before the handshake completes.
+        tls.enableEarlyData = true
         applyValidation(&tls, credential: credential, purpose: .serverAuth, expectedName: serverName)
         return engineConfiguration(tls, overrides: overrides)
     }
@@ -33,7 +36,9 @@ extension Configuration {
         applyValidation(&tls, credential: credential, purpose: .clientAuth, expectedName: nil)
         // QUIC_SETTINGS.ServerResumptionLevel: RESUME_ONLY / RESUME_AND_ZERORTT let clients
         // resume with our tickets (0-RTT itself is not accepted by the engine yet).
-        if effectiveSettings[.serverResumptionLevel] > 0 { tls.ticketSealer = ticketRing }
+        let resumption = effectiveSettings[.serverResumptionLevel]
+        if resumption > 0 { tls.ticketSealer = ticketRing }
+        if resumption >= SettingLimits.serverResumeAndZeroRtt { tls.enableEarlyData = true }   // RFC 9001 §4.6
         return engineConfiguration(tls)
     }
 

@@ -30,8 +30,19 @@ extension Api {
         guard let s = Handles.object(stream, as: StreamObject.self) else { return Status.invalidParameter }
         let result: QuicStatus? = s.connection.worker.sync {
             guard !s.startRequested, !s.shutdownCompleteDelivered else { return Status.invalidState }
-            guard s.connection.core != nil else { return Status.invalidState }
+            let conn = s.connection
             s.startRequested = true
+            guard conn.core != nil else {
+                // A client stream started before ConnectionStart starts with the connection
+                // (its ALLOW_0_RTT sends can then go out in 0-RTT, RFC 9001 §4.6.1).
+                guard !conn.isServer, !conn.started, !conn.shutdownRequested else {
+                    s.startRequested = false
+                    return Status.invalidState
+                }
+                s.startFlags = flags
+                conn.pendingStarts.append(s)
+                return Status.pending
+            }
             s.startOnWorker(flags: flags)
             return Status.pending
         }
@@ -71,7 +82,15 @@ extension Api {
                     && flags & StreamShutdownFlag.abortReceive != 0 {
                     try core.streams.shutdownImmediately(id, errorCode: errorCode)
                 } else {
-                    if flags & StreamShutdownFlag.graceful != 0 { try core.finishSending(stream: id) }
+                    if flags & StreamShutdownFlag.graceful != 0 {
+                        if !s.heldSends.isEmpty {
+                            // The FIN goes after the requests still waiting to be passed on.
+                            s.heldSends[s.heldSends.count - 1].fin = true
+                            s.localFinSent = true
+                        } else {
+                            try core.finishSending(stream: id)
+                        }
+                    }
                     if flags & StreamShutdownFlag.abortSend != 0, id.canSend(core.role) {
                         try core.resetStream(id, errorCode: errorCode)
                     }
@@ -109,33 +128,28 @@ extension Api {
         let chunks = UnsafeSendable(parts)
         let result: QuicStatus? = s.connection.worker.sync {
             let conn = s.connection
-            if s.id == nil {
-                guard flags & SendFlag.start != 0, !s.startRequested, conn.core != nil else { return Status.invalidState }
+            if s.id == nil && !s.startRequested {
+                guard flags & SendFlag.start != 0, conn.core != nil else { return Status.invalidState }
                 s.startRequested = true
                 s.startOnWorker(flags: StartFlag.immediate)
             }
-            guard let id = s.id, let core = conn.core, !s.shutdownCompleteDelivered, !s.localFinSent else {
-                return Status.invalidState
-            }
+            guard !s.shutdownCompleteDelivered, !s.localFinSent else { return Status.invalidState }
             let fin = flags & SendFlag.fin != 0
             let request = s.nextRequest
             s.nextRequest += 1
-            let pieces = chunks.value
-            do throws(StreamAPIError) {
-                if pieces.isEmpty {
-                    try core.send(stream: id, data: .owned([]), fin: fin, context: request)
-                } else {
-                    for (i, p) in pieces.enumerated() {
-                        try core.send(stream: id, data: .borrowed(p), fin: fin && i == pieces.count - 1, context: request)
-                    }
-                }
-            } catch {
-                return error.status
-            }
-            s.sendRequests[request] = (context, max(1, pieces.count))
+            s.sendRequests[request] = (context, max(1, chunks.value.count))
             s.sentTotal += total
             conn.streamBytesSent += total
             if fin { s.localFinSent = true }
+            let send = StreamObject.HeldSend(request: request, pieces: chunks.value, fin: fin,
+                                             allow0RTT: flags & SendFlag.allow0RTT != 0)
+            // Before the stream has an ID (waiting for the peer's MAX_STREAMS), or before the
+            // handshake for data not marked ALLOW_0_RTT, the request waits here.
+            if s.id == nil || (!conn.connected && !send.allow0RTT) || !s.heldSends.isEmpty {
+                s.heldSends.append(send)
+            } else if let status = s.pass(send) {
+                return status
+            }
             conn.service()
             return Status.pending
         }

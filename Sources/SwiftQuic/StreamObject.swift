@@ -30,6 +30,19 @@ final class StreamObject: QuicObject, @unchecked Sendable {
     var nextRequest: UInt64 = 1
     var sentTotal: UInt64 = 0
     var localFinSent = false
+    /// StreamSend requests not yet handed to the engine (stream not started yet, or 1-RTT data
+    /// before the handshake completed).
+    struct HeldSend {
+        var request: UInt64
+        var pieces: [UnsafeRawBufferPointer]
+        var fin: Bool
+        var allow0RTT: Bool
+    }
+    var heldSends: [HeldSend] = []
+    /// Bytes handed to the engine before the handshake completed (QUIC_PARAM_STREAM_0RTT_LENGTH
+    /// when the server accepted 0-RTT).
+    var earlyBytes: UInt64 = 0
+
     /// QUIC_PARAM_STREAM_PRIORITY (0x7FFF by default), applied to the engine's stream.
     var priority: UInt16 = 0x7FFF
 
@@ -69,6 +82,46 @@ final class StreamObject: QuicObject, @unchecked Sendable {
         return event.deliver(handler, handle, context)
     }
 
+    // MARK: Send
+
+    /// Hands one request to the engine; a status when the engine refused it.
+    func pass(_ send: HeldSend) -> QuicStatus? {
+        guard let id, let core = connection.core else { return Status.invalidState }
+        do throws(StreamAPIError) {
+            if send.pieces.isEmpty {
+                try core.send(stream: id, data: .owned([]), fin: send.fin, context: send.request)
+            } else {
+                for (i, p) in send.pieces.enumerated() {
+                    try core.send(stream: id, data: .borrowed(p), fin: send.fin && i == send.pieces.count - 1,
+                                  context: send.request)
+                }
+            }
+        } catch {
+            sendRequests[send.request] = nil
+            return error.status
+        }
+        if !connection.connected { earlyBytes += UInt64(send.pieces.reduce(0) { $0 + $1.count }) }
+        return nil
+    }
+
+    /// Passes held requests on once the stream has an ID (and, for 1-RTT data, the handshake
+    /// completed). A refused request completes as canceled.
+    func flushHeldSends() {
+        guard id != nil else { return }
+        while let first = heldSends.first, connection.connected || first.allow0RTT {
+            heldSends.removeFirst()
+            if pass(first) != nil {
+                connection.deferred.append { [self] in
+                    let ev = RawEvent(type: EventType.sendComplete)
+                    ev.set(8, UInt8(1))
+                    ev.set(16, self.sendRequests[first.request]?.context ?? nil)
+                    self.deliver(ev)
+                    ev.free()
+                }
+            }
+        }
+    }
+
     // MARK: Start
 
     /// StreamStart on the worker. Returns the call's status; START_COMPLETE follows from the
@@ -85,6 +138,7 @@ final class StreamObject: QuicObject, @unchecked Sendable {
             connection.unstarted.remove(ObjectIdentifier(self))
             connection.streams[newID.rawValue] = self
             if priority != 0x7FFF { try? core.streams.setPriority(newID, priority) }
+            flushHeldSends()
             connection.deferred.append { [self] in self.deliverStartComplete(Status.success) }
         } catch .streamLimitReached {
             if flags & StartFlag.failBlocked != 0 {
@@ -278,6 +332,7 @@ enum SendFlag {
     static let start: UInt32 = 0x2
     static let fin: UInt32 = 0x4
 }
+
 
 extension StreamAPIError {
     var status: QuicStatus {

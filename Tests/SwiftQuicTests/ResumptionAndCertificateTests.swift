@@ -27,10 +27,12 @@ final class ResumptionAndCertificateTests: XCTestCase {
         quic = nil
     }
 
-    func listen(_ server: Recorder) throws -> (HQUIC, UInt16) {
+    func listen(_ server: Recorder, zeroRTT: Bool = false) throws -> (HQUIC, UInt16) {
         var settings = QUIC_SETTINGS()
         settings.IsSet.ServerResumptionLevel = 1
-        settings.ServerResumptionLevel = UInt8(QUIC_SERVER_RESUME_ONLY.rawValue)
+        settings.ServerResumptionLevel = UInt8(zeroRTT ? QUIC_SERVER_RESUME_AND_ZERORTT.rawValue : QUIC_SERVER_RESUME_ONLY.rawValue)
+        settings.IsSet.PeerBidiStreamCount = 1
+        settings.PeerBidiStreamCount = 2
         let (status, config) = quic.openConfiguration(registration, alpns: ["res"], settings: &settings)
         XCTAssertEqual(status, S.success)
         let cert = try Certs.path("server.crt"), key = try Certs.path("server.key")
@@ -105,6 +107,54 @@ final class ResumptionAndCertificateTests: XCTestCase {
         quic.api.ConfigurationClose!(resumeServerConfiguration)
     }
 
+    func testZeroRTTStreamDataOnAResumedConnection() throws {
+        let (listener, port) = try listen(server, zeroRTT: true)
+        let clientConfig = try clientConfiguration(flags: 0)
+        let first = Recorder()
+        var c1: HQUIC?
+        XCTAssertEqual(quic.api.ConnectionOpen!(registration, resumeClientCallback, first.pointer, &c1), S.success)
+        XCTAssertEqual(quic.api.ConnectionStart!(c1, clientConfig, QUIC_ADDRESS_FAMILY(QUIC_ADDRESS_FAMILY_INET), "localhost", port), S.success)
+        XCTAssertTrue(first.wait(for: "TICKET"))
+        let ticket = first.data
+        quic.api.ConnectionShutdown!(c1, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0)
+        XCTAssertTrue(first.wait(for: "SHUTDOWN_COMPLETE"))
+        quic.api.ConnectionClose!(c1)
+
+        // Second connection: a stream started and sent on (ALLOW_0_RTT) before CONNECTED.
+        let second = Recorder()
+        var c2: HQUIC?
+        XCTAssertEqual(quic.api.ConnectionOpen!(registration, resumeClientCallback, second.pointer, &c2), S.success)
+        XCTAssertEqual(ticket.withUnsafeBytes { quic.api.SetParam!(c2, UInt32(QUIC_PARAM_CONN_RESUMPTION_TICKET), UInt32($0.count), $0.baseAddress) }, S.success)
+        // The stream is started and given its data before ConnectionStart, so the data is
+        // there when the first flight is built.
+        var stream: HQUIC?
+        XCTAssertEqual(quic.api.StreamOpen!(c2, QUIC_STREAM_OPEN_FLAG_NONE, zeroRTTStreamCallback, nil, &stream), S.success)
+        XCTAssertEqual(quic.api.StreamStart!(stream, QUIC_STREAM_START_FLAG_NONE), S.pending)
+        let message = Array("early data".utf8)
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: message.count)
+        buffer.initialize(from: message, count: message.count)
+        defer { buffer.deallocate() }
+        var quicBuffer = QUIC_BUFFER(Length: UInt32(message.count), Buffer: buffer)
+        let flags = QUIC_SEND_FLAGS(QUIC_SEND_FLAG_ALLOW_0_RTT.rawValue | QUIC_SEND_FLAG_FIN.rawValue)
+        XCTAssertEqual(quic.api.StreamSend!(stream, &quicBuffer, 1, flags, nil), S.pending)
+        XCTAssertEqual(quic.api.ConnectionStart!(c2, clientConfig, QUIC_ADDRESS_FAMILY(QUIC_ADDRESS_FAMILY_INET), "localhost", port), S.success)
+        XCTAssertTrue(second.wait(for: "CONNECTED"))
+        XCTAssertEqual(second.values["resumed"], 1)
+        XCTAssertTrue(server.wait(for: "SERVER_STREAM_DATA"), "the server got the stream")
+        XCTAssertEqual(server.data, message)
+        let (status, early) = quic.get(stream, QUIC_PARAM_STREAM_0RTT_LENGTH, as: UInt64.self)
+        XCTAssertEqual(status, S.success)
+        XCTAssertEqual(early, UInt64(message.count), "the data went out as 0-RTT and was accepted")
+        quic.api.StreamClose!(stream)
+        quic.api.ConnectionShutdown!(c2, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0)
+        XCTAssertTrue(second.wait(for: "SHUTDOWN_COMPLETE"))
+        quic.api.ConnectionClose!(c2)
+        XCTAssertTrue(server.wait(for: "SERVER_SHUTDOWN_COMPLETE", count: 2))
+        quic.api.ListenerClose!(listener)
+        quic.api.ConfigurationClose!(clientConfig)
+        quic.api.ConfigurationClose!(resumeServerConfiguration)
+    }
+
     func testPendingCertificateDecision() throws {
         let (listener, port) = try listen(server)
         let flags = QUIC_CREDENTIAL_FLAG_INDICATE_CERTIFICATE_RECEIVED.rawValue
@@ -161,12 +211,36 @@ private let resumeServerCallback: QUIC_CONNECTION_CALLBACK_HANDLER = { connectio
             let data: [UInt8] = [1, 2, 3]
             r.values["ticketStatus"] = UInt64(testAPI.ConnectionSendResumptionTicket!(connection, QUIC_SEND_RESUMPTION_FLAG_NONE, 3, data))
         }
+    case QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED:
+        testAPI.SetCallbackHandler!(event.pointee.PEER_STREAM_STARTED.Stream,
+                                    unsafeBitCast(resumeServerStreamCallback, to: UnsafeMutableRawPointer.self), context)
     case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
         r.record("SERVER_SHUTDOWN_COMPLETE") { testAPI.ConnectionClose!(connection) }
     default: break
     }
     return S.success
 }
+
+private let resumeServerStreamCallback: QUIC_STREAM_CALLBACK_HANDLER = { stream, context, event in
+    let r = Recorder.from(context)
+    guard let event else { return S.success }
+    switch event.pointee.Type {
+    case QUIC_STREAM_EVENT_RECEIVE:
+        let receive = event.pointee.RECEIVE
+        for i in 0..<Int(receive.BufferCount) {
+            r.data += UnsafeBufferPointer(start: receive.Buffers[i].Buffer, count: Int(receive.Buffers[i].Length))
+        }
+    case QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN:
+        r.record("SERVER_STREAM_DATA")
+        testAPI.StreamShutdown!(stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0)
+    case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
+        testAPI.StreamClose!(stream)
+    default: break
+    }
+    return S.success
+}
+
+private let zeroRTTStreamCallback: QUIC_STREAM_CALLBACK_HANDLER = { _, _, _ in S.success }
 
 private let resumeClientCallback: QUIC_CONNECTION_CALLBACK_HANDLER = { _, context, event in
     let r = Recorder.from(context)
