@@ -224,6 +224,16 @@ int main(void)
     CHECK(Done == CLIENTS, "every client connection completed its shutdown (%d)", Done);
     CHECK(tu_event_wait(&ServerDone, CLIENTS, WAIT_MS) == CLIENTS, "every server connection completed its shutdown");
     CHECK(!ThreadMismatch, "each server connection saw all its events on one thread");
+    {
+        QUIC_LISTENER_STATISTICS Stats;
+        uint32_t StatsLength = sizeof(Stats);
+        memset(&Stats, 0, sizeof(Stats));
+        CHECK_STATUS(Api->GetParam(Listener, QUIC_PARAM_LISTENER_STATS, &StatsLength, &Stats), QUIC_STATUS_SUCCESS,
+                     "GetParam(LISTENER_STATS)");
+        CHECK(Stats.TotalAcceptedConnections == CLIENTS && Stats.TotalRejectedConnections == 0,
+              "LISTENER_STATS: %d accepted, none rejected (%llu, %llu)", CLIENTS,
+              (unsigned long long)Stats.TotalAcceptedConnections, (unsigned long long)Stats.TotalRejectedConnections);
+    }
     Api->ListenerClose(Listener);
     Api->ConfigurationClose(ClientConfiguration);
     Api->ConfigurationClose(ServerConfiguration);

@@ -63,8 +63,10 @@ extension Api {
                 return getFixed(QuicAddr.bytes(a), length, buffer)
             case ConnParam.listenerStats:
                 // QUIC_LISTENER_STATISTICS: TotalAcceptedConnections, TotalRejectedConnections,
-                // BindingRecvDroppedPackets (3 x uint64) — not counted yet.
-                return Status.notSupported
+                // BindingRecvDroppedPackets (not counted: 0).
+                let values: [UInt64] = [listener.acceptedConnections.load(ordering: .relaxed),
+                                        listener.rejectedConnections.load(ordering: .relaxed), 0]
+                return getFixed(bytes(ofArray: values), length, buffer)
             default:
                 return Status.invalidParameter
             }

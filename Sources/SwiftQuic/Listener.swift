@@ -19,6 +19,9 @@ final class ListenerObject: QuicObject, @unchecked Sendable {
         var stopping = false
     }
     let state = Mutex(State())
+    /// QUIC_LISTENER_STATISTICS counters.
+    let acceptedConnections = Atomic<UInt64>(0)
+    let rejectedConnections = Atomic<UInt64>(0)
 
     init(registration: Registration, handler: UnsafeRawPointer?, context: UnsafeMutableRawPointer?) {
         self.registration = registration
@@ -101,6 +104,7 @@ final class ListenerObject: QuicObject, @unchecked Sendable {
         let alpns = state.withLock { $0.alpns }
         // The server's preference order (RFC 7301 §3.2).
         guard let negotiated = alpns.first(where: { info.alpnProtocols.contains($0) }) else {
+            rejectedConnections.add(1, ordering: .relaxed)
             binding.refuse(dcid: dcid, alpns: alpns, registration: registration)
             return
         }
@@ -154,8 +158,10 @@ final class ListenerObject: QuicObject, @unchecked Sendable {
         } }
         if Status.isFailure(status) {
             // Refused: MsQuic closes the connection and the handle itself.
+            rejectedConnections.add(1, ordering: .relaxed)
             conn.refusedByListener()
         } else {
+            acceptedConnections.add(1, ordering: .relaxed)
             conn.service()
         }
     }
