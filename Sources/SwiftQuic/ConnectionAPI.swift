@@ -275,7 +275,7 @@ extension Api {
             }
         }
         let bytes = payload
-        let result: QuicStatus? = conn.worker.sync {
+        return conn.worker.runOrQueue(queued: Status.success, {
             guard let core = conn.core, conn.datagramSendEnabled else { return Status.invalidState }
             do {
                 let id = try core.sendDatagram(bytes)
@@ -285,7 +285,13 @@ extension Api {
             }
             conn.service()
             return Status.success
-        }
-        return result ?? Status.invalidState
+        }, failedLater: { _ in
+            // Queued from another worker and refused there: reported as canceled.
+            let ev = RawEvent(type: EventType.datagramSendStateChanged)
+            ev.set(8, context)
+            ev.set(16, UInt32(6))                    // QUIC_DATAGRAM_SEND_CANCELED
+            conn.deliver(ev)
+            ev.free()
+        })
     }
 }

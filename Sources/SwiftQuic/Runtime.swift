@@ -71,6 +71,23 @@ extension Worker {
     }
 }
 
+extension Worker {
+    /// MsQuic's queued calls (StreamStart, StreamSend, StreamShutdown, DatagramSend, ...): run
+    /// on this worker and waited for when possible; called from a callback on another worker
+    /// (which must not wait), posted instead, answering `queued`. `body` runs on this worker
+    /// either way; `failedLater` gets a failure `body` returns after the call has returned.
+    func runOrQueue(queued: QuicStatus, _ body: @escaping () -> QuicStatus,
+                    failedLater: @escaping (QuicStatus) -> Void = { _ in }) -> QuicStatus {
+        if isCurrent || Worker.current == nil { return sync(body) ?? Status.invalidState }
+        let op = UnsafeSendable((body, failedLater))
+        let posted = post {
+            let status = op.value.0()
+            if Status.isFailure(status) { op.value.1(status) }
+        }
+        return posted ? queued : Status.invalidState
+    }
+}
+
 final class ResultBox<T>: @unchecked Sendable { var value: T? }
 
 /// Carries a non-Sendable closure to the worker that runs it (the caller waits, or the

@@ -2,6 +2,7 @@
 // StreamShutdown.md, StreamReceiveComplete.md, StreamReceiveSetEnabled.md, StreamClose.md).
 
 import QuicCore
+import QuicPlatform
 import QuicWire
 
 extension Api {
@@ -13,22 +14,31 @@ extension Api {
         }
         // QUIC_STREAM_OPEN_FLAG_APP_OWNED_BUFFERS (StreamProvideReceiveBuffers) is not implemented.
         if flags & 0x8 != 0 { return Status.notSupported }
-        let result: QuicStatus? = conn.worker.sync {
+        let stream = StreamObject(connection: conn, flags: flags, handler: handler, context: context)
+        let open: () -> QuicStatus = {
             guard !conn.shutdownInitiated, !conn.shutdownCompleteDelivered, !conn.shutdownRequested else {
                 return Status.invalidState
             }
-            let stream = StreamObject(connection: conn, flags: flags, handler: handler, context: context)
             conn.unstarted.insert(ObjectIdentifier(stream))
-            Handles.register(stream)
-            newStream.pointee = stream.handle
             return Status.success
         }
-        return result ?? Status.invalidState
+        if conn.worker.isCurrent || Worker.current == nil {
+            let status = conn.worker.sync(open) ?? Status.invalidState
+            guard status == Status.success else { return status }
+        } else {
+            // From another worker's callback: the connection's state is checked when the
+            // stream starts.
+            let op = UnsafeSendable(open)
+            conn.worker.post { _ = op.value() }
+        }
+        Handles.register(stream)
+        newStream.pointee = stream.handle
+        return Status.success
     }
 
     static func streamStart(_ stream: OpaquePointer?, _ flags: UInt32) -> QuicStatus {
         guard let s = Handles.object(stream, as: StreamObject.self) else { return Status.invalidParameter }
-        let result: QuicStatus? = s.connection.worker.sync {
+        return s.connection.worker.runOrQueue(queued: Status.pending, {
             guard !s.startRequested, !s.shutdownCompleteDelivered else { return Status.invalidState }
             let conn = s.connection
             s.startRequested = true
@@ -45,8 +55,7 @@ extension Api {
             }
             s.startOnWorker(flags: flags)
             return Status.pending
-        }
-        return result ?? Status.invalidState
+        }, failedLater: { status in s.startFailed(status); s.connection.service() })
     }
 
     static func streamShutdown(_ stream: OpaquePointer?, _ flags: UInt32, _ errorCode: UInt64) -> QuicStatus {
@@ -67,7 +76,7 @@ extension Api {
                != StreamShutdownFlag.abortSend | StreamShutdownFlag.abortReceive {
             return Status.invalidParameter
         }
-        let result: QuicStatus? = s.connection.worker.sync {
+        return s.connection.worker.runOrQueue(queued: Status.success, {
             guard let core = s.connection.core else { return Status.invalidState }
             guard let id = s.id else {
                 // Never started: the stream ends locally.
@@ -104,8 +113,7 @@ extension Api {
             }
             s.connection.service()
             return Status.success
-        }
-        return result ?? Status.invalidState
+        })
     }
 
     static func streamSend(_ stream: OpaquePointer?, _ buffers: UnsafeRawPointer?, _ bufferCount: UInt32,
@@ -126,7 +134,7 @@ extension Api {
         }
         guard total <= UInt64(UInt32.max) else { return Status.invalidParameter }
         let chunks = UnsafeSendable(parts)
-        let result: QuicStatus? = s.connection.worker.sync {
+        return s.connection.worker.runOrQueue(queued: Status.pending, {
             let conn = s.connection
             if s.id == nil && !s.startRequested {
                 guard flags & SendFlag.start != 0, conn.core != nil else { return Status.invalidState }
@@ -152,8 +160,14 @@ extension Api {
             }
             conn.service()
             return Status.pending
-        }
-        return result ?? Status.invalidState
+        }, failedLater: { _ in
+            // Queued from another worker and refused there: the send completes as canceled.
+            let ev = RawEvent(type: EventType.sendComplete)
+            ev.set(8, UInt8(1))
+            ev.set(16, context)
+            s.deliver(ev)
+            ev.free()
+        })
     }
 
     static func streamReceiveComplete(_ stream: OpaquePointer?, _ length: UInt64) {
@@ -166,14 +180,13 @@ extension Api {
 
     static func streamReceiveSetEnabled(_ stream: OpaquePointer?, _ enabled: UInt8) -> QuicStatus {
         guard let s = Handles.object(stream, as: StreamObject.self) else { return Status.invalidParameter }
-        let result: QuicStatus? = s.connection.worker.sync {
+        return s.connection.worker.runOrQueue(queued: Status.pending, {
             guard !s.shutdownCompleteDelivered else { return Status.invalidState }
             s.receiveEnabled = enabled != 0
             if s.receiveEnabled { s.deliverReceive() }
             s.connection.service()
             return Status.pending
-        }
-        return result ?? Status.invalidState
+        })
     }
 
     static func streamProvideReceiveBuffers(_ stream: OpaquePointer?, _ bufferCount: UInt32,

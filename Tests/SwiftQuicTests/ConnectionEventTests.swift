@@ -233,6 +233,39 @@ final class ConnectionEventTests: XCTestCase {
         quic.api.ConfigurationClose!(serverConfigurationHandle)
     }
 
+    func testStreamSendFromAnotherConnectionsCallback() throws {
+        // A callback of connection 1 sends on a stream of connection 2 (another worker when
+        // there are several): MsQuic queues the send; it must neither fail nor wait.
+        let (listener, port) = try startListener()
+        let clientConfig = clientConfiguration()
+        let one = Recorder(), two = Recorder()
+        let c1 = connect(port, one, clientConfig)
+        let c2 = connect(port, two, clientConfig)
+        XCTAssertTrue(one.wait(for: "CONNECTED"))
+        XCTAssertTrue(two.wait(for: "CONNECTED"))
+        var stream: HQUIC?
+        XCTAssertEqual(quic.api.StreamOpen!(c2, QUIC_STREAM_OPEN_FLAG_NONE, clientStreamCallback, two.pointer, &stream), S.success)
+        XCTAssertEqual(quic.api.StreamStart!(stream, QUIC_STREAM_START_FLAG_NONE), S.pending)
+        XCTAssertTrue(two.wait(for: "START_COMPLETE"))
+        one.handles["foreignStream"] = stream
+        quic.api.ConnectionShutdown!(c1, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0)
+        XCTAssertTrue(one.wait(for: "SHUTDOWN_COMPLETE"))
+        XCTAssertTrue(one.wait(for: "FOREIGN_SEND"))
+        XCTAssertTrue(one.values["foreignStatus"] == UInt64(S.pending), "queued send: \(one.values["foreignStatus"] ?? 0)")
+        XCTAssertTrue(two.wait(for: "SEND_COMPLETE"), "the queued send completed")
+        XCTAssertTrue(server.wait(for: "PEER_SEND_SHUTDOWN"))
+        XCTAssertEqual(server.data.count, 5, "the server got the 5 bytes (partial-receive callback takes 5)")
+        quic.api.StreamClose!(stream)
+        quic.api.ConnectionClose!(c1)
+        quic.api.ConnectionShutdown!(c2, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0)
+        XCTAssertTrue(two.wait(for: "SHUTDOWN_COMPLETE"))
+        quic.api.ConnectionClose!(c2)
+        XCTAssertTrue(server.wait(for: "SERVER_SHUTDOWN_COMPLETE", count: 2))
+        quic.api.ListenerClose!(listener)
+        quic.api.ConfigurationClose!(clientConfig)
+        quic.api.ConfigurationClose!(serverConfigurationHandle)
+    }
+
     func testStreamCallsOnUnstartedAndClosedStreams() throws {
         let (listener, port) = try startListener()
         let clientConfig = clientConfiguration()
@@ -259,6 +292,10 @@ final class ConnectionEventTests: XCTestCase {
 }
 
 // MARK: C callbacks
+
+/// Memory for the cross-worker StreamSend (kept until the process ends).
+nonisolated(unsafe) var foreignMessage: [UInt8] = Array("hello".utf8)
+nonisolated(unsafe) let foreignBuffer = UnsafeMutablePointer<QUIC_BUFFER>.allocate(capacity: 1)
 
 private let listenerCallback: QUIC_LISTENER_CALLBACK_HANDLER = { _, context, event in
     let r = Recorder.from(context)
@@ -344,6 +381,13 @@ private let clientConnectionCallback: QUIC_CONNECTION_CALLBACK_HANDLER = { conne
     case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER: r.record("SHUTDOWN_INITIATED_BY_PEER")
     case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
         r.record("SHUTDOWN_COMPLETE")
+        if let foreign = r.handles["foreignStream"] {
+            foreignMessage.withUnsafeMutableBufferPointer { b in
+                foreignBuffer.pointee = QUIC_BUFFER(Length: UInt32(b.count), Buffer: b.baseAddress)
+            }
+            let status = testAPI.StreamSend!(foreign, foreignBuffer, 1, QUIC_SEND_FLAG_FIN, nil)
+            r.record("FOREIGN_SEND") { r.values["foreignStatus"] = UInt64(status) }
+        }
         if r.values["closeInCallback"] == 1 {
             testAPI.ConnectionClose!(connection)
             if let other = r.handles["closeInline"] { testAPI.RegistrationClose!(other) }
