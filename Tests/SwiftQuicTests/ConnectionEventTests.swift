@@ -266,6 +266,42 @@ final class ConnectionEventTests: XCTestCase {
         quic.api.ConfigurationClose!(serverConfigurationHandle)
     }
 
+    func testStreamAbortsBothWays() throws {
+        let (listener, port) = try startListener()
+        let clientConfig = clientConfiguration()
+        let client = Recorder()
+        let connection = connect(port, client, clientConfig)
+        XCTAssertTrue(client.wait(for: "CONNECTED"))
+        server.values["abortReceive"] = 88            // the server answers with STOP_SENDING(88)
+        var stream: HQUIC?
+        XCTAssertEqual(quic.api.StreamOpen!(connection, QUIC_STREAM_OPEN_FLAG_NONE, abortStreamCallback, client.pointer, &stream), S.success)
+        XCTAssertEqual(quic.api.StreamStart!(stream, QUIC_STREAM_START_FLAG_IMMEDIATE), S.pending)
+        var one = QUIC_BUFFER(Length: 1, Buffer: foreignBuffer.withMemoryRebound(to: UInt8.self, capacity: 1) { $0 })
+        XCTAssertEqual(quic.api.StreamSend!(stream, &one, 1, QUIC_SEND_FLAG_NONE, nil), S.pending)
+        // The server's RECEIVE handler sends STOP_SENDING(88): RFC 9000 §3.5, the client's
+        // send side is reset with it and the app sees PEER_RECEIVE_ABORTED(88).
+        XCTAssertTrue(client.wait(for: "PEER_RECEIVE_ABORTED"))
+        XCTAssertEqual(client.values["peerReceiveAborted"], 88)
+        // Now the client aborts its receive side too; the stream ends.
+        XCTAssertEqual(quic.api.StreamShutdown!(stream, QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE, 99), S.success)
+        XCTAssertTrue(server.wait(for: "PEER_RECEIVE_ABORTED"))
+        XCTAssertEqual(server.values["serverPeerReceiveAborted"], 99)
+        XCTAssertTrue(client.wait(for: "STREAM_SHUTDOWN_COMPLETE"))
+        XCTAssertEqual(client.values["sendShutdownGraceful"], 0, "SEND_SHUTDOWN_COMPLETE after a reset is not graceful")
+        XCTAssertEqual(client.values["connectionShutdown"], 0, "the stream ended on its own, not with the connection")
+        quic.api.StreamClose!(stream)
+        // The peer's MAX_STREAMS grows back when the stream is gone (STREAMS_AVAILABLE).
+        XCTAssertTrue(client.wait(for: "STREAMS_AVAILABLE"))
+        XCTAssertGreaterThan(client.values["bidiAvailable"] ?? 0, 0)
+        quic.api.ConnectionShutdown!(connection, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0)
+        XCTAssertTrue(client.wait(for: "SHUTDOWN_COMPLETE"))
+        quic.api.ConnectionClose!(connection)
+        XCTAssertTrue(server.wait(for: "SERVER_SHUTDOWN_COMPLETE"))
+        quic.api.ListenerClose!(listener)
+        quic.api.ConfigurationClose!(clientConfig)
+        quic.api.ConfigurationClose!(serverConfigurationHandle)
+    }
+
     func testStreamCallsOnUnstartedAndClosedStreams() throws {
         let (listener, port) = try startListener()
         let clientConfig = clientConfiguration()
@@ -350,6 +386,11 @@ private let serverStreamCallback: QUIC_STREAM_CALLBACK_HANDLER = { stream, conte
                 let b = receive.Buffers[i]
                 all += UnsafeBufferPointer(start: b.Buffer, count: Int(b.Length))
             }
+            if let code = r.values["abortReceive"] {
+                r.values["abortReceive"] = nil
+                testAPI.StreamShutdown!(stream, QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE, code)
+                return
+            }
             if r.values["pending"] == 1 {
                 r.values["offset2"] = receive.AbsoluteOffset
                 r.values["length2"] = receive.TotalBufferLength
@@ -365,6 +406,8 @@ private let serverStreamCallback: QUIC_STREAM_CALLBACK_HANDLER = { stream, conte
         r.record("PEER_SEND_SHUTDOWN") {
             testAPI.StreamShutdown!(stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0)
         }
+    case QUIC_STREAM_EVENT_PEER_RECEIVE_ABORTED:
+        r.record("PEER_RECEIVE_ABORTED") { r.values["serverPeerReceiveAborted"] = event.pointee.PEER_RECEIVE_ABORTED.ErrorCode }
     case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
         r.record("STREAM_SHUTDOWN_COMPLETE") { testAPI.StreamClose!(stream) }
     default: break
@@ -393,7 +436,26 @@ private let clientConnectionCallback: QUIC_CONNECTION_CALLBACK_HANDLER = { conne
             if let other = r.handles["closeInline"] { testAPI.RegistrationClose!(other) }
             r.record("CLOSED_INLINE")
         }
+    case QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE:
+        r.record("STREAMS_AVAILABLE") { r.values["bidiAvailable"] = UInt64(event.pointee.STREAMS_AVAILABLE.BidirectionalCount) }
     default: r.record("EVENT_\(event.pointee.Type.rawValue)")
+    }
+    return S.success
+}
+
+private let abortStreamCallback: QUIC_STREAM_CALLBACK_HANDLER = { _, context, event in
+    guard let context, let event else { return S.success }
+    let r = Recorder.from(context)
+    switch event.pointee.Type {
+    case QUIC_STREAM_EVENT_PEER_RECEIVE_ABORTED:
+        r.record("PEER_RECEIVE_ABORTED") { r.values["peerReceiveAborted"] = event.pointee.PEER_RECEIVE_ABORTED.ErrorCode }
+    case QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE:
+        r.record("SEND_SHUTDOWN_COMPLETE") { r.values["sendShutdownGraceful"] = UInt64(event.pointee.SEND_SHUTDOWN_COMPLETE.Graceful) }
+    case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
+        r.record("STREAM_SHUTDOWN_COMPLETE") {
+            r.values["connectionShutdown"] = UInt64(event.pointee.SHUTDOWN_COMPLETE.ConnectionShutdown)
+        }
+    default: r.record("STREAM_EVENT_\(event.pointee.Type.rawValue)")
     }
     return S.success
 }
