@@ -151,7 +151,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         var entry = pending[dcid] ?? PendingAccept(peek: InitialPeek(version: header.version, dcid: dcid), remote: remote)
         guard entry.object == nil else {
             // Waiting for ConnectionSetConfiguration: keep the datagram for later (bounded).
-            if entry.peek.datagrams.count < 8 { entry.held.append(Array(buffer)) }
+            if entry.held.count < 8 { entry.held.append(Array(buffer)) }
             pending[dcid] = entry
             return
         }
