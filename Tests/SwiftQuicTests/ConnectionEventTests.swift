@@ -266,6 +266,36 @@ final class ConnectionEventTests: XCTestCase {
         quic.api.ConfigurationClose!(serverConfigurationHandle)
     }
 
+    func testConfigurationGivenAfterNewConnectionReturned() throws {
+        // MsQuic lets the listener's app return SUCCESS and call ConnectionSetConfiguration
+        // later; the client's first flight waits (and its retransmissions with it).
+        server.values["deferConfiguration"] = 1
+        let (listener, port) = try startListener()
+        let clientConfig = clientConfiguration()
+        let client = Recorder()
+        let connection = connect(port, client, clientConfig)
+        XCTAssertTrue(server.wait(for: "NEW_CONNECTION"))
+        Thread.sleep(forTimeInterval: 0.3)
+        XCTAssertFalse(client.events.contains("CONNECTED"), "no handshake before the configuration")
+        guard let accepted = server.handles["accepted"] else { return XCTFail("no accepted connection") }
+        XCTAssertEqual(quic.api.ConnectionSetConfiguration!(accepted, serverConfigurationHandle), S.success)
+        XCTAssertEqual(quic.api.ConnectionSetConfiguration!(accepted, serverConfigurationHandle), S.invalidState,
+                       "a configuration is given once")
+        let configured = Date()
+        XCTAssertTrue(client.wait(for: "CONNECTED"))
+        XCTAssertLessThan(Date().timeIntervalSince(configured), 0.5, "the held first flight is answered at once")
+        XCTAssertTrue(server.wait(for: "SERVER_CONNECTED"))
+        quic.api.ConnectionShutdown!(connection, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0)
+        XCTAssertTrue(client.wait(for: "SHUTDOWN_COMPLETE"))
+        quic.api.ConnectionClose!(connection)
+        // The server drains for three PTOs (RFC 9000 §10.2.2), long here: the first RTT
+        // sample includes the wait for the configuration.
+        XCTAssertTrue(server.wait(for: "SERVER_SHUTDOWN_COMPLETE"))
+        quic.api.ListenerClose!(listener)
+        quic.api.ConfigurationClose!(clientConfig)
+        quic.api.ConfigurationClose!(serverConfigurationHandle)
+    }
+
     func testStreamAbortsBothWays() throws {
         let (listener, port) = try startListener()
         let clientConfig = clientConfiguration()
@@ -342,7 +372,11 @@ private let listenerCallback: QUIC_LISTENER_CALLBACK_HANDLER = { _, context, eve
         r.record("NEW_CONNECTION") {
             let connection = event.pointee.NEW_CONNECTION.Connection
             testAPI.SetCallbackHandler!(connection, unsafeBitCast(serverConnectionCallback, to: UnsafeMutableRawPointer.self), context)
-            status = testAPI.ConnectionSetConfiguration!(connection, serverConfigurationHandle)
+            if r.values["deferConfiguration"] == 1 {
+                r.handles["accepted"] = connection      // configured later, from the test thread
+            } else {
+                status = testAPI.ConnectionSetConfiguration!(connection, serverConfigurationHandle)
+            }
         }
         return status
     case QUIC_LISTENER_EVENT_STOP_COMPLETE:
