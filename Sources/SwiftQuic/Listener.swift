@@ -102,6 +102,13 @@ final class ListenerObject: QuicObject, @unchecked Sendable {
     func indicateNewConnection(on binding: Binding, dcid: ConnectionID, version: QuicVersion, info: ClientHelloInfo,
                                crypto: [UInt8], local: UDPAddress, remote: UDPAddress) {
         let alpns = state.withLock { $0.alpns }
+        // After RegistrationShutdown no connection is accepted (the client is refused as an
+        // application without a protocol for it would be).
+        if registration.shutdown != nil {
+            rejectedConnections.add(1, ordering: .relaxed)
+            binding.refuse(dcid: dcid, alpns: [[0]], registration: registration)
+            return
+        }
         // The server's preference order (RFC 7301 §3.2).
         guard let negotiated = alpns.first(where: { info.alpnProtocols.contains($0) }) else {
             rejectedConnections.add(1, ordering: .relaxed)
