@@ -34,13 +34,15 @@ enum QuicAddr {
         var storage = sockaddr_storage()
         let length = address.write(to: &storage)
         withUnsafeBytes(of: &storage) { raw in
-            p.copyMemory(from: raw.baseAddress!, byteCount: min(Int(length), size))
+            if let base = raw.baseAddress { p.copyMemory(from: base, byteCount: min(Int(length), size)) }
         }
     }
 
     static func bytes(_ address: UDPAddress) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: size)
-        out.withUnsafeMutableBytes { write(address, to: $0.baseAddress!) }
+        out.withUnsafeMutableBytes { raw in
+            if let base = raw.baseAddress { write(address, to: base) }
+        }
         return out
     }
 }

@@ -137,7 +137,9 @@ extension Api {
             if length.pointee < minimum { length.pointee = UInt32(full.count); return Status.bufferTooSmall }
             let n = min(Int(length.pointee), full.count)
             guard let buffer else { return Status.invalidParameter }
-            full.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: n) }
+            full.withUnsafeBytes { raw in
+                if let base = raw.baseAddress { buffer.copyMemory(from: base, byteCount: n) }
+            }
             length.pointee = UInt32(n)
             return Status.success
         case ConnParam.shareUDPBinding:
