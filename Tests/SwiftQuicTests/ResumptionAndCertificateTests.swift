@@ -27,7 +27,7 @@ final class ResumptionAndCertificateTests: XCTestCase {
         quic = nil
     }
 
-    func listen(_ server: Recorder, zeroRTT: Bool = false) throws -> (HQUIC, UInt16) {
+    func listen(_ server: Recorder, zeroRTT: Bool = false, requireClientCertificate: Bool = false) throws -> (HQUIC, UInt16) {
         var settings = QUIC_SETTINGS()
         settings.IsSet.ServerResumptionLevel = 1
         settings.ServerResumptionLevel = UInt8(zeroRTT ? QUIC_SERVER_RESUME_AND_ZERORTT.rawValue : QUIC_SERVER_RESUME_ONLY.rawValue)
@@ -35,16 +35,21 @@ final class ResumptionAndCertificateTests: XCTestCase {
         settings.PeerBidiStreamCount = 2
         let (status, config) = quic.openConfiguration(registration, alpns: ["res"], settings: &settings)
         XCTAssertEqual(status, S.success)
-        let cert = try Certs.path("server.crt"), key = try Certs.path("server.key")
-        let loaded = cert.withCString { c in key.withCString { k -> UInt32 in
+        let cert = try Certs.path("server.crt"), key = try Certs.path("server.key"), ca = try Certs.path("ca.crt")
+        let loaded = cert.withCString { c in key.withCString { k in ca.withCString { a -> UInt32 in
             var files = QUIC_CERTIFICATE_FILE(PrivateKeyFile: k, CertificateFile: c)
             return withUnsafeMutablePointer(to: &files) { f in
                 var cred = QUIC_CREDENTIAL_CONFIG()
                 cred.Type = QUIC_CREDENTIAL_TYPE_CERTIFICATE_FILE
                 cred.CertificateFile = f
+                if requireClientCertificate {
+                    cred.Flags = QUIC_CREDENTIAL_FLAGS(QUIC_CREDENTIAL_FLAG_REQUIRE_CLIENT_AUTHENTICATION.rawValue
+                                                       | QUIC_CREDENTIAL_FLAG_SET_CA_CERTIFICATE_FILE.rawValue)
+                    cred.CaCertificateFile = a
+                }
                 return quic.api.ConfigurationLoadCredential!(config, &cred)
             }
-        } }
+        } } }
         XCTAssertEqual(loaded, S.success)
         resumeServerConfiguration = config
         var listener: HQUIC?
@@ -152,6 +157,51 @@ final class ResumptionAndCertificateTests: XCTestCase {
         XCTAssertTrue(server.wait(for: "SERVER_SHUTDOWN_COMPLETE", count: 2))
         quic.api.ListenerClose!(listener)
         quic.api.ConfigurationClose!(clientConfig)
+        quic.api.ConfigurationClose!(resumeServerConfiguration)
+    }
+
+    func testClientAuthentication() throws {
+        let (listener, port) = try listen(server, requireClientCertificate: true)
+        // With a certificate (server.crt carries clientAuth): accepted.
+        let (status, withCert) = quic.openConfiguration(registration, alpns: ["res"])
+        XCTAssertEqual(status, S.success)
+        let cert = try Certs.path("server.crt"), key = try Certs.path("server.key"), ca = try Certs.path("ca.crt")
+        let loaded = cert.withCString { c in key.withCString { k in ca.withCString { a -> UInt32 in
+            var files = QUIC_CERTIFICATE_FILE(PrivateKeyFile: k, CertificateFile: c)
+            return withUnsafeMutablePointer(to: &files) { f in
+                var cred = QUIC_CREDENTIAL_CONFIG()
+                cred.Type = QUIC_CREDENTIAL_TYPE_CERTIFICATE_FILE
+                cred.CertificateFile = f
+                cred.Flags = QUIC_CREDENTIAL_FLAGS(QUIC_CREDENTIAL_FLAG_CLIENT.rawValue | QUIC_CREDENTIAL_FLAG_SET_CA_CERTIFICATE_FILE.rawValue)
+                cred.CaCertificateFile = a
+                return quic.api.ConfigurationLoadCredential!(withCert, &cred)
+            }
+        } } }
+        XCTAssertEqual(loaded, S.success)
+        let good = Recorder()
+        var c1: HQUIC?
+        XCTAssertEqual(quic.api.ConnectionOpen!(registration, resumeClientCallback, good.pointer, &c1), S.success)
+        XCTAssertEqual(quic.api.ConnectionStart!(c1, withCert, QUIC_ADDRESS_FAMILY(QUIC_ADDRESS_FAMILY_INET), "localhost", port), S.success)
+        XCTAssertTrue(good.wait(for: "CONNECTED"))
+        XCTAssertTrue(server.wait(for: "SERVER_CONNECTED"))
+        quic.api.ConnectionShutdown!(c1, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0)
+        XCTAssertTrue(good.wait(for: "SHUTDOWN_COMPLETE"))
+        quic.api.ConnectionClose!(c1)
+
+        // Without one: certificate_required (RFC 8446 §4.4.2.4), CRYPTO_ERROR 0x100 + 116.
+        let withoutCert = try clientConfiguration(flags: 0)
+        let bad = Recorder()
+        var c2: HQUIC?
+        XCTAssertEqual(quic.api.ConnectionOpen!(registration, resumeClientCallback, bad.pointer, &c2), S.success)
+        XCTAssertEqual(quic.api.ConnectionStart!(c2, withoutCert, QUIC_ADDRESS_FAMILY(QUIC_ADDRESS_FAMILY_INET), "localhost", port), S.success)
+        XCTAssertTrue(bad.wait(for: "SHUTDOWN_COMPLETE"))
+        XCTAssertTrue(bad.events.contains("SHUTDOWN_INITIATED_BY_TRANSPORT"))
+        XCTAssertEqual(bad.values["transportErrorCode"], 0x100 + 116)
+        quic.api.ConnectionClose!(c2)
+        XCTAssertTrue(server.wait(for: "SERVER_SHUTDOWN_COMPLETE", count: 2))
+        quic.api.ListenerClose!(listener)
+        quic.api.ConfigurationClose!(withCert)
+        quic.api.ConfigurationClose!(withoutCert)
         quic.api.ConfigurationClose!(resumeServerConfiguration)
     }
 
