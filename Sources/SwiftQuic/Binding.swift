@@ -47,10 +47,15 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
             } else {
                 unrouted = true
             }
+            let retrying = listener != nil && endpoint.configuration.requireRetry
+            // The endpoint answers a tokenless Initial with a Retry only when it accepts
+            // connections; no connection is made from this datagram (it has no token).
+            if retrying { endpoint.configuration.server = Binding.retryOnlyConfiguration }
             if let event = endpoint.handle(datagram: buffer, from: remote, now: now),
                case .newConnection(let conn) = event {
                 adoptUnclaimed(conn)
             }
+            if retrying { endpoint.configuration.server = nil }
         }
         if unrouted || connections.count <= 4 {
             serviceAll(now: now)
@@ -62,6 +67,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     }
 
     private var touched: [ConnectionObject] = []
+    static let retryOnlyConfiguration = ConnectionConfiguration(tls: TLSConfiguration(role: .server, alpnProtocols: []))
     /// Connection IDs (and accepted Initial DCIDs) -> connections; rebuilt when a lookup misses.
     private var routes: [ConnectionID: ConnectionObject] = [:]
 
@@ -122,7 +128,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// An engine connection nobody asked for (cannot happen for a client socket; a listener
     /// socket creates connections only through `accept`): closed at once.
     private func adoptUnclaimed(_ conn: Connection) {
-        conn.close(errorCode: 0, now: Runtime.now)
+        conn.close(errorCode: 0, silent: true, now: Runtime.now)
     }
 
     // MARK: Accepting (listener sockets)
@@ -133,6 +139,10 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
               let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength),
               header.kind == .initial else { return nil }
         if pending[header.dcid] != nil { return header.dcid }
+        // With Retry required, an Initial without a token goes to the endpoint, which answers
+        // with a Retry (RFC 9000 §8.1.2); the application hears of the client once it comes
+        // back with the token.
+        if endpoint.configuration.requireRetry && header.tokenRange.isEmpty { return nil }
         for object in connections.values {
             if object.acceptDCID == header.dcid { return nil }
             if let c = object.core, c.localConnectionIDs.contains(header.dcid) { return nil }

@@ -48,9 +48,16 @@ final class ListenerObject: QuicObject, @unchecked Sendable {
         }
         if already { return Status.invalidState }
         var made: [Binding] = []
+        // QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT 0: every client's address is validated with a
+        // Retry first (RFC 9000 §8.1.2); QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY keys the reset
+        // tokens (RFC 9000 §10.3.2).
+        var endpointConfiguration = EndpointConfiguration(server: nil)
+        let (retryLimit, resetKey) = Library.state.withLock { ($0.settings.global.retryMemoryLimit, $0.statelessResetKey) }
+        endpointConfiguration.requireRetry = retryLimit == 0
+        endpointConfiguration.statelessResetKey = resetKey
         do {
             let sockets = try pool.bindListener(address: address) { worker in
-                let b = Binding(worker: worker, endpoint: Endpoint(configuration: EndpointConfiguration(server: nil)))
+                let b = Binding(worker: worker, endpoint: Endpoint(configuration: endpointConfiguration))
                 b.listener = self
                 made.append(b)
                 return b

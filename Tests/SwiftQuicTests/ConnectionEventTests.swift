@@ -296,6 +296,25 @@ final class ConnectionEventTests: XCTestCase {
         quic.api.ConfigurationClose!(serverConfigurationHandle)
     }
 
+    func testRetryFirstWhenRetryMemoryIsZero() throws {
+        // QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT 0: every client is asked to prove its address
+        // with a Retry (RFC 9000 §8.1.2) before the listener hears of it.
+        XCTAssertEqual(quic.set(nil, QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT, UInt16(0)), S.success)
+        let (listener, port) = try startListener()
+        let clientConfig = clientConfiguration()
+        let client = Recorder()
+        let connection = connect(port, client, clientConfig)
+        XCTAssertTrue(client.wait(for: "CONNECTED"))
+        XCTAssertEqual(server.events.filter { $0 == "NEW_CONNECTION" }.count, 1, "one NEW_CONNECTION, after the Retry")
+        quic.api.ConnectionShutdown!(connection, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0)
+        XCTAssertTrue(client.wait(for: "SHUTDOWN_COMPLETE"))
+        quic.api.ConnectionClose!(connection)
+        XCTAssertTrue(server.wait(for: "SERVER_SHUTDOWN_COMPLETE"))
+        quic.api.ListenerClose!(listener)
+        quic.api.ConfigurationClose!(clientConfig)
+        quic.api.ConfigurationClose!(serverConfigurationHandle)
+    }
+
     func testStreamAbortsBothWays() throws {
         let (listener, port) = try startListener()
         let clientConfig = clientConfiguration()
