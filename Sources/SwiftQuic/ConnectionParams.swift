@@ -309,6 +309,8 @@ extension Api {
     private static func statisticsV2(_ c: ConnectionObject) -> [UInt8] {
         var s = QUIC_STATISTICS_V2()
         s.CorrelationId = c.correlationID
+        s.ResumptionAttempted = c.ticketToResume != nil ? 1 : 0
+        s.ResumptionSucceeded = (c.core?.handshake.isResumed ?? false) ? 1 : 0
         if let st = c.core?.statistics {
             s.Rtt = UInt32(clamping: st.smoothedRTT)
             s.MinRtt = UInt32(clamping: st.minRTT)
@@ -335,6 +337,8 @@ extension Api {
     private static func statisticsV1(_ c: ConnectionObject) -> [UInt8] {
         var s = QUIC_STATISTICS()
         s.CorrelationId = c.correlationID
+        s.ResumptionAttempted = c.ticketToResume != nil ? 1 : 0
+        s.ResumptionSucceeded = (c.core?.handshake.isResumed ?? false) ? 1 : 0
         if let st = c.core?.statistics {
             s.Rtt = UInt32(clamping: st.smoothedRTT)
             s.MinRtt = UInt32(clamping: st.minRTT)
