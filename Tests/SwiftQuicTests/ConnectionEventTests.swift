@@ -107,7 +107,7 @@ final class ConnectionEventTests: XCTestCase {
 
     /// A started listener on 127.0.0.1 with an ephemeral port whose accepted connections use
     /// `serverConnectionCallback` with `server` as context.
-    func startListener() throws -> (HQUIC, UInt16) {
+    func startListener(wildcard: Bool = false) throws -> (HQUIC, UInt16) {
         serverConfigurationHandle = try serverConfiguration()
         var listener: HQUIC?
         XCTAssertEqual(quic.api.ListenerOpen!(registration, listenerCallback, server.pointer, &listener), S.success)
@@ -115,20 +115,23 @@ final class ConnectionEventTests: XCTestCase {
         address.Ipv4.sin_family = sa_family_t(AF_INET)
         address.Ipv4.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
         let alpn = [UInt8]("evt".utf8)
-        let status = withBuffers([alpn]) { quic.api.ListenerStart!(listener, $0.baseAddress, 1, &address) }
+        let status = withBuffers([alpn]) { buffers in
+            wildcard ? quic.api.ListenerStart!(listener, buffers.baseAddress, 1, nil)
+                     : quic.api.ListenerStart!(listener, buffers.baseAddress, 1, &address)
+        }
         XCTAssertEqual(status, S.success)
         let (got, local) = quic.get(listener, QUIC_PARAM_LISTENER_LOCAL_ADDRESS, as: QUIC_ADDR.self)
         XCTAssertEqual(got, S.success)
-        let port = UInt16(bigEndian: local?.Ipv4.sin_port ?? 0)
+        let port = UInt16(bigEndian: wildcard ? local?.Ipv6.sin6_port ?? 0 : local?.Ipv4.sin_port ?? 0)
         XCTAssertNotEqual(port, 0)
         return (listener!, port)
     }
 
-    func connect(_ port: UInt16, _ recorder: Recorder, _ configuration: HQUIC) -> HQUIC {
+    func connect(_ port: UInt16, _ recorder: Recorder, _ configuration: HQUIC, host: String = "127.0.0.1") -> HQUIC {
         var connection: HQUIC?
         XCTAssertEqual(quic.api.ConnectionOpen!(registration, clientConnectionCallback, recorder.pointer, &connection), S.success)
-        XCTAssertEqual(quic.api.ConnectionStart!(connection, configuration, QUIC_ADDRESS_FAMILY(QUIC_ADDRESS_FAMILY_INET),
-                                                 "127.0.0.1", port), S.success)
+        let family = host.contains(":") ? QUIC_ADDRESS_FAMILY_INET6 : QUIC_ADDRESS_FAMILY_INET
+        XCTAssertEqual(quic.api.ConnectionStart!(connection, configuration, QUIC_ADDRESS_FAMILY(family), host, port), S.success)
         return connection!
     }
 
@@ -290,6 +293,24 @@ final class ConnectionEventTests: XCTestCase {
         quic.api.ConnectionClose!(connection)
         // The server drains for three PTOs (RFC 9000 §10.2.2), long here: the first RTT
         // sample includes the wait for the configuration.
+        XCTAssertTrue(server.wait(for: "SERVER_SHUTDOWN_COMPLETE"))
+        quic.api.ListenerClose!(listener)
+        quic.api.ConfigurationClose!(clientConfig)
+        quic.api.ConfigurationClose!(serverConfigurationHandle)
+    }
+
+    func testIPv6LoopbackToAWildcardListener() throws {
+        let (listener, port) = try startListener(wildcard: true)
+        let clientConfig = clientConfiguration()
+        let client = Recorder()
+        let connection = connect(port, client, clientConfig, host: "::1")
+        XCTAssertTrue(client.wait(for: "CONNECTED"))
+        let (status, remote) = quic.get(connection, QUIC_PARAM_CONN_REMOTE_ADDRESS, as: QUIC_ADDR.self)
+        XCTAssertEqual(status, S.success)
+        XCTAssertEqual(Int32(remote?.Ip.sa_family ?? 0), AF_INET6)
+        quic.api.ConnectionShutdown!(connection, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0)
+        XCTAssertTrue(client.wait(for: "SHUTDOWN_COMPLETE"))
+        quic.api.ConnectionClose!(connection)
         XCTAssertTrue(server.wait(for: "SERVER_SHUTDOWN_COMPLETE"))
         quic.api.ListenerClose!(listener)
         quic.api.ConfigurationClose!(clientConfig)
