@@ -125,4 +125,39 @@ final class ReviewRegressionTests: XCTestCase {
         XCTAssertEqual(split(Array(d[0..<end]), grease: false).0, [.initial])
         XCTAssertNil(split(Array(d[0..<end]), grease: false).1)
     }
+    /// RFC 9000 §17.2, §17.3.1: reserved bits are only checked once the packet was
+    /// authenticated (they are under header protection); set, they are a PROTOCOL_VIOLATION.
+    /// Stage 1 parsing must not look at them.
+    func testReservedBitsAreAProtocolViolationAfterUnprotecting() throws {
+        let cid = ConnectionID([9, 9, 9, 9])!
+        // Long header (Handshake): reserved bits 0x0c; short header: 0x18.
+        var long = [UInt8](repeating: 0, count: 80)
+        try long.withUnsafeMutableBytes { b in
+            var w = WireWriter(b)
+            let h = try PacketHeaderWriter.writeLongHeader(
+                into: &w, type: .handshake, version: .v1, dcid: cid, scid: cid,
+                truncatedPacketNumber: 1, packetNumberLength: 2)
+            try w.writeZeros(40)
+            try PacketHeaderWriter.patchLength(b, header: h, packetEnd: w.position)
+        }
+        let short: [UInt8] = [0x41] + cid.bytes + [0, 1] + [UInt8](repeating: 0, count: 40)
+        for (bytes, bits, dcidLength) in [(long, UInt8(0x0c), 8), (short, UInt8(0x18), 4)] {
+            for value: UInt8 in [0, bits & (bits << 1), bits & (bits >> 1), bits] {
+                var d = bytes
+                d[0] |= value
+                let h = try XCTUnwrap(parseHeader(d, dcidLength: dcidLength).value, "stage 1 ignores reserved bits")
+                let u = try d.withUnsafeBytes { buf in try h.unprotected(firstByte: d[0], in: buf) }
+                XCTAssertEqual(u.packetNumberLength, 2)
+                XCTAssertEqual(u.truncatedPacketNumber, 1)
+                do throws(QuicError) {
+                    try u.checkReservedBits()
+                    XCTAssertEqual(value, 0)
+                } catch {
+                    XCTAssertNotEqual(value, 0)
+                    XCTAssertEqual(error.code, .protocolViolation)
+                    XCTAssertNil(error.frameType)
+                }
+            }
+        }
+    }
 }

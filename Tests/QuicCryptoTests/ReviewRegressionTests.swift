@@ -1,0 +1,34 @@
+import XCTest
+import QuicWire
+@testable import QuicCrypto
+
+/// Regression tests added by the issue 3 review.
+final class CryptoReviewRegressionTests: XCTestCase {
+    /// QuicCrypto's packet number recovery (used by `PacketProtector.unprotect`) and QuicWire's
+    /// (used with `PacketHeader.unprotected`) are both RFC 9000 Appendix A.3: they must agree
+    /// for every largest packet number a connection can have (0 ... 2^62-2), including the
+    /// window next to 2^62.
+    func testPacketNumberDecodersAgree() {
+        let top = PacketNumber.max
+        var rng = TestRandom(seed: 0x3a3)
+        var largests: [UInt64?] = [nil, 0, 1, 127, 128, 255, 256, 0xffff, 0x1_0000, 0xffff_ffff, 1 << 32]
+        for d: UInt64 in [1, 2, 127, 128, 129, 0x7fff, 0x8000, 0x8001, 0x7fff_ffff, 0x8000_0000, 0x8000_0001,
+                          0xffff_ffff, 0x1_0000_0000] {
+            largests.append(top - d)
+        }
+        for _ in 0..<3000 { largests.append(rng.next() % top) }
+        for largest in largests {
+            for length in 1...4 {
+                let mask: UInt64 = (1 << UInt64(8 * length)) - 1
+                var truncs: [UInt64] = [0, 1, mask / 2, mask / 2 + 1, mask]
+                for _ in 0..<4 { truncs.append(rng.next() & mask) }
+                for t in truncs {
+                    let crypto = PacketNumberDecoding.decode(truncated: t, length: length, largest: largest)
+                    let wire = PacketNumber.decode(truncated: t, length: length, largestReceived: largest)
+                    XCTAssertEqual(crypto, wire, "largest \(String(describing: largest)) t \(t) len \(length)")
+                    XCTAssertLessThanOrEqual(crypto, top)
+                }
+            }
+        }
+    }
+}
