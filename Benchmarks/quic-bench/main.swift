@@ -30,6 +30,12 @@ func now() -> Double { clock(CLOCK_MONOTONIC) }
 /// CPU time consumed by this thread, the divisor of every rate.
 func cpuTime() -> Double { clock(CLOCK_THREAD_CPUTIME_ID) }
 
+/// With Fuzz/DecodeBench/count.c preloaded (LD_PRELOAD), its malloc counter; every
+/// measurement then also prints the malloc calls made while it ran.
+typealias MallocCount = @convention(c) () -> UInt
+let mallocCount: MallocCount? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "wire_malloc_count")
+    .map { unsafeBitCast($0, to: MallocCount.self) }
+
 /// Runs `body` (which does `batch` operations per call) until `secondsPerRun` of wall-clock
 /// time elapse, and returns operations per second of this thread's CPU time; the best of
 /// `repetitions` runs.
@@ -37,6 +43,7 @@ func measure(batch: Int, _ body: () -> Void) -> Double {
     var best = 0.0
     for _ in 0..<repetitions {
         var operations = 0
+        let mallocsBefore = mallocCount?() ?? 0
         let start = now()
         let cpuStart = cpuTime()
         repeat {
@@ -44,6 +51,10 @@ func measure(batch: Int, _ body: () -> Void) -> Double {
             operations += batch
         } while now() - start < secondsPerRun
         let cpu = cpuTime() - cpuStart
+        if let mallocCount {
+            let mallocs = mallocCount() - mallocsBefore
+            print("    (\(mallocs) malloc calls in \(operations) operations)")
+        }
         if cpu > 0 { best = max(best, Double(operations) / cpu) }
     }
     return best
