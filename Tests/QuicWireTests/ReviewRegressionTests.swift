@@ -160,4 +160,25 @@ final class ReviewRegressionTests: XCTestCase {
             }
         }
     }
+    /// `==` of stateless reset tokens (now without an early exit, RFC 9000 §10.3.1) is still
+    /// byte equality, whichever byte differs, and hashing stays consistent with it.
+    func testStatelessResetTokenEquality() {
+        let base = (0..<16).map { UInt8($0 * 7 + 1) }
+        let a = StatelessResetToken(base)!
+        XCTAssertEqual(a, StatelessResetToken(base)!)
+        var set: Set<StatelessResetToken> = [a]
+        for i in 0..<16 {
+            for bit in 0..<8 {
+                var other = base
+                other[i] ^= UInt8(1 << bit)
+                let b = StatelessResetToken(other)!
+                XCTAssertNotEqual(a, b, "byte \(i) bit \(bit)")
+                XCTAssertFalse(set.contains(b))
+                set.insert(b)
+            }
+        }
+        XCTAssertEqual(set.count, 1 + 16 * 8)
+        XCTAssertTrue(set.contains(StatelessResetToken(base)!))
+        XCTAssertEqual(StatelessResetToken(), StatelessResetToken([UInt8](repeating: 0, count: 16))!)
+    }
 }
