@@ -181,4 +181,48 @@ final class ReviewRegressionTests: XCTestCase {
         XCTAssertTrue(set.contains(StatelessResetToken(base)!))
         XCTAssertEqual(StatelessResetToken(), StatelessResetToken([UInt8](repeating: 0, count: 16))!)
     }
+    /// The encoders report impossible arguments as `BufferTooSmall` instead of trapping on
+    /// arithmetic overflow: ACK ranges near 2^64, STREAM/CRYPTO lengths above 2^62.
+    func testEncodersDoNotTrapOnExtremeArguments() {
+        func fails(_ body: (inout WireWriter) throws(BufferTooSmall) -> Void) -> Bool {
+            var buffer = [UInt8](repeating: 0, count: 64)
+            return buffer.withUnsafeMutableBytes { b in
+                var w = WireWriter(b)
+                do throws(BufferTooSmall) {
+                    try body(&w)
+                    return false
+                } catch {
+                    XCTAssertEqual(w.position, 0, "a failed write leaves the position")
+                    return true
+                }
+            }
+        }
+        XCTAssertTrue(fails { (w: inout WireWriter) throws(BufferTooSmall) in
+            try FrameEncoder.writeAck(ranges: [10...20, (UInt64.max - 1)...UInt64.max], ackDelay: 0, into: &w)
+        })
+        XCTAssertTrue(fails { (w: inout WireWriter) throws(BufferTooSmall) in
+            try FrameEncoder.writeAck(ranges: [10...20, 0...UInt64(19)], ackDelay: 0, into: &w)
+        })
+        XCTAssertFalse(fails { (w: inout WireWriter) throws(BufferTooSmall) in
+            try FrameEncoder.writeAck(ranges: [10...20, 0...UInt64(8)], ackDelay: 0, into: &w)
+        })
+        XCTAssertTrue(fails { (w: inout WireWriter) throws(BufferTooSmall) in
+            try FrameEncoder.writeStreamHeader(streamID: 0, offset: 0, length: Int.max, fin: false,
+                                               explicitLength: true, into: &w)
+        })
+        XCTAssertTrue(fails { (w: inout WireWriter) throws(BufferTooSmall) in
+            try FrameEncoder.writeStreamHeader(streamID: 0, offset: 1, length: Int(VarInt.max), fin: false,
+                                               explicitLength: false, into: &w)
+        })
+        XCTAssertFalse(fails { (w: inout WireWriter) throws(BufferTooSmall) in
+            try FrameEncoder.writeStreamHeader(streamID: 0, offset: 0, length: Int(VarInt.max), fin: false,
+                                               explicitLength: false, into: &w)
+        })
+        XCTAssertTrue(fails { (w: inout WireWriter) throws(BufferTooSmall) in
+            try FrameEncoder.writeCryptoHeader(offset: 0, length: Int.max, into: &w)
+        })
+        XCTAssertFalse(fails { (w: inout WireWriter) throws(BufferTooSmall) in
+            try FrameEncoder.writeCryptoHeader(offset: VarInt.max - 5, length: 5, into: &w)
+        })
+    }
 }
