@@ -118,7 +118,9 @@ public enum PacketNumberDecoding {
     @inlinable
     public static func decode(truncated: UInt64, length: Int, largest: UInt64?) -> UInt64 {
         let bits = UInt64(max(1, min(length, 4)) * 8)
-        let expected: UInt64 = largest.map { $0 &+ 1 } ?? 0
+        // Packet numbers never exceed 2^62-1 (RFC 9000 §12.3); clamping a larger `largest`
+        // keeps every sum below 2^63 so nothing can overflow.
+        let expected: UInt64 = largest.map { Swift.min($0, (1 << 62) - 1) + 1 } ?? 0
         let window: UInt64 = 1 << bits
         let halfWindow = window / 2
         let mask = window - 1

@@ -31,4 +31,16 @@ final class CryptoReviewRegressionTests: XCTestCase {
             }
         }
     }
+    /// A `largest` beyond 2^62-1 (impossible on the wire; a caller bug) gives some value
+    /// instead of trapping on overflow.
+    func testPacketNumberDecodingDoesNotTrapOnExtremeLargest() {
+        for largest: UInt64 in [UInt64.max, UInt64.max - 1, UInt64.max - 200, 1 << 63, (1 << 62) + 5] {
+            for length in 1...4 {
+                for t: UInt64 in [0, 0x7f, 0x80, 0xff, 0xffff_ffff] {
+                    _ = PacketNumberDecoding.decode(truncated: t, length: length, largest: largest)
+                    _ = PacketNumber.decode(truncated: t, length: length, largestReceived: largest)
+                }
+            }
+        }
+    }
 }
