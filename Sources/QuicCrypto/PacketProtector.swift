@@ -41,10 +41,12 @@ public final class PacketProtector: @unchecked Sendable {
                         packetNumber: UInt64) throws(PacketProtectionError)
     {
         guard pnOffset >= 1, (1...4).contains(pnLength) else { throw .invalidArgument }
-        let headerLength = pnOffset + pnLength
-        guard packet.count >= pnOffset + HeaderProtection.sampleOffsetFromPacketNumber + HeaderProtection.sampleLength,
-              packet.count >= headerLength + PacketAEAD.tagLength
+        // Differences rather than sums, so that no pnOffset can overflow.
+        guard pnOffset <= packet.count,
+              packet.count - pnOffset >= HeaderProtection.sampleOffsetFromPacketNumber + HeaderProtection.sampleLength,
+              packet.count - pnOffset - pnLength >= PacketAEAD.tagLength
         else { throw .packetTooShort }
+        let headerLength = pnOffset + pnLength
         try aead.seal(packet: packet, headerLength: headerLength, packetNumber: packetNumber)
         try headerProtection.apply(packet: packet, pnOffset: pnOffset, pnLength: pnLength)
     }

@@ -43,4 +43,30 @@ final class CryptoReviewRegressionTests: XCTestCase {
             }
         }
     }
+    /// Offsets and header lengths far beyond the buffer (caller bugs) are typed errors, not
+    /// integer overflow traps; the error kinds stay those of a too short packet.
+    func testExtremeOffsetsAreErrorsNotTraps() throws {
+        let keys = InitialSecrets.keys(version: .v1, destinationConnectionID: [1, 2, 3, 4, 5, 6, 7, 8]).client
+        let protector = try PacketProtector(keys: keys)
+        var packet = [UInt8](repeating: 0, count: 64)
+        for offset in [Int.max, Int.max - 3, Int.max - 19, 65, 64] {
+            try packet.withUnsafeMutableBytes { p in
+                for call in 0..<5 {
+                    do throws(PacketProtectionError) {
+                        switch call {
+                        case 0: try protector.protect(packet: p, pnOffset: offset, pnLength: 4, packetNumber: 1)
+                        case 1: _ = try protector.unprotect(packet: p, pnOffset: offset, largestPacketNumber: nil)
+                        case 2: try protector.headerProtection.apply(packet: p, pnOffset: offset, pnLength: 1)
+                        case 3: try protector.aead.seal(packet: p, headerLength: offset, packetNumber: 1)
+                        default: _ = try protector.aead.open(packet: p, headerLength: offset, packetNumber: 1)
+                        }
+                        XCTFail("offset \(offset) call \(call) succeeded")
+                    } catch {
+                        XCTAssertTrue(error == .packetTooShort || (call == 3 && error == .invalidArgument),
+                                      "offset \(offset) call \(call): \(error)")
+                    }
+                }
+            }
+        }
+    }
 }
