@@ -28,6 +28,16 @@ final class ConnectionPacketRulesTests: XCTestCase {
         XCTAssertNil(client.drainedTransportClose())
     }
 
+    func testServerInitialWithTokenIsDiscarded() throws {
+        // RFC 9000 §17.2.2: the server's Initial must have an empty token.
+        let (client, packet, _) = try clientAndServerInitial(token: [1, 2, 3])
+        client.handle(datagram: packet, from: serverAddress, now: 1)
+        XCTAssertEqual(client.counters.receivedPackets, 0)
+        XCTAssertNil(client.peerInitialSourceCID)
+        XCTAssertNil(client.drainedTransportClose())
+        XCTAssertFalse(client.isClosed)
+    }
+
     func testReservedBitsSetIsProtocolViolation() throws {
         // RFC 9000 §17.2: reserved bits non-zero after removing protection.
         for bits: UInt8 in [1, 2, 3] {

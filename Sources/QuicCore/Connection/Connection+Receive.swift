@@ -84,6 +84,10 @@ extension Connection {
             // Client: after the first server Initial, its SCID is the only one accepted (§7.2).
             if role == .client, let peer = peerInitialSourceCID, header.scid != peer { return false }
         }
+        // RFC 9000 §17.2.2: a server's Initial carries an empty token; a client discards one
+        // that does not (the alternative, PROTOCOL_VIOLATION, would let anyone who can read
+        // the client's Initial keys end the connection).
+        if role == .client && header.kind == .initial && !header.tokenRange.isEmpty { return false }
         var s = spaces[space.rawValue]
         guard !s.discarded else { return false }
         let packet = UnsafeMutableRawBufferPointer(rebasing: datagram[header.start..<header.end])
