@@ -48,4 +48,36 @@ final class ConnectionPacketRulesTests: XCTestCase {
             XCTAssertEqual(close?.fromPeer, false)
         }
     }
+
+    /// A server endpoint and a crafted client Initial (PING) with `dcid`, in a datagram of `size`.
+    func clientInitial(dcid: ConnectionID, pn: UInt64 = 0, size: Int) throws -> [UInt8] {
+        try Crafted.longPacket(dcid: dcid, scid: ConnectionID([1, 1, 1, 1])!, keys: Crafted.initialKeys(dcid).client,
+                               pn: pn, frames: [0x01], padTo: size)
+    }
+
+    func testClientInitialNeedsEightByteDCID() throws {
+        // RFC 9000 §7.2: the client's first DCID has at least 8 bytes.
+        let ep = Endpoint(configuration: EndpointConfiguration(server: SimConfigs.server()))
+        XCTAssertNil(ep.handle(datagram: try clientInitial(dcid: ConnectionID([1, 2, 3, 4, 5, 6, 7])!, size: 1200),
+                               from: clientAddress, now: 0))
+        XCTAssertTrue(ep.allConnections.isEmpty)
+        XCTAssertNotNil(ep.handle(datagram: try clientInitial(dcid: ConnectionID([1, 2, 3, 4, 5, 6, 7, 8])!, size: 1200),
+                                  from: clientAddress, now: 0))
+        XCTAssertEqual(ep.allConnections.count, 1)
+    }
+
+    func testServerDiscardsLaterInitialInSmallDatagram() throws {
+        // RFC 9000 §14.1: every client Initial, not only the first, comes in >= 1200 bytes.
+        let ep = Endpoint(configuration: EndpointConfiguration(server: SimConfigs.server()))
+        let dcid = ConnectionID([1, 2, 3, 4, 5, 6, 7, 8])!
+        XCTAssertNil(ep.handle(datagram: try clientInitial(dcid: dcid, size: 1199), from: clientAddress, now: 0))
+        XCTAssertTrue(ep.allConnections.isEmpty)
+        guard case .newConnection(let conn)? = ep.handle(datagram: try clientInitial(dcid: dcid, size: 1200),
+                                                         from: clientAddress, now: 0) else { return XCTFail("no connection") }
+        XCTAssertEqual(conn.counters.receivedPackets, 1)
+        ep.handle(datagram: try clientInitial(dcid: dcid, pn: 1, size: 600), from: clientAddress, now: 1)
+        XCTAssertEqual(conn.counters.receivedPackets, 1)
+        ep.handle(datagram: try clientInitial(dcid: dcid, pn: 2, size: 1200), from: clientAddress, now: 2)
+        XCTAssertEqual(conn.counters.receivedPackets, 2)
+    }
 }

@@ -88,6 +88,9 @@ extension Connection {
         // that does not (the alternative, PROTOCOL_VIOLATION, would let anyone who can read
         // the client's Initial keys end the connection).
         if role == .client && header.kind == .initial && !header.tokenRange.isEmpty { return false }
+        // RFC 9000 §14.1: a server discards every Initial in a datagram smaller than 1200 bytes
+        // (the Endpoint already refuses to create a connection for one).
+        if role == .server && header.kind == .initial && datagram.count < 1200 { return false }
         var s = spaces[space.rawValue]
         guard !s.discarded else { return false }
         let packet = UnsafeMutableRawBufferPointer(rebasing: datagram[header.start..<header.end])
