@@ -151,6 +151,7 @@ extension Connection {
         }
         s.largestReceived = max(s.largestReceived ?? 0, pn)
         spaces[space.rawValue] = s
+        processedAnyPacket = true
 
         // Path and handshake bookkeeping for a packet that authenticated.
         if role == .client && header.kind == .initial && peerInitialSourceCID == nil {

@@ -65,6 +65,9 @@ public final class Connection {
     var peerInitialSourceCID: ConnectionID?
     var retryToken: [UInt8] = []
     var receivedRetryOrInitial = false
+    /// Whether any packet was authenticated and processed (RFC 9000 §6.2: later Version
+    /// Negotiation packets are discarded).
+    var processedAnyPacket = false
     public internal(set) var isHandshakeComplete = false
     public internal(set) var isHandshakeConfirmed = false
     public internal(set) var peerTransportParameters: TransportParameters?
