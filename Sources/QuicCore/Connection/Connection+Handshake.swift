@@ -131,7 +131,7 @@ extension Connection {
         peerTransportParameters = p
         recovery.maxAckDelay = p.maxAckDelay * 1000
         if let m = p.maxDatagramFrameSize, m > 0 {
-            emit(.datagramStateChanged(sendEnabled: true, maxSendLength: min(Int(clamping: m) - 3, maxDatagramPayload)))
+            emit(.datagramStateChanged(sendEnabled: true, maxSendLength: Swift.max(0, min(Int(clamping: m) - 3, maxDatagramPayload))))
         }
         onPeerTransportParameters(p)
     }

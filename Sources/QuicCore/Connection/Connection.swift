@@ -233,7 +233,10 @@ public final class Connection {
         guard state == .open, let max = peerTransportParameters?.maxDatagramFrameSize else {
             throw QuicError(code: .protocolViolation, reason: "peer does not accept DATAGRAM frames")
         }
-        guard UInt64(data.count) + 3 <= max, data.count <= maxDatagramPayload else {
+        // RFC 9221 §3: the whole frame (type, length, payload; we always write the length)
+        // stays within the peer's max_datagram_frame_size.
+        let frameSize = 1 + VarInt.encodedLength(UInt64(data.count)) + data.count
+        guard UInt64(frameSize) <= max, data.count <= maxDatagramPayload else {
             throw QuicError(code: .internalError, reason: "datagram too large")
         }
         let id = nextDatagramID
