@@ -139,6 +139,11 @@ extension Connection {
         let reserved = header.isLongHeader ? decrypted.firstByte & 0x0c : decrypted.firstByte & 0x18
         if reserved != 0 { throw QuicError.protocolViolation(nil, "reserved header bits set") }
         if header.kind == .oneRTT, let keys = oneRTT {
+            // RFC 9001 §6.2: a second update before we acknowledged, in the current phase, a
+            // packet of the peer's previous update (§6.1 forbids it) is a KEY_UPDATE_ERROR.
+            if keyUsed == .next && !peerMayUpdateKeys {
+                throw QuicError(code: .keyUpdateError, reason: "key update before the previous one was acknowledged")
+            }
             let before = keys.generation
             try? keys.packetAuthenticated(with: keyUsed, packetNumber: pn)
             if keys.generation != before {
@@ -146,6 +151,7 @@ extension Connection {
                 packetsWithCurrentKey = 0
                 firstPacketOfCurrentPhase = nil
                 currentPhaseAcked = false
+                peerMayUpdateKeys = false
                 previousKeysDiscardTime = now + 3 * recovery.pto
             }
         }
@@ -183,7 +189,8 @@ extension Connection {
     func countForgery() throws {
         forgedPackets += 1
         let limit = tls.negotiatedCipherSuite?.integrityLimit ?? (1 << 36)
-        if forgedPackets >= limit { throw QuicError(code: .aeadLimitReached, reason: "integrity limit reached") }
+        // "exceeds the integrity limit": the limit itself is still allowed.
+        if forgedPackets > limit { throw QuicError(code: .aeadLimitReached, reason: "integrity limit reached") }
     }
 
     /// Returns whether any frame was ack-eliciting.

@@ -98,6 +98,9 @@ public final class Connection {
     var packetsWithCurrentKey: UInt64 = 0
     var firstPacketOfCurrentPhase: UInt64?
     var currentPhaseAcked = true
+    /// Whether the peer may move to the next key phase: true until a key update, then once
+    /// we sent an ACK of one of its packets in the current phase (RFC 9001 §6.1, §6.2).
+    var peerMayUpdateKeys = true
     var previousKeysDiscardTime: UInt64?
     var forgedPackets: UInt64 = 0
     var counters = ConnectionStatistics()
@@ -261,6 +264,7 @@ public final class Connection {
         packetsWithCurrentKey = 0
         firstPacketOfCurrentPhase = nil
         currentPhaseAcked = false
+        peerMayUpdateKeys = false
     }
 }
 
