@@ -72,4 +72,29 @@ final class ConnectionAmplificationTests: XCTestCase {
         ep.handle(datagram: junk, from: from, now: 1)
         XCTAssertEqual(server.bytesReceived, UInt64(2 * first.count))
     }
+
+    func testClosingServerCountsReceivedBytes() throws {
+        // A server closing before validation answers each datagram with CONNECTION_CLOSE,
+        // still within three times what it received (RFC 9000 §8.1, §10.2.1).
+        let ep = Endpoint(configuration: EndpointConfiguration(server: SimConfigs.server()))
+        let client = try Connection(client: SimConfigs.client(), remote: SocketAddress(), now: 0)
+        let (_, first) = try XCTUnwrap(client.pollTransmit(now: 0))
+        let from = SocketAddress(ipv4: 10, 0, 0, 1, port: 5000)
+        guard case .newConnection(let server)? = ep.handle(datagram: first, from: from, now: 0) else {
+            return XCTFail("no connection")
+        }
+        var sent = 0
+        while let (_, d) = server.pollTransmit(now: 0) { sent += d.count }
+        server.close(errorCode: 7, now: 0)
+        XCTAssertEqual(server.state, .closing)
+        for i in 1...5 {
+            var junk = first
+            junk[junk.count - 1] ^= UInt8(i)
+            ep.handle(datagram: junk, from: from, now: UInt64(i))
+            while let (_, d) = server.pollTransmit(now: UInt64(i)) { sent += d.count }
+        }
+        XCTAssertEqual(server.bytesReceived, UInt64(6 * first.count))
+        XCTAssertLessThanOrEqual(sent, 3 * 6 * first.count)
+        XCTAssertGreaterThan(sent, 0)
+    }
 }

@@ -12,12 +12,16 @@ extension Connection {
             return  // RFC 9000 §10.2.2: a draining endpoint sends nothing.
         case .closing:
             // RFC 9000 §10.2.1: answer incoming packets with CONNECTION_CLOSE (rate limited
-            // by the caller's polling: one per received datagram).
+            // by the caller's polling: one per received datagram), within the amplification
+            // limit (§8.1), which counts these datagrams too.
+            bytesReceived += UInt64(datagram.count)
             closePacketPending = true
             return
         case .open:
             break
         }
+        // RFC 9000 §8.1: every datagram attributed to the connection counts, whether or not
+        // its packets can be processed.
         bytesReceived += UInt64(datagram.count)
         if role == .server && !addressValidated && 3 * bytesReceived > bytesSent + 1200 {
             recovery.setAmplificationLimited(false, now: now)
