@@ -122,6 +122,7 @@ extension Connection {
             }
             if let token = p.statelessResetToken, !cids.remote.isEmpty {
                 cids.remote[0].token = token  // §10.3: the token of the handshake CID
+                syncPeerResetTokens()
             }
         }
         // RFC 9368 §4: the chosen version must be the one in use.

@@ -182,6 +182,7 @@ extension Connection {
         let peerAcknowledged = closeReason?.fromPeer ?? false
         state = .closed
         for id in cids.local where !id.retired { registry.retireConnectionID(id.id) }
+        syncPeerResetTokens()
         // Every stream ends before the connection reports its own end.
         streams.closeAll()
         drainStreamEvents()

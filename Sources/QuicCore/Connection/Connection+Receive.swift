@@ -231,6 +231,7 @@ extension Connection {
             emit(.newTokenReceived(Array(payload[range])))
         case .newConnectionID(let f):
             try cids.onNewConnectionID(f, peerUsesZeroLength: cids.currentRemote.isEmpty)
+            syncPeerResetTokens()
         case .retireConnectionID(let seq):
             if let id = try cids.onRetireConnectionID(seq, packetDCID: dcid) {
                 registry.retireConnectionID(id)

@@ -50,6 +50,8 @@ public final class Connection {
     var streamFrameScratch: [StreamsSentFrame] = []
     var cids = ConnectionIDState()
     let registry: ConnectionIDRegistry
+    /// The peer's reset tokens last reported to the registry (`syncPeerResetTokens`).
+    var announcedResetTokens: [StatelessResetToken] = []
     var sentPackets: [UInt64: SentPacketRecord] = [:]
     var nextSentToken: UInt64 = 0
 
