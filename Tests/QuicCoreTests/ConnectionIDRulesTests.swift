@@ -80,6 +80,12 @@ final class ConnectionIDRulesTests: XCTestCase {
         XCTAssertFalse(s.isLocal(cid(2)))
     }
 
+    func testRetireConnectionIDToZeroLengthProviderIsProtocolViolation() {
+        var s = ConnectionIDState()
+        s.addLocal(ConnectionID(), token: token(1), announce: false)
+        assertError(.protocolViolation) { () throws(QuicError) in _ = try s.onRetireConnectionID(0, packetDCID: cid(9)) }
+    }
+
     // The same rules end a live connection with the right code, seen from both sides.
 
     func pair() throws -> (SimNetwork, Connection, Connection) {

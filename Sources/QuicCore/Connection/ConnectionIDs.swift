@@ -142,6 +142,8 @@ struct ConnectionIDState {
     /// RETIRE_CONNECTION_ID from the peer (RFC 9000 §19.16); returns the retired CID.
     mutating func onRetireConnectionID(_ sequence: UInt64, packetDCID: ConnectionID) throws(QuicError) -> ConnectionID? {
         let type = FrameType.retireConnectionID
+        // §19.16: an endpoint that provides a zero-length connection ID has none to retire.
+        if local.first?.id.isEmpty ?? false { throw .protocolViolation(type, "RETIRE_CONNECTION_ID to a zero-length connection ID") }
         if sequence >= nextLocalSequence { throw .protocolViolation(type, "retiring a connection ID never issued") }
         guard let i = local.firstIndex(where: { $0.sequence == sequence }), !local[i].retired else { return nil }
         // §19.16: retiring the CID the packet was sent to is a PROTOCOL_VIOLATION.
