@@ -1,6 +1,9 @@
 #!/bin/bash
 # Runs quic-bench and `openssl speed` back to back, several rounds, and prints the best figure
 # of each (the machine is shared, so the best round is the least disturbed one).
+# Every rate is per second of CPU time: `openssl speed` divides by its CPU time unless given
+# -elapsed, and quic-bench and the C reference do the same, so that a loaded machine does not
+# tilt the comparison.
 #
 #   Benchmarks/run-benchmarks.sh [rounds]      (from the package root; default 5 rounds)
 set -euo pipefail

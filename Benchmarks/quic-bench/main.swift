@@ -6,7 +6,10 @@
 // `suite` (aes128, aes256, chacha20) limits the run to one cipher suite (for profiling).
 //
 // Every measurement runs for the given time (default 1 s) and is repeated (default 3 times);
-// the best repetition is printed, because the machine is shared.
+// the best repetition is printed, because the machine is shared. Rates are operations per
+// second of CPU time of this thread, the way `openssl speed` divides by the CPU time of its
+// process by default (without `-elapsed`): on a loaded machine wall-clock rates would count
+// the time other processes hold the core.
 import Glibc
 import QuicCrypto
 
@@ -15,26 +18,44 @@ let secondsPerRun = CommandLine.arguments.count > 1 ? Double(CommandLine.argumen
 let repetitions = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 3 : 3
 let suiteFilter = CommandLine.arguments.count > 3 ? CommandLine.arguments[3] : ""
 
-func now() -> Double {
+func clock(_ id: clockid_t) -> Double {
     var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
+    clock_gettime(id, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-/// Runs `body` (which does `batch` operations per call) until `secondsPerRun` elapse, and
-/// returns operations per second; the best of `repetitions` runs.
+/// Wall-clock time, which bounds how long a measurement runs.
+func now() -> Double { clock(CLOCK_MONOTONIC) }
+
+/// CPU time consumed by this thread, the divisor of every rate.
+func cpuTime() -> Double { clock(CLOCK_THREAD_CPUTIME_ID) }
+
+/// With Fuzz/DecodeBench/count.c preloaded (LD_PRELOAD), its malloc counter; every
+/// measurement then also prints the malloc calls made while it ran.
+typealias MallocCount = @convention(c) () -> UInt
+let mallocCount: MallocCount? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "wire_malloc_count")
+    .map { unsafeBitCast($0, to: MallocCount.self) }
+
+/// Runs `body` (which does `batch` operations per call) until `secondsPerRun` of wall-clock
+/// time elapse, and returns operations per second of this thread's CPU time; the best of
+/// `repetitions` runs.
 func measure(batch: Int, _ body: () -> Void) -> Double {
     var best = 0.0
     for _ in 0..<repetitions {
         var operations = 0
+        let mallocsBefore = mallocCount?() ?? 0
         let start = now()
-        var elapsed = 0.0
+        let cpuStart = cpuTime()
         repeat {
             body()
             operations += batch
-            elapsed = now() - start
-        } while elapsed < secondsPerRun
-        best = max(best, Double(operations) / elapsed)
+        } while now() - start < secondsPerRun
+        let cpu = cpuTime() - cpuStart
+        if let mallocCount {
+            let mallocs = mallocCount() - mallocsBefore
+            print("    (\(mallocs) malloc calls in \(operations) operations)")
+        }
+        if cpu > 0 { best = max(best, Double(operations) / cpu) }
     }
     return best
 }

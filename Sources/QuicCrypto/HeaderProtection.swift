@@ -138,8 +138,10 @@ public final class HeaderProtection: @unchecked Sendable {
         guard pnOffset >= 1, (1...4).contains(pnLength), let base = packet.baseAddress else {
             throw .invalidArgument
         }
+        guard pnOffset <= packet.count,
+              packet.count - pnOffset >= HeaderProtection.sampleOffsetFromPacketNumber + HeaderProtection.sampleLength
+        else { throw .packetTooShort }
         let sampleStart = pnOffset + HeaderProtection.sampleOffsetFromPacketNumber
-        guard sampleStart + HeaderProtection.sampleLength <= packet.count else { throw .packetTooShort }
         guard let m = mask(sample: base + sampleStart) else { throw .cryptoLibraryFailure }
         let first = base.load(as: UInt8.self)
         // RFC 9001 §5.4.1: the first byte is masked with mask[0], then each packet number
@@ -161,8 +163,11 @@ public final class HeaderProtection: @unchecked Sendable {
         throws(PacketProtectionError) -> (firstByte: UInt8, pnLength: Int, truncatedPacketNumber: UInt32)
     {
         guard pnOffset >= 1, let base = packet.baseAddress else { throw .invalidArgument }
+        // A difference rather than a sum, so that no pnOffset can overflow.
+        guard pnOffset <= packet.count,
+              packet.count - pnOffset >= HeaderProtection.sampleOffsetFromPacketNumber + HeaderProtection.sampleLength
+        else { throw .packetTooShort }
         let sampleStart = pnOffset + HeaderProtection.sampleOffsetFromPacketNumber
-        guard sampleStart + HeaderProtection.sampleLength <= packet.count else { throw .packetTooShort }
         guard let m = mask(sample: base + sampleStart) else { throw .cryptoLibraryFailure }
         let protected = base.load(as: UInt8.self)
         let first = protected ^ (UInt8(truncatingIfNeeded: m >> 32) & HeaderProtection.protectedBits(firstByte: protected))

@@ -85,7 +85,7 @@ public final class PacketAEAD: @unchecked Sendable {
     public func seal(packet: UnsafeMutableRawBufferPointer, headerLength: Int, packetNumber: UInt64)
         throws(PacketProtectionError)
     {
-        guard headerLength >= 0, packet.count >= headerLength + PacketAEAD.tagLength,
+        guard headerLength >= 0, headerLength <= packet.count, packet.count - headerLength >= PacketAEAD.tagLength,
               packet.count <= Int(Int32.max), let base = packet.baseAddress
         else { throw .invalidArgument }
         let bytes = base.assumingMemoryBound(to: UInt8.self)
@@ -124,7 +124,10 @@ public final class PacketAEAD: @unchecked Sendable {
         guard headerLength >= 0, packet.count <= Int(Int32.max), let base = packet.baseAddress else {
             throw .invalidArgument
         }
-        guard packet.count >= headerLength + PacketAEAD.tagLength else { throw .packetTooShort }
+        // Written as a difference so that no headerLength can overflow.
+        guard headerLength <= packet.count, packet.count - headerLength >= PacketAEAD.tagLength else {
+            throw .packetTooShort
+        }
         let bytes = base.assumingMemoryBound(to: UInt8.self)
         let payloadLength = packet.count - headerLength - PacketAEAD.tagLength
         let ctx = openContext

@@ -41,10 +41,12 @@ public final class PacketProtector: @unchecked Sendable {
                         packetNumber: UInt64) throws(PacketProtectionError)
     {
         guard pnOffset >= 1, (1...4).contains(pnLength) else { throw .invalidArgument }
-        let headerLength = pnOffset + pnLength
-        guard packet.count >= pnOffset + HeaderProtection.sampleOffsetFromPacketNumber + HeaderProtection.sampleLength,
-              packet.count >= headerLength + PacketAEAD.tagLength
+        // Differences rather than sums, so that no pnOffset can overflow.
+        guard pnOffset <= packet.count,
+              packet.count - pnOffset >= HeaderProtection.sampleOffsetFromPacketNumber + HeaderProtection.sampleLength,
+              packet.count - pnOffset - pnLength >= PacketAEAD.tagLength
         else { throw .packetTooShort }
+        let headerLength = pnOffset + pnLength
         try aead.seal(packet: packet, headerLength: headerLength, packetNumber: packetNumber)
         try headerProtection.apply(packet: packet, pnOffset: pnOffset, pnLength: pnLength)
     }
@@ -118,7 +120,9 @@ public enum PacketNumberDecoding {
     @inlinable
     public static func decode(truncated: UInt64, length: Int, largest: UInt64?) -> UInt64 {
         let bits = UInt64(max(1, min(length, 4)) * 8)
-        let expected: UInt64 = largest.map { $0 &+ 1 } ?? 0
+        // Packet numbers never exceed 2^62-1 (RFC 9000 §12.3); clamping a larger `largest`
+        // keeps every sum below 2^63 so nothing can overflow.
+        let expected: UInt64 = largest.map { Swift.min($0, (1 << 62) - 1) + 1 } ?? 0
         let window: UInt64 = 1 << bits
         let halfWindow = window / 2
         let mask = window - 1

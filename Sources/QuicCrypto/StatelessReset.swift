@@ -17,7 +17,8 @@ public enum ConstantTime {
         a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in equal(pa, pb) } }
     }
 
-    /// Constant-time equality of two stateless reset tokens (their `==` is not constant-time).
+    /// Constant-time equality of two stateless reset tokens (through libcrypto; the tokens'
+    /// own `==` has no early exit either).
     public static func equal(_ a: StatelessResetToken, _ b: StatelessResetToken) -> Bool {
         a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in equal(pa, pb) } }
     }

@@ -96,4 +96,13 @@ public struct StatelessResetToken: Hashable, Sendable {
     }
 
     public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    /// Equality without an early exit, so its time does not depend on where two tokens
+    /// differ: an endpoint compares the tail of incoming datagrams against its tokens and
+    /// MUST NOT leak information about them (RFC 9000 §10.3.1). The hash is the synthesized
+    /// one (Swift's hashing is seeded per process).
+    @inlinable
+    public static func == (a: StatelessResetToken, b: StatelessResetToken) -> Bool {
+        ((a.w0 ^ b.w0) | (a.w1 ^ b.w1)) == 0
+    }
 }

@@ -135,7 +135,10 @@ public enum FrameEncoder {
     public static func writeStreamHeader(
         streamID: UInt64, offset: UInt64, length: Int, fin: Bool, explicitLength: Bool, into w: inout WireWriter
     ) throws(BufferTooSmall) {
-        guard length >= 0, offset <= VarInt.max - UInt64(length) else { throw BufferTooSmall() }
+        // §19.8: offset + length <= 2^62-1 (checked without overflowing for any `length`).
+        guard length >= 0, UInt64(length) <= VarInt.max, offset <= VarInt.max - UInt64(length) else {
+            throw BufferTooSmall()
+        }
         let start = w.position
         do throws(BufferTooSmall) {
             let type = FrameType.stream | (offset != 0 ? FrameType.streamOffBit : 0)
@@ -153,7 +156,10 @@ public enum FrameEncoder {
     /// Writes the header of a CRYPTO frame (RFC 9000 §19.6); `length` data bytes follow.
     @inlinable
     public static func writeCryptoHeader(offset: UInt64, length: Int, into w: inout WireWriter) throws(BufferTooSmall) {
-        guard length >= 0, offset <= VarInt.max - UInt64(length) else { throw BufferTooSmall() }
+        // §19.6: offset + length <= 2^62-1 (checked without overflowing for any `length`).
+        guard length >= 0, UInt64(length) <= VarInt.max, offset <= VarInt.max - UInt64(length) else {
+            throw BufferTooSmall()
+        }
         let start = w.position
         do throws(BufferTooSmall) {
             try w.writeVarInt(FrameType.crypto)
@@ -202,7 +208,9 @@ public enum FrameEncoder {
             var previousSmallest = first.lowerBound
             for range in ranges.dropFirst() {
                 // Gap = previous smallest - this largest - 2 (§19.3.1).
-                guard range.upperBound + 2 <= previousSmallest else { throw BufferTooSmall() }
+                guard range.upperBound < previousSmallest, previousSmallest - range.upperBound >= 2 else {
+                    throw BufferTooSmall()
+                }
                 try w.writeVarInt(previousSmallest - range.upperBound - 2)
                 try w.writeVarInt(range.upperBound - range.lowerBound)
                 previousSmallest = range.lowerBound

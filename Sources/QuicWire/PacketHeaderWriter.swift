@@ -142,7 +142,10 @@ public enum PacketHeaderWriter {
     /// Writes a Version Negotiation packet (RFC 9000 §17.2.1) answering a client packet: the
     /// DCID echoes the client's SCID and the SCID echoes the client's DCID (§6.1); these may
     /// be up to 255 bytes (RFC 8999 §6). `unusedBits` are the 7 arbitrary low bits of the
-    /// first byte (a server SHOULD randomise them, RFC 9000 §17.2.1).
+    /// first byte (the server picks them, RFC 9000 §17.2.1; random values are best), except
+    /// 0x40, which is always set: RFC 9000 §17.2.1 says servers SHOULD set it so that the
+    /// packet appears to have the Fixed Bit where QUIC is multiplexed with other protocols
+    /// (RFC 7983).
     public static func writeVersionNegotiation(
         into w: inout WireWriter,
         dcid: UnsafeRawBufferPointer,
@@ -153,7 +156,7 @@ public enum PacketHeaderWriter {
         guard dcid.count <= 255, scid.count <= 255, !supportedVersions.isEmpty else { throw BufferTooSmall() }
         let start = w.position
         do {
-            try w.writeUInt8(0x80 | (unusedBits & 0x7f))
+            try w.writeUInt8(0x80 | 0x40 | (unusedBits & 0x3f))  // RFC 9000 §17.2.1
             try w.writeUInt32(0)
             try w.writeUInt8(UInt8(dcid.count))
             try w.writeBytes(dcid)

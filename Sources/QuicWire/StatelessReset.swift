@@ -2,13 +2,14 @@
 // the 16-byte stateless reset token.
 
 public enum StatelessReset {
-    /// The smallest datagram that can be a Stateless Reset: 5 unpredictable bytes after the
-    /// first byte (so at least 21 bytes in total, RFC 9000 §10.3).
+    /// The smallest datagram that can be a Stateless Reset: the first byte and 4 more bytes
+    /// carry at least 38 unpredictable bits, then the 16-byte token: 21 bytes (RFC 9000 §10.3).
     public static let minimumLength = 21
 
     /// The token candidate of a received datagram: its last 16 bytes, if the datagram is
     /// long enough and starts with a short header form bit (RFC 9000 §10.3.1). The caller
-    /// compares it, in constant time, to the tokens of its peer's connection IDs.
+    /// compares it, in constant time (`==` of `StatelessResetToken` or `ConstantTime.equal`),
+    /// to the tokens of its peer's connection IDs (RFC 9000 §10.3.1).
     @inlinable
     public static func candidateToken(in datagram: UnsafeRawBufferPointer) -> StatelessResetToken? {
         guard datagram.count >= minimumLength, datagram[0] & 0x80 == 0 else { return nil }

@@ -110,3 +110,37 @@ final class EndpointTests: XCTestCase {
         XCTAssertEqual(net.server.endpoint.allConnections.count, 2)
     }
 }
+
+/// The Endpoint finds the connection of a Stateless Reset by its token without scanning
+/// every connection (RFC 9000 §10.3.1).
+final class EndpointResetTokenTests: XCTestCase {
+    func testResetTokensRoutedWhileConnectionLives() throws {
+        let net = SimConfigs.network()
+        let client = try net.connect(SimConfigs.client())
+        XCTAssertTrue(net.run { client.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeComplete ?? false) })
+        net.run(for: 1_000_000)
+        let tokens = client.cids.remote.compactMap(\.token)
+        XCTAssertGreaterThan(tokens.count, 1, "handshake CID token and NEW_CONNECTION_ID tokens")
+        XCTAssertEqual(Set(net.client.endpoint.resetTokenRoutes.keys), Set(tokens))
+        XCTAssertTrue(net.client.endpoint.resetTokenRoutes.values.allSatisfy { $0 === client })
+        client.close(errorCode: 0, now: net.now)
+        XCTAssertTrue(net.run(for: 5_000_000) { client.isClosed })
+        XCTAssertTrue(net.client.endpoint.resetTokenRoutes.isEmpty)
+    }
+
+    func testUnknownTokenDoesNotCloseAnything() throws {
+        let net = SimConfigs.network()
+        let client = try net.connect(SimConfigs.client())
+        XCTAssertTrue(net.run { client.isHandshakeConfirmed })
+        var fake = [UInt8](repeating: 0x42, count: 40)
+        fake[0] = 0x40
+        net.client.endpoint.handle(datagram: fake, from: net.server.address, now: net.now)
+        XCTAssertEqual(client.state, .open)
+        // The real token, in an unroutable short header datagram, resets the connection.
+        let token = try XCTUnwrap(client.cids.remote.first?.token)
+        fake.replaceSubrange(24..<40, with: token.bytes)
+        net.client.endpoint.handle(datagram: fake, from: net.server.address, now: net.now)
+        XCTAssertTrue(client.isClosed)
+        XCTAssertEqual(client.drainedTransportClose()?.statelessReset, true)
+    }
+}

@@ -122,6 +122,7 @@ extension Connection {
             }
             if let token = p.statelessResetToken, !cids.remote.isEmpty {
                 cids.remote[0].token = token  // §10.3: the token of the handshake CID
+                syncPeerResetTokens()
             }
         }
         // RFC 9368 §4: the chosen version must be the one in use.
@@ -131,7 +132,7 @@ extension Connection {
         peerTransportParameters = p
         recovery.maxAckDelay = p.maxAckDelay * 1000
         if let m = p.maxDatagramFrameSize, m > 0 {
-            emit(.datagramStateChanged(sendEnabled: true, maxSendLength: min(Int(clamping: m) - 3, maxDatagramPayload)))
+            emit(.datagramStateChanged(sendEnabled: true, maxSendLength: Swift.max(0, min(Int(clamping: m) - 3, maxDatagramPayload))))
         }
         onPeerTransportParameters(p)
     }

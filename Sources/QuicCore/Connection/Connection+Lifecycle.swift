@@ -8,9 +8,10 @@ extension Connection {
     // MARK: Version Negotiation and Retry (client)
 
     /// RFC 9000 §6.2: a client abandons the attempt when the server lists none of our
-    /// versions; a VN listing ours, or arriving after any server packet, is ignored.
+    /// versions; a VN listing ours, or arriving after any other packet was successfully
+    /// processed (a Retry or any authenticated packet), is discarded.
     func handleVersionNegotiation(_ header: PacketHeader, datagram: UnsafeRawBufferPointer, now: UInt64) {
-        guard role == .client, !receivedRetryOrInitial, !isHandshakeComplete else { return }
+        guard role == .client, !receivedRetryOrInitial, !processedAnyPacket, !isHandshakeComplete else { return }
         // The VN echoes our CIDs (RFC 9000 §17.2.1): SCID = the DCID we chose.
         guard header.scidBytes(in: datagram).elementsEqual(originalDestinationCID.bytes) else { return }
         let offered = header.supportedVersions(in: datagram)
@@ -181,6 +182,7 @@ extension Connection {
         let peerAcknowledged = closeReason?.fromPeer ?? false
         state = .closed
         for id in cids.local where !id.retired { registry.retireConnectionID(id.id) }
+        syncPeerResetTokens()
         // Every stream ends before the connection reports its own end.
         streams.closeAll()
         drainStreamEvents()

@@ -12,12 +12,16 @@ extension Connection {
             return  // RFC 9000 §10.2.2: a draining endpoint sends nothing.
         case .closing:
             // RFC 9000 §10.2.1: answer incoming packets with CONNECTION_CLOSE (rate limited
-            // by the caller's polling: one per received datagram).
+            // by the caller's polling: one per received datagram), within the amplification
+            // limit (§8.1), which counts these datagrams too.
+            bytesReceived += UInt64(datagram.count)
             closePacketPending = true
             return
         case .open:
             break
         }
+        // RFC 9000 §8.1: every datagram attributed to the connection counts, whether or not
+        // its packets can be processed.
         bytesReceived += UInt64(datagram.count)
         if role == .server && !addressValidated && 3 * bytesReceived > bytesSent + 1200 {
             recovery.setAmplificationLimited(false, now: now)
@@ -84,6 +88,13 @@ extension Connection {
             // Client: after the first server Initial, its SCID is the only one accepted (§7.2).
             if role == .client, let peer = peerInitialSourceCID, header.scid != peer { return false }
         }
+        // RFC 9000 §17.2.2: a server's Initial carries an empty token; a client discards one
+        // that does not (the alternative, PROTOCOL_VIOLATION, would let anyone who can read
+        // the client's Initial keys end the connection).
+        if role == .client && header.kind == .initial && !header.tokenRange.isEmpty { return false }
+        // RFC 9000 §14.1: a server discards every Initial in a datagram smaller than 1200 bytes
+        // (the Endpoint already refuses to create a connection for one).
+        if role == .server && header.kind == .initial && datagram.count < 1200 { return false }
         var s = spaces[space.rawValue]
         guard !s.discarded else { return false }
         let packet = UnsafeMutableRawBufferPointer(rebasing: datagram[header.start..<header.end])
@@ -132,6 +143,11 @@ extension Connection {
         let reserved = header.isLongHeader ? decrypted.firstByte & 0x0c : decrypted.firstByte & 0x18
         if reserved != 0 { throw QuicError.protocolViolation(nil, "reserved header bits set") }
         if header.kind == .oneRTT, let keys = oneRTT {
+            // RFC 9001 §6.2: a second update before we acknowledged, in the current phase, a
+            // packet of the peer's previous update (§6.1 forbids it) is a KEY_UPDATE_ERROR.
+            if keyUsed == .next && !peerMayUpdateKeys {
+                throw QuicError(code: .keyUpdateError, reason: "key update before the previous one was acknowledged")
+            }
             let before = keys.generation
             try? keys.packetAuthenticated(with: keyUsed, packetNumber: pn)
             if keys.generation != before {
@@ -139,11 +155,13 @@ extension Connection {
                 packetsWithCurrentKey = 0
                 firstPacketOfCurrentPhase = nil
                 currentPhaseAcked = false
+                peerMayUpdateKeys = false
                 previousKeysDiscardTime = now + 3 * recovery.pto
             }
         }
         s.largestReceived = max(s.largestReceived ?? 0, pn)
         spaces[space.rawValue] = s
+        processedAnyPacket = true
 
         // Path and handshake bookkeeping for a packet that authenticated.
         if role == .client && header.kind == .initial && peerInitialSourceCID == nil {
@@ -175,7 +193,8 @@ extension Connection {
     func countForgery() throws {
         forgedPackets += 1
         let limit = tls.negotiatedCipherSuite?.integrityLimit ?? (1 << 36)
-        if forgedPackets >= limit { throw QuicError(code: .aeadLimitReached, reason: "integrity limit reached") }
+        // "exceeds the integrity limit": the limit itself is still allowed.
+        if forgedPackets > limit { throw QuicError(code: .aeadLimitReached, reason: "integrity limit reached") }
     }
 
     /// Returns whether any frame was ack-eliciting.
@@ -212,6 +231,7 @@ extension Connection {
             emit(.newTokenReceived(Array(payload[range])))
         case .newConnectionID(let f):
             try cids.onNewConnectionID(f, peerUsesZeroLength: cids.currentRemote.isEmpty)
+            syncPeerResetTokens()
         case .retireConnectionID(let seq):
             if let id = try cids.onRetireConnectionID(seq, packetDCID: dcid) {
                 registry.retireConnectionID(id)

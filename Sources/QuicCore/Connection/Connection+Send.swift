@@ -47,6 +47,11 @@ extension Connection {
         }
         guard limit >= 64 else { return nil }
         maybeInitiateKeyUpdate()
+        if state == .open, packetsWithCurrentKey >= hardConfidentialityLimit {
+            // RFC 9001 §6.6: the key could not be updated in time; stop using the connection
+            // (the margin leaves room for the CONNECTION_CLOSE packets).
+            closeWithError(QuicError(code: .aeadLimitReached, reason: "confidentiality limit reached"), now: now)
+        }
         pacingReleaseTime = nil
         var position = 0
         var packets: [PacketUnderConstruction] = []
@@ -99,6 +104,11 @@ extension Connection {
             if p.space == .application {
                 packetsWithCurrentKey += 1
                 if firstPacketOfCurrentPhase == nil { firstPacketOfCurrentPhase = p.packetNumber }
+                // RFC 9001 §6.2: an ACK of a peer packet of the current phase, sent with the
+                // current keys, completes the peer's update; it may update again (§6.1).
+                if !p.isLong, let acked = p.largestAck, let lowest = oneRTT?.lowestPacketNumberInCurrentPhase, acked >= lowest {
+                    peerMayUpdateKeys = true
+                }
             }
             if p.ackEliciting {
                 // RFC 9000 §10.1: sending the first ack-eliciting packet after receiving restarts the idle timer.
@@ -346,8 +356,15 @@ extension Connection {
     /// confidentiality limit, once the peer acknowledged the current phase.
     func maybeInitiateKeyUpdate() {
         guard isHandshakeConfirmed, currentPhaseAcked, let suite = tls.negotiatedCipherSuite else { return }
-        let limit = configuration.keyUpdateInterval > 0 ? min(configuration.keyUpdateInterval, suite.confidentialityLimit)
-                                                        : suite.confidentialityLimit - 1000
+        let softLimit = suite.confidentialityLimit - 1000
+        let limit = configuration.keyUpdateInterval > 0 ? min(configuration.keyUpdateInterval, softLimit) : softLimit
         if packetsWithCurrentKey >= limit { try? initiateKeyUpdate() }
+    }
+
+    /// Packets protected with one 1-RTT key after which the connection closes with
+    /// AEAD_LIMIT_REACHED (RFC 9001 §6.6), a little below the limit for the close itself.
+    var hardConfidentialityLimit: UInt64 {
+        guard let suite = tls.negotiatedCipherSuite else { return .max }
+        return suite.confidentialityLimit - 100
     }
 }

@@ -50,6 +50,8 @@ public final class Connection {
     var streamFrameScratch: [StreamsSentFrame] = []
     var cids = ConnectionIDState()
     let registry: ConnectionIDRegistry
+    /// The peer's reset tokens last reported to the registry (`syncPeerResetTokens`).
+    var announcedResetTokens: [StatelessResetToken] = []
     var sentPackets: [UInt64: SentPacketRecord] = [:]
     var nextSentToken: UInt64 = 0
 
@@ -65,6 +67,9 @@ public final class Connection {
     var peerInitialSourceCID: ConnectionID?
     var retryToken: [UInt8] = []
     var receivedRetryOrInitial = false
+    /// Whether any packet was authenticated and processed (RFC 9000 §6.2: later Version
+    /// Negotiation packets are discarded).
+    var processedAnyPacket = false
     public internal(set) var isHandshakeComplete = false
     public internal(set) var isHandshakeConfirmed = false
     public internal(set) var peerTransportParameters: TransportParameters?
@@ -95,6 +100,9 @@ public final class Connection {
     var packetsWithCurrentKey: UInt64 = 0
     var firstPacketOfCurrentPhase: UInt64?
     var currentPhaseAcked = true
+    /// Whether the peer may move to the next key phase: true until a key update, then once
+    /// we sent an ACK of one of its packets in the current phase (RFC 9001 §6.1, §6.2).
+    var peerMayUpdateKeys = true
     var previousKeysDiscardTime: UInt64?
     var forgedPackets: UInt64 = 0
     var counters = ConnectionStatistics()
@@ -230,7 +238,10 @@ public final class Connection {
         guard state == .open, let max = peerTransportParameters?.maxDatagramFrameSize else {
             throw QuicError(code: .protocolViolation, reason: "peer does not accept DATAGRAM frames")
         }
-        guard UInt64(data.count) + 3 <= max, data.count <= maxDatagramPayload else {
+        // RFC 9221 §3: the whole frame (type, length, payload; we always write the length)
+        // stays within the peer's max_datagram_frame_size.
+        let frameSize = 1 + VarInt.encodedLength(UInt64(data.count)) + data.count
+        guard UInt64(frameSize) <= max, data.count <= maxDatagramPayload else {
             throw QuicError(code: .internalError, reason: "datagram too large")
         }
         let id = nextDatagramID
@@ -255,6 +266,7 @@ public final class Connection {
         packetsWithCurrentKey = 0
         firstPacketOfCurrentPhase = nil
         currentPhaseAcked = false
+        peerMayUpdateKeys = false
     }
 }
 

@@ -9,6 +9,28 @@ public protocol ConnectionIDRegistry: AnyObject {
     func issueConnectionID(for connection: Connection) -> (ConnectionID, StatelessResetToken)
     /// The connection ID no longer routes to its connection (RFC 9000 §5.1.2).
     func retireConnectionID(_ id: ConnectionID)
+    /// The stateless reset tokens of the peer's connection IDs for `connection` changed
+    /// (RFC 9000 §10.3.1), so that a reset can be matched without scanning every connection.
+    func peerResetTokensChanged(for connection: Connection, added: [StatelessResetToken], removed: [StatelessResetToken])
+}
+
+extension ConnectionIDRegistry {
+    public func peerResetTokensChanged(for connection: Connection, added: [StatelessResetToken],
+                                       removed: [StatelessResetToken]) {}
+}
+
+extension Connection {
+    /// Tells the registry which reset tokens of the peer are live now: after the peer's
+    /// transport parameters, NEW_CONNECTION_ID frames, and at the end (none). Rare events, so a
+    /// plain diff of a handful of tokens.
+    func syncPeerResetTokens() {
+        let current = state == .closed ? [] : cids.remote.compactMap(\.token)
+        let added = current.filter { !announcedResetTokens.contains($0) }
+        let removed = announcedResetTokens.filter { !current.contains($0) }
+        guard !added.isEmpty || !removed.isEmpty else { return }
+        announcedResetTokens = current
+        registry.peerResetTokensChanged(for: self, added: added, removed: removed)
+    }
 }
 
 /// Random connection IDs for connections that are not attached to an `Endpoint` (tests).
@@ -120,6 +142,8 @@ struct ConnectionIDState {
     /// RETIRE_CONNECTION_ID from the peer (RFC 9000 §19.16); returns the retired CID.
     mutating func onRetireConnectionID(_ sequence: UInt64, packetDCID: ConnectionID) throws(QuicError) -> ConnectionID? {
         let type = FrameType.retireConnectionID
+        // §19.16: an endpoint that provides a zero-length connection ID has none to retire.
+        if local.first?.id.isEmpty ?? false { throw .protocolViolation(type, "RETIRE_CONNECTION_ID to a zero-length connection ID") }
         if sequence >= nextLocalSequence { throw .protocolViolation(type, "retiring a connection ID never issued") }
         guard let i = local.firstIndex(where: { $0.sequence == sequence }), !local[i].retired else { return nil }
         // §19.16: retiring the CID the packet was sent to is a PROTOCOL_VIOLATION.

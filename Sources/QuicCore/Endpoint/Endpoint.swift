@@ -20,6 +20,8 @@ public final class Endpoint: ConnectionIDRegistry {
     var initialRoutes: [ConnectionID: Connection] = [:]
     var initialRouteOf: [ObjectIdentifier: ConnectionID] = [:]
     var connections: [ObjectIdentifier: Connection] = [:]
+    /// The peers' stateless reset tokens -> connection (RFC 9000 §10.3.1).
+    var resetTokenRoutes: [StatelessResetToken: Connection] = [:]
     /// Stateless packets waiting for `pollTransmit`.
     var transmits: [(SocketAddress, [UInt8])] = []
     let maxQueuedTransmits = 64
@@ -55,6 +57,12 @@ public final class Endpoint: ConnectionIDRegistry {
 
     public func retireConnectionID(_ id: ConnectionID) {
         routes[id] = nil
+    }
+
+    public func peerResetTokensChanged(for connection: Connection, added: [StatelessResetToken],
+                                       removed: [StatelessResetToken]) {
+        for t in removed where resetTokenRoutes[t] === connection { resetTokenRoutes[t] = nil }
+        for t in added { resetTokenRoutes[t] = connection }
     }
 
     // MARK: Datagrams
@@ -118,6 +126,7 @@ public final class Endpoint: ConnectionIDRegistry {
     func forget(_ conn: Connection) {
         connections[ObjectIdentifier(conn)] = nil
         for id in conn.cids.local.map(\.id) where routes[id] === conn { routes[id] = nil }
+        for t in conn.announcedResetTokens where resetTokenRoutes[t] === conn { resetTokenRoutes[t] = nil }
         if let id = initialRouteOf.removeValue(forKey: ObjectIdentifier(conn)), initialRoutes[id] === conn {
             initialRoutes[id] = nil
         }
@@ -188,11 +197,12 @@ public final class Endpoint: ConnectionIDRegistry {
 
     func handleUnroutableShortHeader(_ bytes: UnsafeRawBufferPointer, header: PacketHeader, remote: SocketAddress, now: UInt64) {
         // RFC 9000 §10.3.1: maybe a Stateless Reset for one of our connections.
-        if let token = StatelessReset.candidateToken(in: bytes) {
-            for conn in connections.values where conn.matchesStatelessResetToken(token) {
-                conn.onStatelessReset(now: now)
-                return
-            }
+        // One hash lookup, then the constant-time comparison of the connection's tokens.
+        if let token = StatelessReset.candidateToken(in: bytes), let conn = resetTokenRoutes[token],
+           conn.matchesStatelessResetToken(token) {
+            conn.onStatelessReset(now: now)
+            if conn.isClosed { forget(conn) }
+            return
         }
         // RFC 9000 §10.3: answer with a Stateless Reset, smaller than what we received so
         // two endpoints cannot loop (§10.3.3), and never below the 21-byte minimum.

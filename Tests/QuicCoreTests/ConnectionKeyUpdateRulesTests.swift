@@ -1,0 +1,131 @@
+import XCTest
+@testable import QuicCore
+import QuicCrypto
+import QuicTLS
+import QuicWire
+
+/// Key update limits (RFC 9001 §6.1, §6.2) and AEAD usage limits (RFC 9001 §6.6).
+final class ConnectionKeyUpdateRulesTests: XCTestCase {
+    func pair() throws -> (SimNetwork, Connection, Connection) {
+        let net = SimConfigs.network()
+        let c = try net.connect(SimConfigs.client())
+        XCTAssertTrue(net.run { c.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeComplete ?? false) })
+        net.run(for: 1_000_000)  // every ACK exchanged, nothing pending
+        return (net, c, try XCTUnwrap(net.server.accepted.first))
+    }
+
+    /// The client moves to the next key phase (skipping the §6.1 check) and sends a PING,
+    /// delivered straight to the server.
+    func clientUpdatesAndPings(_ net: SimNetwork, _ client: Connection) throws {
+        try XCTUnwrap(client.oneRTT).update()
+        client.ping()
+        let (_, datagram) = try XCTUnwrap(client.pollTransmit(now: net.now))
+        net.server.endpoint.handle(datagram: datagram, from: net.client.address, now: net.now)
+    }
+
+    /// The server sends whatever it has (its ACK), dropped on the way.
+    func serverSendsAck(_ net: SimNetwork, _ server: Connection) {
+        var sent = 0
+        while server.pollTransmit(now: net.now + 100_000) != nil { sent += 1 }
+        XCTAssertGreaterThan(sent, 0)
+    }
+
+    func testConsecutiveKeyUpdateWithoutAcknowledgmentIsKeyUpdateError() throws {
+        let (net, client, server) = try pair()
+        try clientUpdatesAndPings(net, client)
+        XCTAssertEqual(server.keyUpdateGeneration, 1)
+        XCTAssertEqual(server.state, .open)
+        // The server has not yet acknowledged the update's packet with its new keys.
+        try clientUpdatesAndPings(net, client)
+        XCTAssertEqual(server.drainedTransportClose()?.errorCode, TransportErrorCode.keyUpdateError.rawValue)
+    }
+
+    func testKeyUpdateAfterAcknowledgmentIsAccepted() throws {
+        let (net, client, server) = try pair()
+        try clientUpdatesAndPings(net, client)
+        serverSendsAck(net, server)
+        try clientUpdatesAndPings(net, client)
+        XCTAssertEqual(server.keyUpdateGeneration, 2)
+        XCTAssertNil(server.drainedTransportClose())
+    }
+
+    func testPeerUpdateRightAfterOurUpdateNeedsOurAcknowledgment() throws {
+        // We update; the peer follows (its packets are in our current phase); it may update
+        // again only once we acknowledged one of those (RFC 9001 §6.1).
+        let (net, client, server) = try pair()
+        try server.initiateKeyUpdate()
+        server.ping()
+        let (_, d) = try XCTUnwrap(server.pollTransmit(now: net.now))
+        client.handle(datagram: d, from: net.server.address, now: net.now)
+        XCTAssertEqual(client.keyUpdateGeneration, 1)
+        client.ping()
+        let (_, reply) = try XCTUnwrap(client.pollTransmit(now: net.now))
+        net.server.endpoint.handle(datagram: reply, from: net.client.address, now: net.now)
+        XCTAssertEqual(server.state, .open)
+        try clientUpdatesAndPings(net, client)
+        XCTAssertEqual(server.drainedTransportClose()?.errorCode, TransportErrorCode.keyUpdateError.rawValue)
+    }
+
+    func testConfidentialityLimitClosesWhenKeysCannotBeUpdated() throws {
+        let (net, client, server) = try pair()
+        let suite = try XCTUnwrap(client.tls.negotiatedCipherSuite)
+        client.packetsWithCurrentKey = suite.confidentialityLimit - 100
+        client.currentPhaseAcked = false  // an update is not allowed yet (RFC 9001 §6.1)
+        client.ping()
+        XCTAssertTrue(net.run(for: 5_000_000) { client.isClosed && server.isClosed })
+        XCTAssertEqual(net.client.events(client).transportClose?.errorCode, TransportErrorCode.aeadLimitReached.rawValue)
+        XCTAssertEqual(net.server.events(server).transportClose?.errorCode, TransportErrorCode.aeadLimitReached.rawValue)
+    }
+
+    func testApproachingConfidentialityLimitUpdatesKeys() throws {
+        let (net, client, server) = try pair()
+        let suite = try XCTUnwrap(client.tls.negotiatedCipherSuite)
+        client.packetsWithCurrentKey = suite.confidentialityLimit - 1000
+        client.ping()
+        net.run(for: 1_000_000)
+        XCTAssertEqual(client.keyUpdateGeneration, 1)
+        XCTAssertEqual(server.keyUpdateGeneration, 1)
+        XCTAssertEqual(client.state, .open)
+    }
+
+    func testIntegrityLimitClosesWithAEADLimitReached() throws {
+        let (net, client, server) = try pair()
+        let suite = try XCTUnwrap(server.tls.negotiatedCipherSuite)
+        server.forgedPackets = suite.integrityLimit - 1
+        client.ping()
+        var (_, forged) = try XCTUnwrap(client.pollTransmit(now: net.now))
+        forged[forged.count - 1] ^= 0x55  // the AEAD tag no longer verifies
+        net.server.endpoint.handle(datagram: forged, from: net.client.address, now: net.now)
+        XCTAssertEqual(server.state, .open, "reaching the limit is allowed, exceeding it is not")
+        net.server.endpoint.handle(datagram: forged, from: net.client.address, now: net.now)
+        XCTAssertEqual(server.drainedTransportClose()?.errorCode, TransportErrorCode.aeadLimitReached.rawValue)
+    }
+
+    func testFrequentUpdatesFromBothSidesUnderLossNeverTripTheChecks() throws {
+        // Both ends update on their own every few dozen packets, with loss, reordering and
+        // duplication: a legitimate peer never triggers KEY_UPDATE_ERROR.
+        for seed in UInt64(2)...4 {
+            var c = SimConfigs.client()
+            c.keyUpdateInterval = 20
+            var s = SimConfigs.server()
+            s.keyUpdateInterval = 30
+            let net = SimConfigs.network(seed: seed, server: s)
+            net.link.loss = 0.05
+            net.link.jitter = 8_000
+            net.link.duplication = 0.02
+            let client = try net.connect(c)
+            XCTAssertTrue(net.run { client.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeComplete ?? false) })
+            let server = try XCTUnwrap(net.server.accepted.first)
+            let id = try client.openStream(bidirectional: true)
+            let data = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            try client.send(stream: id, bytes: data, fin: true)
+            let sink = StreamSink()
+            sink.seen.insert(id)
+            XCTAssertTrue(net.run(for: 120_000_000) { sink.pump(server, events: []); return sink.fin.contains(id) }, "seed \(seed)")
+            XCTAssertTrue(sink.data[id] == data)
+            XCTAssertGreaterThan(client.keyUpdateGeneration, 3)
+            XCTAssertNil(net.server.events(server).transportClose, "seed \(seed)")
+            XCTAssertNil(net.client.events(client).transportClose, "seed \(seed)")
+        }
+    }
+}
