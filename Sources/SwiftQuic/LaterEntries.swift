@@ -1,6 +1,7 @@
-// Entries whose behaviour belongs to later work: connection pools and application-driven
-// execution (preview). Each checks its arguments as MsQuic does and then answers
-// QUIC_STATUS_NOT_SUPPORTED; none pretends to succeed. ExecutionDelete ignores its call;
+// Preview entries not offered here: connection pools (MsQuic documents ConnectionPoolCreate
+// as supported only on Windows with XDP) and application-driven execution. Each checks its
+// arguments as MsQuic does and then answers QUIC_STATUS_NOT_SUPPORTED; none pretends to
+// succeed. ExecutionDelete ignores its call;
 // ExecutionPoll answers UINT32_MAX (no timer).
 
 import Glibc
