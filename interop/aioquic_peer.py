@@ -59,8 +59,11 @@ def make_configuration(args, is_client):
     if args.keylog:
         config.secrets_log_file = open(args.keylog, "a")
     if args.qlog:
+        import os
+
         from aioquic.quic.logger import QuicFileLogger
 
+        os.makedirs(args.qlog, exist_ok=True)
         config.quic_logger = QuicFileLogger(args.qlog)
     if is_client:
         config.server_name = args.server_name
