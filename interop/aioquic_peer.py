@@ -54,6 +54,10 @@ def make_configuration(args, is_client):
         idle_timeout=10.0,
         max_datagram_frame_size=65536 if args.datagram or args.mode == "datagram" else None,
     )
+    if args.cipher:
+        from aioquic.tls import CipherSuite
+
+        config.cipher_suites = [CipherSuite[name] for name in args.cipher.split(",")]
     if args.version:
         config.supported_versions = [VERSIONS[v] for v in args.version.split(",")]
     if args.keylog:
@@ -243,6 +247,18 @@ async def client_connection(args, config, ticket_store=None, early=False):
             protocol.transmit()
             await protocol.echo(1, 4096, args.timeout)
             say(f"EVENT client key phase after a second update: {one_rtt_key_phase(protocol._quic)}")
+        elif args.mode == "cidchange":
+            # Move to a connection ID the peer issued (NEW_CONNECTION_ID), retiring the old one
+            # (RETIRE_CONNECTION_ID), between two echoes (RFC 9000 §5.1.1, §5.1.2).
+            await protocol.echo(args.streams, args.bytes, args.timeout)
+            before = protocol._quic.host_cid, protocol._quic._peer_cid.cid
+            protocol._quic.change_connection_id()
+            protocol.transmit()
+            await protocol.echo(args.streams, args.bytes, args.timeout)
+            after = protocol._quic._peer_cid.cid
+            say(f"EVENT client peer CID {before[1].hex()} -> {after.hex()}")
+            if before[1] == after:
+                raise AssertionError("no other connection ID of the peer to move to")
         elif args.mode == "datagram":
             if protocol._quic._remote_max_datagram_frame_size is None:
                 raise AssertionError("the peer did not send max_datagram_frame_size")
@@ -334,10 +350,11 @@ def main():
     parser.add_argument("--key")
     parser.add_argument("--ca")
     parser.add_argument("--insecure", action="store_true")
-    parser.add_argument("--mode", default="echo", choices=["echo", "datagram", "keyupdate", "resume", "handshake"])
+    parser.add_argument("--mode", default="echo", choices=["echo", "datagram", "keyupdate", "resume", "handshake", "cidchange"])
     parser.add_argument("--bytes", type=int, default=1024)
     parser.add_argument("--streams", type=int, default=1)
     parser.add_argument("--version", help="QUIC versions to offer/accept: 1, 2 or 1,2 (first = initial)")
+    parser.add_argument("--cipher", help="TLS cipher suites, e.g. CHACHA20_POLY1305_SHA256 (aioquic names)")
     parser.add_argument("--datagram", action="store_true", help="server: allow DATAGRAM frames")
     parser.add_argument("--key-update-after", type=int, help="server: request a key update after N bytes")
     parser.add_argument("--retry", action="store_true", help="server: send Retry")
