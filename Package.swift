@@ -33,7 +33,9 @@ let package = Package(
         .target(name: "QuicCrypto", dependencies: ["CCrypto", "QuicWire"]),
         .target(name: "QuicTLS", dependencies: ["CCrypto", "QuicWire", "QuicCrypto"]),
         .target(name: "QuicCore", dependencies: ["QuicWire", "QuicCrypto", "QuicTLS"]),
-        .target(name: "QuicPlatform", dependencies: ["QuicCore"]),
+        // Linux socket macros and GNU declarations for QuicPlatform (CMSG_*, mmsghdr, UDP_SEGMENT/GRO).
+        .target(name: "CPlatform"),
+        .target(name: "QuicPlatform", dependencies: ["CPlatform", "QuicCore"]),
         // Build facts for the C ABI layer (the git commit), as a C function.
         .target(name: "CSwiftQuicVersion", cSettings: [.define("SWIFTQUIC_GIT_HASH", to: "\"\(gitCommit)\"")]),
         .target(
@@ -56,6 +58,8 @@ let package = Package(
 
         // Packet protection throughput next to `openssl speed` (see BENCHMARKS.md).
         .executableTarget(name: "quic-bench", dependencies: ["QuicCrypto"], path: "Benchmarks/quic-bench"),
+        // Loopback UDP throughput of QuicPlatform (sendmmsg/GSO, recvmmsg/GRO, worker).
+        .executableTarget(name: "platform-bench", dependencies: ["QuicPlatform"], path: "Benchmarks/platform-bench"),
 
         .testTarget(name: "QuicWireTests", dependencies: ["QuicWire"]),
         .testTarget(name: "QuicCryptoTests", dependencies: ["QuicCrypto", "QuicWire", "CCrypto"]),

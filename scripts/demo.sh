@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # scripts/demo.sh [PREFIX] — build swiftquic, install it into PREFIX (default ./out), then build
-# examples/hello through the installed CMake package (find_package(swiftquic)) and run it with a
-# certificate made on the spot by openssl.
+# the C examples through the installed CMake packages and run them with certificates made on the
+# spot by openssl:
 #
-# hello opens the MsQuic API (MsQuicOpen2), prints the library version and the supported QUIC
-# versions, opens a registration and a configuration and loads the certificate into it.
+#  - examples/echo (the main demo): echo_server listens on 127.0.0.1 (ephemeral port) and
+#    echo_client connects twice, validating the server certificate against the generated CA,
+#    sends a message on a QUIC stream and checks the echo — a C client and a C server written
+#    for MsQuic's API, talking QUIC through libswiftquic.so;
+#  - examples/hello: library version, supported QUIC versions, registration, configuration,
+#    credential.
 set -euo pipefail
 export LC_ALL=C
 
@@ -18,6 +22,7 @@ mkdir -p "$prefix"
 prefix="$(cd "$prefix" && pwd)"
 BUILD_DIR="${BUILD_DIR:-$SWIFTQUIC_ROOT/build/cmake}"
 hello_build="$SWIFTQUIC_ROOT/build/hello"
+echo_build="$SWIFTQUIC_ROOT/build/echo"
 
 say() { printf '\n===== %s\n' "$*"; }
 
@@ -41,6 +46,22 @@ bash CTests/gen-certs.sh "$certs"
 
 say "run hello with server.crt/server.key (ECDSA P-256, signed by the test CA)"
 "$hello_build/hello" "$certs/server.crt" "$certs/server.key"
+
+say "build examples/echo (C server + C client) against the installed package (find_package(msquic))"
+cmake -S examples/echo -B "$echo_build" -DCMAKE_PREFIX_PATH="$prefix"
+cmake --build "$echo_build"
+
+say "run echo_server on 127.0.0.1 and echo_client against it, twice (QUIC through libswiftquic.so)"
+port_file="$echo_build/port"
+rm -f "$port_file"
+timeout 60 "$echo_build/echo_server" "$certs/server.crt" "$certs/server.key" "$port_file" 2 &
+server_pid=$!
+for _ in $(seq 100); do [ -s "$port_file" ] && break; sleep 0.1; done
+[ -s "$port_file" ] || { echo "echo_server did not start"; kill "$server_pid" 2>/dev/null; exit 1; }
+port="$(cat "$port_file")"
+timeout 30 "$echo_build/echo_client" "$certs/ca.crt" "$port"
+timeout 30 "$echo_build/echo_client" "$certs/ca.crt" "$port" "a second connection, a second stream"
+wait "$server_pid"
 
 cat <<INFO
 

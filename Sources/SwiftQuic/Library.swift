@@ -88,6 +88,8 @@ enum Library {
         AsyncCredentialLoad.joinAll()
         let objects = Handles.unregisterAll()
         for object in objects { (object as? Registration)?.dropChildren() }
+        // The workers stop last: no callback can run once MsQuicClose returns.
+        Runtime.stop()
         state.withLock { s in s = LibraryState() }
     }
 }

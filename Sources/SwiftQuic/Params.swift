@@ -40,7 +40,8 @@ extension Api {
             return configurationSetParam(configuration, param, length, buffer)
         case Param.prefixListener, Param.prefixConnection, Param.prefixTLS,
              Param.prefixTLSSchannel, Param.prefixStream:
-            return laterParam(object, param)
+            let fit = laterParam(object, param)
+            return fit == Status.notSupported ? objectSetParam(object, param, length, buffer) : fit
         default:
             return Status.invalidParameter
         }
@@ -64,7 +65,8 @@ extension Api {
             return configurationGetParam(configuration, param, length, buffer)
         case Param.prefixListener, Param.prefixConnection, Param.prefixTLS,
              Param.prefixTLSSchannel, Param.prefixStream:
-            return laterParam(object, param)
+            let fit = laterParam(object, param)
+            return fit == Status.notSupported ? objectGetParam(object, param, length, buffer) : fit
         default:
             return Status.invalidParameter
         }

@@ -23,6 +23,7 @@ final class Registration: QuicObject, @unchecked Sendable {
     private struct State {
         var configurations: [ObjectIdentifier: Configuration] = [:]
         var shutdown: Shutdown? = nil
+        var connections: [ObjectIdentifier: ConnectionObject] = [:]
     }
     private let state = Mutex(State())
 
@@ -43,6 +44,17 @@ final class Registration: QuicObject, @unchecked Sendable {
     func release(_ configuration: Configuration) {
         _ = state.withLock { $0.configurations.removeValue(forKey: ObjectIdentifier(configuration)) }
     }
+
+    func adoptConnection(_ c: ConnectionObject) {
+        state.withLock { $0.connections[ObjectIdentifier(c)] = c }
+    }
+
+    func releaseConnection(_ c: ConnectionObject) {
+        _ = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(c)) }
+    }
+
+    /// Connections whose handle is still open.
+    var openConnections: [ConnectionObject] { state.withLock { Array($0.connections.values) } }
 
     /// Closes the children's handles and forgets them.
     func dropChildren() {

@@ -1,0 +1,178 @@
+import QuicCrypto
+import QuicTLS
+import QuicWire
+
+// Driving the TLS handshake (RFC 9001 §4): CRYPTO data per level, keys from secrets,
+// transport parameters (RFC 9000 §7.3, §7.4, §18), key discard (RFC 9001 §4.9).
+extension Connection {
+    /// Initial keys from the client's DCID (RFC 9001 §5.2; RFC 9369 §3.3.1 for v2).
+    func installInitialKeys(dcid: ConnectionID) throws {
+        let keys = InitialSecrets.keys(version: protectionVersion, destinationConnectionID: dcid)
+        let client = try PacketProtector(keys: keys.client)
+        let server = try PacketProtector(keys: keys.server)
+        spaces[0].sendKeys = role == .client ? client : server
+        spaces[0].receiveKeys = role == .client ? server : client
+    }
+
+    /// Our transport parameters with the connection ID fields of RFC 9000 §7.3 and §18.2.
+    func ourTransportParameters(resetToken: StatelessResetToken) -> TransportParameters {
+        var p = configuration.transportParameters
+        p.initialSourceConnectionID = cids.local.first?.id
+        p.activeConnectionIDLimit = max(2, p.activeConnectionIDLimit)
+        if configuration.datagramReceiveEnabled {
+            p.maxDatagramFrameSize = p.maxDatagramFrameSize ?? 65535
+        } else {
+            p.maxDatagramFrameSize = nil
+        }
+        if role == .server {
+            p.originalDestinationConnectionID = originalDestinationCID
+            p.retrySourceConnectionID = retrySourceCID
+            p.statelessResetToken = resetToken
+        } else {
+            p.originalDestinationConnectionID = nil
+            p.retrySourceConnectionID = nil
+            p.statelessResetToken = nil
+            p.preferredAddress = nil
+        }
+        return p
+    }
+
+    func startTLS(now: UInt64) throws {
+        do {
+            try tls.start(now: now)
+            try drainTLS(now: now)
+        } catch let alert as TLSAlert {
+            throw QuicError(code: TransportErrorCode(alert.quicErrorCode), reason: alert.reason)
+        }
+    }
+
+    /// Feeds CRYPTO bytes of `level` to TLS and processes what it produces.
+    func receiveCrypto(_ bytes: [UInt8], level: EncryptionLevel, now: UInt64) throws {
+        guard !bytes.isEmpty else { return }
+        try tls.receive(bytes, at: level, now: now)
+        try drainTLS(now: now)
+    }
+
+    func drainTLS(now: UInt64) throws {
+        while let output = tls.nextOutput() {
+            switch output {
+            case .handshakeData(let level, let bytes):
+                if level != .earlyData { streams.crypto.send(bytes, level: level) }
+            case .secret(let secret):
+                try install(secret, now: now)
+            case .peerTransportParameters(let bytes):
+                try applyPeerTransportParameters(bytes)
+            case .peerCertificateReceived(let info):
+                emit(.peerCertificateReceived(info))
+            case .handshakeComplete(let summary):
+                onHandshakeComplete(summary, now: now)
+            case .newSessionTicket(let ticket):
+                emit(.resumptionTicketReceived(ticket))
+            }
+        }
+    }
+
+    func install(_ secret: TrafficSecret, now: UInt64) throws {
+        let keys = PacketProtectionKeys(suite: secret.cipherSuite, secret: secret.secret, version: protectionVersion)
+        switch secret.level {
+        case .initial, .earlyData:
+            return  // 0-RTT is not supported yet: early keys are ignored.
+        case .handshake:
+            let p = try PacketProtector(keys: keys)
+            if secret.direction == .read { spaces[1].receiveKeys = p } else { spaces[1].sendKeys = p }
+            if spaces[1].receiveKeys != nil && spaces[1].sendKeys != nil { recovery.onHandshakeKeysAvailable(now: now) }
+        case .application:
+            if secret.direction == .read { pendingOneRTTRead = secret } else { pendingOneRTTWrite = secret }
+            if let r = pendingOneRTTRead, let w = pendingOneRTTWrite {
+                oneRTT = try OneRTTKeys(
+                    sendKeys: PacketProtectionKeys(suite: w.cipherSuite, secret: w.secret, version: protectionVersion),
+                    receiveKeys: PacketProtectionKeys(suite: r.cipherSuite, secret: r.secret, version: protectionVersion))
+                pendingOneRTTRead = nil
+                pendingOneRTTWrite = nil
+            }
+        }
+    }
+
+    /// RFC 9000 §7.3, §7.4, §18.2: decode, validate and apply the peer's parameters.
+    func applyPeerTransportParameters(_ bytes: [UInt8]) throws {
+        let peerRole: EndpointRole = role == .client ? .server : .client
+        let p = try TransportParameters.decode(bytes, sender: peerRole)
+        try p.validate(sender: peerRole)
+        // §7.3: authenticate the connection IDs of the handshake.
+        guard let isc = p.initialSourceConnectionID else {
+            throw QuicError.transportParameter("initial_source_connection_id missing")
+        }
+        if isc != peerInitialSourceCID {
+            throw QuicError.transportParameter("initial_source_connection_id does not match the peer's SCID")
+        }
+        if role == .client {
+            guard let odcid = p.originalDestinationConnectionID else {
+                throw QuicError.transportParameter("original_destination_connection_id missing")
+            }
+            if odcid != originalDestinationCID {
+                throw QuicError.transportParameter("original_destination_connection_id mismatch")
+            }
+            if p.retrySourceConnectionID != retrySourceCID {
+                throw QuicError.transportParameter(retrySourceCID == nil ? "unexpected retry_source_connection_id"
+                                                   : "retry_source_connection_id mismatch")
+            }
+            if let token = p.statelessResetToken, !cids.remote.isEmpty {
+                cids.remote[0].token = token  // §10.3: the token of the handshake CID
+            }
+        }
+        // RFC 9368 §4: the chosen version must be the one in use.
+        if let info = p.versionInformation, info.chosenVersion != version {
+            throw QuicError(code: .versionNegotiationError, reason: "chosen version differs from the version in use")
+        }
+        peerTransportParameters = p
+        recovery.maxAckDelay = p.maxAckDelay * 1000
+        if let m = p.maxDatagramFrameSize, m > 0 {
+            emit(.datagramStateChanged(sendEnabled: true, maxSendLength: min(Int(clamping: m) - 3, maxDatagramPayload)))
+        }
+        onPeerTransportParameters(p)
+    }
+
+    func onHandshakeComplete(_ summary: HandshakeSummary, now: UInt64) {
+        isHandshakeComplete = true
+        emit(.connected(alpn: summary.alpn, resumed: summary.resumed))
+        if role == .server {
+            // RFC 9001 §4.1.2: the server's handshake is confirmed at completion; it sends
+            // HANDSHAKE_DONE (RFC 9000 §19.20) and drops its Handshake keys (RFC 9001 §4.9.2).
+            handshakeDonePending = true
+            confirmHandshake(now: now)
+        }
+        issueConnectionIDs()
+    }
+
+    func confirmHandshake(now: UInt64) {
+        guard !isHandshakeConfirmed else { return }
+        isHandshakeConfirmed = true
+        recovery.onHandshakeConfirmed(now: now)
+        discardKeys(.handshake, now: now)
+    }
+
+    /// RFC 9001 §4.9: keys of a level we no longer need, with their in-flight packets.
+    func discardKeys(_ space: PacketNumberSpace, now: UInt64) {
+        guard !spaces[space.rawValue].discarded else { return }
+        spaces[space.rawValue].discarded = true
+        spaces[space.rawValue].sendKeys = nil
+        spaces[space.rawValue].receiveKeys = nil
+        streams.crypto.discard(level: space.encryptionLevel)
+        spaces[space.rawValue].probesPending = 0
+        for token in recovery.discard(space, now: now) { sentPackets[token] = nil }
+    }
+
+    /// Issues more connection IDs up to the peer's active_connection_id_limit (RFC 9000 §5.1.1).
+    func issueConnectionIDs() {
+        guard configuration.localConnectionIDLength > 0, let p = peerTransportParameters else { return }
+        let target = min(UInt64(max(2, configuration.issuedConnectionIDs)), p.activeConnectionIDLimit)
+        while UInt64(cids.local.filter({ !$0.retired }).count) < target {
+            let (id, token) = registry.issueConnectionID(for: self)
+            cids.addLocal(id, token: token, announce: true)
+        }
+    }
+
+    func closeOnTLSAlert(_ alert: TLSAlert, now: UInt64) {
+        closeWithError(QuicError(code: TransportErrorCode(alert.quicErrorCode), reason: alert.reason), now: now)
+    }
+}

@@ -1,0 +1,207 @@
+import QuicCrypto
+import QuicTLS
+import QuicWire
+
+// Version Negotiation and Retry on the client (RFC 9000 §6, §8.1.2, §17.2.5), timers, idle
+// timeout (§10.1), immediate close with closing and draining states (§10.2).
+extension Connection {
+    // MARK: Version Negotiation and Retry (client)
+
+    /// RFC 9000 §6.2: a client abandons the attempt when the server lists none of our
+    /// versions; a VN listing ours, or arriving after any server packet, is ignored.
+    func handleVersionNegotiation(_ header: PacketHeader, datagram: UnsafeRawBufferPointer, now: UInt64) {
+        guard role == .client, !receivedRetryOrInitial, !isHandshakeComplete else { return }
+        // The VN echoes our CIDs (RFC 9000 §17.2.1): SCID = the DCID we chose.
+        guard header.scidBytes(in: datagram).elementsEqual(originalDestinationCID.bytes) else { return }
+        let offered = header.supportedVersions(in: datagram)
+        if offered.contains(version) { return }
+        var reason = ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: true)
+        reason.versionNegotiation = true
+        closeReason = reason
+        emit(.shutdownInitiatedByTransport(reason))
+        enterDraining(now: now, immediate: true)
+    }
+
+    /// RFC 9000 §17.2.5.2: a client accepts one Retry, before any server Initial, whose
+    /// integrity tag verifies (RFC 9001 §5.8) and whose token is not empty.
+    func handleRetry(_ header: PacketHeader, datagram: UnsafeRawBufferPointer, now: UInt64) throws {
+        guard role == .client, !receivedRetryOrInitial, retrySourceCID == nil else { return }
+        guard !header.tokenRange.isEmpty else { return }
+        let packet = UnsafeRawBufferPointer(rebasing: datagram[header.start..<header.end])
+        guard RetryIntegrity.verify(version: protectionVersion, originalDestinationConnectionID: originalDestinationCID.bytes,
+                                    retryPacket: packet) else { return }
+        receivedRetryOrInitial = true
+        retrySourceCID = header.scid
+        retryToken = Array(datagram[header.tokenRange])
+        cids.remote[0].id = header.scid
+        // RFC 9001 §5.2: new Initial keys from the Retry's SCID; RFC 9000 §17.2.5.3: the
+        // packet numbers continue, the ClientHello goes again in new Initial packets.
+        try installInitialKeys(dcid: header.scid)
+        for token in recovery.discard(.initial, now: now) { sentPackets[token] = nil }
+        streams.crypto.requeueUnacknowledged(level: .initial)
+    }
+
+    // MARK: Timers
+
+    /// When `handleTimeout` must next be called, nil when no timer runs.
+    public func nextTimeout() -> UInt64? {
+        switch state {
+        case .closed: return nil
+        case .closing, .draining: return stateDeadline
+        case .open: break
+        }
+        var t = idleDeadline
+        if let l = recovery.lossDetectionTimeout() { t = min(t, l) }
+        for s in PacketNumberSpace.allCases where !spaces[s.rawValue].discarded {
+            if let a = recovery.ackDeadline(s) { t = min(t, a) }
+        }
+        if let k = previousKeysDiscardTime { t = min(t, k) }
+        // The pacer's release time when data waits only for it (RFC 9002 §7.7).
+        if hasKeys(.application), hasAckElicitingData(.application), recovery.canSend(bytes: 1200) {
+            t = min(t, recovery.nextSendTime(bytes: 1200, now: lastSendTime))
+        }
+        if configuration.keepAliveInterval > 0, isHandshakeComplete { t = min(t, lastSendTime + configuration.keepAliveInterval) }
+        return t
+    }
+
+    /// Runs the timers that expired at `now`.
+    public func handleTimeout(now: UInt64) {
+        switch state {
+        case .closed: return
+        case .closing, .draining:
+            if now >= stateDeadline { finishClose() }
+            return
+        case .open: break
+        }
+        if now >= idleDeadline {
+            // RFC 9000 §10.1: silently closed, no packet sent.
+            var reason = ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: false)
+            reason.idleTimeout = true
+            closeReason = reason
+            emit(.shutdownInitiatedByTransport(reason))
+            finishClose()
+            return
+        }
+        if let k = previousKeysDiscardTime, now >= k {
+            oneRTT?.discardPreviousReceiveKeys()  // RFC 9001 §6.5
+            previousKeysDiscardTime = nil
+        }
+        if let l = recovery.lossDetectionTimeout(), now >= l {
+            let result = recovery.onLossDetectionTimeout(now: now)
+            for token in result.lost { onPacketLost(token) }
+            counters.lostPackets += UInt64(result.lost.count)
+            if let (space, count) = result.probe { schedulePTOProbe(space, count: count) }
+        }
+        if configuration.keepAliveInterval > 0, isHandshakeComplete, now >= lastSendTime + configuration.keepAliveInterval {
+            pingPending = true
+        }
+    }
+
+    /// RFC 9002 §6.2.4: a PTO sends one or two ack-eliciting probes, preferably repeating
+    /// unacknowledged data.
+    func schedulePTOProbe(_ space: PacketNumberSpace, count: Int) {
+        var target = space
+        // RFC 9002 §6.2.2.1 anti-deadlock: a client without anything in flight probes with
+        // Handshake packets if it can, else Initial.
+        if spaces[target.rawValue].discarded || (target != .application && spaces[target.rawValue].sendKeys == nil) {
+            target = spaces[1].sendKeys != nil ? .handshake : .initial
+        }
+        spaces[target.rawValue].probesPending = max(1, count)
+        if target != .application {
+            streams.crypto.requeueUnacknowledged(level: target.encryptionLevel)
+        } else {
+            streams.requeueUnacknowledged()
+        }
+    }
+
+    /// The idle timeout in effect (RFC 9000 §10.1): the smaller of the two advertised values
+    /// (0 = none), at least three PTOs; the handshake idle timeout until the handshake completes.
+    func restartIdleTimer(now: UInt64) {
+        var timeout: UInt64 = 0
+        let local = configuration.transportParameters.maxIdleTimeout * 1000
+        let peer = (peerTransportParameters?.maxIdleTimeout ?? 0) * 1000
+        if local > 0 && peer > 0 { timeout = min(local, peer) } else { timeout = max(local, peer) }
+        if !isHandshakeComplete, configuration.handshakeIdleTimeout > 0 {
+            timeout = timeout == 0 ? configuration.handshakeIdleTimeout : min(timeout, configuration.handshakeIdleTimeout)
+        }
+        if timeout == 0 { idleDeadline = .max / 2; return }
+        idleDeadline = now + max(timeout, 3 * recovery.pto)
+    }
+
+    // MARK: Closing (RFC 9000 §10.2)
+
+    /// Application close: CONNECTION_CLOSE 0x1d with `errorCode` (RFC 9000 §10.2, §19.19).
+    /// `silent` ends the connection at once without telling the peer (MsQuic's
+    /// QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT; the peer will time out or get a stateless reset).
+    public func close(errorCode: UInt64, reason: [UInt8] = [], silent: Bool = false, now: UInt64) {
+        guard state == .open else { return }
+        closeReason = ConnectionCloseReason(errorCode: errorCode, isApplication: true, fromPeer: false, reason: Array(reason.prefix(512)))
+        if silent { finishClose(); return }
+        enterClosing(now: now)
+    }
+
+    /// A transport error detected locally: CONNECTION_CLOSE 0x1c (RFC 9000 §10.2, §11.1).
+    func closeWithError(_ error: QuicError, now: UInt64) {
+        guard state == .open else { return }
+        var reason = ConnectionCloseReason(errorCode: error.code.rawValue, isApplication: false, fromPeer: false)
+        reason.reason = Array(error.reason.utf8.prefix(256))
+        closeReason = reason
+        closeFrameType = error.frameType ?? 0
+        emit(.shutdownInitiatedByTransport(reason))
+        enterClosing(now: now)
+    }
+
+    func enterClosing(now: UInt64) {
+        state = .closing
+        closePacketPending = true
+        stateDeadline = now + 3 * recovery.pto
+    }
+
+    func handlePeerClose(_ f: ConnectionCloseFrame, payload: UnsafeRawBufferPointer, now: UInt64) {
+        var reason = ConnectionCloseReason(errorCode: f.errorCode, isApplication: f.isApplicationError, fromPeer: true)
+        reason.reason = Array(payload[f.reasonPhrase].prefix(1024))
+        closeReason = reason
+        if f.isApplicationError {
+            emit(.shutdownInitiatedByPeer(errorCode: f.errorCode))
+        } else {
+            emit(.shutdownInitiatedByTransport(reason))
+        }
+        enterDraining(now: now, immediate: false)
+    }
+
+    /// RFC 9000 §10.2.2: draining lasts three PTOs; nothing is sent. `immediate` (stateless
+    /// reset, failed version negotiation) ends the connection at once.
+    func enterDraining(now: UInt64, immediate: Bool) {
+        state = .draining
+        stateDeadline = immediate ? now : now + 3 * recovery.pto
+        if immediate { finishClose() }
+    }
+
+    func finishClose() {
+        guard state != .closed else { return }
+        let peerAcknowledged = closeReason?.fromPeer ?? false
+        state = .closed
+        for id in cids.local where !id.retired { registry.retireConnectionID(id.id) }
+        // Every stream ends before the connection reports its own end.
+        streams.closeAll()
+        drainStreamEvents()
+        emit(.shutdownComplete(handshakeCompleted: isHandshakeComplete, peerAcknowledgedShutdown: peerAcknowledged,
+                               appCloseInProgress: false))
+    }
+}
+
+// Stateless reset (RFC 9000 §10.3.1) detected by the endpoint for an unroutable datagram.
+extension Connection {
+    public func matchesStatelessResetToken(_ token: StatelessResetToken) -> Bool {
+        state == .open && cids.matchesResetToken(token)
+    }
+
+    public func onStatelessReset(now: UInt64) {
+        guard state == .open else { return }
+        var reason = ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: true)
+        reason.statelessReset = true
+        closeReason = reason
+        emit(.shutdownInitiatedByTransport(reason))
+        enterDraining(now: now, immediate: true)
+    }
+}

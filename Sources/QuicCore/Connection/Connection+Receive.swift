@@ -1,0 +1,267 @@
+import QuicCrypto
+import QuicTLS
+import QuicWire
+
+// Receiving: datagram -> coalesced packets (RFC 9000 §12.2) -> header and packet protection
+// removal (RFC 9001 §5) -> frames (RFC 9000 §12.4, §19).
+extension Connection {
+    /// Processes one UDP datagram from `remote`. The buffer is decrypted in place.
+    public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: UInt64) {
+        switch state {
+        case .closed, .draining:
+            return  // RFC 9000 §10.2.2: a draining endpoint sends nothing.
+        case .closing:
+            // RFC 9000 §10.2.1: answer incoming packets with CONNECTION_CLOSE (rate limited
+            // by the caller's polling: one per received datagram).
+            closePacketPending = true
+            return
+        case .open:
+            break
+        }
+        bytesReceived += UInt64(datagram.count)
+        if role == .server && !addressValidated && 3 * bytesReceived > bytesSent + 1200 {
+            recovery.setAmplificationLimited(false, now: now)
+        }
+        // RFC 9000 §10.3.1: the last 16 bytes, kept before decryption rewrites the buffer.
+        let resetCandidate = StatelessReset.candidateToken(in: UnsafeRawBufferPointer(datagram))
+        var processedAny = false
+        var packets = CoalescedPackets(UnsafeRawBufferPointer(datagram), shortHeaderDCIDLength: configuration.localConnectionIDLength)
+        while state == .open {
+            let header: PacketHeader
+            do {
+                guard let h = try packets.next() else { break }
+                header = h
+            } catch {
+                break  // RFC 9000 §12.2: the rest of the datagram is dropped.
+            }
+            do {
+                if try handlePacket(header, datagram: datagram, from: remote, now: now) { processedAny = true }
+            } catch let e as QuicError {
+                closeWithError(e, now: now)
+            } catch let alert as TLSAlert {
+                closeOnTLSAlert(alert, now: now)
+            } catch {
+                closeWithError(QuicError(code: .internalError, reason: "\(error)"), now: now)
+            }
+        }
+        // RFC 9000 §10.3.1: a datagram we could not process that ends in a known reset token.
+        if !processedAny, state == .open, let token = resetCandidate, cids.matchesResetToken(token) {
+            closeReason = ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: true, statelessReset: true)
+            emit(.shutdownInitiatedByTransport(closeReason!))
+            enterDraining(now: now, immediate: true)
+        }
+    }
+
+    /// `handle(datagram:)` for an array (copied).
+    public func handle(datagram: [UInt8], from remote: SocketAddress, now: UInt64) {
+        var copy = datagram
+        copy.withUnsafeMutableBytes { handle(datagram: $0, from: remote, now: now) }
+    }
+
+    /// Returns true if the packet was authenticated and processed.
+    func handlePacket(_ header: PacketHeader, datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress,
+                      now: UInt64) throws -> Bool {
+        let space: PacketNumberSpace
+        switch header.kind {
+        case .versionNegotiation:
+            handleVersionNegotiation(header, datagram: UnsafeRawBufferPointer(datagram), now: now)
+            return false
+        case .retry:
+            try handleRetry(header, datagram: UnsafeRawBufferPointer(datagram), now: now)
+            return false
+        case .unsupportedVersion, .zeroRTT:
+            return false  // 0-RTT is not accepted yet (RFC 9001 §4.6.2: the client retransmits in 1-RTT).
+        case .initial: space = .initial
+        case .handshake: space = .handshake
+        case .oneRTT: space = .application
+        }
+        if header.kind != .oneRTT {
+            guard header.version == version else { return false }  // RFC 9000 §5.2
+            // Client: after the first server Initial, its SCID is the only one accepted (§7.2).
+            if role == .client, let peer = peerInitialSourceCID, header.scid != peer { return false }
+        }
+        var s = spaces[space.rawValue]
+        guard !s.discarded else { return false }
+        let packet = UnsafeMutableRawBufferPointer(rebasing: datagram[header.start..<header.end])
+        let pnOffset = header.packetNumberOffset - header.start
+        let decrypted: (firstByte: UInt8, packetNumber: UInt64, payload: Range<Int>)
+        var keyUsed: OneRTTKeys.ReceiveKey = .current
+        if space == .application {
+            guard let keys = oneRTT else { return false }
+            // The 1-RTT key may have changed (RFC 9001 §6.3): remove header protection, then
+            // choose the AEAD from the key phase bit.
+            guard let hp = try? keys.receiveHeaderProtection.remove(packet: packet, pnOffset: pnOffset) else { return false }
+            let pn = PacketNumberDecoding.decode(truncated: UInt64(hp.truncatedPacketNumber), length: hp.pnLength,
+                                                 largest: s.largestReceived)
+            keyUsed = keys.receiveKey(keyPhase: KeyPhase.isSet(firstByte: hp.firstByte), packetNumber: pn)
+            guard let aead = keys.aead(for: keyUsed) else { return false }
+            do {
+                let payload = try aead.open(packet: packet, headerLength: pnOffset + hp.pnLength, packetNumber: pn)
+                decrypted = (hp.firstByte, pn, payload)
+            } catch {
+                try countForgery()
+                return false
+            }
+        } else {
+            guard let keys = s.receiveKeys else { return false }
+            do {
+                let u = try keys.unprotect(packet: packet, pnOffset: pnOffset, largestPacketNumber: s.largestReceived)
+                decrypted = (u.firstByte, u.packetNumber, u.payload)
+            } catch {
+                try countForgery()
+                return false
+            }
+        }
+        let pn = decrypted.packetNumber
+        if recovery.isDuplicate(space, pn) { counters.droppedPackets += 1; return false }  // RFC 9000 §12.3
+        counters.receivedPackets += 1
+        // RFC 9000 §17.2, §17.3.1: reserved bits must be zero after decryption.
+        let reserved = header.isLongHeader ? decrypted.firstByte & 0x0c : decrypted.firstByte & 0x18
+        if reserved != 0 { throw QuicError.protocolViolation(nil, "reserved header bits set") }
+        if space == .application, let keys = oneRTT {
+            let before = keys.generation
+            try? keys.packetAuthenticated(with: keyUsed, packetNumber: pn)
+            if keys.generation != before {
+                // The peer updated its keys (RFC 9001 §6.2): we answer in the new phase.
+                packetsWithCurrentKey = 0
+                firstPacketOfCurrentPhase = nil
+                currentPhaseAcked = false
+                previousKeysDiscardTime = now + 3 * recovery.pto
+            }
+        }
+        s.largestReceived = max(s.largestReceived ?? 0, pn)
+        spaces[space.rawValue] = s
+
+        // Path and handshake bookkeeping for a packet that authenticated.
+        if role == .client && header.kind == .initial && peerInitialSourceCID == nil {
+            // RFC 9000 §7.2: switch to the server's chosen CID.
+            receivedRetryOrInitial = true
+            peerInitialSourceCID = header.scid
+            cids.remote[0].id = header.scid
+        }
+        if role == .server && header.kind == .handshake {
+            // RFC 9000 §8.1: a Handshake packet proves the client's address; RFC 9001
+            // §4.9.1: the server drops its Initial keys.
+            addressValidated = true
+            recovery.setAmplificationLimited(false, now: now)
+            discardKeys(.initial, now: now)
+        }
+
+        let payload = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[decrypted.payload])
+        let ackEliciting = try processFrames(payload, kind: header.kind, space: space, dcid: header.dcid, now: now)
+        if state == .open || state == .closing {
+            recovery.onPacketReceived(space, pn, ackEliciting: ackEliciting, now: now)
+        }
+        // RFC 9000 §10.1: the idle timer restarts on every processed packet.
+        restartIdleTimer(now: now)
+        ackElicitingSentSinceReceive = false
+        return true
+    }
+
+    /// RFC 9001 §6.6: too many forged packets end the connection.
+    func countForgery() throws {
+        forgedPackets += 1
+        let limit = tls.negotiatedCipherSuite?.integrityLimit ?? (1 << 36)
+        if forgedPackets >= limit { throw QuicError(code: .aeadLimitReached, reason: "integrity limit reached") }
+    }
+
+    /// Returns whether any frame was ack-eliciting.
+    func processFrames(_ payload: UnsafeRawBufferPointer, kind: PacketKind, space: PacketNumberSpace,
+                       dcid: ConnectionID, now: UInt64) throws -> Bool {
+        var decoder = FrameDecoder(payload, packetKind: kind, sender: role == .client ? .server : .client)
+        var ackEliciting = false
+        while let frame = try decoder.next() {
+            if frame.isAckEliciting { ackEliciting = true }
+            try handleFrame(frame, payload: payload, space: space, dcid: dcid, now: now)
+            if state != .open { break }
+        }
+        return ackEliciting
+    }
+
+    func handleFrame(_ frame: Frame, payload: UnsafeRawBufferPointer, space: PacketNumberSpace,
+                     dcid: ConnectionID, now: UInt64) throws {
+        switch frame {
+        case .padding, .ping:
+            break
+        case .ack(let ack):
+            try handleAck(ack, payload: payload, space: space, now: now)
+        case .crypto(let f):
+            let level = space.encryptionLevel
+            if try streams.crypto.handle(f, level: level, payload: payload) {
+                try receiveCrypto(streams.crypto.takeReadable(level: level), level: level, now: now)
+            }
+        case .handshakeDone:
+            // RFC 9001 §4.1.2: HANDSHAKE_DONE confirms the client's handshake.
+            guard role == .client else { throw QuicError.protocolViolation(FrameType.handshakeDone, "HANDSHAKE_DONE from a client") }
+            confirmHandshake(now: now)
+        case .newToken(let range):
+            guard role == .client else { throw QuicError.protocolViolation(FrameType.newToken, "NEW_TOKEN from a client") }
+            emit(.newTokenReceived(Array(payload[range])))
+        case .newConnectionID(let f):
+            try cids.onNewConnectionID(f, peerUsesZeroLength: cids.currentRemote.isEmpty)
+        case .retireConnectionID(let seq):
+            if let id = try cids.onRetireConnectionID(seq, packetDCID: dcid) {
+                registry.retireConnectionID(id)
+                issueConnectionIDs()
+            }
+        case .pathChallenge(let data):
+            if pathResponses.count < 4 { pathResponses.append(data) }  // RFC 9000 §8.2.2
+        case .pathResponse:
+            break  // no path validation in progress (no migration yet)
+        case .connectionClose(let f):
+            handlePeerClose(f, payload: payload, now: now)
+        case .datagram(let f):
+            // RFC 9221 §3: DATAGRAM without having advertised support, or larger than what
+            // we advertised, is a PROTOCOL_VIOLATION.
+            let advertised = configuration.datagramReceiveEnabled ? (configuration.transportParameters.maxDatagramFrameSize ?? 65535) : 0
+            if advertised == 0 || UInt64(FrameEncoder.encodedLength(frame)) > advertised {
+                throw QuicError.protocolViolation(frame.frameType, "unexpected DATAGRAM frame")
+            }
+            emit(.datagramReceived(Array(payload[f.data])))
+        case .ackFrequency, .immediateAck, .timestamp, .resetStreamAt:
+            // Extensions we never advertise (RFC 9000 §19.21: frames of unnegotiated extensions).
+            throw QuicError.protocolViolation(frame.frameType, "extension frame not negotiated")
+        case .stream, .resetStream, .stopSending, .maxData, .maxStreamData, .maxStreams, .dataBlocked,
+             .streamDataBlocked, .streamsBlocked:
+            try handleStreamFrame(frame, payload: payload, now: now)
+        }
+    }
+
+    func handleAck(_ ack: AckFrame, payload: UnsafeRawBufferPointer, space: PacketNumberSpace, now: UInt64) throws {
+        let result = try recovery.onAckReceived(space, ack: ack, source: payload, now: now)
+        spaces[space.rawValue].largestAcked = max(spaces[space.rawValue].largestAcked ?? 0, ack.largestAcknowledged)
+        for token in result.acked { onPacketAcked(token, now: now) }
+        for token in result.lost { onPacketLost(token) }
+        counters.lostPackets += UInt64(result.lost.count)
+    }
+
+    func onPacketAcked(_ token: UInt64, now: UInt64) {
+        guard let record = sentPackets.removeValue(forKey: token) else { return }
+        if record.space == .application, let keys = oneRTT, record.keyGeneration == keys.generation {
+            currentPhaseAcked = true  // RFC 9001 §6.1: the peer saw the current phase
+        }
+        for f in record.frames {
+            switch f {
+            case .ack(let largest): recovery.onAckOfAck(record.space, largest: largest)
+            case .datagram(let id): emit(.datagramSendStateChanged(id: id, state: .acknowledged))
+            case .streams(let f): streams.onAcked(f)
+            default: break
+            }
+        }
+    }
+
+    func onPacketLost(_ token: UInt64) {
+        guard let record = sentPackets.removeValue(forKey: token) else { return }
+        for f in record.frames {
+            switch f {
+            case .handshakeDone: handshakeDonePending = true
+            case .newConnectionID(let seq):
+                if cids.local.contains(where: { $0.sequence == seq && !$0.retired }) { cids.pendingNewConnectionIDs.append(seq) }
+            case .retireConnectionID(let seq): cids.pendingRetirements.append(seq)
+            case .datagram(let id): emit(.datagramSendStateChanged(id: id, state: .lostDiscarded))
+            case .streams(let f): streams.onLost(f)
+            case .ping, .ack, .pathResponse: break
+            }
+        }
+    }
+}

@@ -1,0 +1,328 @@
+import QuicCrypto
+import QuicTLS
+import QuicWire
+
+/// A datagram written by `pollTransmit`: `size` bytes at the start of the caller's buffer.
+public struct Transmit: Equatable, Sendable {
+    public var destination: SocketAddress
+    public var size: Int
+}
+
+/// A packet being assembled in the datagram buffer, sealed once the datagram is complete.
+struct PacketUnderConstruction {
+    var space: PacketNumberSpace
+    var header: WrittenHeader
+    var packetNumber: UInt64
+    var payloadEnd: Int
+    var frames: [SentFrame]
+    var ackEliciting: Bool
+    var isLong: Bool
+    var largestAck: UInt64? = nil
+    var padded = false
+}
+
+// Sending: packet assembly with coalescing (RFC 9000 §12.2), client Initial padding (§14.1),
+// the amplification limit (§8.1), congestion control (RFC 9002 §7) and packet protection.
+extension Connection {
+    var currentMaxDatagramSize: Int {
+        let peer = Int(clamping: peerTransportParameters?.maxUDPPayloadSize ?? 65527)
+        return max(1200, min(configuration.maxDatagramSize, peer))
+    }
+
+    /// Writes the next datagram to send into `buffer` (at least 1200 bytes), nil when there
+    /// is nothing to send now.
+    public func pollTransmit(now: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Transmit? {
+        switch state {
+        case .closed, .draining: return nil
+        case .closing: if !closePacketPending { return nil }
+        case .open: break
+        }
+        var limit = min(buffer.count, currentMaxDatagramSize)
+        if role == .server && !addressValidated {
+            // RFC 9000 §8.1: at most three times the bytes received before validation.
+            let budget = 3 * bytesReceived > bytesSent ? 3 * bytesReceived - bytesSent : 0
+            limit = min(limit, Int(clamping: budget))
+            // RFC 9002 §6.2.2.1: no PTO while blocked by the amplification limit.
+            recovery.setAmplificationLimited(limit < 1200, now: now)
+        }
+        guard limit >= 64 else { return nil }
+        maybeInitiateKeyUpdate()
+        var position = 0
+        var packets: [PacketUnderConstruction] = []
+        let closing = state == .closing
+        for space in PacketNumberSpace.allCases {
+            let remaining = limit - position
+            guard remaining > 48 else { break }
+            let p = closing ? buildClosePacket(space, buffer: buffer, start: position, end: limit)
+                            : buildPacket(space, buffer: buffer, start: position, end: limit, now: now)
+            guard let p else { continue }
+            position = p.payloadEnd + PacketAEAD.tagLength
+            packets.append(p)
+        }
+        guard !packets.isEmpty else {
+            if closing { closePacketPending = false }
+            return nil
+        }
+        // RFC 9000 §14.1: a client's datagrams with Initial packets, and a server's with
+        // ack-eliciting Initial packets, are padded to at least 1200 bytes.
+        if let first = packets.first, first.space == .initial, role == .client || first.ackEliciting, position < 1200 {
+            let pad = min(1200, limit) - position
+            if pad > 0 {
+                let last = packets.count - 1
+                for i in 0..<pad { buffer[packets[last].payloadEnd + i] = 0 }
+                packets[last].payloadEnd += pad
+                packets[last].padded = true
+                position += pad
+            }
+        }
+        var sentHandshake = false
+        for p in packets {
+            let end = p.payloadEnd + PacketAEAD.tagLength
+            guard seal(p, buffer: buffer, end: end) else { return nil }
+            let size = end - p.header.start
+            spaces[p.space.rawValue].nextPacketNumber += 1
+            counters.sentPackets += 1
+            let token = nextSentToken
+            nextSentToken += 1
+            // RFC 9002 §2: ack-eliciting packets and padded ones count in flight.
+            let inFlight = p.ackEliciting || p.padded
+            if !p.frames.isEmpty || p.ackEliciting {
+                sentPackets[token] = SentPacketRecord(space: p.space, packetNumber: p.packetNumber, frames: p.frames,
+                                                      keyGeneration: oneRTT?.generation ?? 0)
+            }
+            if !closing {
+                recovery.onPacketSent(p.space, pn: p.packetNumber, size: size, ackEliciting: p.ackEliciting,
+                                      inFlight: inFlight, now: now, largestAck: p.largestAck, token: token)
+            }
+            if p.space == .handshake { sentHandshake = true }
+            if p.space == .application {
+                packetsWithCurrentKey += 1
+                if firstPacketOfCurrentPhase == nil { firstPacketOfCurrentPhase = p.packetNumber }
+            }
+            if p.ackEliciting {
+                // RFC 9000 §10.1: sending the first ack-eliciting packet after receiving restarts the idle timer.
+                if !ackElicitingSentSinceReceive { restartIdleTimer(now: now) }
+                ackElicitingSentSinceReceive = true
+            }
+        }
+        // RFC 9001 §4.9.1: a client drops Initial keys when it first sends a Handshake packet.
+        if role == .client && sentHandshake { discardKeys(.initial, now: now) }
+        if closing { closePacketPending = false }
+        bytesSent += UInt64(position)
+        lastSendTime = now
+        return Transmit(destination: remoteAddress, size: position)
+    }
+
+    /// `pollTransmit` into a new array (tests, cold paths).
+    public func pollTransmit(now: UInt64) -> (Transmit, [UInt8])? {
+        var buffer = [UInt8](repeating: 0, count: max(1200, currentMaxDatagramSize))
+        let t = buffer.withUnsafeMutableBytes { pollTransmit(now: now, into: $0) }
+        guard let t else { return nil }
+        return (t, Array(buffer[0..<t.size]))
+    }
+
+    // MARK: Packet assembly
+
+    func hasKeys(_ space: PacketNumberSpace) -> Bool {
+        if spaces[space.rawValue].discarded { return false }
+        if space == .application { return oneRTT != nil && isHandshakeComplete }
+        return spaces[space.rawValue].sendKeys != nil
+    }
+
+    /// Writes the header of a packet of `space` at `start`; nil when it does not fit.
+    func writeHeader(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int)
+        -> (WrittenHeader, UInt64)? {
+        let s = spaces[space.rawValue]
+        let pn = s.nextPacketNumber
+        let pnLength = PacketNumber.encodedLength(fullPacketNumber: pn, largestAcknowledged: s.largestAcked)
+        let truncated = PacketNumber.truncate(pn, length: pnLength)
+        var w = WireWriter(buffer, start: start, end: end)
+        let dcid = cids.currentRemote
+        do {
+            if space == .application {
+                return (try PacketHeaderWriter.writeShortHeader(into: &w, dcid: dcid, truncatedPacketNumber: truncated,
+                                                                packetNumberLength: pnLength, keyPhase: oneRTT?.keyPhase ?? false), pn)
+            }
+            let type: LongPacketType = space == .initial ? .initial : .handshake
+            let token = role == .client && space == .initial ? retryToken : []
+            let scid = cids.local.first?.id ?? ConnectionID()
+            let lengthFieldSize = end - start > 16000 ? 4 : 2
+            let h: WrittenHeader? = token.withUnsafeBytes { t in
+                try? PacketHeaderWriter.writeLongHeader(into: &w, type: type, version: version, dcid: dcid,
+                                                        scid: scid, token: t,
+                                                        truncatedPacketNumber: truncated, packetNumberLength: pnLength,
+                                                        lengthFieldSize: lengthFieldSize)
+            }
+            return h.map { ($0, pn) }
+        } catch {
+            return nil
+        }
+    }
+
+    /// Whether `space` has ack-eliciting content waiting (ignoring congestion control).
+    func hasAckElicitingData(_ space: PacketNumberSpace) -> Bool {
+        let s = spaces[space.rawValue]
+        if streams.crypto.hasPendingData(level: space.encryptionLevel) || s.probesPending > 0 { return true }
+        if space == .application {
+            return handshakeDonePending || pingPending || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
+                || !cids.pendingRetirements.isEmpty || !datagramQueue.isEmpty || streamsHaveDataToSend
+        }
+        return false
+    }
+
+    func buildPacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int,
+                     now: UInt64) -> PacketUnderConstruction? {
+        guard hasKeys(space) else { return nil }
+        let s = spaces[space.rawValue]
+        let probe = s.probesPending > 0
+        // Probes ignore the congestion window (RFC 9002 §7.5); data also waits for the pacer
+        // in the application space (§7.7; handshake flights go at once).
+        let congestionOK = probe || (recovery.canSend(bytes: 1200)
+            && (space != .application || recovery.nextSendTime(bytes: 1200, now: now) <= now))
+        let wantsData = hasAckElicitingData(space) && congestionOK
+        let ackDue = recovery.ackDeadline(space).map { $0 <= now } ?? false
+        let sendAck = recovery.hasAckToSend(space) && (ackDue || wantsData || space != .application)
+        guard wantsData || (sendAck && (ackDue || space != .application)) else { return nil }
+        guard let (header, pn) = writeHeader(space, buffer: buffer, start: start, end: end) else { return nil }
+        var w = WireWriter(buffer, start: header.payloadOffset, end: end - PacketAEAD.tagLength)
+        var frames: [SentFrame] = []
+        var ackEliciting = false
+        var largestAck: UInt64?
+        if sendAck, let largest = try? recovery.writeAck(space, now: now, exponent: configuration.transportParameters.ackDelayExponent, into: &w) {
+            frames.append(.ack(largest: largest))
+            largestAck = largest
+        }
+        if wantsData {
+            if space == .application {
+                writeApplicationControlFrames(&w, frames: &frames, ackEliciting: &ackEliciting, now: now)
+            }
+            writeCryptoFrames(space, &w, frames: &frames, ackEliciting: &ackEliciting)
+            if space == .application {
+                writeDatagramFrames(&w, frames: &frames, ackEliciting: &ackEliciting)
+                writeStreamFrames(&w, frames: &frames, ackEliciting: &ackEliciting, now: now)
+            }
+            if probe {
+                spaces[space.rawValue].probesPending -= 1
+                if !ackEliciting, (try? FrameEncoder.write(.ping, into: &w)) != nil {
+                    frames.append(.ping); ackEliciting = true
+                }
+            }
+        }
+        if w.position == header.payloadOffset { return nil }  // nothing fit
+        // RFC 9001 §5.4.2: packet number + payload at least 4 bytes for the sample.
+        while w.position - header.packetNumberOffset < 4 { try? w.writeUInt8(0) }
+        return PacketUnderConstruction(space: space, header: header, packetNumber: pn, payloadEnd: w.position,
+                                       frames: frames, ackEliciting: ackEliciting, isLong: space != .application,
+                                       largestAck: largestAck)
+    }
+
+    func writeCryptoFrames(_ space: PacketNumberSpace, _ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool) {
+        streamFrameScratch.removeAll(keepingCapacity: true)
+        guard streams.crypto.write(level: space.encryptionLevel, into: &w, sent: &streamFrameScratch) else { return }
+        for f in streamFrameScratch { frames.append(.streams(f)) }
+        ackEliciting = true
+    }
+
+    func writeApplicationControlFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool, now: UInt64) {
+        if handshakeDonePending, (try? FrameEncoder.write(.handshakeDone, into: &w)) != nil {
+            handshakeDonePending = false
+            frames.append(.handshakeDone); ackEliciting = true
+        }
+        while let data = pathResponses.first, (try? FrameEncoder.write(.pathResponse(data), into: &w)) != nil {
+            pathResponses.removeFirst()
+            frames.append(.pathResponse(data)); ackEliciting = true
+        }
+        while let seq = cids.pendingRetirements.first,
+              (try? FrameEncoder.write(.retireConnectionID(sequenceNumber: seq), into: &w)) != nil {
+            cids.pendingRetirements.removeFirst()
+            frames.append(.retireConnectionID(sequence: seq)); ackEliciting = true
+        }
+        while let seq = cids.pendingNewConnectionIDs.first {
+            guard let local = cids.local.first(where: { $0.sequence == seq }), !local.retired else {
+                cids.pendingNewConnectionIDs.removeFirst(); continue
+            }
+            let f = NewConnectionIDFrame(sequenceNumber: seq, retirePriorTo: 0, connectionID: local.id,
+                                         statelessResetToken: local.token)
+            guard (try? FrameEncoder.write(.newConnectionID(f), into: &w)) != nil else { break }
+            cids.pendingNewConnectionIDs.removeFirst()
+            frames.append(.newConnectionID(sequence: seq)); ackEliciting = true
+        }
+        while let raw = injectedFrames.first, (try? w.writeBytes(raw)) != nil {
+            injectedFrames.removeFirst()
+            ackEliciting = true
+        }
+        if pingPending, (try? FrameEncoder.write(.ping, into: &w)) != nil {
+            pingPending = false
+            frames.append(.ping); ackEliciting = true
+        }
+    }
+
+    func writeDatagramFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool) {
+        while let d = datagramQueue.first {
+            let needed = 1 + VarInt.encodedLength(UInt64(d.data.count)) + d.data.count
+            guard needed <= w.remaining else { return }
+            do {
+                try FrameEncoder.writeDatagramHeader(length: d.data.count, explicitLength: true, into: &w)
+                try w.writeBytes(d.data)
+            } catch { return }
+            datagramQueue.removeFirst()
+            frames.append(.datagram(id: d.id)); ackEliciting = true
+            emit(.datagramSendStateChanged(id: d.id, state: .sent))
+        }
+    }
+
+    /// The CONNECTION_CLOSE packet of a space (RFC 9000 §10.2.3): in Initial and Handshake
+    /// packets an application close becomes a transport APPLICATION_ERROR without reason.
+    func buildClosePacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int)
+        -> PacketUnderConstruction? {
+        guard hasKeys(space), let reason = closeReason else { return nil }
+        // Only the highest space the peer can read matters once the handshake is confirmed.
+        if isHandshakeConfirmed && space != .application { return nil }
+        guard let (header, pn) = writeHeader(space, buffer: buffer, start: start, end: end) else { return nil }
+        var w = WireWriter(buffer, start: header.payloadOffset, end: end - PacketAEAD.tagLength)
+        var frame = ConnectionCloseFrame(isApplicationError: reason.isApplication, errorCode: reason.errorCode,
+                                         frameType: closeFrameType, reasonPhrase: 0..<reason.reason.count)
+        var phrase = reason.reason
+        if space != .application && reason.isApplication {
+            frame = ConnectionCloseFrame(isApplicationError: false, errorCode: TransportErrorCode.applicationError.rawValue,
+                                         frameType: 0, reasonPhrase: 0..<0)
+            phrase = []
+        }
+        let ok = phrase.withUnsafeBytes { src in (try? FrameEncoder.write(.connectionClose(frame), source: src, into: &w)) != nil }
+        guard ok else { return nil }
+        while w.position - header.packetNumberOffset < 4 { try? w.writeUInt8(0) }
+        return PacketUnderConstruction(space: space, header: header, packetNumber: pn, payloadEnd: w.position,
+                                       frames: [], ackEliciting: false, isLong: space != .application)
+    }
+
+    /// Applies packet and header protection to an assembled packet (RFC 9001 §5).
+    func seal(_ p: PacketUnderConstruction, buffer: UnsafeMutableRawBufferPointer, end: Int) -> Bool {
+        do {
+            if p.isLong { try PacketHeaderWriter.patchLength(buffer, header: p.header, packetEnd: end) }
+            let packet = UnsafeMutableRawBufferPointer(rebasing: buffer[p.header.start..<end])
+            let pnOffset = p.header.packetNumberOffset - p.header.start
+            if p.space == .application {
+                guard let keys = oneRTT else { return false }
+                try keys.sendAEAD.seal(packet: packet, headerLength: pnOffset + p.header.packetNumberLength,
+                                       packetNumber: p.packetNumber)
+                try keys.sendHeaderProtection.apply(packet: packet, pnOffset: pnOffset, pnLength: p.header.packetNumberLength)
+            } else {
+                guard let keys = spaces[p.space.rawValue].sendKeys else { return false }
+                try keys.protect(packet: packet, pnOffset: pnOffset, pnLength: p.header.packetNumberLength,
+                                 packetNumber: p.packetNumber)
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// RFC 9001 §6.1, §6.6: update keys after the configured number of packets or before the
+    /// confidentiality limit, once the peer acknowledged the current phase.
+    func maybeInitiateKeyUpdate() {
+        guard isHandshakeConfirmed, currentPhaseAcked, let suite = tls.negotiatedCipherSuite else { return }
+        let limit = configuration.keyUpdateInterval > 0 ? min(configuration.keyUpdateInterval, suite.confidentialityLimit)
+                                                        : suite.confidentialityLimit - 1000
+        if packetsWithCurrentKey >= limit { try? initiateKeyUpdate() }
+    }
+}

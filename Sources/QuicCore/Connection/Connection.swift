@@ -1,0 +1,249 @@
+import QuicCrypto
+import QuicTLS
+import QuicWire
+
+/// Per packet number space state of a connection (RFC 9000 §12.3).
+struct PacketSpaceState {
+    /// Initial and Handshake protection; the application space uses `Connection.oneRTT`.
+    var sendKeys: PacketProtector?
+    var receiveKeys: PacketProtector?
+    var nextPacketNumber: UInt64 = 0
+    var largestReceived: UInt64?
+    var largestAcked: UInt64?
+    var discarded = false
+    /// PTO probe packets still to send in this space (RFC 9002 §6.2.4).
+    var probesPending = 0
+}
+
+extension PacketNumberSpace {
+    /// The encryption level whose CRYPTO data this space carries (RFC 9001 §4.1.4).
+    var encryptionLevel: EncryptionLevel {
+        switch self {
+        case .initial: return .initial
+        case .handshake: return .handshake
+        case .application: return .application
+        }
+    }
+}
+
+/// A QUIC connection, client or server, without I/O (RFC 9000). Feed it datagrams with
+/// `handle(datagram:from:now:)`, send what `pollTransmit(now:into:)` writes, call
+/// `handleTimeout(now:)` at `nextTimeout()`, and drain `pollEvent()` after each call.
+/// Time is in microseconds of a monotonic clock chosen by the caller.
+public final class Connection {
+    public let role: EndpointRole
+    let configuration: ConnectionConfiguration
+    public private(set) var version: QuicVersion
+    var protectionVersion: ProtectionVersion
+    var tls: TLSHandshake
+    var spaces = [PacketSpaceState(), PacketSpaceState(), PacketSpaceState()]
+    var oneRTT: OneRTTKeys?
+    var pendingOneRTTRead: TrafficSecret?
+    var pendingOneRTTWrite: TrafficSecret?
+    let recovery: RecoveryAdapter
+    /// The streams of this connection (RFC 9000 §2-§4).
+    public let streams: StreamManager
+    var streamFrameScratch: [StreamsSentFrame] = []
+    var cids = ConnectionIDState()
+    let registry: ConnectionIDRegistry
+    var sentPackets: [UInt64: SentPacketRecord] = [:]
+    var nextSentToken: UInt64 = 0
+
+    /// The peer's address (RFC 9000 §9: no migration yet, the path is fixed).
+    public private(set) var remoteAddress: SocketAddress
+
+    // Handshake (RFC 9000 §7)
+    /// Client: the DCID of its first Initial; server: the DCID the client chose.
+    let originalDestinationCID: ConnectionID
+    /// Client: the SCID of the Retry it accepted; server: the SCID it put in its Retry.
+    var retrySourceCID: ConnectionID?
+    /// The SCID of the first Initial the peer sent (RFC 9000 §7.3).
+    var peerInitialSourceCID: ConnectionID?
+    var retryToken: [UInt8] = []
+    var receivedRetryOrInitial = false
+    public internal(set) var isHandshakeComplete = false
+    public internal(set) var isHandshakeConfirmed = false
+    public internal(set) var peerTransportParameters: TransportParameters?
+    var handshakeDonePending = false
+    /// Server: whether the client's address is validated (RFC 9000 §8.1).
+    var addressValidated: Bool
+    var bytesReceived: UInt64 = 0
+    var bytesSent: UInt64 = 0
+
+    // Lifetime (RFC 9000 §10)
+    enum State: Equatable { case open, closing, draining, closed }
+    var state: State = .open
+    var stateDeadline: UInt64 = 0
+    var closeReason: ConnectionCloseReason?
+    var closePacketPending = false
+    var closeFrameType: UInt64 = 0
+    var idleDeadline: UInt64 = 0
+    var lastSendTime: UInt64 = 0
+    var ackElicitingSentSinceReceive = false
+    var pingPending = false
+    var pathResponses: [UInt64] = []
+    var events: [ConnectionEvent] = []
+    var eventIndex = 0
+    /// Datagrams queued by the application (RFC 9221).
+    var datagramQueue: [(id: UInt64, data: [UInt8])] = []
+    var nextDatagramID: UInt64 = 0
+    /// Key update bookkeeping (RFC 9001 §6).
+    var packetsWithCurrentKey: UInt64 = 0
+    var firstPacketOfCurrentPhase: UInt64?
+    var currentPhaseAcked = true
+    var previousKeysDiscardTime: UInt64?
+    var forgedPackets: UInt64 = 0
+    var counters = ConnectionStatistics()
+    /// Raw frame bytes to put in the next 1-RTT packet, as they are: lets tests play a
+    /// misbehaving peer. Internal (reached with @testable only).
+    var injectedFrames: [[UInt8]] = []
+
+    // MARK: Creation
+
+    /// A client connection to `remote`. The first Initial goes out on the first `pollTransmit`.
+    public convenience init(client configuration: ConnectionConfiguration, remote: SocketAddress, now: UInt64,
+                            registry: ConnectionIDRegistry? = nil) throws {
+        let dcid = ConnectionID.random(length: 8)  // RFC 9000 §7.2: at least 8 bytes
+        try self.init(role: .client, configuration: configuration, remote: remote,
+                      version: configuration.versions.first ?? .v1, originalDCID: dcid, peerSCID: dcid,
+                      registry: registry, addressValidated: true, now: now)
+    }
+
+    /// A server connection for a client Initial whose DCID was `originalDCID` (or, after a
+    /// Retry, whose token carried it) and SCID `clientSCID`, created by the `Endpoint`.
+    convenience init(server configuration: ConnectionConfiguration, remote: SocketAddress, version: QuicVersion,
+         originalDCID: ConnectionID, clientSCID: ConnectionID, currentDCID: ConnectionID, retrySCID: ConnectionID?,
+         registry: ConnectionIDRegistry?, addressValidated: Bool, now: UInt64) throws {
+        try self.init(role: .server, configuration: configuration, remote: remote, version: version,
+                      originalDCID: originalDCID, peerSCID: clientSCID, registry: registry,
+                      addressValidated: addressValidated, now: now, initialKeysDCID: currentDCID, retrySCID: retrySCID)
+    }
+
+    private init(role: EndpointRole, configuration: ConnectionConfiguration, remote: SocketAddress, version: QuicVersion,
+                 originalDCID: ConnectionID, peerSCID: ConnectionID, registry: ConnectionIDRegistry?,
+                 addressValidated: Bool, now: UInt64, initialKeysDCID: ConnectionID? = nil,
+                 retrySCID: ConnectionID? = nil) throws {
+        guard let pv = ProtectionVersion(wireVersion: version.rawValue) else {
+            throw QuicError(code: .internalError, reason: "unsupported version \(version)")
+        }
+        self.role = role
+        self.configuration = configuration
+        self.version = version
+        self.protectionVersion = pv
+        self.remoteAddress = remote
+        self.originalDestinationCID = originalDCID
+        self.retrySourceCID = retrySCID
+        self.addressValidated = addressValidated
+        self.registry = registry ?? StandaloneConnectionIDs(length: configuration.localConnectionIDLength)
+        self.recovery = RecoveryAdapter(role: role, initialRTT: configuration.initialRTT,
+                                        localMaxAckDelay: configuration.transportParameters.maxAckDelay * 1000,
+                                        congestion: configuration.congestionControl)
+        retryToken = configuration.initialToken
+        streams = StreamManager(config: StreamsConfig(role: role, local: configuration.transportParameters))
+        cids.localActiveLimit = max(2, configuration.transportParameters.activeConnectionIDLimit)
+        // The peer's first CID: the client's random DCID until the server's Initial arrives
+        // (RFC 9000 §7.2); the client's SCID for a server.
+        cids.remote = [ConnectionIDState.Remote(sequence: 0, id: peerSCID, token: nil)]
+        if role == .server { peerInitialSourceCID = peerSCID }
+
+        // Placeholder TLS until our parameters are known; replaced below.
+        var tlsConfig = configuration.tls
+        tlsConfig.transportParameters = []
+        self.tls = TLSHandshake(configuration: tlsConfig)
+
+        // Our handshake SCID, sequence 0 (RFC 9000 §5.1.1).
+        let (scid, token) = self.registry.issueConnectionID(for: self)
+        cids.addLocal(scid, token: token, announce: false)
+        try installInitialKeys(dcid: initialKeysDCID ?? originalDCID)
+        idleDeadline = now + (configuration.handshakeIdleTimeout > 0 ? configuration.handshakeIdleTimeout : .max / 2)
+        var finalTLS = configuration.tls
+        finalTLS.transportParameters = try ourTransportParameters(resetToken: token).encoded()
+        tls = TLSHandshake(configuration: finalTLS)
+        if role == .client {
+            try startTLS(now: now)
+        }
+    }
+
+    // MARK: Application API
+
+    /// The next event, nil when none is queued.
+    public func pollEvent() -> ConnectionEvent? {
+        drainStreamEvents()
+        guard eventIndex < events.count else {
+            if eventIndex > 0 { events.removeAll(keepingCapacity: true); eventIndex = 0 }
+            return nil
+        }
+        defer { eventIndex += 1 }
+        return events[eventIndex]
+    }
+
+    func emit(_ e: ConnectionEvent) { events.append(e) }
+
+    /// True once nothing more will happen (after closing or draining, RFC 9000 §10.2).
+    public var isClosed: Bool { state == .closed }
+    /// The connection IDs the peer may use to reach us (for the `Endpoint`).
+    public var localConnectionIDs: [ConnectionID] { cids.local.filter { !$0.retired }.map(\.id) }
+    public var negotiatedALPN: [UInt8]? { tls.negotiatedALPN }
+    public var handshake: TLSHandshake { tls }
+    /// Smoothed RTT in microseconds (RFC 9002 §5.3).
+    public var smoothedRTT: UInt64 { recovery.smoothedRTT }
+    /// The current 1-RTT key phase generation (RFC 9001 §6), for tests and statistics.
+    public var keyUpdateGeneration: UInt64 { oneRTT?.generation ?? 0 }
+
+    /// The application's answer to `.peerCertificateReceived`.
+    public func completePeerCertificateValidation(accept: Bool, now: UInt64) {
+        do {
+            try tls.completePeerCertificateValidation(accept: accept, now: now)
+            try drainTLS(now: now)
+        } catch let alert as TLSAlert {
+            closeOnTLSAlert(alert, now: now)
+        } catch let e as QuicError {
+            closeWithError(e, now: now)
+        } catch {
+            closeWithError(QuicError(code: .internalError, reason: "\(error)"), now: now)
+        }
+    }
+
+    /// Server: sends a NewSessionTicket carrying `appData` (RFC 8446 §4.6.1).
+    public func sendResumptionTicket(appData: [UInt8], now: UInt64) throws {
+        guard role == .server, isHandshakeComplete, state == .open else {
+            throw QuicError(code: .internalError, reason: "no ticket before the handshake completes")
+        }
+        try tls.sendSessionTicket(appData: appData, now: now)
+        try drainTLS(now: now)
+    }
+
+    /// Sends an unreliable DATAGRAM (RFC 9221 §5); returns its id for send-state events.
+    /// Throws when the peer does not accept datagrams or the payload cannot fit a packet.
+    public func sendDatagram(_ data: [UInt8]) throws -> UInt64 {
+        guard state == .open, let max = peerTransportParameters?.maxDatagramFrameSize else {
+            throw QuicError(code: .protocolViolation, reason: "peer does not accept DATAGRAM frames")
+        }
+        guard UInt64(data.count) + 3 <= max, data.count <= maxDatagramPayload else {
+            throw QuicError(code: .internalError, reason: "datagram too large")
+        }
+        let id = nextDatagramID
+        nextDatagramID += 1
+        datagramQueue.append((id, data))
+        return id
+    }
+
+    /// Largest DATAGRAM payload that fits one packet.
+    var maxDatagramPayload: Int { currentMaxDatagramSize - 1 - 20 - 4 - 16 - 3 }
+
+    /// Sends a PING in the next packet (RFC 9000 §19.2).
+    public func ping() { pingPending = true }
+
+    /// Forces a key update (RFC 9001 §6.1); refused until the handshake is confirmed and the
+    /// peer acknowledged a packet of the current phase.
+    public func initiateKeyUpdate() throws {
+        guard isHandshakeConfirmed, currentPhaseAcked, let keys = oneRTT else {
+            throw QuicError(code: .keyUpdateError, reason: "key update not allowed yet")
+        }
+        try keys.update()
+        packetsWithCurrentKey = 0
+        firstPacketOfCurrentPhase = nil
+        currentPhaseAcked = false
+    }
+}
+

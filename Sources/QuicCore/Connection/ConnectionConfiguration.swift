@@ -1,0 +1,62 @@
+import QuicTLS
+import QuicWire
+
+/// Everything a `Connection` needs besides its addresses. The role is the TLS configuration's.
+public struct ConnectionConfiguration: @unchecked Sendable {
+    /// The TLS handshake settings; `tls.transportParameters` is filled in by the connection.
+    public var tls: TLSConfiguration
+    /// Client: the version of the first Initial is `versions[0]`. Server: the versions accepted.
+    /// RFC 9000 (v1) and RFC 9369 (v2).
+    public var versions: [QuicVersion] = [.v1, .v2]
+    /// Our transport parameters (limits, idle timeout, ...). The connection ID parameters
+    /// (original/initial/retry source CID, stateless reset token) are set by the connection
+    /// (RFC 9000 §7.3, §18.2).
+    public var transportParameters: TransportParameters
+    /// Length of the connection IDs we issue (RFC 9000 §5.1); 0 to 20.
+    public var localConnectionIDLength = 8
+    /// UDP payload size we send, at least 1200 (RFC 9000 §14); never above the peer's
+    /// max_udp_payload_size.
+    public var maxDatagramSize = 1200
+    /// Handshake idle timeout in microseconds (MsQuic's HandshakeIdleTimeoutMs), 0 = none.
+    public var handshakeIdleTimeout: UInt64 = 10_000_000
+    /// Keep-alive: send a PING after this many microseconds without sending, 0 = off.
+    public var keepAliveInterval: UInt64 = 0
+    /// Initiate a key update after this many packets protected with one key (RFC 9001 §6;
+    /// also capped by the AEAD confidentiality limit, RFC 9001 §6.6). 0 = only at the limit.
+    public var keyUpdateInterval: UInt64 = 0
+    /// Initial RTT estimate in microseconds (RFC 9002 §6.2.2: 333 ms).
+    public var initialRTT: UInt64 = 333_000
+    /// Congestion control (RFC 9002 §7 NewReno, RFC 9438 CUBIC).
+    public var congestionControl = CongestionControlConfig()
+    /// Whether this endpoint receives DATAGRAM frames (RFC 9221 §3): advertises
+    /// max_datagram_frame_size when true.
+    public var datagramReceiveEnabled = false
+    /// Number of connection IDs we keep issued to the peer (bounded by its
+    /// active_connection_id_limit, RFC 9000 §5.1.1).
+    public var issuedConnectionIDs = 4
+    /// Server only: a resumption/validation token for the Initial (client), e.g. from NEW_TOKEN
+    /// or Retry (handled by the connection itself).
+    public var initialToken: [UInt8] = []
+
+    public init(tls: TLSConfiguration, transportParameters: TransportParameters = ConnectionConfiguration.defaultTransportParameters) {
+        self.tls = tls
+        self.transportParameters = transportParameters
+    }
+
+    /// MsQuic-like defaults (flow control windows, stream counts, 30 s idle timeout).
+    public static var defaultTransportParameters: TransportParameters {
+        var p = TransportParameters()
+        p.maxIdleTimeout = 30_000
+        p.initialMaxData = 16 * 1024 * 1024
+        p.initialMaxStreamDataBidiLocal = 1024 * 1024
+        p.initialMaxStreamDataBidiRemote = 1024 * 1024
+        p.initialMaxStreamDataUni = 1024 * 1024
+        p.initialMaxStreamsBidi = 100
+        p.initialMaxStreamsUni = 100
+        p.activeConnectionIDLimit = 4
+        p.maxUDPPayloadSize = 65527
+        return p
+    }
+
+    public var role: TLSRole { tls.role }
+}

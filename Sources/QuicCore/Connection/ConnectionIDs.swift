@@ -1,0 +1,138 @@
+import QuicCrypto
+import QuicWire
+
+/// Where the connection IDs a connection issues are registered, so that datagrams carrying
+/// them reach it (the `Endpoint`), and how their stateless reset tokens are derived.
+public protocol ConnectionIDRegistry: AnyObject {
+    /// A fresh connection ID of the endpoint's length, registered for `connection`, and its
+    /// stateless reset token (RFC 9000 §5.1, §10.3.2).
+    func issueConnectionID(for connection: Connection) -> (ConnectionID, StatelessResetToken)
+    /// The connection ID no longer routes to its connection (RFC 9000 §5.1.2).
+    func retireConnectionID(_ id: ConnectionID)
+}
+
+/// Random connection IDs for connections that are not attached to an `Endpoint` (tests).
+final class StandaloneConnectionIDs: ConnectionIDRegistry {
+    let length: Int
+    init(length: Int) { self.length = length }
+    func issueConnectionID(for connection: Connection) -> (ConnectionID, StatelessResetToken) {
+        (ConnectionID.random(length: length), StatelessResetToken(randomBytes(16)))
+    }
+    func retireConnectionID(_ id: ConnectionID) {}
+}
+
+func randomBytes(_ count: Int) -> [UInt8] {
+    var g = SystemRandomNumberGenerator()
+    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &g) }
+}
+
+extension ConnectionID {
+    /// A random connection ID of `length` bytes (RFC 9000 §5.1: unpredictable).
+    public static func random(length: Int) -> ConnectionID {
+        ConnectionID(randomBytes(max(0, min(length, ConnectionID.maxLength)))) ?? ConnectionID()
+    }
+}
+
+extension StatelessResetToken {
+    init(_ bytes: [UInt8]) { self = bytes.withUnsafeBytes { StatelessResetToken($0) } }
+}
+
+/// The connection IDs of both directions (RFC 9000 §5.1): the ones we issued (the peer puts
+/// them in the DCID of its packets) and the ones the peer issued (we send to one of them).
+struct ConnectionIDState {
+    struct Local {
+        var sequence: UInt64
+        var id: ConnectionID
+        var token: StatelessResetToken
+        var retired = false
+    }
+    struct Remote {
+        var sequence: UInt64
+        var id: ConnectionID
+        var token: StatelessResetToken?
+    }
+
+    var local: [Local] = []
+    var nextLocalSequence: UInt64 = 0
+    /// Sequence numbers of NEW_CONNECTION_ID frames to (re)send.
+    var pendingNewConnectionIDs: [UInt64] = []
+
+    var remote: [Remote] = []
+    /// The peer's CID we currently send to.
+    var activeRemote: Int = 0
+    /// Highest Retire Prior To received (RFC 9000 §19.15).
+    var remoteRetirePriorTo: UInt64 = 0
+    /// Sequence numbers of RETIRE_CONNECTION_ID frames to (re)send.
+    var pendingRetirements: [UInt64] = []
+    /// Our active_connection_id_limit (RFC 9000 §18.2).
+    var localActiveLimit: UInt64 = 2
+
+    var currentRemote: ConnectionID { remote.indices.contains(activeRemote) ? remote[activeRemote].id : ConnectionID() }
+
+    /// Records a CID we issued (sequence 0 is the handshake's SCID, sequence 1 may be the
+    /// preferred address's).
+    mutating func addLocal(_ id: ConnectionID, token: StatelessResetToken, announce: Bool) {
+        local.append(Local(sequence: nextLocalSequence, id: id, token: token))
+        if announce { pendingNewConnectionIDs.append(nextLocalSequence) }
+        nextLocalSequence += 1
+    }
+
+    func isLocal(_ id: ConnectionID) -> Bool { local.contains { $0.id == id && !$0.retired } }
+
+    /// NEW_CONNECTION_ID from the peer (RFC 9000 §5.1.1, §19.15).
+    mutating func onNewConnectionID(_ f: NewConnectionIDFrame, peerUsesZeroLength: Bool) throws(QuicError) {
+        let type = FrameType.newConnectionID
+        // §19.15: a zero-length CID peer must not send NEW_CONNECTION_ID.
+        if peerUsesZeroLength { throw .protocolViolation(type, "NEW_CONNECTION_ID from a zero-length connection ID peer") }
+        if f.retirePriorTo > f.sequenceNumber { throw .frameEncoding(type, "retire_prior_to greater than sequence number") }
+        if let existing = remote.first(where: { $0.sequence == f.sequenceNumber }) {
+            // §19.15: the same sequence number with a different CID is a PROTOCOL_VIOLATION.
+            if existing.id != f.connectionID || existing.token != f.statelessResetToken {
+                throw .protocolViolation(type, "sequence number reused for a different connection ID")
+            }
+            return
+        }
+        if remote.contains(where: { $0.id == f.connectionID }) {
+            throw .protocolViolation(type, "connection ID reused with a different sequence number")
+        }
+        if f.sequenceNumber < remoteRetirePriorTo {
+            // §19.15: already retired by an earlier Retire Prior To: retire immediately.
+            if !pendingRetirements.contains(f.sequenceNumber) { pendingRetirements.append(f.sequenceNumber) }
+            return
+        }
+        remote.append(Remote(sequence: f.sequenceNumber, id: f.connectionID, token: f.statelessResetToken))
+        if f.retirePriorTo > remoteRetirePriorTo {
+            remoteRetirePriorTo = f.retirePriorTo
+            let active = remote.indices.contains(activeRemote) ? remote[activeRemote].sequence : 0
+            for r in remote where r.sequence < f.retirePriorTo {
+                if !pendingRetirements.contains(r.sequence) { pendingRetirements.append(r.sequence) }
+            }
+            remote.removeAll { $0.sequence < f.retirePriorTo }
+            // §5.1.2: switch to a CID that is not retired.
+            activeRemote = remote.firstIndex { $0.sequence == active } ?? 0
+        }
+        // §5.1.1: more active CIDs than our limit is a CONNECTION_ID_LIMIT_ERROR.
+        if UInt64(remote.count) > localActiveLimit {
+            throw QuicError(code: .connectionIDLimitError, frameType: type, reason: "too many connection IDs")
+        }
+    }
+
+    /// RETIRE_CONNECTION_ID from the peer (RFC 9000 §19.16); returns the retired CID.
+    mutating func onRetireConnectionID(_ sequence: UInt64, packetDCID: ConnectionID) throws(QuicError) -> ConnectionID? {
+        let type = FrameType.retireConnectionID
+        if sequence >= nextLocalSequence { throw .protocolViolation(type, "retiring a connection ID never issued") }
+        guard let i = local.firstIndex(where: { $0.sequence == sequence }), !local[i].retired else { return nil }
+        // §19.16: retiring the CID the packet was sent to is a PROTOCOL_VIOLATION.
+        if local[i].id == packetDCID { throw .protocolViolation(type, "retiring the connection ID in use") }
+        local[i].retired = true
+        return local[i].id
+    }
+
+    /// True if `token` is the stateless reset token of one of the peer's CIDs (RFC 9000 §10.3.1),
+    /// compared in constant time.
+    func matchesResetToken(_ token: StatelessResetToken) -> Bool {
+        var found = false
+        for r in remote { if let t = r.token, ConstantTime.equal(t, token) { found = true } }
+        return found
+    }
+}

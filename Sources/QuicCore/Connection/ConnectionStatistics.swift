@@ -1,0 +1,43 @@
+// Counters for QUIC_PARAM_CONN_STATISTICS(_V2) and friends.
+
+/// A snapshot of a connection's counters and estimates.
+public struct ConnectionStatistics: Equatable, Sendable {
+    public var smoothedRTT: UInt64 = 0
+    public var minRTT: UInt64 = 0
+    public var rttVariance: UInt64 = 0
+    public var congestionWindow: UInt64 = 0
+    public var bytesInFlight: UInt64 = 0
+    public var congestionEvents: UInt64 = 0
+    public var persistentCongestionEvents: UInt64 = 0
+    public var sentPackets: UInt64 = 0
+    public var sentBytes: UInt64 = 0
+    public var lostPackets: UInt64 = 0
+    public var receivedPackets: UInt64 = 0
+    public var receivedBytes: UInt64 = 0
+    /// Packets dropped: undecryptable, duplicates, wrong version or CID (RFC 9000 §5.2, §12.3).
+    public var droppedPackets: UInt64 = 0
+    public var decryptionFailures: UInt64 = 0
+    public var keyUpdates: UInt64 = 0
+    public var pathMTU: Int = 1200
+}
+
+extension Connection {
+    /// The connection's current statistics.
+    public var statistics: ConnectionStatistics {
+        var s = counters
+        let r = recovery.recovery
+        s.smoothedRTT = r.rtt.smoothedRTT
+        s.minRTT = r.rtt.minRTT
+        s.rttVariance = r.rtt.rttVariance
+        s.congestionWindow = r.congestionWindow
+        s.bytesInFlight = r.bytesInFlight
+        s.congestionEvents = r.congestion.congestionEventCount
+        s.persistentCongestionEvents = r.congestion.persistentCongestionCount
+        s.keyUpdates = oneRTT?.generation ?? 0
+        s.pathMTU = currentMaxDatagramSize
+        s.decryptionFailures = forgedPackets
+        s.receivedBytes = bytesReceived
+        s.sentBytes = bytesSent
+        return s
+    }
+}

@@ -1,0 +1,88 @@
+import QuicWire
+
+/// The connection's narrow view of the recovery components (`LossRecovery`, `AckTracker`):
+/// tokens in, tokens out (RFC 9002; RFC 9000 §13.2).
+final class RecoveryAdapter {
+    let recovery: LossRecovery
+
+    init(role: EndpointRole, initialRTT: UInt64, localMaxAckDelay: UInt64, congestion: CongestionControlConfig) {
+        recovery = LossRecovery(config: RecoveryConfig(isServer: role == .server, initialRTT: initialRTT,
+                                                       congestion: congestion, localMaxAckDelay: localMaxAckDelay))
+    }
+
+    var smoothedRTT: UInt64 { recovery.rtt.smoothedRTT }
+    /// One PTO period without backoff (RFC 9002 §6.2.1), for closing/draining and idle timers.
+    var pto: UInt64 { recovery.rtt.ptoBase }
+    var maxAckDelay: UInt64 {
+        get { recovery.peerMaxAckDelay }
+        set { recovery.peerMaxAckDelay = newValue }
+    }
+    var bytesInFlight: UInt64 { recovery.bytesInFlight }
+
+    func onHandshakeConfirmed(now: UInt64) { recovery.onHandshakeConfirmed(now: now) }
+    func onHandshakeKeysAvailable(now: UInt64) { recovery.onHandshakeKeysAvailable(now: now) }
+    func setAmplificationLimited(_ limited: Bool, now: UInt64) { recovery.setAmplificationLimited(limited, now: now) }
+
+    // MARK: Receiving
+
+    func isDuplicate(_ s: PacketNumberSpace, _ pn: UInt64) -> Bool { recovery.ackTrackers[s].isDuplicate(pn) }
+
+    func onPacketReceived(_ s: PacketNumberSpace, _ pn: UInt64, ackEliciting: Bool, now: UInt64) {
+        recovery.ackTrackers[s].onPacketReceived(pn, ackEliciting: ackEliciting, now: now)
+    }
+
+    func hasAckToSend(_ s: PacketNumberSpace) -> Bool { recovery.ackTrackers[s].hasUnacknowledged }
+    func ackDeadline(_ s: PacketNumberSpace) -> UInt64? { recovery.ackTrackers[s].ackDeadline }
+
+    func writeAck(_ s: PacketNumberSpace, now: UInt64, exponent: UInt64, into w: inout WireWriter) throws(BufferTooSmall) -> UInt64 {
+        guard let largest = recovery.ackTrackers[s].writeAckFrame(now: now, ackDelayExponent: exponent, into: &w) else {
+            throw BufferTooSmall()
+        }
+        return largest
+    }
+
+    /// RFC 9000 §13.2.4: once an ACK we sent is acknowledged, ranges up to it can go.
+    func onAckOfAck(_ s: PacketNumberSpace, largest: UInt64) {
+        recovery.ackTrackers[s].forgetAcknowledged(through: largest)
+    }
+
+    // MARK: Sending
+
+    func onPacketSent(_ s: PacketNumberSpace, pn: UInt64, size: Int, ackEliciting: Bool, inFlight: Bool, now: UInt64,
+                      largestAck: UInt64?, token: UInt64) {
+        recovery.onPacketSent(SentPacket(packetNumber: pn, timeSent: now, size: UInt32(clamping: size),
+                                         ackEliciting: ackEliciting, inFlight: inFlight,
+                                         largestAckCarried: largestAck, token: token), space: s, now: now)
+    }
+
+    func canSend(bytes: Int) -> Bool { recovery.canSend(bytes: UInt64(bytes)) }
+
+    /// RFC 9002 §7.7: when the pacer lets a packet of `bytes` leave (<= now: at once).
+    func nextSendTime(bytes: Int, now: UInt64) -> UInt64 { recovery.nextSendTime(bytes: UInt64(bytes), now: now) }
+
+    /// Processes an ACK frame; returns the tokens of newly acknowledged and lost packets.
+    func onAckReceived(_ s: PacketNumberSpace, ack: AckFrame, source: UnsafeRawBufferPointer, now: UInt64)
+        throws(QuicError) -> (acked: [UInt64], lost: [UInt64]) {
+        try recovery.onAckReceived(ack, source: source, space: s, now: now)
+        return (recovery.ackedPackets.map(\.token), recovery.lostPackets.map(\.token))
+    }
+
+    // MARK: Timers
+
+    func lossDetectionTimeout() -> UInt64? { recovery.lossDetectionTimer }
+
+    /// Lost packets' tokens, or the space and number of PTO probes to send.
+    func onLossDetectionTimeout(now: UInt64) -> (lost: [UInt64], probe: (PacketNumberSpace, Int)?) {
+        switch recovery.onLossDetectionTimeout(now: now) {
+        case .none: return ([], nil)
+        case .packetsLost: return (recovery.lostPackets.map(\.token), nil)
+        case .probe(let space, let count, _): return ([], (space, count))
+        }
+    }
+
+    /// RFC 9002 §6.4: discarding a space's keys drops its packets from flight.
+    func discard(_ s: PacketNumberSpace, now: UInt64) -> [UInt64] {
+        recovery.discardSpace(s, now: now)
+        return recovery.discardedPackets.map(\.token)
+    }
+}

@@ -1,0 +1,204 @@
+import QuicCrypto
+import QuicWire
+
+/// What `Endpoint.handle` produced besides routing the datagram.
+public enum EndpointEvent {
+    /// A client Initial created a server connection (already fed with the datagram).
+    case newConnection(Connection)
+}
+
+/// Routes datagrams to connections by Destination Connection ID (RFC 9000 §5.2), accepts
+/// new connections from client Initials, and answers what no connection can: Version
+/// Negotiation (§6), Retry (§8.1.2) and Stateless Reset (§10.3). Sans-IO like `Connection`.
+public final class Endpoint: ConnectionIDRegistry {
+    public var configuration: EndpointConfiguration
+    let resetTokens: StatelessResetTokenGenerator
+    let retryKey: StatelessResetTokenGenerator
+    /// CID -> connection, for every CID a connection issued.
+    var routes: [ConnectionID: Connection] = [:]
+    /// The client-chosen DCID of a server connection's first Initial, until it is closed.
+    var initialRoutes: [ConnectionID: Connection] = [:]
+    var connections: [ObjectIdentifier: Connection] = [:]
+    /// Stateless packets waiting for `pollTransmit`.
+    var transmits: [(SocketAddress, [UInt8])] = []
+    let maxQueuedTransmits = 64
+
+    public init(configuration: EndpointConfiguration) {
+        self.configuration = configuration
+        let key = configuration.statelessResetKey ?? randomBytes(32)
+        resetTokens = StatelessResetTokenGenerator(staticKey: key.isEmpty ? randomBytes(32) : key)
+            ?? StatelessResetTokenGenerator(staticKey: [1])!
+        retryKey = StatelessResetTokenGenerator(staticKey: randomBytes(32)) ?? StatelessResetTokenGenerator(staticKey: [2])!
+    }
+
+    /// Live connections.
+    public var allConnections: [Connection] { Array(connections.values) }
+
+    /// Starts a client connection to `remote`.
+    public func connect(configuration: ConnectionConfiguration, to remote: SocketAddress, now: UInt64) throws -> Connection {
+        var c = configuration
+        c.localConnectionIDLength = self.configuration.connectionIDLength
+        let conn = try Connection(client: c, remote: remote, now: now, registry: self)
+        connections[ObjectIdentifier(conn)] = conn
+        return conn
+    }
+
+    // MARK: ConnectionIDRegistry
+
+    public func issueConnectionID(for connection: Connection) -> (ConnectionID, StatelessResetToken) {
+        var id = ConnectionID.random(length: configuration.connectionIDLength)
+        while routes[id] != nil { id = ConnectionID.random(length: configuration.connectionIDLength) }
+        routes[id] = connection
+        return (id, resetTokens.token(for: id) ?? StatelessResetToken(randomBytes(16)))
+    }
+
+    public func retireConnectionID(_ id: ConnectionID) {
+        routes[id] = nil
+    }
+
+    // MARK: Datagrams
+
+    /// Processes a datagram received from `remote`. The buffer is decrypted in place.
+    @discardableResult
+    public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: UInt64) -> EndpointEvent? {
+        defer { removeClosed() }
+        let bytes = UnsafeRawBufferPointer(datagram)
+        guard let header = try? PacketHeader.parse(bytes, shortHeaderDCIDLength: configuration.connectionIDLength) else {
+            return nil  // RFC 9000 §5.2: unparseable datagrams are dropped.
+        }
+        if let conn = routes[header.dcid] ?? (header.isLongHeader ? initialRoutes[header.dcid] : nil), !conn.isClosed {
+            conn.handle(datagram: datagram, from: remote, now: now)
+            return nil
+        }
+        if !header.isLongHeader {
+            handleUnroutableShortHeader(bytes, header: header, remote: remote, now: now)
+            return nil
+        }
+        guard let serverConfig = configuration.server else { return nil }
+        switch header.kind {
+        case .unsupportedVersion:
+            // RFC 9000 §6.1: answer with Version Negotiation, only for datagrams that could
+            // carry a client's first Initial (§14.1).
+            if datagram.count >= 1200 { sendVersionNegotiation(header, bytes, to: remote) }
+            return nil
+        case .initial:
+            guard configuration.supportedVersions.contains(header.version) else {
+                if datagram.count >= 1200 { sendVersionNegotiation(header, bytes, to: remote) }
+                return nil
+            }
+            return acceptInitial(header, datagram: datagram, from: remote, config: serverConfig, now: now)
+        default:
+            return nil  // 0-RTT, Handshake, Retry, VN for no connection: dropped.
+        }
+    }
+
+    /// `handle` for an array (copied).
+    @discardableResult
+    public func handle(datagram: [UInt8], from remote: SocketAddress, now: UInt64) -> EndpointEvent? {
+        var copy = datagram
+        return copy.withUnsafeMutableBytes { handle(datagram: $0, from: remote, now: now) }
+    }
+
+    /// The next stateless packet (Version Negotiation, Retry, Stateless Reset) to send.
+    public func pollTransmit() -> (destination: SocketAddress, datagram: [UInt8])? {
+        transmits.isEmpty ? nil : transmits.removeFirst()
+    }
+
+    func queue(_ datagram: [UInt8], to remote: SocketAddress) {
+        if transmits.count < maxQueuedTransmits { transmits.append((remote, datagram)) }
+    }
+
+    func removeClosed() {
+        for (key, conn) in connections where conn.isClosed {
+            connections[key] = nil
+            for (id, c) in initialRoutes where c === conn { initialRoutes[id] = nil }
+            for (id, c) in routes where c === conn { routes[id] = nil }
+        }
+    }
+
+    // MARK: Server side
+
+    func acceptInitial(_ header: PacketHeader, datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress,
+                       config: ConnectionConfiguration, now: UInt64) -> EndpointEvent? {
+        // RFC 9000 §14.1: a client's first Initial comes in a datagram of at least 1200 bytes;
+        // §7.2: its DCID is at least 8 bytes.
+        guard datagram.count >= 1200, header.dcid.length >= 8 else { return nil }
+        let bytes = UnsafeRawBufferPointer(datagram)
+        var originalDCID = header.dcid
+        var retrySCID: ConnectionID?
+        var validated = false
+        if !header.tokenRange.isEmpty {
+            let token = Array(bytes[header.tokenRange])
+            if let odcid = validateRetryToken(token, retrySCID: header.dcid, remote: remote, now: now) {
+                originalDCID = odcid
+                retrySCID = header.dcid
+                validated = true
+            } else if token.first == RetryToken.tag {
+                // RFC 9000 §8.1.3: an invalid Retry token; dropping the packet is allowed.
+                return nil
+            }
+        }
+        if configuration.requireRetry && !validated {
+            sendRetry(header, bytes, to: remote, now: now)
+            return nil
+        }
+        // Bounded state for unauthenticated peers.
+        let handshaking = connections.values.filter { $0.role == .server && !$0.isHandshakeComplete }
+        if handshaking.count >= configuration.maxHandshakingConnections { return nil }
+        let sameAddress = handshaking.filter { $0.remoteAddress.bytes == remote.bytes }.count
+        if sameAddress >= configuration.maxHandshakingPerAddress { return nil }
+
+        var c = config
+        c.localConnectionIDLength = configuration.connectionIDLength
+        guard let conn = try? Connection(server: c, remote: remote, version: header.version, originalDCID: originalDCID,
+                                         clientSCID: header.scid, currentDCID: header.dcid, retrySCID: retrySCID,
+                                         registry: self, addressValidated: validated, now: now) else { return nil }
+        connections[ObjectIdentifier(conn)] = conn
+        initialRoutes[header.dcid] = conn
+        conn.handle(datagram: datagram, from: remote, now: now)
+        return .newConnection(conn)
+    }
+
+    /// RFC 9000 §6.1, §17.2.1: list our versions, echo the client's CIDs swapped.
+    func sendVersionNegotiation(_ header: PacketHeader, _ bytes: UnsafeRawBufferPointer, to remote: SocketAddress) {
+        var out = [UInt8](repeating: 0, count: 1 + 4 + 1 + 255 + 1 + 255 + 4 * (configuration.supportedVersions.count + 1))
+        // A reserved version too, to exercise the client's handling (RFC 9000 §6.3).
+        let versions = configuration.supportedVersions + [QuicVersion(0x1a2a_3a4a)]
+        let size: Int? = out.withUnsafeMutableBytes { raw in
+            var w = WireWriter(raw)
+            do {
+                try PacketHeaderWriter.writeVersionNegotiation(
+                    into: &w, dcid: header.scidBytes(in: bytes), scid: header.dcidBytes(in: bytes),
+                    supportedVersions: versions, unusedBits: UInt8.random(in: 0...0x7f))
+                return w.position
+            } catch { return nil }
+        }
+        if let size { queue(Array(out[0..<size]), to: remote) }
+    }
+
+    // MARK: Short headers nobody owns
+
+    func handleUnroutableShortHeader(_ bytes: UnsafeRawBufferPointer, header: PacketHeader, remote: SocketAddress, now: UInt64) {
+        // RFC 9000 §10.3.1: maybe a Stateless Reset for one of our connections.
+        if let token = StatelessReset.candidateToken(in: bytes) {
+            for conn in connections.values where conn.matchesStatelessResetToken(token) {
+                conn.onStatelessReset(now: now)
+                return
+            }
+        }
+        // RFC 9000 §10.3: answer with a Stateless Reset, smaller than what we received so
+        // two endpoints cannot loop (§10.3.3), and never below the 21-byte minimum.
+        guard configuration.sendStatelessResets, bytes.count > 21 + 1,
+              let token = resetTokens.token(for: header.dcid) else { return }
+        let size = min(bytes.count - 1, 43)
+        let unpredictable = randomBytes(size - 16)
+        var out = [UInt8](repeating: 0, count: size)
+        let ok = out.withUnsafeMutableBytes { raw in
+            unpredictable.withUnsafeBytes { u in
+                var w = WireWriter(raw)
+                return (try? StatelessReset.write(token: token, unpredictableBytes: u, into: &w)) != nil
+            }
+        }
+        if ok { queue(out, to: remote) }
+    }
+}

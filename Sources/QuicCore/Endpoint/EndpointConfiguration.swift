@@ -1,0 +1,30 @@
+import QuicCrypto
+import QuicWire
+
+/// Settings of an `Endpoint` (one UDP socket's worth of connections).
+public struct EndpointConfiguration: @unchecked Sendable {
+    /// Length of the connection IDs this endpoint issues (RFC 9000 §5.1); 4 to 20 so that
+    /// short headers can be routed.
+    public var connectionIDLength = 8
+    /// Accept incoming connections with this configuration (a server); nil for a client-only endpoint.
+    public var server: ConnectionConfiguration?
+    /// Versions accepted from clients, in preference order (RFC 9000 §6; RFC 9369).
+    public var supportedVersions: [QuicVersion] = [.v1, .v2]
+    /// Key of the stateless reset tokens (RFC 9000 §10.3.2); random when nil.
+    public var statelessResetKey: [UInt8]?
+    /// Send a Retry to every client Initial without a valid token (RFC 9000 §8.1.2).
+    public var requireRetry = false
+    /// Lifetime of Retry tokens, µs.
+    public var retryTokenLifetime: UInt64 = 10_000_000
+    /// Bound on connections whose handshake has not completed (unauthenticated peers).
+    public var maxHandshakingConnections = 1000
+    /// Bound on handshaking connections per peer address (without port).
+    public var maxHandshakingPerAddress = 32
+    /// Stateless resets sent per `handle` window are capped (RFC 9000 §10.3: avoid loops);
+    /// also never sent in reply to a datagram of 41 bytes or less... see `Endpoint`.
+    public var sendStatelessResets = true
+
+    public init(server: ConnectionConfiguration? = nil) {
+        self.server = server
+    }
+}

@@ -1,1 +1,0 @@
-// QuicCore: see ../shared/DESIGN.md. Filled by the issue that owns this module.

@@ -1,0 +1,45 @@
+// Which congestion controller a connection runs.
+
+/// The congestion control algorithms swiftquic implements.
+public enum CongestionControlAlgorithm: Sendable, Equatable {
+    /// RFC 9002 §7 and Appendix B.
+    case newReno
+    /// RFC 9438, MsQuic's default.
+    case cubic
+
+    /// Maps MsQuic's `QUIC_CONGESTION_CONTROL_ALGORITHM` setting (CUBIC = 0, BBR = 1, MAX = 2).
+    /// BBR is not implemented: it falls back to CUBIC (documented behaviour of swiftquic; the
+    /// setting is accepted so programs that ask for BBR still run). Values at or above MAX
+    /// return nil: the API layer rejects them with QUIC_STATUS_INVALID_PARAMETER as MsQuic does.
+    public static func forMsQuicSetting(_ value: UInt16) -> CongestionControlAlgorithm? {
+        switch value {
+        case 0: return .cubic
+        case 1: return .cubic // BBR: not implemented, CUBIC instead.
+        default: return nil
+        }
+    }
+}
+
+/// Settings for the congestion controller (the MsQuic settings that feed it).
+public struct CongestionControlConfig: Sendable, Equatable {
+    public var algorithm: CongestionControlAlgorithm
+    /// MsQuic's InitialWindowPackets (default 10); the initial window is this × max datagram size.
+    public var initialWindowPackets: UInt32
+    /// The maximum datagram size (UDP payload) the path allows now (RFC 9002 §7.2).
+    public var maxDatagramSize: UInt32
+    /// MsQuic's SendIdleTimeoutMs (default 1000 ms) in µs: after this long with nothing sent
+    /// and nothing in flight, the window restarts from the initial window (RFC 9002 §7.8 note;
+    /// RFC 5681 §4.1 restart window).
+    public var sendIdleTimeout: UInt64
+    /// RFC 9438 §4.7 fast convergence.
+    public var fastConvergence: Bool
+
+    public init(algorithm: CongestionControlAlgorithm = .cubic, initialWindowPackets: UInt32 = 10,
+                maxDatagramSize: UInt32 = 1200, sendIdleTimeout: UInt64 = 1_000_000, fastConvergence: Bool = true) {
+        self.algorithm = algorithm
+        self.initialWindowPackets = max(initialWindowPackets, 1)
+        self.maxDatagramSize = max(maxDatagramSize, 1200)
+        self.sendIdleTimeout = sendIdleTimeout
+        self.fastConvergence = fastConvergence
+    }
+}

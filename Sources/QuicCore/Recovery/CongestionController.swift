@@ -1,0 +1,182 @@
+// Congestion control shared by NewReno (RFC 9002 §7, Appendix B) and CUBIC (RFC 9438):
+// bytes in flight, slow start, the recovery period, persistent congestion, idle restart and
+// application-limited handling. The algorithms differ only in the congestion avoidance
+// increase and the multiplicative decrease; those branch on `config.algorithm` (no
+// existential, no allocation).
+
+public struct CongestionController: Sendable {
+    public private(set) var config: CongestionControlConfig
+    /// Bytes of in-flight packets sent and not yet acknowledged, lost or discarded (RFC 9002 §2).
+    public private(set) var bytesInFlight: UInt64 = 0
+    /// RFC 9002 §7.2 congestion_window, in bytes.
+    public internal(set) var congestionWindow: UInt64
+    /// RFC 9002 §7.3.2 ssthresh; .max until the first congestion event.
+    public internal(set) var slowStartThreshold: UInt64 = .max
+    /// RFC 9002 §7.3.2 congestion_recovery_start_time; nil when not in a recovery period.
+    public private(set) var recoveryStartTime: UInt64?
+    /// Set by the connection when it stopped sending for lack of data (or flow control credit)
+    /// rather than for lack of window: the window does not grow then (RFC 9002 §7.8).
+    public var isApplicationLimited: Bool = false
+    /// Number of congestion events (for statistics, e.g. MsQuic's CongestionCount).
+    public private(set) var congestionEventCount: UInt64 = 0
+    /// Number of times persistent congestion was declared (RFC 9002 §7.6).
+    public private(set) var persistentCongestionCount: UInt64 = 0
+
+    /// Time of the last packet sent, for idle restart.
+    private var lastSendTime: UInt64?
+    /// When bytes in flight last dropped to zero, for shifting CUBIC's epoch over idle time.
+    private var flightEmptySince: UInt64?
+    /// CUBIC state (RFC 9438 §4); unused by NewReno.
+    var cubic = CubicState()
+
+    public init(config: CongestionControlConfig = CongestionControlConfig()) {
+        self.config = config
+        congestionWindow = UInt64(config.initialWindowPackets) * UInt64(config.maxDatagramSize)
+    }
+
+    public var maxDatagramSize: UInt64 { UInt64(config.maxDatagramSize) }
+    /// MsQuic's initial window: InitialWindowPackets × max datagram size.
+    public var initialWindow: UInt64 { UInt64(config.initialWindowPackets) * maxDatagramSize }
+    /// RFC 9002 §7.2 kMinimumWindow: 2 × max_datagram_size.
+    public var minimumWindow: UInt64 { 2 * maxDatagramSize }
+    /// True while in slow start (RFC 9002 §7.3.1).
+    public var inSlowStart: Bool { congestionWindow < slowStartThreshold }
+
+    /// Whether a packet of `bytes` bytes fits in the window now (RFC 9002 §7: a sender MUST NOT
+    /// send ack-eliciting packets beyond the window; probes are exempt and the caller skips
+    /// this check for them, §7.5).
+    public func canSend(bytes: UInt64) -> Bool {
+        bytesInFlight &+ bytes <= congestionWindow
+    }
+
+    /// Bytes that may still be sent before the window is full.
+    public var availableWindow: UInt64 {
+        congestionWindow > bytesInFlight ? congestionWindow - bytesInFlight : 0
+    }
+
+    /// RFC 9002 §7.3.2: a packet sent at or before the start of the recovery period does not
+    /// start another one and does not grow the window.
+    public func inRecovery(sentTime: UInt64) -> Bool {
+        guard let start = recoveryStartTime else { return false }
+        return sentTime <= start
+    }
+
+    // MARK: events
+
+    /// An in-flight packet was sent (RFC 9002 Appendix B.4).
+    public mutating func onPacketSent(bytes: UInt64, now: UInt64) {
+        if bytesInFlight == 0 {
+            restartAfterIdle(now: now)
+        }
+        bytesInFlight &+= bytes
+        lastSendTime = now
+    }
+
+    private mutating func restartAfterIdle(now: UInt64) {
+        // RFC 9438 §5.8 / RFC 9002 §7.8: idle time must not count as growth time for CUBIC:
+        // move the epoch forward by the time nothing was in flight.
+        if let empty = flightEmptySince, now > empty, let epoch = cubic.epochStart {
+            cubic.epochStart = epoch &+ (now - empty)
+        }
+        flightEmptySince = nil
+        // MsQuic SendIdleTimeoutMs: after a long idle the window is no longer a measure of the
+        // path; restart from min(initial window, cwnd) (RFC 5681 §4.1 restart window).
+        if let last = lastSendTime, now > last, now - last >= config.sendIdleTimeout {
+            congestionWindow = min(congestionWindow, initialWindow)
+            cubic.epochStart = nil
+        }
+    }
+
+    /// An in-flight packet was acknowledged (RFC 9002 Appendix B.5).
+    public mutating func onPacketAcked(bytes: UInt64, timeSent: UInt64, now: UInt64, rtt: RTTEstimator) {
+        removeFromFlight(bytes, now: now)
+        // §7.8: do not grow the window while application limited.
+        if isApplicationLimited { return }
+        // §7.3.2: no growth for packets sent during the recovery period.
+        if inRecovery(sentTime: timeSent) { return }
+        // Acknowledging a packet sent after the recovery started ends recovery (§7.3.2).
+        recoveryStartTime = nil
+        if congestionWindow < slowStartThreshold {
+            // §7.3.1 slow start: grow by the bytes acknowledged.
+            congestionWindow &+= bytes
+            if congestionWindow > slowStartThreshold, config.algorithm == .cubic {
+                // Entering congestion avoidance: the epoch starts with the next ACK.
+                cubic.epochStart = nil
+            }
+            return
+        }
+        switch config.algorithm {
+        case .newReno:
+            // §7.3.3 / B.5: one maximum datagram per window of acknowledged bytes.
+            congestionWindow &+= max(maxDatagramSize &* bytes / max(congestionWindow, 1), 1)
+        case .cubic:
+            cubicOnAck(bytes: bytes, now: now, smoothedRTT: rtt.smoothedRTT)
+        }
+    }
+
+    /// In-flight packets were declared lost; `largestSentTime` is the send time of the newest
+    /// of them (RFC 9002 Appendix B.8 OnPacketsLost). Bytes were removed with `onPacketLost`.
+    public mutating func onCongestionEvent(sentTime: UInt64, now: UInt64) {
+        // §7.3.2: one reduction per round trip.
+        if inRecovery(sentTime: sentTime) { return }
+        recoveryStartTime = now
+        congestionEventCount &+= 1
+        switch config.algorithm {
+        case .newReno:
+            // §7.3.2 / B.6: kLossReductionFactor = 0.5.
+            slowStartThreshold = max(congestionWindow / 2, minimumWindow)
+            congestionWindow = slowStartThreshold
+        case .cubic:
+            cubicOnCongestionEvent()
+        }
+    }
+
+    /// An in-flight packet was declared lost: its bytes leave the flight.
+    public mutating func onPacketLost(bytes: UInt64, now: UInt64) {
+        removeFromFlight(bytes, now: now)
+    }
+
+    /// An in-flight packet was dropped without being acknowledged or lost, because its packet
+    /// number space was discarded (RFC 9002 §6.4) or the path changed.
+    public mutating func onPacketDiscarded(bytes: UInt64, now: UInt64) {
+        removeFromFlight(bytes, now: now)
+    }
+
+    /// RFC 9002 §7.6.2: persistent congestion collapses the window to kMinimumWindow.
+    public mutating func onPersistentCongestion() {
+        persistentCongestionCount &+= 1
+        congestionWindow = minimumWindow
+        recoveryStartTime = nil
+        // RFC 9438 §4.8: after a timeout CUBIC starts a fresh epoch with K = 0 and
+        // W_max = the window at its start.
+        cubic.epochStart = nil
+        cubic.wMax = 0
+    }
+
+    /// An ECN-CE count increase (RFC 9002 §7.1, Appendix B.7): a congestion event for the
+    /// largest acknowledged packet's send time.
+    public mutating func onECNCongestionExperienced(sentTime: UInt64, now: UInt64) {
+        onCongestionEvent(sentTime: sentTime, now: now)
+    }
+
+    /// The path's maximum datagram size changed (DPLPMTUD, RFC 9000 §14.3). RFC 9002 §7.2: the
+    /// window is kept in bytes but never below the new minimum window.
+    public mutating func setMaxDatagramSize(_ size: UInt32) {
+        config.maxDatagramSize = max(size, 1200)
+        congestionWindow = max(congestionWindow, minimumWindow)
+    }
+
+    /// Returns the controller to its initial state (new path after migration, RFC 9000 §9.4),
+    /// keeping bytes in flight.
+    public mutating func reset() {
+        congestionWindow = initialWindow
+        slowStartThreshold = .max
+        recoveryStartTime = nil
+        cubic = CubicState()
+    }
+
+    private mutating func removeFromFlight(_ bytes: UInt64, now: UInt64) {
+        bytesInFlight = bytesInFlight >= bytes ? bytesInFlight - bytes : 0
+        if bytesInFlight == 0 { flightEmptySince = now }
+    }
+}

@@ -1,0 +1,70 @@
+// Pacing (RFC 9002 §7.7): spread a window's worth of packets over a round trip instead of
+// sending them in one burst. A token bucket refilled at N·cwnd/smoothed_rtt with N = 1.25
+// (the RFC's example factor, so pacing itself does not limit the window's use).
+
+public struct Pacer: Sendable {
+    /// Bytes that may be sent right now.
+    public private(set) var tokens: UInt64
+    private var lastRefill: UInt64?
+    /// Bursts may take this much time at the pacing rate (quantum), 2 ms.
+    public var burstInterval: UInt64 = 2_000
+    /// Bursts are at least this many packets (RFC 9002 §7.7 allows the initial window as a
+    /// burst) and at most `maxBurstPackets`.
+    public var minBurstPackets: UInt64 = 10
+    public var maxBurstPackets: UInt64 = 256
+
+    public init(initialTokens: UInt64 = 10 * 1200) {
+        tokens = initialTokens
+    }
+
+    /// Bytes the pacing rate 1.25·cwnd/srtt allows over `elapsed` µs: elapsed·cwnd·5 / (4·srtt).
+    private static func bytes(elapsed: UInt64, window: UInt64, srtt: UInt64) -> UInt64 {
+        let (a, o1) = elapsed.multipliedReportingOverflow(by: window)
+        let (b, o2) = a.multipliedReportingOverflow(by: 5)
+        if o1 || o2 { return .max }
+        return b / (4 * min(max(srtt, 1), 1 << 40))
+    }
+
+    private func capacity(window: UInt64, srtt: UInt64, maxDatagramSize: UInt64) -> UInt64 {
+        let burst = Pacer.bytes(elapsed: burstInterval, window: window, srtt: srtt)
+        let low = minBurstPackets * maxDatagramSize
+        let high = max(maxBurstPackets * maxDatagramSize, low)
+        return min(max(burst, low), high)
+    }
+
+    private mutating func refill(now: UInt64, window: UInt64, srtt: UInt64, maxDatagramSize: UInt64) {
+        let cap = capacity(window: window, srtt: srtt, maxDatagramSize: maxDatagramSize)
+        guard let last = lastRefill else {
+            lastRefill = now
+            tokens = min(tokens, cap)
+            return
+        }
+        if now > last {
+            let add = Pacer.bytes(elapsed: now - last, window: window, srtt: srtt)
+            tokens = min(tokens &+ min(add, cap), cap)
+            lastRefill = now
+        } else {
+            tokens = min(tokens, cap)
+        }
+    }
+
+    /// When a packet of `bytes` may leave: `now` if it may go now, else the future time at which
+    /// enough tokens will have accrued. The congestion window is checked separately.
+    public mutating func nextSendTime(bytes: UInt64, now: UInt64, congestionWindow: UInt64,
+                                      smoothedRTT: UInt64, maxDatagramSize: UInt64) -> UInt64 {
+        refill(now: now, window: congestionWindow, srtt: smoothedRTT, maxDatagramSize: maxDatagramSize)
+        if tokens >= bytes { return now }
+        let missing = bytes - tokens
+        // Time for `missing` bytes at 1.25·cwnd/srtt, rounded up.
+        let window5 = min(max(congestionWindow, 1), 1 << 56) * 5
+        let (num, o) = missing.multipliedReportingOverflow(by: 4 * min(max(smoothedRTT, 1), 1 << 40))
+        if o || num > UInt64.max - window5 { return now &+ smoothedRTT }
+        let wait = (num + window5 - 1) / window5
+        return now &+ max(wait, 1)
+    }
+
+    /// A packet of `bytes` left now.
+    public mutating func onPacketSent(bytes: UInt64) {
+        tokens = tokens >= bytes ? tokens - bytes : 0
+    }
+}

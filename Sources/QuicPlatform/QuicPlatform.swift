@@ -1,1 +1,0 @@
-// QuicPlatform: see ../shared/DESIGN.md. Filled by the issue that owns this module.

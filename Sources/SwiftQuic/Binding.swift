@@ -1,0 +1,180 @@
+// A UDP socket on one worker and the QuicCore `Endpoint` behind it: a client connection's own
+// socket, or one of a listener's SO_REUSEPORT sockets (one per worker). Everything here runs
+// on the socket's worker.
+
+import QuicCore
+import QuicPlatform
+import QuicTLS
+import QuicWire
+
+final class Binding: UDPSocketHandler, @unchecked Sendable {
+    let worker: Worker
+    var socket: UDPSocket?
+    let endpoint: Endpoint
+    /// The listener accepting on this socket; nil for a client socket or once stopped.
+    weak var listener: ListenerObject?
+    /// The API objects of the engine's connections.
+    var connections: [ObjectIdentifier: ConnectionObject] = [:]
+    /// Client Initials waiting for the application's NEW_CONNECTION answer, by DCID.
+    var pending: [ConnectionID: PendingAccept] = [:]
+    /// Closes the socket once the last connection is gone (listener stopped / client done).
+    var closeWhenIdle = false
+
+    init(worker: Worker, endpoint: Endpoint) {
+        self.worker = worker
+        self.endpoint = endpoint
+    }
+
+    var localAddress: UDPAddress? { socket?.localAddress }
+
+    // MARK: UDPSocketHandler
+
+    func receive(_ datagrams: ReceivedDatagrams, on socket: UDPSocket) {
+        let now = Runtime.now
+        for d in datagrams {
+            let remote = d.remote.socketAddress
+            let buffer = UnsafeMutableRawBufferPointer(mutating: d.payload)
+            if listener != nil || !pending.isEmpty, let dcid = newInitialDCID(d.payload) {
+                accept(buffer, dcid: dcid, remote: d.remote, local: d.local, now: now)
+                continue
+            }
+            if let event = endpoint.handle(datagram: buffer, from: remote, now: now),
+               case .newConnection(let conn) = event {
+                adoptUnclaimed(conn)
+            }
+        }
+        serviceAll(now: now)
+    }
+
+    func failed(_ socket: UDPSocket, error: PlatformError) {
+        self.socket = nil
+    }
+
+    // MARK: Connections
+
+    func add(_ object: ConnectionObject, core: Connection) {
+        connections[ObjectIdentifier(core)] = object
+    }
+
+    /// Runs every connection of this socket (events, sends, timers).
+    func serviceAll(now: UInt64) {
+        for object in Array(connections.values) { object.service(now: now) }
+        flushStateless()
+    }
+
+    /// Sends what the endpoint answers statelessly (Version Negotiation, Retry, resets).
+    func flushStateless() {
+        guard let socket else { return }
+        while let (destination, bytes) = endpoint.pollTransmit() {
+            guard let to = UDPAddress(destination) else { continue }
+            bytes.withUnsafeBytes { _ = socket.send($0, to: to) }
+        }
+    }
+
+    /// Called by a connection whose engine closed: forget it, close an idle socket.
+    func remove(_ core: Connection) {
+        connections[ObjectIdentifier(core)] = nil
+        closeIfIdle()
+    }
+
+    func closeIfIdle() {
+        guard closeWhenIdle, connections.isEmpty, pending.isEmpty, let socket else { return }
+        self.socket = nil
+        worker.remove(socket)
+    }
+
+    /// An engine connection nobody asked for (cannot happen for a client socket; a listener
+    /// socket creates connections only through `accept`): closed at once.
+    private func adoptUnclaimed(_ conn: Connection) {
+        conn.close(errorCode: 0, now: Runtime.now)
+    }
+
+    // MARK: Accepting (listener sockets)
+
+    /// The DCID of a client Initial no connection owns yet (RFC 9000 §7.2), else nil.
+    private func newInitialDCID(_ payload: UnsafeRawBufferPointer) -> ConnectionID? {
+        guard payload.count > 0, payload[0] & 0x80 != 0,
+              let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength),
+              header.kind == .initial else { return nil }
+        if pending[header.dcid] != nil { return header.dcid }
+        for object in connections.values {
+            if object.acceptDCID == header.dcid { return nil }
+            if let c = object.core, c.localConnectionIDs.contains(header.dcid) { return nil }
+        }
+        // RFC 9000 §14.1: a first Initial comes in a datagram of at least 1200 bytes.
+        guard payload.count >= 1200, listener != nil, endpoint.configuration.supportedVersions.contains(header.version) else {
+            return nil
+        }
+        return header.dcid
+    }
+
+    private func accept(_ buffer: UnsafeMutableRawBufferPointer, dcid: ConnectionID, remote: UDPAddress,
+                        local: UDPAddress?, now: UInt64) {
+        guard let header = try? PacketHeader.parse(UnsafeRawBufferPointer(buffer),
+                                                   shortHeaderDCIDLength: endpoint.configuration.connectionIDLength) else { return }
+        var entry = pending[dcid] ?? PendingAccept(peek: InitialPeek(version: header.version, dcid: dcid), remote: remote)
+        guard entry.object == nil else {
+            // Waiting for ConnectionSetConfiguration: keep the datagram for later (bounded).
+            if entry.peek.datagrams.count < 8 { entry.held.append(Array(buffer)) }
+            pending[dcid] = entry
+            return
+        }
+        let result: (ClientHelloInfo, [UInt8])?
+        do {
+            result = try entry.peek.add(UnsafeRawBufferPointer(buffer))
+        } catch {
+            pending[dcid] = nil
+            return
+        }
+        guard let (info, crypto) = result else {
+            if entry.peek.datagrams.count >= 4 { pending[dcid] = nil } else { pending[dcid] = entry }
+            return
+        }
+        guard let listener else { pending[dcid] = nil; return }
+        let localAddress = local ?? socket?.localAddress ?? UDPAddress.anyIPv4()
+        pending[dcid] = entry
+        listener.indicateNewConnection(on: self, dcid: dcid, version: header.version, info: info, crypto: crypto,
+                                       local: localAddress, remote: remote)
+    }
+
+    /// The application gave the pending connection a configuration: create the engine
+    /// connection with it and feed it the held datagrams.
+    func completeAccept(dcid: ConnectionID, configuration: ConnectionConfiguration, object: ConnectionObject) {
+        guard let entry = pending.removeValue(forKey: dcid) else { return }
+        let now = Runtime.now
+        var accepted: Connection?
+        endpoint.configuration.server = configuration
+        for bytes in entry.peek.datagrams + entry.held {
+            var copy = bytes
+            copy.withUnsafeMutableBytes { raw in
+                if let event = endpoint.handle(datagram: raw, from: entry.remote.socketAddress, now: now),
+                   case .newConnection(let conn) = event {
+                    accepted = conn
+                }
+            }
+        }
+        endpoint.configuration.server = nil
+        guard let core = accepted else {
+            object.acceptFailed()
+            return
+        }
+        object.attach(core: core, binding: self)
+        object.service(now: now)
+    }
+
+    /// The application refused (or closed) a pending connection.
+    func dropPending(dcid: ConnectionID) {
+        pending[dcid] = nil
+        closeIfIdle()
+    }
+}
+
+/// A client's first flight while the listener's application decides.
+struct PendingAccept {
+    var peek: InitialPeek
+    let remote: UDPAddress
+    /// The API object handed out in NEW_CONNECTION, once the event was raised.
+    var object: ConnectionObject?
+    /// Datagrams that arrived after the ClientHello was complete.
+    var held: [[UInt8]] = []
+}

@@ -1,0 +1,286 @@
+// The connection entries of the API table (docs/api/ConnectionOpen.md, ConnectionStart.md,
+// ConnectionSetConfiguration.md, ConnectionShutdown.md, ConnectionClose.md, DatagramSend.md,
+// ...). Arguments are checked as MsQuic checks them; the work runs on the connection's worker.
+
+import Glibc
+import QuicCore
+import QuicPlatform
+import QuicTLS
+import QuicWire
+
+extension Api {
+    // MARK: Listeners
+
+    static func listenerOpen(_ registration: OpaquePointer?, _ handler: UnsafeRawPointer?,
+                             _ context: UnsafeMutableRawPointer?,
+                             _ newListener: UnsafeMutablePointer<OpaquePointer?>?) -> QuicStatus {
+        guard let reg = Handles.object(registration, as: Registration.self), let newListener,
+              handler != nil else { return Status.invalidParameter }
+        let listener = ListenerObject(registration: reg, handler: handler, context: context)
+        Handles.register(listener)
+        newListener.pointee = listener.handle
+        return Status.success
+    }
+
+    static func listenerStart(_ listener: OpaquePointer?, _ alpnBuffers: UnsafeRawPointer?,
+                              _ alpnBufferCount: UInt32, _ localAddress: UnsafeRawPointer?) -> QuicStatus {
+        guard let object = Handles.object(listener, as: ListenerObject.self),
+              let alpnBuffers, alpnBufferCount > 0 else { return Status.invalidParameter }
+        guard let alpns = alpnList(alpnBuffers, alpnBufferCount) else { return Status.invalidParameter }
+        var address = UDPAddress.anyIPv6()
+        if let localAddress {
+            guard isValidFamily(localAddress.load(as: UInt16.self)), let a = QuicAddr.read(localAddress) else {
+                return Status.invalidParameter
+            }
+            address = a
+        }
+        return object.start(alpns: alpns, address: address)
+    }
+
+    static func listenerStop(_ listener: OpaquePointer?) {
+        guard let object = Handles.object(listener, as: ListenerObject.self) else { return }
+        _ = object.stop(appClosing: false)
+    }
+
+    static func listenerClose(_ listener: OpaquePointer?) {
+        guard let object = Handles.object(listener, as: ListenerObject.self) else { return }
+        _ = object.stop(appClosing: true)
+        Handles.unregister(object)
+    }
+
+    // MARK: Connections
+
+    static func connectionOpen(_ registration: OpaquePointer?, _ handler: UnsafeRawPointer?,
+                               _ context: UnsafeMutableRawPointer?,
+                               _ newConnection: UnsafeMutablePointer<OpaquePointer?>?) -> QuicStatus {
+        guard let reg = Handles.object(registration, as: Registration.self), let newConnection,
+              handler != nil else { return Status.invalidParameter }
+        guard let worker = Runtime.nextClientWorker() else { return Status.outOfMemory }
+        return open(reg, worker, handler, context, newConnection)
+    }
+
+    static func connectionOpenInPartition(_ registration: OpaquePointer?, _ partition: UInt16,
+                                          _ handler: UnsafeRawPointer?, _ context: UnsafeMutableRawPointer?,
+                                          _ newConnection: UnsafeMutablePointer<OpaquePointer?>?) -> QuicStatus {
+        guard let reg = Handles.object(registration, as: Registration.self), let newConnection,
+              handler != nil, Int(partition) < partitionCount else { return Status.invalidParameter }
+        guard let worker = Runtime.worker(partition: Int(partition)) else { return Status.outOfMemory }
+        return open(reg, worker, handler, context, newConnection)
+    }
+
+    private static func open(_ reg: Registration, _ worker: Worker, _ handler: UnsafeRawPointer?,
+                             _ context: UnsafeMutableRawPointer?,
+                             _ out: UnsafeMutablePointer<OpaquePointer?>) -> QuicStatus {
+        // RegistrationShutdown refuses new connections (MsQuic: INVALID_STATE).
+        if reg.shutdown != nil { return Status.invalidState }
+        let conn = ConnectionObject(registration: reg, worker: worker, isServer: false, handler: handler, context: context)
+        reg.adoptConnection(conn)
+        Handles.register(conn)
+        out.pointee = conn.handle
+        return Status.success
+    }
+
+    /// MsQuic partitions work per processor.
+    static var partitionCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    static func connectionClose(_ connection: OpaquePointer?) {
+        guard let conn = Handles.object(connection, as: ConnectionObject.self) else { return }
+        // The handle becomes invalid now; the worker finishes the close (blocking off-worker).
+        Handles.unregister(conn)
+        conn.worker.perform { conn.closeOnWorker() }
+    }
+
+    static func connectionShutdown(_ connection: OpaquePointer?, _ flags: UInt32, _ errorCode: UInt64) {
+        guard let conn = Handles.object(connection, as: ConnectionObject.self),
+              errorCode <= Limits.uint62Max else { return }
+        conn.worker.perform { conn.shutdownOnWorker(errorCode: errorCode) }
+    }
+
+    static func connectionStart(_ connection: OpaquePointer?, _ configuration: OpaquePointer?,
+                                _ family: UInt16, _ serverName: UnsafePointer<CChar>?,
+                                _ serverPort: UInt16) -> QuicStatus {
+        guard serverPort != 0, isValidFamily(family) else { return Status.invalidParameter }
+        if let serverName, strnlenBounded(serverName, limit: Limits.maxSniLength + 1) > Limits.maxSniLength {
+            return Status.invalidParameter
+        }
+        guard let conn = Handles.object(connection, as: ConnectionObject.self),
+              let config = Handles.object(configuration, as: Configuration.self) else {
+            return Status.invalidParameter
+        }
+        guard !conn.isServer else { return Status.invalidParameter }
+        guard let serverName else { return Status.invalidParameter }
+        let name = String(cString: serverName)
+        guard config.credential != nil else { return Status.invalidParameter }
+        let sni: String? = UDPAddress(host: name, port: 0) == nil ? name : nil
+        let overrides: (Settings?, [UInt8]?, UDPAddress?, UDPAddress?)? = conn.worker.sync {
+            (conn.ownSettings, conn.ticketToResume, conn.remoteAddressOverride, conn.localAddressOverride)
+        }
+        guard var engine = config.clientEngineConfiguration(serverName: sni ?? name, overrides: overrides?.0) else {
+            return Status.invalidParameter
+        }
+        if let ticket = overrides?.1, let t = try? ClientSessionTicket(serialized: ticket) {
+            engine.tls.resumptionTicket = t               // RFC 8446 §4.6.1, §2.2
+        }
+        if sni == nil { engine.tls.serverName = name }   // an IP literal: checked, not sent (RFC 6066 §3)
+        if conn.worker.sync({ conn.started }) ?? true { return Status.invalidState }
+        // QUIC_PARAM_CONN_REMOTE_ADDRESS set before start wins over resolving the name.
+        guard let remote = overrides?.2 ?? Resolver.resolve(name, port: serverPort, family: family) else {
+            return Status.invalidAddress
+        }
+        let localOverride = overrides?.3
+        let result: QuicStatus? = conn.worker.sync {
+            guard !conn.started, !conn.shutdownRequested else { return Status.invalidState }
+            let local: UDPAddress = localOverride ?? (remote.family == .ipv4 ? .anyIPv4() : .anyIPv6())
+            let socket: UDPSocket
+            do { socket = try UDPSocket(bindingTo: local) } catch { return Status.internalError }
+            var ec = EndpointConfiguration(server: nil)
+            ec.supportedVersions = engine.versions
+            let binding = Binding(worker: conn.worker, endpoint: Endpoint(configuration: ec))
+            binding.socket = socket
+            binding.closeWhenIdle = true
+            do { try conn.worker.add(socket, handler: binding) } catch {
+                socket.close()
+                return Status.internalError
+            }
+            let core: Connection
+            do {
+                core = try binding.endpoint.connect(configuration: engine, to: remote.socketAddress, now: Runtime.now)
+            } catch {
+                conn.worker.remove(socket)
+                return Status.internalError
+            }
+            conn.configuration = config
+            conn.serverName = name
+            conn.quicVersion = engine.versions.first?.rawValue ?? 1
+            conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
+            conn.attach(core: core, binding: binding)
+            conn.localAddressCache = socket.localAddress
+            conn.service()
+            return Status.success
+        }
+        return result ?? Status.invalidState
+    }
+
+    static func connectionSetConfiguration(_ connection: OpaquePointer?,
+                                           _ configuration: OpaquePointer?) -> QuicStatus {
+        guard let conn = Handles.object(connection, as: ConnectionObject.self),
+              let config = Handles.object(configuration, as: Configuration.self) else {
+            return Status.invalidParameter
+        }
+        guard conn.isServer else { return Status.invalidParameter }
+        guard config.credential != nil else { return Status.invalidParameter }
+        let result: QuicStatus? = conn.worker.sync {
+            guard conn.configuration == nil, let binding = conn.binding, let dcid = conn.acceptDCID else {
+                return Status.invalidState
+            }
+            guard let engine = config.serverEngineConfiguration(alpn: conn.negotiatedALPN) else {
+                return Status.invalidParameter
+            }
+            conn.configuration = config
+            conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
+            binding.completeAccept(dcid: dcid, configuration: engine, object: conn)
+            return Status.success
+        }
+        return result ?? Status.invalidState
+    }
+
+    static func connectionSendResumptionTicket(_ connection: OpaquePointer?, _ flags: UInt32,
+                                               _ dataLength: UInt16, _ data: UnsafeRawPointer?) -> QuicStatus {
+        guard dataLength <= Limits.maxResumptionAppDataLength, data != nil || dataLength == 0,
+              flags <= 1,                                        // QUIC_SEND_RESUMPTION_FLAG_FINAL
+              let conn = Handles.object(connection, as: ConnectionObject.self) else { return Status.invalidParameter }
+        guard conn.isServer else { return Status.invalidParameter }
+        let appData = data.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(dataLength))) } ?? []
+        let result: QuicStatus? = conn.worker.sync {
+            guard let core = conn.core, core.isHandshakeComplete else { return Status.invalidState }
+            do { try core.sendResumptionTicket(appData: appData, now: Runtime.now) } catch { return Status.invalidState }
+            conn.service()
+            return Status.success
+        }
+        return result ?? Status.invalidState
+    }
+
+    static func connectionResumptionTicketValidationComplete(_ connection: OpaquePointer?,
+                                                             _ result: UInt8) -> QuicStatus {
+        guard let conn = Handles.object(connection, as: ConnectionObject.self), conn.isServer else {
+            return Status.invalidParameter                   // a server-side call (0-RTT/resumption check)
+        }
+        // The RESUMED / ticket validation pause is not implemented: nothing waits for this.
+        return Status.invalidState
+    }
+
+    static func connectionCertificateValidationComplete(_ connection: OpaquePointer?, _ result: UInt8,
+                                                        _ alert: UInt32) -> QuicStatus {
+        // A TLS alert is one byte (RFC 8446 §6); QUIC_TLS_ALERT_CODE_SUCCESS (0xFFFF) is allowed
+        // with an accepted certificate.
+        guard let conn = Handles.object(connection, as: ConnectionObject.self),
+              result != 0 || alert <= 0xFF else { return Status.invalidParameter }
+        guard let decision = PeerCertificateDecision.validationComplete(result: result != 0, tlsAlert: alert) else {
+            return Status.invalidParameter
+        }
+        let status: QuicStatus? = conn.worker.sync {
+            guard conn.peerCertificatePending, let core = conn.core else { return Status.invalidState }
+            conn.peerCertificatePending = false
+            core.completePeerCertificateValidation(accept: decision == .accept, now: Runtime.now)
+            conn.service()
+            return Status.success
+        }
+        return status ?? Status.invalidState
+    }
+
+    /// QUIC_KEYING_MATERIAL_CONFIG: Label 0, ContextLength 8, Context 16, OutputLength 24.
+    static func connectionExportKeyingMaterial(_ connection: OpaquePointer?, _ config: UnsafeRawPointer?,
+                                               _ output: UnsafeMutablePointer<UInt8>?) -> QuicStatus {
+        guard let conn = Handles.object(connection, as: ConnectionObject.self), let config, let output,
+              let label = config.load(fromByteOffset: 0, as: UnsafePointer<CChar>?.self),
+              config.load(fromByteOffset: 24, as: UInt32.self) > 0 else { return Status.invalidParameter }
+        let contextLength = Int(config.load(fromByteOffset: 8, as: UInt32.self))
+        let contextPointer = config.load(fromByteOffset: 16, as: UnsafeRawPointer?.self)
+        if contextLength > 0 && contextPointer == nil { return Status.invalidParameter }
+        let outputLength = Int(config.load(fromByteOffset: 24, as: UInt32.self))
+        let labelBytes = Array(String(cString: label).utf8)
+        let context = contextPointer.map { Array(UnsafeRawBufferPointer(start: $0, count: contextLength)) } ?? []
+        let result: [UInt8]?? = conn.worker.sync {
+            guard let core = conn.core, core.isHandshakeComplete else { return nil }
+            return try? core.handshake.exportKeyingMaterial(label: labelBytes, context: context, length: outputLength)
+        }
+        guard let material = result ?? nil, material.count == outputLength else { return Status.invalidState }
+        for i in 0..<outputLength { output[i] = material[i] }
+        return Status.success
+    }
+
+    // MARK: Datagrams (RFC 9221)
+
+    static func datagramSend(_ connection: OpaquePointer?, _ buffers: UnsafeRawPointer?,
+                             _ bufferCount: UInt32, _ flags: UInt32,
+                             _ context: UnsafeMutableRawPointer?) -> QuicStatus {
+        guard let conn = Handles.object(connection, as: ConnectionObject.self), let buffers, bufferCount > 0 else {
+            return Status.invalidParameter
+        }
+        var payload: [UInt8] = []
+        var total = 0
+        for i in 0..<Int(bufferCount) { total += Int(QuicBuffers.length(buffers, i)) }
+        // One DATAGRAM frame carries it whole (RFC 9221 §5): never more than a UDP payload.
+        guard total <= Int(UInt16.max) else { return Status.invalidParameter }
+        for i in 0..<Int(bufferCount) {
+            let length = Int(QuicBuffers.length(buffers, i))
+            guard length == 0 || QuicBuffers.pointer(buffers, i) != nil else { return Status.invalidParameter }
+            if let p = QuicBuffers.pointer(buffers, i), length > 0 {
+                payload += UnsafeRawBufferPointer(start: p, count: length)
+            }
+        }
+        let bytes = payload
+        let result: QuicStatus? = conn.worker.sync {
+            guard let core = conn.core, conn.datagramSendEnabled else { return Status.invalidState }
+            do {
+                let id = try core.sendDatagram(bytes)
+                conn.datagramContexts[id] = context
+            } catch {
+                return Status.invalidParameter
+            }
+            conn.service()
+            return Status.success
+        }
+        return result ?? Status.invalidState
+    }
+}

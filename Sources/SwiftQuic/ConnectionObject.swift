@@ -1,0 +1,493 @@
+// The object behind a connection HQUIC: a QuicCore `Connection` driven on its worker, and
+// the translation of its events into QUIC_CONNECTION_EVENTs (docs/api/QUIC_CONNECTION_EVENT.md).
+//
+// Threading: after creation every field is used on `worker` only. API calls from application
+// threads run there through `Worker.perform`/`sync` (posted and waited for); calls made from a
+// callback on this worker run inline. Events are delivered one at a time from `service`,
+// which also sends what the engine has to send and re-arms the timer.
+
+import QuicCore
+import QuicPlatform
+import QuicTLS
+import QuicWire
+import Synchronization
+
+final class ConnectionObject: QuicObject, @unchecked Sendable {
+    let registration: Registration
+    let worker: Worker
+    let isServer: Bool
+    private let handlerBits = Atomic<UInt>(0)
+
+    var binding: Binding?
+    var core: Connection?
+    var configuration: Configuration?
+    var timer: WorkerTimer?
+    /// Streams with an ID, by ID; streams opened but not started are only in `unstarted`.
+    var streams: [UInt64: StreamObject] = [:]
+    var unstarted: Set<ObjectIdentifier> = []
+    /// Streams waiting for the peer's MAX_STREAMS (StreamStart without FAIL_BLOCKED).
+    var blockedStarts: [StreamObject] = []
+    var datagramContexts: [UInt64: UnsafeMutableRawPointer?] = [:]
+    /// Work to run from the service loop (events raised by API calls, e.g. START_COMPLETE).
+    var deferred: [() -> Void] = []
+
+    // State
+    var started = false
+    var connected = false
+    var shutdownRequested = false
+    var shutdownInitiated = false
+    var shutdownCompleteDelivered = false
+    /// ConnectionClose was called: no more events for the application.
+    var appClosed = false
+    var peerCertificatePending = false
+    var closeStatus: QuicStatus = Status.success
+    var closeErrorCode: UInt64 = 0
+    var closedRemotely = false
+    var closedByApp = false
+    var serverName: String?
+    var remoteAddress: UDPAddress?
+    var localAddressCache: UDPAddress?
+    /// Server: the DCID the client's first Initial used, while the application decides.
+    var acceptDCID: ConnectionID?
+    /// Settings in use (for GetParam SETTINGS / stream params).
+    var datagramReceiveEnabled = false
+    var datagramSendEnabled = false
+    var closeReasonPhrase: [UInt8] = []
+    var resumptionTicket: [UInt8]?
+    var negotiatedALPN: [UInt8]?
+    // Set before ConnectionStart through SetParam.
+    var remoteAddressOverride: UDPAddress?
+    var localAddressOverride: UDPAddress?
+    var ownSettings: Settings?
+    var shareUDPBinding = false
+    var schedulingScheme: UInt32 = 0                 // QUIC_STREAM_SCHEDULING_SCHEME_FIFO
+    var tlsSecrets: UnsafeMutableRawPointer?
+    var ticketToResume: [UInt8]?
+    // Counted here for the statistics parameters: application stream bytes, largest RTT seen.
+    var streamBytesSent: UInt64 = 0
+    var streamBytesReceived: UInt64 = 0
+    var maxRTT: UInt64 = 0
+    var correlationID: UInt64 { UInt64(UInt(bitPattern: Int(bitPattern: UInt(bitPattern: block)))) }
+    var quicVersion: UInt32 = 0
+
+    private var inService = false
+    private var serviceAgain = false
+    let shutdownCompleteEvent = OneShotEvent()
+
+    init(registration: Registration, worker: Worker, isServer: Bool, handler: UnsafeRawPointer?,
+         context: UnsafeMutableRawPointer?) {
+        self.registration = registration
+        self.worker = worker
+        self.isServer = isServer
+        super.init(handleType: isServer ? .connectionServer : .connectionClient)
+        handlerBits.store(UInt(bitPattern: handler), ordering: .releasing)
+        self.context = context
+    }
+
+    var handler: UnsafeRawPointer? { UnsafeRawPointer(bitPattern: handlerBits.load(ordering: .acquiring)) }
+
+    override func setCallbackHandler(_ handler: UnsafeMutableRawPointer?) -> Bool {
+        handlerBits.store(UInt(bitPattern: handler), ordering: .releasing)
+        return true
+    }
+
+    // MARK: Engine attachment
+
+    func attach(core: Connection, binding: Binding) {
+        self.core = core
+        self.binding = binding
+        started = true
+        binding.add(self, core: core)
+        remoteAddress = UDPAddress(core.remoteAddress)
+        if timer == nil {
+            timer = WorkerTimer { [weak self] in self?.onTimer() }
+        }
+    }
+
+    /// Server: the engine refused the client's first flight after the application accepted.
+    func acceptFailed() {
+        closeStatus = Status.internalError
+        deliverShutdownComplete(handshakeCompleted: false, peerAcknowledged: false)
+    }
+
+    private func onTimer() {
+        let now = Runtime.now
+        core?.handleTimeout(now: now)
+        service(now: now)
+        binding?.flushStateless()
+    }
+
+    // MARK: Service loop
+
+    /// Delivers the engine's events, sends, and re-arms the timer. Re-entrant calls (an API
+    /// call made inside a callback) only ask the running loop for another round.
+    func service(now: UInt64 = Runtime.now) {
+        if inService { serviceAgain = true; return }
+        inService = true
+        repeat {
+            serviceAgain = false
+            while !deferred.isEmpty {
+                let work = deferred
+                deferred.removeAll()
+                for w in work { w() }
+            }
+            if let core {
+                while let e = core.pollEvent() { handle(e) }
+            }
+            transmit(now: now)
+        } while serviceAgain || !deferred.isEmpty
+        inService = false
+        if let rtt = core?.smoothedRTT, rtt > maxRTT { maxRTT = rtt }
+        rearm()
+    }
+
+    private func transmit(now: UInt64) {
+        guard let core, let socket = binding?.socket else { return }
+        while true {
+            var buffer = socket.reserveSendBuffer()
+            if buffer == nil {
+                _ = try? socket.flush()
+                buffer = socket.reserveSendBuffer()
+            }
+            guard let buffer else { return }
+            guard let t = core.pollTransmit(now: now, into: buffer) else { return }
+            guard let to = UDPAddress(t.destination) else { continue }
+            socket.commitSend(length: t.size, to: to)
+        }
+    }
+
+    private func rearm() {
+        guard let timer else { return }
+        if let core, !core.isClosed, let deadline = core.nextTimeout() {
+            worker.schedule(timer, at: deadline)
+        } else {
+            worker.cancel(timer)
+            if let core, core.isClosed, let binding {
+                binding.remove(core)
+                self.binding = nil
+            }
+        }
+    }
+
+    // MARK: Engine events -> QUIC_CONNECTION_EVENT
+
+    private func handle(_ e: ConnectionEvent) {
+        switch e {
+        case .connected(let alpn, let resumed):
+            connected = true
+            fillTLSSecrets()
+            alpn.withUnsafeBufferPointer { a in
+                let ev = RawEvent(type: EventType.connected)
+                ev.set(8, UInt8(resumed ? 1 : 0))
+                ev.set(9, UInt8(truncatingIfNeeded: a.count))
+                ev.set(16, UnsafeRawPointer(a.baseAddress))
+                _ = deliver(ev)
+                ev.free()
+            }
+            if let p = core?.peerTransportParameters, let max = p.maxDatagramFrameSize, max > 0, !datagramSendEnabled {
+                datagramSendEnabled = true
+                let ev = RawEvent(type: EventType.datagramStateChanged)
+                ev.set(8, UInt8(1))
+                ev.set(10, UInt16(clamping: min(Int(max), 1200) - 40))
+                _ = deliver(ev)
+                ev.free()
+            }
+            retryBlockedStarts()
+        case .peerCertificateReceived(let info):
+            peerCertificate(info)
+        case .shutdownInitiatedByTransport(let reason):
+            shutdownInitiated = true
+            let status = transportStatus(reason)
+            closeStatus = status
+            closeErrorCode = reason.errorCode
+            closedRemotely = reason.fromPeer
+            let ev = RawEvent(type: EventType.shutdownInitiatedByTransport)
+            ev.set(8, status)
+            ev.set(16, reason.errorCode)
+            _ = deliver(ev)
+            ev.free()
+        case .shutdownInitiatedByPeer(let code):
+            shutdownInitiated = true
+            closeErrorCode = code
+            closedRemotely = true
+            let ev = RawEvent(type: EventType.shutdownInitiatedByPeer)
+            ev.set(8, code)
+            _ = deliver(ev)
+            ev.free()
+        case .shutdownComplete(let handshakeCompleted, let peerAcknowledged, _):
+            // Streams still known end now (the engine ended them first).
+            for s in Array(streams.values) { s.connectionEnded() }
+            for s in blockedStarts { s.startFailed(Status.aborted) }
+            blockedStarts.removeAll()
+            deliverShutdownComplete(handshakeCompleted: handshakeCompleted, peerAcknowledged: peerAcknowledged)
+        case .peerStreamStarted(let id):
+            let stream = StreamObject(connection: self, id: id)
+            streams[id.rawValue] = stream
+            Handles.register(stream)
+            let ev = RawEvent(type: EventType.peerStreamStarted)
+            ev.set(8, stream.handle)
+            ev.set(16, UInt32(id.isUnidirectional ? 1 : 0))   // QUIC_STREAM_OPEN_FLAG_UNIDIRECTIONAL
+            let status = deliver(ev)
+            ev.free()
+            if Status.isFailure(status) || appClosed {
+                // Refused: MsQuic aborts the stream and closes the handle itself.
+                stream.abortAndForget()
+            }
+        case .stream(let se):
+            handleStreamEvent(se)
+        case .streamsAvailable(let b, let u):
+            retryBlockedStarts()
+            let ev = RawEvent(type: EventType.streamsAvailable)
+            ev.set(8, UInt16(clamping: b))
+            ev.set(10, UInt16(clamping: u))
+            _ = deliver(ev)
+            ev.free()
+        case .peerNeedsStreams(let bidirectional):
+            let ev = RawEvent(type: EventType.peerNeedsStreams)
+            ev.set(8, UInt8(bidirectional ? 1 : 0))
+            _ = deliver(ev)
+            ev.free()
+        case .datagramReceived(let bytes):
+            bytes.withUnsafeBufferPointer { b in
+                let buffer = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 8)
+                QuicBuffers.write(buffer, 0, length: b.count, pointer: UnsafeRawPointer(b.baseAddress))
+                let ev = RawEvent(type: EventType.datagramReceived)
+                ev.set(8, UnsafeRawPointer(buffer))
+                ev.set(16, UInt32(0))
+                _ = deliver(ev)
+                ev.free()
+                buffer.deallocate()
+            }
+        case .datagramStateChanged(let enabled, let maxLength):
+            datagramSendEnabled = enabled
+            let ev = RawEvent(type: EventType.datagramStateChanged)
+            ev.set(8, UInt8(enabled ? 1 : 0))
+            ev.set(10, UInt16(clamping: maxLength))
+            _ = deliver(ev)
+            ev.free()
+        case .datagramSendStateChanged(let id, let state):
+            let final: Bool
+            let value: UInt32
+            switch state {
+            case .sent: value = 1; final = false
+            case .lostSuspect: value = 2; final = false
+            case .lostDiscarded: value = 3; final = true
+            case .acknowledged: value = 4; final = true
+            case .acknowledgedSpurious: value = 5; final = true
+            case .canceled: value = 6; final = true
+            }
+            let context = datagramContexts[id] ?? nil
+            if final { datagramContexts[id] = nil }
+            let ev = RawEvent(type: EventType.datagramSendStateChanged)
+            ev.set(8, context)
+            ev.set(16, value)
+            _ = deliver(ev)
+            ev.free()
+        case .resumptionTicketReceived(let ticket):
+            resumptionTicket = ticket
+            ticket.withUnsafeBufferPointer { t in
+                let ev = RawEvent(type: EventType.resumptionTicketReceived)
+                ev.set(8, UInt32(t.count))
+                ev.set(16, UnsafeRawPointer(t.baseAddress))
+                _ = deliver(ev)
+                ev.free()
+            }
+        case .newTokenReceived:
+            break
+        }
+    }
+
+    /// SHUTDOWN_INITIATED_BY_TRANSPORT's Status (MsQuic: idle timeout → CONNECTION_IDLE, a
+    /// handshake that never finished → CONNECTION_TIMEOUT, failed version negotiation →
+    /// VER_NEG_ERROR, stateless reset → ABORTED, else the error code's status).
+    private func transportStatus(_ r: ConnectionCloseReason) -> QuicStatus {
+        if r.idleTimeout { return connected ? Status.connectionIdle : Status.connectionTimeout }
+        if r.versionNegotiation { return Status.verNegError }
+        if r.statelessReset { return Status.aborted }
+        return Status.forTransportErrorCode(r.errorCode)
+    }
+
+    func deliverShutdownComplete(handshakeCompleted: Bool, peerAcknowledged: Bool) {
+        guard !shutdownCompleteDelivered else { return }
+        shutdownCompleteDelivered = true
+        if !appClosed {
+            let ev = RawEvent(type: EventType.connShutdownComplete)
+            var bits: UInt8 = 0
+            if handshakeCompleted { bits |= 1 }
+            if peerAcknowledged { bits |= 2 }
+            ev.set(8, bits)
+            _ = deliver(ev)
+            ev.free()
+        }
+        shutdownCompleteEvent.signal()
+    }
+
+    /// Calls the application's callback, unless the handle is closed.
+    @discardableResult
+    func deliver(_ event: RawEvent) -> QuicStatus {
+        guard !appClosed else { return Status.success }
+        return event.deliver(handler, handle, context)
+    }
+
+    // MARK: Peer certificate
+
+    private func peerCertificate(_ info: PeerCertificateInfo) {
+        // QUIC_CERTIFICATE / QUIC_CERTIFICATE_CHAIN: with USE_PORTABLE_CERTIFICATES a
+        // QUIC_BUFFER of DER; the OpenSSL objects otherwise (leaf X509*, X509_STORE_CTX*).
+        let portable = configuration?.credential?.usesPortableCertificates ?? false
+        let leafBuffer = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 8)
+        let chainBuffer = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 8)
+        defer { leafBuffer.deallocate(); chainBuffer.deallocate() }
+        let leaf = info.chainDER.first ?? []
+        let chain = (portable ? info.validation?.chain.pkcs7ChainDER() : nil) ?? info.chainDER.flatMap { $0 }
+        let status: QuicStatus = leaf.withUnsafeBufferPointer { l in
+            chain.withUnsafeBufferPointer { c in
+                QuicBuffers.write(leafBuffer, 0, length: l.count, pointer: UnsafeRawPointer(l.baseAddress))
+                QuicBuffers.write(chainBuffer, 0, length: c.count, pointer: UnsafeRawPointer(c.baseAddress))
+                let ev = RawEvent(type: EventType.peerCertificateReceived)
+                if info.chainDER.isEmpty {
+                    ev.set(8, UnsafeRawPointer?.none)
+                } else if portable {
+                    ev.set(8, UnsafeRawPointer(leafBuffer))
+                    ev.set(24, UnsafeRawPointer(chainBuffer))
+                } else {
+                    ev.set(8, info.validation.map { UnsafeRawPointer($0.chain.leaf) })
+                    ev.set(24, info.validation.map { UnsafeRawPointer($0.chain.storeContext) })
+                }
+                let eventStatus: PeerCertificateEventStatus
+                if let v = info.validation {
+                    eventStatus = PeerCertificateEventStatus(v)
+                } else {
+                    let validating = configuration?.credential?.validatesPeerCertificate ?? false
+                    eventStatus = PeerCertificateEventStatus(noCertificateValidating: validating,
+                                                             deferredOrClientAuthRequired: true)
+                }
+                ev.set(16, eventStatus.deferredErrorFlags)
+                ev.set(20, eventStatus.deferredStatus)
+                let s = deliver(ev)
+                ev.free()
+                return s
+            }
+        }
+        switch PeerCertificateDecision(eventStatus: status, certificatePresent: !info.chainDER.isEmpty) {
+        case .accept: core?.completePeerCertificateValidation(accept: true, now: Runtime.now)
+        case .pending: peerCertificatePending = true
+        case .reject: core?.completePeerCertificateValidation(accept: false, now: Runtime.now)
+        }
+    }
+
+    // MARK: Streams
+
+    private func handleStreamEvent(_ e: StreamEvent) {
+        let id: StreamID
+        switch e {
+        case .dataAvailable(let i), .peerSendShutdown(let i), .shutdownComplete(let i): id = i
+        case .sendComplete(let i, _, _), .peerSendAborted(let i, _), .peerReceiveAborted(let i, _),
+             .sendShutdownComplete(let i, _): id = i
+        case .peerStreamStarted, .streamsAvailable: return
+        }
+        guard let stream = streams[id.rawValue] else { return }
+        stream.handle(e)
+    }
+
+    func retryBlockedStarts() {
+        guard !blockedStarts.isEmpty else { return }
+        let waiting = blockedStarts
+        blockedStarts.removeAll()
+        for s in waiting { s.startOnWorker(flags: s.startFlags, retrying: true) }
+    }
+
+    func forget(_ stream: StreamObject) {
+        if let id = stream.id, streams[id.rawValue] === stream { streams[id.rawValue] = nil }
+        unstarted.remove(ObjectIdentifier(stream))
+        blockedStarts.removeAll { $0 === stream }
+    }
+}
+
+// MARK: Server acceptance and shutdown
+
+extension ConnectionObject {
+    /// The listener's application refused NEW_CONNECTION (a failure status).
+    func refusedByListener() {
+        appClosed = true
+        if let core {
+            core.close(errorCode: 0, now: Runtime.now)
+            service()
+        } else if let dcid = acceptDCID {
+            binding?.dropPending(dcid: dcid)
+        }
+        Handles.unregister(self)
+        registration.releaseConnection(self)
+    }
+
+    /// ConnectionShutdown on the worker (RFC 9000 §10.2: CONNECTION_CLOSE 0x1d with the
+    /// application's error code).
+    func shutdownOnWorker(errorCode: UInt64) {
+        guard !shutdownRequested, !shutdownCompleteDelivered else { return }
+        shutdownRequested = true
+        closedByApp = true
+        if let core {
+            closeErrorCode = errorCode
+            core.close(errorCode: errorCode, now: Runtime.now)
+            service()
+        } else {
+            // Not started (or not yet accepted): nothing on the wire, the connection ends now.
+            if let dcid = acceptDCID { binding?.dropPending(dcid: dcid) }
+            shutdownInitiated = true
+            deliverShutdownComplete(handshakeCompleted: false, peerAcknowledged: false)
+        }
+    }
+
+    /// ConnectionClose on the worker: an implicit shutdown if needed (SHUTDOWN_COMPLETE with
+    /// AppCloseInProgress), then no more events; the engine finishes closing on its own.
+    func closeOnWorker() {
+        if !shutdownCompleteDelivered {
+            if let core, !core.isClosed {
+                closedByApp = true
+                core.close(errorCode: 0, now: Runtime.now)
+            } else if core == nil, let dcid = acceptDCID {
+                binding?.dropPending(dcid: dcid)
+            }
+            for s in Array(streams.values) where !s.appClosed { s.connectionEnded() }
+            shutdownCompleteDelivered = true
+            let ev = RawEvent(type: EventType.connShutdownComplete)
+            ev.set(8, UInt8((connected ? 1 : 0) | 4))
+            deliver(ev)
+            ev.free()
+            shutdownCompleteEvent.signal()
+        }
+        appClosed = true
+        service()
+        registration.releaseConnection(self)
+    }
+}
+
+extension ConnectionObject {
+    /// QUIC_PARAM_CONN_TLS_SECRETS: the buffer the application gave before the handshake gets
+    /// the client random and traffic secrets (offsets of QUIC_TLS_SECRETS: SecretLength 0,
+    /// IsSet 1, ClientRandom 2, then five 64-byte secrets from 34).
+    func fillTLSSecrets() {
+        guard let out = tlsSecrets, let core else { return }
+        let log = core.handshake.keyLog
+        var isSet: UInt8 = 0
+        var length = 0
+        let random = core.handshake.clientHelloRandom
+        if random.count == 32 {
+            for i in 0..<32 { out.storeBytes(of: random[i], toByteOffset: 2 + i, as: UInt8.self) }
+            isSet |= 1
+        }
+        let slots: [(String, Int, UInt8)] = [("CLIENT_EARLY_TRAFFIC_SECRET", 34, 2),
+                                             ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", 98, 4),
+                                             ("SERVER_HANDSHAKE_TRAFFIC_SECRET", 162, 8),
+                                             ("CLIENT_TRAFFIC_SECRET_0", 226, 16),
+                                             ("SERVER_TRAFFIC_SECRET_0", 290, 32)]
+        for (label, offset, bit) in slots {
+            guard let e = log.first(where: { $0.label == label }), e.secret.count <= 64 else { continue }
+            for (i, b) in e.secret.enumerated() { out.storeBytes(of: b, toByteOffset: offset + i, as: UInt8.self) }
+            length = e.secret.count
+            isSet |= bit
+        }
+        out.storeBytes(of: UInt8(length), toByteOffset: 0, as: UInt8.self)
+        out.storeBytes(of: isSet, toByteOffset: 1, as: UInt8.self)
+    }
+}

@@ -1,0 +1,393 @@
+// GetParam / SetParam on listener, connection, TLS and stream handles
+// (docs/api/QUIC_PARAM_*.md via msquic.h's QUIC_PARAM_LISTENER_*, CONN_*, TLS_*, STREAM_*).
+// Values come from the engine on the connection's worker.
+
+import CMsQuic
+import QuicCore
+import QuicCrypto
+import QuicPlatform
+import QuicTLS
+import QuicWire
+
+enum ConnParam {
+    static let listenerLocalAddress: UInt32 = 0x0400_0000
+    static let listenerStats: UInt32 = 0x0400_0001
+    static let quicVersion: UInt32 = 0x0500_0000
+    static let localAddress: UInt32 = 0x0500_0001
+    static let remoteAddress: UInt32 = 0x0500_0002
+    static let idealProcessor: UInt32 = 0x0500_0003
+    static let settings: UInt32 = 0x0500_0004
+    static let statistics: UInt32 = 0x0500_0005
+    static let statisticsPlat: UInt32 = 0x0500_0006
+    static let shareUDPBinding: UInt32 = 0x0500_0007
+    static let localBidiStreamCount: UInt32 = 0x0500_0008
+    static let localUnidiStreamCount: UInt32 = 0x0500_0009
+    static let maxStreamIDs: UInt32 = 0x0500_000A
+    static let closeReasonPhrase: UInt32 = 0x0500_000B
+    static let datagramReceiveEnabled: UInt32 = 0x0500_000D
+    static let datagramSendEnabled: UInt32 = 0x0500_000E
+    static let disable1RTTEncryption: UInt32 = 0x0500_000F
+    static let resumptionTicket: UInt32 = 0x0500_0010
+    static let peerCertificateValid: UInt32 = 0x0500_0011
+    static let statisticsV2: UInt32 = 0x0500_0016
+    static let statisticsV2Plat: UInt32 = 0x0500_0017
+    static let origDestCID: UInt32 = 0x0500_0018
+    static let streamSchedulingScheme: UInt32 = 0x0500_000C
+    static let localInterface: UInt32 = 0x0500_0012
+    static let tlsSecrets: UInt32 = 0x0500_0013
+    static let versionSettings: UInt32 = 0x0500_0014
+    static let cibirID: UInt32 = 0x0500_0015
+    static let sendDSCP: UInt32 = 0x0500_0019
+    static let closeAsync: UInt32 = 0x0500_001A
+    static let networkStatistics: UInt32 = 0x0500_0020
+    /// Every QUIC_PARAM_CONN_* / TLS_* msquic.h defines (others are INVALID_PARAMETER).
+    static func isKnownConnectionParam(_ p: UInt32) -> Bool {
+        (0x0500_0000...0x0500_001A).contains(p) || p == 0x0500_0020 || p == 0x0600_0000 || p == 0x0600_0001
+    }
+    static let tlsHandshakeInfo: UInt32 = 0x0600_0000
+    static let tlsNegotiatedALPN: UInt32 = 0x0600_0001
+    static let streamID: UInt32 = 0x0800_0000
+    static let stream0RTTLength: UInt32 = 0x0800_0001
+    static let streamIdealSendBufferSize: UInt32 = 0x0800_0002
+    static let streamPriority: UInt32 = 0x0800_0003
+    static let streamStatistics: UInt32 = 0x0800_0004
+}
+
+extension Api {
+    static func objectGetParam(_ object: QuicObject, _ param: UInt32, _ length: UnsafeMutablePointer<UInt32>,
+                               _ buffer: UnsafeMutableRawPointer?) -> QuicStatus {
+        if let listener = object as? ListenerObject {
+            switch param {
+            case ConnParam.listenerLocalAddress:
+                guard let a = listener.localAddress else { return Status.invalidState }
+                return getFixed(QuicAddr.bytes(a), length, buffer)
+            case ConnParam.listenerStats:
+                // QUIC_LISTENER_STATISTICS: TotalAcceptedConnections, TotalRejectedConnections,
+                // BindingRecvDroppedPackets (3 x uint64) — not counted yet.
+                return Status.notSupported
+            default:
+                return Status.invalidParameter
+            }
+        }
+        if let stream = object as? StreamObject {
+            if param & Param.prefixMask == Param.prefixStream {
+                let r: QuicStatus? = stream.connection.worker.sync { streamGetParam(stream, param, length, buffer) }
+                return r ?? Status.invalidState
+            }
+            return objectGetParam(stream.connection, param, length, buffer)
+        }
+        guard let conn = object as? ConnectionObject else { return Status.invalidParameter }
+        let r: QuicStatus? = conn.worker.sync { connectionGetParam(conn, param, length, buffer) }
+        return r ?? Status.invalidState
+    }
+
+    static func objectSetParam(_ object: QuicObject, _ param: UInt32, _ length: UInt32,
+                               _ buffer: UnsafeRawPointer?) -> QuicStatus {
+        if object is ListenerObject {
+            return param == ConnParam.listenerLocalAddress || param == ConnParam.listenerStats
+                ? Status.invalidParameter : Status.invalidParameter
+        }
+        if let stream = object as? StreamObject {
+            if param & Param.prefixMask == Param.prefixStream {
+                let r: QuicStatus? = stream.connection.worker.sync { streamSetParam(stream, param, length, buffer) }
+                return r ?? Status.invalidState
+            }
+            return objectSetParam(stream.connection, param, length, buffer)
+        }
+        guard let conn = object as? ConnectionObject else { return Status.invalidParameter }
+        let r: QuicStatus? = conn.worker.sync { connectionSetParam(conn, param, length, buffer) }
+        return r ?? Status.invalidState
+    }
+
+    // MARK: Connection
+
+    private static func connectionGetParam(_ c: ConnectionObject, _ param: UInt32, _ length: UnsafeMutablePointer<UInt32>,
+                                           _ buffer: UnsafeMutableRawPointer?) -> QuicStatus {
+        switch param {
+        case ConnParam.quicVersion:
+            let v = c.core?.version.rawValue ?? c.quicVersion
+            return getFixed(bytes(of: v), length, buffer)
+        case ConnParam.localAddress:
+            guard let a = c.localAddressCache ?? c.binding?.socket?.localAddress ?? c.localAddressOverride else {
+                return Status.invalidState
+            }
+            return getFixed(QuicAddr.bytes(a), length, buffer)
+        case ConnParam.remoteAddress:
+            guard let a = c.remoteAddress ?? c.remoteAddressOverride else { return Status.invalidState }
+            return getFixed(QuicAddr.bytes(a), length, buffer)
+        case ConnParam.idealProcessor:
+            return getFixed(bytes(of: UInt16(truncatingIfNeeded: c.worker.index)), length, buffer)
+        case ConnParam.settings:
+            var settings = c.ownSettings ?? Settings()
+            settings.inheritUnset(from: c.configuration?.effectiveSettings ?? Library.settings)
+            return SettingsCodec.encodeSettings(settings, length: length, buffer: buffer)
+        case ConnParam.streamSchedulingScheme:
+            return getFixed(bytes(of: c.schedulingScheme), length, buffer)
+        case ConnParam.maxStreamIDs:
+            return getFixed(bytes(ofArray: maxStreamIDs(c)), length, buffer)
+        case ConnParam.statistics, ConnParam.statisticsPlat:
+            return getFixed(statisticsV1(c), length, buffer)
+        case ConnParam.statisticsV2, ConnParam.statisticsV2Plat:
+            let full = statisticsV2(c)
+            if length.pointee == 0 { length.pointee = UInt32(full.count); return Status.bufferTooSmall }
+            // Older callers get the prefix of the versions they know (QUIC_STATISTICS_V2_SIZE_n).
+            let minimum = statisticsV2Sizes[0]
+            if length.pointee < minimum { length.pointee = UInt32(full.count); return Status.bufferTooSmall }
+            let n = min(Int(length.pointee), full.count)
+            guard let buffer else { return Status.invalidParameter }
+            full.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: n) }
+            length.pointee = UInt32(n)
+            return Status.success
+        case ConnParam.shareUDPBinding:
+            return getFixed([c.shareUDPBinding ? 1 : 0], length, buffer)
+        case ConnParam.localBidiStreamCount, ConnParam.localUnidiStreamCount:
+            let n = c.core?.streams.openableStreams(bidirectional: param == ConnParam.localBidiStreamCount) ?? 0
+            return getFixed(bytes(of: UInt16(clamping: n)), length, buffer)
+        case ConnParam.closeReasonPhrase:
+            guard !c.closeReasonPhrase.isEmpty else { return Status.notFound }
+            // Stored with its NUL (QUIC_PARAM_CONN_CLOSE_REASON_PHRASE is a C string).
+            return getFixed(c.closeReasonPhrase + [0], length, buffer)
+        case ConnParam.datagramReceiveEnabled:
+            return getFixed([c.datagramReceiveEnabled ? 1 : 0], length, buffer)
+        case ConnParam.datagramSendEnabled:
+            return getFixed([c.datagramSendEnabled ? 1 : 0], length, buffer)
+        case ConnParam.disable1RTTEncryption:
+            return getFixed([0], length, buffer)
+        case ConnParam.resumptionTicket:
+            guard let t = c.resumptionTicket else { return Status.invalidState }
+            return getFixed(t, length, buffer)
+        case ConnParam.tlsHandshakeInfo:
+            // No TLS session before the connection starts (MsQuic: INVALID_PARAMETER).
+            guard let core = c.core else { return Status.invalidParameter }
+            guard core.isHandshakeComplete, let suite = core.handshake.negotiatedCipherSuite else {
+                return Status.invalidState
+            }
+            return getFixed(handshakeInfo(suite: suite, group: core.handshake.negotiatedGroup), length, buffer)
+        case ConnParam.tlsNegotiatedALPN:
+            guard let alpn = c.core?.negotiatedALPN ?? (c.isServer ? c.negotiatedALPN : nil) else { return Status.invalidState }
+            return getFixed(alpn, length, buffer)
+        default:
+            return ConnParam.isKnownConnectionParam(param) ? Status.notSupported : Status.invalidParameter
+        }
+    }
+
+    private static func connectionSetParam(_ c: ConnectionObject, _ param: UInt32, _ length: UInt32,
+                                           _ buffer: UnsafeRawPointer?) -> QuicStatus {
+        switch param {
+        case ConnParam.closeReasonPhrase:
+            // At most 512 bytes with the terminating NUL inside the given length.
+            guard let buffer, length > 0, length <= 512,
+                  buffer.load(fromByteOffset: Int(length) - 1, as: UInt8.self) == 0 else { return Status.invalidParameter }
+            var phrase = Array(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+            if let nul = phrase.firstIndex(of: 0) { phrase = Array(phrase[..<nul]) }
+            c.closeReasonPhrase = phrase
+            return Status.success
+        case ConnParam.remoteAddress, ConnParam.localAddress:
+            guard let buffer, length == UInt32(QuicAddr.size) else { return Status.invalidParameter }
+            let family = buffer.load(as: UInt16.self)
+            guard family == QuicAddr.familyInet || family == QuicAddr.familyInet6 || (param == ConnParam.localAddress && family == 0),
+                  let a = QuicAddr.read(buffer) else { return Status.invalidParameter }
+            if param == ConnParam.remoteAddress {
+                // A peer address must be a real host and port.
+                guard !c.isServer, !a.isWildcard, a.port != 0 else { return Status.invalidParameter }
+                guard !c.started else { return Status.invalidState }
+                c.remoteAddressOverride = a
+            } else {
+                // Rebinding a started connection (migration) is not implemented.
+                guard !c.started else { return Status.notSupported }
+                c.localAddressOverride = a
+            }
+            return Status.success
+        case ConnParam.settings:
+            guard let buffer, let decoded = SettingsCodec.decodeSettings(buffer, size: length) else {
+                return Status.invalidParameter
+            }
+            var own = c.ownSettings ?? Settings()
+            guard own.apply(decoded) else { return Status.invalidParameter }
+            c.ownSettings = own
+            return Status.success
+        case ConnParam.streamSchedulingScheme:
+            guard let buffer, length == 4 else { return Status.invalidParameter }
+            let v = buffer.loadUnaligned(as: UInt32.self)
+            guard v < 2 else { return Status.invalidParameter }          // FIFO, ROUND_ROBIN
+            c.schedulingScheme = v
+            return Status.success
+        case ConnParam.datagramReceiveEnabled:
+            guard let buffer, length == 1 else { return Status.invalidParameter }
+            guard !c.started else { return Status.invalidState }
+            c.datagramReceiveEnabled = buffer.load(as: UInt8.self) != 0
+            var own = c.ownSettings ?? Settings()
+            var one = Settings()
+            one[.datagramReceiveEnabled] = c.datagramReceiveEnabled ? 1 : 0
+            one.isSet |= SettingField.datagramReceiveEnabled.bit
+            if own.apply(one) { c.ownSettings = own }
+            return Status.success
+        case ConnParam.disable1RTTEncryption:
+            return Status.notSupported
+        case ConnParam.shareUDPBinding:
+            guard let buffer, length == 1 else { return Status.invalidParameter }
+            guard !c.started, !c.isServer else { return Status.invalidState }
+            // Recorded; each client connection still gets a socket of its own.
+            c.shareUDPBinding = buffer.load(as: UInt8.self) != 0
+            return Status.success
+        case ConnParam.cibirID:
+            guard c.shareUDPBinding else { return Status.invalidState }
+            return Status.notSupported
+        case ConnParam.localInterface:
+            guard length == 4, buffer != nil else { return Status.invalidParameter }
+            return Status.notSupported
+        case ConnParam.peerCertificateValid:
+            guard length == 1, buffer != nil else { return Status.invalidParameter }
+            return Status.notSupported
+        case ConnParam.resumptionTicket:
+            guard let buffer, length > 0 else { return Status.invalidParameter }
+            guard !c.started, !c.isServer else { return Status.invalidState }
+            let bytes = Array(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+            guard (try? ClientSessionTicket(serialized: bytes)) != nil else { return Status.invalidParameter }
+            c.ticketToResume = bytes
+            return Status.success
+        case ConnParam.tlsSecrets:
+            guard let buffer, length == UInt32(MemoryLayout<QUIC_TLS_SECRETS>.size) else { return Status.invalidParameter }
+            guard !c.started else { return Status.invalidState }
+            c.tlsSecrets = UnsafeMutableRawPointer(mutating: buffer)
+            return Status.success
+        case ConnParam.quicVersion, ConnParam.statistics,
+             ConnParam.statisticsPlat, ConnParam.statisticsV2, ConnParam.statisticsV2Plat,
+             ConnParam.localBidiStreamCount, ConnParam.localUnidiStreamCount, ConnParam.maxStreamIDs,
+             ConnParam.datagramSendEnabled, ConnParam.tlsHandshakeInfo, ConnParam.tlsNegotiatedALPN,
+             ConnParam.idealProcessor, ConnParam.origDestCID:
+            return Status.invalidParameter                 // read-only
+        default:
+            return ConnParam.isKnownConnectionParam(param) ? Status.notSupported : Status.invalidParameter
+        }
+    }
+
+    /// QUIC_PARAM_CONN_MAX_STREAM_IDS: the largest stream ID of each type (client bidi,
+    /// server bidi, client uni, server uni; RFC 9000 §2.1) the limits allow now, as
+    /// (count << 2 | type) with the count of streams of that type allowed so far.
+    private static func maxStreamIDs(_ c: ConnectionObject) -> [UInt64] {
+        let settings = c.configuration?.connectionSettings(c.ownSettings) ?? Library.settings
+        let local: EndpointRole = c.isServer ? .server : .client
+        var out: [UInt64] = [0, 0, 0, 0]
+        for type in 0..<4 {
+            let initiator: EndpointRole = type & 1 == 0 ? .client : .server
+            let bidirectional = type & 2 == 0
+            let count: UInt64
+            if initiator == local {
+                count = c.core?.streams.openableStreams(bidirectional: bidirectional) ?? 0
+            } else {
+                count = settings[bidirectional ? .peerBidiStreamCount : .peerUnidiStreamCount]
+            }
+            out[type] = count << 2 | UInt64(type)
+        }
+        return out
+    }
+
+    /// QUIC_HANDSHAKE_INFO for a TLS 1.3 suite (RFC 8446 §B.4) and group.
+    private static func handshakeInfo(suite: CipherSuite, group: NamedGroup?) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 36)
+        func put(_ offset: Int, _ v: UInt32) { withUnsafeBytes(of: v) { for i in 0..<4 { out[offset + i] = $0[i] } } }
+        put(0, 0x3000)                                   // QUIC_TLS_PROTOCOL_1_3
+        switch suite {
+        case .aes128GcmSha256: put(4, 0x660E); put(8, 128); put(12, 0x800C); put(16, 256)
+        case .aes256GcmSha384: put(4, 0x6610); put(8, 256); put(12, 0x800D); put(16, 384)
+        case .chacha20Poly1305Sha256: put(4, 0x6612); put(8, 256); put(12, 0x800C); put(16, 256)
+        }
+        put(20, 0)                                       // KeyExchangeAlgorithm: NONE (TLS 1.3)
+        put(24, 0)
+        put(28, UInt32(suite.rawValue))                  // CipherSuite
+        put(32, UInt32(group?.rawValue ?? 0))            // TlsGroup
+        return out
+    }
+
+    /// QUIC_STATISTICS_V2 from the engine's counters (QuicCore `ConnectionStatistics`); the
+    /// timing and handshake-flight fields nobody measures stay 0.
+    private static func statisticsV2(_ c: ConnectionObject) -> [UInt8] {
+        var s = QUIC_STATISTICS_V2()
+        s.CorrelationId = c.correlationID
+        if let st = c.core?.statistics {
+            s.Rtt = UInt32(clamping: st.smoothedRTT)
+            s.MinRtt = UInt32(clamping: st.minRTT)
+            s.MaxRtt = UInt32(clamping: max(st.smoothedRTT, c.maxRTT))
+            s.RttVariance = UInt32(clamping: st.rttVariance)
+            s.SendPathMtu = UInt16(clamping: st.pathMTU)
+            s.SendTotalPackets = st.sentPackets
+            s.SendTotalBytes = st.sentBytes
+            s.SendSuspectedLostPackets = st.lostPackets
+            s.SendCongestionCount = UInt32(clamping: st.congestionEvents)
+            s.SendPersistentCongestionCount = UInt32(clamping: st.persistentCongestionEvents)
+            s.SendCongestionWindow = UInt32(clamping: st.congestionWindow)
+            s.RecvTotalPackets = st.receivedPackets
+            s.RecvTotalBytes = st.receivedBytes
+            s.RecvDroppedPackets = st.droppedPackets
+            s.RecvDecryptionFailures = st.decryptionFailures
+            s.KeyUpdateCount = UInt32(clamping: st.keyUpdates)
+        }
+        s.SendTotalStreamBytes = c.streamBytesSent
+        s.RecvTotalStreamBytes = c.streamBytesReceived
+        return withUnsafeBytes(of: s) { Array($0) }
+    }
+
+    private static func statisticsV1(_ c: ConnectionObject) -> [UInt8] {
+        var s = QUIC_STATISTICS()
+        s.CorrelationId = c.correlationID
+        if let st = c.core?.statistics {
+            s.Rtt = UInt32(clamping: st.smoothedRTT)
+            s.MinRtt = UInt32(clamping: st.minRTT)
+            s.MaxRtt = UInt32(clamping: max(st.smoothedRTT, c.maxRTT))
+            s.Send.PathMtu = UInt16(clamping: st.pathMTU)
+            s.Send.TotalPackets = st.sentPackets
+            s.Send.TotalBytes = st.sentBytes
+            s.Send.SuspectedLostPackets = st.lostPackets
+            s.Send.CongestionCount = UInt32(clamping: st.congestionEvents)
+            s.Send.PersistentCongestionCount = UInt32(clamping: st.persistentCongestionEvents)
+            s.Recv.TotalPackets = st.receivedPackets
+            s.Recv.TotalBytes = st.receivedBytes
+            s.Recv.DroppedPackets = st.droppedPackets
+            s.Recv.DecryptionFailures = st.decryptionFailures
+            s.Misc.KeyUpdateCount = UInt32(clamping: st.keyUpdates)
+        }
+        s.Send.TotalStreamBytes = c.streamBytesSent
+        s.Recv.TotalStreamBytes = c.streamBytesReceived
+        return withUnsafeBytes(of: s) { Array($0) }
+    }
+
+    // MARK: Stream
+
+    private static func streamGetParam(_ s: StreamObject, _ param: UInt32, _ length: UnsafeMutablePointer<UInt32>,
+                                       _ buffer: UnsafeMutableRawPointer?) -> QuicStatus {
+        switch param {
+        case ConnParam.streamID:
+            guard let id = s.id else { return Status.invalidState }
+            return getFixed(bytes(of: id.rawValue), length, buffer)
+        case ConnParam.stream0RTTLength:
+            return getFixed(bytes(of: UInt64(0)), length, buffer)       // 0-RTT is not sent yet
+        case ConnParam.streamIdealSendBufferSize:
+            return getFixed(bytes(of: UInt64(128 * 1024)), length, buffer)
+        case ConnParam.streamPriority:
+            return getFixed(bytes(of: s.priority), length, buffer)
+        case ConnParam.streamStatistics:
+            return getFixed([UInt8](repeating: 0, count: MemoryLayout<QUIC_STREAM_STATISTICS>.size), length, buffer)
+        default:
+            return (0x0800_0000...0x0800_0005).contains(param) ? Status.notSupported : Status.invalidParameter
+        }
+    }
+
+    private static func streamSetParam(_ s: StreamObject, _ param: UInt32, _ length: UInt32,
+                                       _ buffer: UnsafeRawPointer?) -> QuicStatus {
+        switch param {
+        case ConnParam.streamPriority:
+            guard let buffer, length == 2 else { return Status.invalidParameter }
+            let p = buffer.loadUnaligned(as: UInt16.self)
+            s.priority = p
+            guard let id = s.id, let core = s.connection.core else { return Status.success }
+            do { try core.streams.setPriority(id, p) } catch { return error.status }
+            return Status.success
+        case ConnParam.streamID, ConnParam.stream0RTTLength, ConnParam.streamIdealSendBufferSize,
+             ConnParam.streamStatistics:
+            return Status.invalidParameter
+        default:
+            return (0x0800_0000...0x0800_0005).contains(param) ? Status.notSupported : Status.invalidParameter
+        }
+    }
+}

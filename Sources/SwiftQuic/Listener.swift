@@ -1,0 +1,188 @@
+// Listeners (docs/api/ListenerOpen.md, ListenerStart.md, ListenerStop.md, ListenerClose.md,
+// QUIC_LISTENER_EVENT.md): one SO_REUSEPORT socket per worker, NEW_CONNECTION for each
+// client whose ClientHello offers one of the listener's ALPNs, STOP_COMPLETE after ListenerStop.
+
+import QuicCore
+import QuicPlatform
+import QuicTLS
+import QuicWire
+import Synchronization
+
+final class ListenerObject: QuicObject, @unchecked Sendable {
+    let registration: Registration
+    private let handlerBits = Atomic<UInt>(0)
+
+    struct State {
+        var alpns: [[UInt8]] = []
+        var bindings: [Binding] = []
+        var started = false
+        var stopping = false
+    }
+    let state = Mutex(State())
+
+    init(registration: Registration, handler: UnsafeRawPointer?, context: UnsafeMutableRawPointer?) {
+        self.registration = registration
+        super.init(handleType: .listener)
+        handlerBits.store(UInt(bitPattern: handler), ordering: .releasing)
+        self.context = context
+    }
+
+    var handler: UnsafeRawPointer? { UnsafeRawPointer(bitPattern: handlerBits.load(ordering: .acquiring)) }
+
+    override func setCallbackHandler(_ handler: UnsafeMutableRawPointer?) -> Bool {
+        handlerBits.store(UInt(bitPattern: handler), ordering: .releasing)
+        return true
+    }
+
+    var localAddress: UDPAddress? { state.withLock { $0.bindings.first?.socket?.localAddress } }
+
+    func start(alpns: [[UInt8]], address: UDPAddress) -> QuicStatus {
+        guard let pool = Runtime.workers() else { return Status.outOfMemory }
+        let already = state.withLock { s -> Bool in
+            if s.started { return true }
+            s.started = true
+            return false
+        }
+        if already { return Status.invalidState }
+        var made: [Binding] = []
+        do {
+            let sockets = try pool.bindListener(address: address) { worker in
+                let b = Binding(worker: worker, endpoint: Endpoint(configuration: EndpointConfiguration(server: nil)))
+                b.listener = self
+                made.append(b)
+                return b
+            }
+            for (b, s) in zip(made, sockets) { b.socket = s }
+        } catch {
+            state.withLock { $0.started = false }
+            if case .system(_, let errno) = error, errno == 98 { return Status.addressInUse }
+            return Status.internalError
+        }
+        state.withLock { s in
+            s.alpns = alpns
+            s.bindings = made
+            s.stopping = false
+        }
+        return Status.success
+    }
+
+    /// Stops accepting. Connections already accepted go on; each socket closes when its last
+    /// connection is gone. Returns false when the listener was not started.
+    func stop(appClosing: Bool) -> Bool {
+        let bindings = state.withLock { s -> [Binding]? in
+            guard s.started, !s.stopping else { return nil }
+            s.stopping = true
+            let b = s.bindings
+            s.bindings = []
+            return b
+        }
+        guard let bindings else { return false }
+        for b in bindings {
+            b.worker.perform {
+                b.listener = nil
+                b.closeWhenIdle = true
+                for (dcid, entry) in b.pending where entry.object == nil { b.pending[dcid] = nil }
+                b.closeIfIdle()
+            }
+        }
+        state.withLock { $0.started = false; $0.stopping = false }
+        // STOP_COMPLETE (AppCloseInProgress when ListenerClose stopped it).
+        let ev = RawEvent(type: EventType.stopComplete)
+        ev.set(8, UInt8(appClosing ? 1 : 0))
+        _ = ev.deliver(handler, handle, context)
+        ev.free()
+        return true
+    }
+
+    /// On a binding's worker: a ClientHello arrived. Raises NEW_CONNECTION, or refuses a
+    /// client that offers none of our ALPNs (RFC 7301 §3.2: no_application_protocol).
+    func indicateNewConnection(on binding: Binding, dcid: ConnectionID, version: QuicVersion, info: ClientHelloInfo,
+                               crypto: [UInt8], local: UDPAddress, remote: UDPAddress) {
+        let alpns = state.withLock { $0.alpns }
+        // The server's preference order (RFC 7301 §3.2).
+        guard let negotiated = alpns.first(where: { info.alpnProtocols.contains($0) }) else {
+            binding.refuse(dcid: dcid, alpns: alpns, registration: registration)
+            return
+        }
+        let conn = ConnectionObject(registration: registration, worker: binding.worker, isServer: true,
+                                    handler: nil, context: nil)
+        conn.acceptDCID = dcid
+        conn.binding = binding
+        conn.serverName = info.serverName
+        conn.remoteAddress = remote
+        conn.localAddressCache = local
+        conn.negotiatedALPN = negotiated
+        conn.quicVersion = version.rawValue
+        registration.adoptConnection(conn)
+        Handles.register(conn)
+        binding.pending[dcid]?.object = conn
+
+        // QUIC_NEW_CONNECTION_INFO (msquic.h): QuicVersion 0, LocalAddress 8, RemoteAddress 16,
+        // CryptoBufferLength 24, ClientAlpnListLength 28, ServerNameLength 30,
+        // NegotiatedAlpnLength 32, CryptoBuffer 40, ClientAlpnList 48, NegotiatedAlpn 56,
+        // ServerName 64.
+        let localBytes = QuicAddr.bytes(local)
+        let remoteBytes = QuicAddr.bytes(remote)
+        let clientList = info.alpnProtocols.flatMap { [UInt8($0.count)] + $0 }
+        let name = Array((info.serverName ?? "").utf8)
+        let status: QuicStatus = localBytes.withUnsafeBytes { l in remoteBytes.withUnsafeBytes { r in
+            crypto.withUnsafeBytes { c in clientList.withUnsafeBytes { a in negotiated.withUnsafeBytes { n in
+                name.withUnsafeBytes { sn in
+                    let infoBlock = UnsafeMutableRawPointer.allocate(byteCount: 72, alignment: 8)
+                    infoBlock.initializeMemory(as: UInt8.self, repeating: 0, count: 72)
+                    defer { infoBlock.deallocate() }
+                    infoBlock.storeBytes(of: version.rawValue, toByteOffset: 0, as: UInt32.self)
+                    infoBlock.storeBytes(of: l.baseAddress, toByteOffset: 8, as: UnsafeRawPointer?.self)
+                    infoBlock.storeBytes(of: r.baseAddress, toByteOffset: 16, as: UnsafeRawPointer?.self)
+                    infoBlock.storeBytes(of: UInt32(c.count), toByteOffset: 24, as: UInt32.self)
+                    infoBlock.storeBytes(of: UInt16(clamping: a.count), toByteOffset: 28, as: UInt16.self)
+                    infoBlock.storeBytes(of: UInt16(clamping: sn.count), toByteOffset: 30, as: UInt16.self)
+                    infoBlock.storeBytes(of: UInt8(clamping: n.count), toByteOffset: 32, as: UInt8.self)
+                    infoBlock.storeBytes(of: c.baseAddress, toByteOffset: 40, as: UnsafeRawPointer?.self)
+                    infoBlock.storeBytes(of: a.baseAddress, toByteOffset: 48, as: UnsafeRawPointer?.self)
+                    infoBlock.storeBytes(of: n.baseAddress, toByteOffset: 56, as: UnsafeRawPointer?.self)
+                    infoBlock.storeBytes(of: info.serverName == nil ? nil : sn.baseAddress, toByteOffset: 64,
+                                        as: UnsafeRawPointer?.self)
+                    let ev = RawEvent(type: EventType.newConnection)
+                    ev.set(8, UnsafeRawPointer(infoBlock))
+                    ev.set(16, conn.handle)
+                    let s = ev.deliver(handler, handle, context)
+                    ev.free()
+                    return s
+                }
+            } } }
+        } }
+        if Status.isFailure(status) {
+            // Refused: MsQuic closes the connection and the handle itself.
+            conn.refusedByListener()
+        } else {
+            conn.service()
+        }
+    }
+}
+
+extension Binding {
+    /// No common ALPN: let the engine run the handshake with a configuration that has no
+    /// credential and our ALPN list, so the client gets CRYPTO_ERROR no_application_protocol
+    /// (RFC 9001 §8.1) instead of silence.
+    func refuse(dcid: ConnectionID, alpns: [[UInt8]], registration: Registration) {
+        guard let entry = pending.removeValue(forKey: dcid) else { return }
+        var config = ConnectionConfiguration(tls: TLSConfiguration(role: .server, alpnProtocols: alpns))
+        config.handshakeIdleTimeout = 1_000_000
+        endpoint.configuration.server = config
+        let now = Runtime.now
+        for bytes in entry.peek.datagrams {
+            var copy = bytes
+            copy.withUnsafeMutableBytes { raw in
+                if let event = endpoint.handle(datagram: raw, from: entry.remote.socketAddress, now: now),
+                   case .newConnection(let conn) = event {
+                    let object = ConnectionObject(registration: registration, worker: worker, isServer: true,
+                                                  handler: nil, context: nil)
+                    object.appClosed = true
+                    object.attach(core: conn, binding: self)
+                }
+            }
+        }
+        endpoint.configuration.server = nil
+    }
+}

@@ -1,0 +1,81 @@
+// The worker pool the MsQuic objects run on (DESIGN.md "Execution model"): started with the
+// first connection or listener, stopped by the last MsQuicClose. Each connection is bound
+// to one worker for its life; listeners get one SO_REUSEPORT socket per worker.
+
+import Glibc
+import QuicPlatform
+import Synchronization
+
+enum Runtime {
+    private static let pool = Mutex<WorkerPool?>(nil)
+    private static let nextWorker = Atomic<Int>(0)
+
+    /// The pool, started on first use. nil only when no worker thread can be created.
+    static func workers() -> WorkerPool? {
+        pool.withLock { p -> WorkerPool? in
+            if let p { return p }
+            let count = min(WorkerPool.defaultWorkerCount, 8)
+            p = try? WorkerPool(workerCount: count)
+            return p
+        }
+    }
+
+    /// A worker for a new client connection (round robin).
+    static func nextClientWorker() -> Worker? {
+        guard let pool = workers() else { return nil }
+        let n = nextWorker.wrappingAdd(1, ordering: .relaxed).oldValue
+        return pool.workers[n % pool.workers.count]
+    }
+
+    /// The worker of `partition` (ConnectionOpenInPartition).
+    static func worker(partition: Int) -> Worker? {
+        guard let pool = workers() else { return nil }
+        return pool.workers[partition % pool.workers.count]
+    }
+
+    /// Stops the pool (last MsQuicClose). Refused on a worker thread, where joining would
+    /// wait for the caller itself; the pool then stays up.
+    static func stop() {
+        let p = pool.withLock { p -> WorkerPool? in
+            guard let current = p, !current.isCallerAWorker else { return nil }
+            p = nil
+            return current
+        }
+        try? p?.stop()
+    }
+
+    static var now: UInt64 { MonotonicClock.now() }
+}
+
+extension Worker {
+    /// Runs `body` on this worker: inline on it, posted and waited for from an application
+    /// thread. From another worker's callback it cannot wait (two workers waiting on each
+    /// other would hang): the operation is posted and the call returns false.
+    @discardableResult
+    func perform(_ body: @escaping @Sendable () -> Void) -> Bool {
+        if isCurrent { body(); return true }
+        if Worker.current != nil { post(body); return false }
+        do { try runAndWait(body) } catch { return false }
+        return true
+    }
+
+    /// Runs `body` on this worker and returns its result; nil when that would deadlock (called
+    /// from another worker) or the worker is stopped.
+    func sync<T>(_ body: @escaping () -> T) -> T? {
+        if isCurrent { return body() }
+        guard Worker.current == nil else { return nil }
+        let box = ResultBox<T>()
+        let op = UnsafeSendable { box.value = body() }
+        do { try runAndWait { op.value() } } catch { return nil }
+        return box.value
+    }
+}
+
+final class ResultBox<T>: @unchecked Sendable { var value: T? }
+
+/// Carries a non-Sendable closure to the worker that runs it (the caller waits, or the
+/// objects it touches are only used on that worker).
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,196 @@
+// The stream entries of the API table (docs/api/StreamOpen.md, StreamStart.md, StreamSend.md,
+// StreamShutdown.md, StreamReceiveComplete.md, StreamReceiveSetEnabled.md, StreamClose.md).
+
+import QuicCore
+import QuicWire
+
+extension Api {
+    static func streamOpen(_ connection: OpaquePointer?, _ flags: UInt32, _ handler: UnsafeRawPointer?,
+                           _ context: UnsafeMutableRawPointer?,
+                           _ newStream: UnsafeMutablePointer<OpaquePointer?>?) -> QuicStatus {
+        guard let conn = Handles.object(connection, as: ConnectionObject.self), let newStream, handler != nil else {
+            return Status.invalidParameter
+        }
+        // QUIC_STREAM_OPEN_FLAG_APP_OWNED_BUFFERS (StreamProvideReceiveBuffers) is not implemented.
+        if flags & 0x8 != 0 { return Status.notSupported }
+        let result: QuicStatus? = conn.worker.sync {
+            guard !conn.shutdownInitiated, !conn.shutdownCompleteDelivered, !conn.shutdownRequested else {
+                return Status.invalidState
+            }
+            let stream = StreamObject(connection: conn, flags: flags, handler: handler, context: context)
+            conn.unstarted.insert(ObjectIdentifier(stream))
+            Handles.register(stream)
+            newStream.pointee = stream.handle
+            return Status.success
+        }
+        return result ?? Status.invalidState
+    }
+
+    static func streamStart(_ stream: OpaquePointer?, _ flags: UInt32) -> QuicStatus {
+        guard let s = Handles.object(stream, as: StreamObject.self) else { return Status.invalidParameter }
+        let result: QuicStatus? = s.connection.worker.sync {
+            guard !s.startRequested, !s.shutdownCompleteDelivered else { return Status.invalidState }
+            guard s.connection.core != nil else { return Status.invalidState }
+            s.startRequested = true
+            s.startOnWorker(flags: flags)
+            return Status.pending
+        }
+        return result ?? Status.invalidState
+    }
+
+    static func streamShutdown(_ stream: OpaquePointer?, _ flags: UInt32, _ errorCode: UInt64) -> QuicStatus {
+        // QUIC_STREAM_SHUTDOWN_FLAG_NONE and IMMEDIATE alone say nothing to do; error codes are
+        // varints (RFC 9000 §16).
+        guard let s = Handles.object(stream, as: StreamObject.self), flags != 0, flags != StreamShutdownFlag.immediate,
+              errorCode <= Limits.uint62Max else {
+            return Status.invalidParameter
+        }
+        // GRACEFUL cannot be combined with an abort (MsQuic: INVALID_PARAMETER).
+        if flags & StreamShutdownFlag.graceful != 0,
+           flags & (StreamShutdownFlag.abortSend | StreamShutdownFlag.abortReceive | StreamShutdownFlag.immediate) != 0 {
+            return Status.invalidParameter
+        }
+        // IMMEDIATE only with an abort of both directions (MsQuic: INVALID_PARAMETER).
+        if flags & StreamShutdownFlag.immediate != 0,
+           flags & (StreamShutdownFlag.abortSend | StreamShutdownFlag.abortReceive)
+               != StreamShutdownFlag.abortSend | StreamShutdownFlag.abortReceive {
+            return Status.invalidParameter
+        }
+        let result: QuicStatus? = s.connection.worker.sync {
+            guard let core = s.connection.core else { return Status.invalidState }
+            guard let id = s.id else {
+                // Never started: the stream ends locally.
+                s.startRequested = true
+                s.connection.deferred.append { s.deliverShutdownComplete(connectionShutdown: false) }
+                s.connection.service()
+                return Status.success
+            }
+            if s.shutdownCompleteDelivered { return Status.success }
+            do throws(StreamAPIError) {
+                if flags & StreamShutdownFlag.immediate != 0 && flags & StreamShutdownFlag.abortSend != 0
+                    && flags & StreamShutdownFlag.abortReceive != 0 {
+                    try core.streams.shutdownImmediately(id, errorCode: errorCode)
+                } else {
+                    if flags & StreamShutdownFlag.graceful != 0 { try core.finishSending(stream: id) }
+                    if flags & StreamShutdownFlag.abortSend != 0, id.canSend(core.role) {
+                        try core.resetStream(id, errorCode: errorCode)
+                    }
+                    if flags & StreamShutdownFlag.abortReceive != 0, id.isBidirectional || id.initiator != core.role {
+                        try core.stopSending(id, errorCode: errorCode)
+                    }
+                }
+            } catch {
+                // Already shut down in that direction: MsQuic ignores repeated shutdowns.
+                if error == .invalidParameter { return Status.invalidParameter }
+            }
+            s.connection.service()
+            return Status.success
+        }
+        return result ?? Status.invalidState
+    }
+
+    static func streamSend(_ stream: OpaquePointer?, _ buffers: UnsafeRawPointer?, _ bufferCount: UInt32,
+                           _ flags: UInt32, _ context: UnsafeMutableRawPointer?) -> QuicStatus {
+        guard let s = Handles.object(stream, as: StreamObject.self), buffers != nil || bufferCount == 0 else {
+            return Status.invalidParameter
+        }
+        var parts: [UnsafeRawBufferPointer] = []
+        var total: UInt64 = 0
+        if let buffers {
+            for i in 0..<Int(bufferCount) {
+                let length = Int(QuicBuffers.length(buffers, i))
+                let p = QuicBuffers.pointer(buffers, i)
+                guard length == 0 || p != nil else { return Status.invalidParameter }
+                total += UInt64(length)
+                if length > 0 { parts.append(UnsafeRawBufferPointer(start: p, count: length)) }
+            }
+        }
+        guard total <= UInt64(UInt32.max) else { return Status.invalidParameter }
+        let chunks = UnsafeSendable(parts)
+        let result: QuicStatus? = s.connection.worker.sync {
+            let conn = s.connection
+            if s.id == nil {
+                guard flags & SendFlag.start != 0, !s.startRequested, conn.core != nil else { return Status.invalidState }
+                s.startRequested = true
+                s.startOnWorker(flags: StartFlag.immediate)
+            }
+            guard let id = s.id, let core = conn.core, !s.shutdownCompleteDelivered, !s.localFinSent else {
+                return Status.invalidState
+            }
+            let fin = flags & SendFlag.fin != 0
+            let request = s.nextRequest
+            s.nextRequest += 1
+            let pieces = chunks.value
+            do throws(StreamAPIError) {
+                if pieces.isEmpty {
+                    try core.send(stream: id, data: .owned([]), fin: fin, context: request)
+                } else {
+                    for (i, p) in pieces.enumerated() {
+                        try core.send(stream: id, data: .borrowed(p), fin: fin && i == pieces.count - 1, context: request)
+                    }
+                }
+            } catch {
+                return error.status
+            }
+            s.sendRequests[request] = (context, max(1, pieces.count))
+            s.sentTotal += total
+            conn.streamBytesSent += total
+            if fin { s.localFinSent = true }
+            conn.service()
+            return Status.pending
+        }
+        return result ?? Status.invalidState
+    }
+
+    static func streamReceiveComplete(_ stream: OpaquePointer?, _ length: UInt64) {
+        guard let s = Handles.object(stream, as: StreamObject.self) else { return }
+        s.connection.worker.perform {
+            s.receiveComplete(length)
+            s.connection.service()
+        }
+    }
+
+    static func streamReceiveSetEnabled(_ stream: OpaquePointer?, _ enabled: UInt8) -> QuicStatus {
+        guard let s = Handles.object(stream, as: StreamObject.self) else { return Status.invalidParameter }
+        let result: QuicStatus? = s.connection.worker.sync {
+            guard !s.shutdownCompleteDelivered else { return Status.invalidState }
+            s.receiveEnabled = enabled != 0
+            if s.receiveEnabled { s.deliverReceive() }
+            s.connection.service()
+            return Status.pending
+        }
+        return result ?? Status.invalidState
+    }
+
+    static func streamProvideReceiveBuffers(_ stream: OpaquePointer?, _ bufferCount: UInt32,
+                                            _ buffers: UnsafeRawPointer?) -> QuicStatus {
+        guard let s = Handles.object(stream, as: StreamObject.self), bufferCount > 0, let buffers else {
+            return Status.invalidParameter
+        }
+        for i in 0..<Int(bufferCount) {
+            guard QuicBuffers.length(buffers, i) > 0, QuicBuffers.pointer(buffers, i) != nil else {
+                return Status.invalidParameter
+            }
+        }
+        // Only streams opened with QUIC_STREAM_OPEN_FLAG_APP_OWNED_BUFFERS take buffers, and
+        // StreamOpen refuses that flag (app-owned receive buffers are not implemented).
+        guard s.openFlags & 0x8 != 0 else { return Status.invalidState }
+        return Status.notSupported
+    }
+
+    static func streamClose(_ stream: OpaquePointer?) {
+        guard let s = Handles.object(stream, as: StreamObject.self) else { return }
+        Handles.unregister(s)
+        s.connection.worker.perform {
+            // MsQuic: closing a stream that is not shut down aborts it silently.
+            if !s.shutdownCompleteDelivered {
+                s.appClosed = true
+                if let id = s.id { try? s.connection.core?.streams.shutdownImmediately(id, errorCode: 0) }
+                s.shutdownCompleteDelivered = true
+            }
+            s.appClosed = true
+            s.connection.forget(s)
+            s.connection.service()
+        }
+    }
+}

@@ -1,0 +1,290 @@
+// The object behind a stream HQUIC (docs/Streams.md, docs/api/QUIC_STREAM_EVENT.md): a stream
+// of the connection's engine, the application's send requests (buffers borrowed until
+// SEND_COMPLETE, as MsQuic does) and receive indications (RECEIVE with partial consumption
+// or QUIC_STATUS_PENDING then StreamReceiveComplete). Used on the connection's worker only.
+
+import QuicCore
+import QuicWire
+import Synchronization
+
+final class StreamObject: QuicObject, @unchecked Sendable {
+    let connection: ConnectionObject
+    private let handlerBits = Atomic<UInt>(0)
+    let openFlags: UInt32
+    var id: StreamID?
+    var startFlags: UInt32 = 0
+    var startRequested = false
+    var startCompleteDelivered = false
+    var shutdownCompleteDelivered = false
+    /// StreamClose was called: no more events.
+    var appClosed = false
+    // Receive side
+    var receiveEnabled = true
+    /// The application returned QUIC_STATUS_PENDING from RECEIVE: `pendingLength` bytes wait
+    /// for StreamReceiveComplete.
+    var receivePending = false
+    var pendingLength: UInt64 = 0
+    var receivedTotal: UInt64 = 0
+    // Send side: request number -> (ClientSendContext, engine requests still outstanding).
+    var sendRequests: [UInt64: (context: UnsafeMutableRawPointer?, parts: Int)] = [:]
+    var nextRequest: UInt64 = 1
+    var sentTotal: UInt64 = 0
+    var localFinSent = false
+    /// QUIC_PARAM_STREAM_PRIORITY (0x7FFF by default), applied to the engine's stream.
+    var priority: UInt16 = 0x7FFF
+
+    static let flagUnidirectional: UInt32 = 0x1
+
+    /// A stream the application opens (StreamOpen).
+    init(connection: ConnectionObject, flags: UInt32, handler: UnsafeRawPointer?, context: UnsafeMutableRawPointer?) {
+        self.connection = connection
+        self.openFlags = flags
+        super.init(handleType: .stream)
+        handlerBits.store(UInt(bitPattern: handler), ordering: .releasing)
+        self.context = context
+    }
+
+    /// A stream the peer opened (PEER_STREAM_STARTED); the application sets its handler.
+    init(connection: ConnectionObject, id: StreamID) {
+        self.connection = connection
+        self.openFlags = id.isUnidirectional ? StreamObject.flagUnidirectional : 0
+        self.id = id
+        self.startRequested = true
+        self.startCompleteDelivered = true
+        super.init(handleType: .stream)
+    }
+
+    var handler: UnsafeRawPointer? { UnsafeRawPointer(bitPattern: handlerBits.load(ordering: .acquiring)) }
+
+    override func setCallbackHandler(_ handler: UnsafeMutableRawPointer?) -> Bool {
+        handlerBits.store(UInt(bitPattern: handler), ordering: .releasing)
+        return true
+    }
+
+    var isUnidirectional: Bool { openFlags & StreamObject.flagUnidirectional != 0 }
+
+    @discardableResult
+    func deliver(_ event: RawEvent) -> QuicStatus {
+        guard !appClosed else { return Status.success }
+        return event.deliver(handler, handle, context)
+    }
+
+    // MARK: Start
+
+    /// StreamStart on the worker. Returns the call's status; START_COMPLETE follows from the
+    /// service loop.
+    func startOnWorker(flags: UInt32, retrying: Bool = false) {
+        startFlags = flags
+        guard let core = connection.core, !connection.shutdownInitiated else {
+            startFailed(Status.aborted)
+            return
+        }
+        do {
+            let newID = try core.openStream(bidirectional: !isUnidirectional)
+            id = newID
+            connection.unstarted.remove(ObjectIdentifier(self))
+            connection.streams[newID.rawValue] = self
+            if priority != 0x7FFF { try? core.streams.setPriority(newID, priority) }
+            connection.deferred.append { [self] in self.deliverStartComplete(Status.success) }
+        } catch .streamLimitReached {
+            if flags & StartFlag.failBlocked != 0 {
+                startFailed(Status.streamLimitReached)
+            } else {
+                // Started once the peer allows another stream (STREAMS_AVAILABLE).
+                connection.blockedStarts.append(self)
+            }
+        } catch {
+            startFailed(Status.invalidState)
+        }
+        connection.service()
+    }
+
+    func startFailed(_ status: QuicStatus) {
+        connection.deferred.append { [self] in
+            self.deliverStartComplete(status)
+            if self.startFlags & StartFlag.shutdownOnFail != 0 || status == Status.aborted {
+                self.deliverShutdownComplete(connectionShutdown: self.connection.shutdownInitiated)
+            }
+        }
+    }
+
+    private func deliverStartComplete(_ status: QuicStatus) {
+        guard !startCompleteDelivered else { return }
+        startCompleteDelivered = true
+        let ev = RawEvent(type: EventType.startComplete)
+        ev.set(8, status)
+        ev.set(16, id?.rawValue ?? 0)
+        ev.set(24, UInt8(status == Status.success ? 1 : 0))      // PeerAccepted
+        deliver(ev)
+        ev.free()
+    }
+
+    // MARK: Engine events -> QUIC_STREAM_EVENT
+
+    func handle(_ e: StreamEvent) {
+        switch e {
+        case .dataAvailable:
+            deliverReceive()
+        case .sendComplete(_, let request, let canceled):
+            guard var entry = sendRequests[request] else { return }
+            entry.parts -= 1
+            if entry.parts > 0 && !canceled { sendRequests[request] = entry; return }
+            sendRequests[request] = nil
+            let ev = RawEvent(type: EventType.sendComplete)
+            ev.set(8, UInt8(canceled ? 1 : 0))
+            ev.set(16, entry.context)
+            deliver(ev)
+            ev.free()
+        case .peerSendShutdown:
+            let ev = RawEvent(type: EventType.peerSendShutdown)
+            deliver(ev)
+            ev.free()
+        case .peerSendAborted(_, let code):
+            let ev = RawEvent(type: EventType.peerSendAborted)
+            ev.set(8, code)
+            deliver(ev)
+            ev.free()
+        case .peerReceiveAborted(_, let code):
+            let ev = RawEvent(type: EventType.peerReceiveAborted)
+            ev.set(8, code)
+            deliver(ev)
+            ev.free()
+        case .sendShutdownComplete(_, let graceful):
+            let ev = RawEvent(type: EventType.sendShutdownComplete)
+            ev.set(8, UInt8(graceful ? 1 : 0))
+            deliver(ev)
+            ev.free()
+        case .shutdownComplete:
+            deliverShutdownComplete(connectionShutdown: connection.shutdownInitiated)
+        case .peerStreamStarted, .streamsAvailable:
+            break
+        }
+    }
+
+    /// RECEIVE: the contiguous data in place (at most two buffers). The application may take
+    /// less (TotalBufferLength lowered: indications pause until StreamReceiveSetEnabled) or
+    /// return QUIC_STATUS_PENDING and call StreamReceiveComplete later.
+    func deliverReceive() {
+        while let id, receiveEnabled, !receivePending, !shutdownCompleteDelivered, let core = connection.core,
+              let (spans, fin) = core.readable(stream: id) {
+            let total = spans.count
+            if total == 0 && !fin { return }
+            let buffers = UnsafeMutableRawPointer.allocate(byteCount: 2 * QuicBuffers.stride, alignment: 8)
+            var count = 0
+            if !spans.first.isEmpty {
+                QuicBuffers.write(buffers, count, length: spans.first.count, pointer: spans.first.baseAddress)
+                count += 1
+            }
+            if !spans.second.isEmpty {
+                QuicBuffers.write(buffers, count, length: spans.second.count, pointer: spans.second.baseAddress)
+                count += 1
+            }
+            let ev = RawEvent(type: EventType.receive)
+            ev.set(8, spans.offset)
+            ev.set(16, UInt64(total))
+            ev.set(24, UnsafeRawPointer(buffers))
+            ev.set(32, UInt32(count))
+            ev.set(36, UInt32(fin ? 0x2 : 0))                       // QUIC_RECEIVE_FLAG_FIN
+            let status = appClosed ? Status.success : deliver(ev)
+            let taken = min(ev.get(16, as: UInt64.self), UInt64(total))
+            ev.free()
+            buffers.deallocate()
+            if status == Status.pending {
+                receivePending = true
+                pendingLength = UInt64(total)
+                return
+            }
+            let consumed = Status.isFailure(status) ? UInt64(total) : taken
+            receivedTotal += consumed
+            connection.streamBytesReceived += consumed
+            _ = try? core.receiveComplete(stream: id, count: consumed)
+            if consumed < UInt64(total) {
+                receiveEnabled = false                              // until StreamReceiveSetEnabled(TRUE)
+                return
+            }
+            if total == 0 { return }
+        }
+    }
+
+    /// StreamReceiveComplete after a PENDING indication.
+    func receiveComplete(_ length: UInt64) {
+        guard receivePending, let id, let core = connection.core else { return }
+        receivePending = false
+        let consumed = min(length, pendingLength)
+        receivedTotal += consumed
+        connection.streamBytesReceived += consumed
+        _ = try? core.receiveComplete(stream: id, count: consumed)
+        deliverReceive()
+    }
+
+    func deliverShutdownComplete(connectionShutdown: Bool) {
+        guard !shutdownCompleteDelivered else { return }
+        shutdownCompleteDelivered = true
+        // Sends still outstanding complete as canceled first.
+        for (_, entry) in sendRequests.sorted(by: { $0.key < $1.key }) {
+            let ev = RawEvent(type: EventType.sendComplete)
+            ev.set(8, UInt8(1))
+            ev.set(16, entry.context)
+            deliver(ev)
+            ev.free()
+        }
+        sendRequests.removeAll()
+        let ev = RawEvent(type: EventType.streamShutdownComplete)
+        ev.set(8, UInt8(connectionShutdown ? 1 : 0))
+        var bits: UInt8 = 0
+        if appClosed { bits |= 1 }
+        if connectionShutdown && connection.closedByApp { bits |= 2 }
+        if connectionShutdown && connection.closedRemotely { bits |= 4 }
+        ev.set(9, bits)
+        ev.set(16, connection.closeErrorCode)
+        ev.set(24, connection.closeStatus)
+        deliver(ev)
+        ev.free()
+        connection.forget(self)
+    }
+
+    /// The connection ended before this stream did.
+    func connectionEnded() {
+        deliverShutdownComplete(connectionShutdown: true)
+    }
+
+    /// The application refused a peer stream: abort both directions and close the handle.
+    func abortAndForget() {
+        appClosed = true
+        if let id { try? connection.core?.streams.shutdownImmediately(id, errorCode: 0) }
+        shutdownCompleteDelivered = true
+        connection.forget(self)
+        Handles.unregister(self)
+    }
+}
+
+enum StartFlag {
+    static let immediate: UInt32 = 0x1
+    static let failBlocked: UInt32 = 0x2
+    static let shutdownOnFail: UInt32 = 0x4
+    static let indicatePeerAccept: UInt32 = 0x8
+}
+
+enum StreamShutdownFlag {
+    static let graceful: UInt32 = 0x1
+    static let abortSend: UInt32 = 0x2
+    static let abortReceive: UInt32 = 0x4
+    static let immediate: UInt32 = 0x8
+    static let inline: UInt32 = 0x10
+}
+
+enum SendFlag {
+    static let allow0RTT: UInt32 = 0x1
+    static let start: UInt32 = 0x2
+    static let fin: UInt32 = 0x4
+}
+
+extension StreamAPIError {
+    var status: QuicStatus {
+        switch self {
+        case .unknownStream, .invalidState: return Status.invalidState
+        case .streamLimitReached: return Status.streamLimitReached
+        case .invalidParameter: return Status.invalidParameter
+        }
+    }
+}

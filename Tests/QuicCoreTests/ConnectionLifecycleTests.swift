@@ -1,0 +1,115 @@
+import XCTest
+@testable import QuicCore
+import QuicCrypto
+import QuicTLS
+import QuicWire
+
+final class ConnectionLifecycleTests: XCTestCase {
+    func pair(seed: UInt64 = 1, server: ConnectionConfiguration = SimConfigs.server(),
+              client: ConnectionConfiguration = SimConfigs.client(),
+              endpoint: (inout EndpointConfiguration) -> Void = { _ in }) throws -> (SimNetwork, Connection, Connection) {
+        let net = SimConfigs.network(seed: seed, server: server, configure: endpoint)
+        let c = try net.connect(client)
+        XCTAssertTrue(net.run { c.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeComplete ?? false) })
+        return (net, c, try XCTUnwrap(net.server.accepted.first))
+    }
+
+    func testIdleTimeoutClosesBothSilently() throws {
+        var s = SimConfigs.server()
+        s.transportParameters.maxIdleTimeout = 5_000
+        let (net, client, server) = try pair(server: s)
+        let start = net.now
+        net.link.blackhole = true
+        XCTAssertTrue(net.run(for: 60_000_000) { client.isClosed && server.isClosed })
+        let elapsed = net.now - start
+        XCTAssertGreaterThanOrEqual(elapsed, 5_000_000)
+        XCTAssertLessThan(elapsed, 8_000_000)
+        XCTAssertEqual(net.client.events(client).transportClose?.idleTimeout, true)
+        XCTAssertEqual(net.server.events(server).transportClose?.idleTimeout, true)
+        XCTAssertTrue(net.client.events(client).shutdownComplete)
+    }
+
+    func testKeepAlivePreventsIdleTimeout() throws {
+        var s = SimConfigs.server()
+        s.transportParameters.maxIdleTimeout = 3_000
+        var c = SimConfigs.client()
+        c.keepAliveInterval = 1_000_000
+        let (net, client, server) = try pair(server: s, client: c)
+        net.run(for: 20_000_000)
+        XCTAssertFalse(client.isClosed)
+        XCTAssertFalse(server.isClosed)
+    }
+
+    func testApplicationCloseReachesPeer() throws {
+        let (net, client, server) = try pair()
+        client.close(errorCode: 42, reason: Array("bye".utf8), now: net.now)
+        XCTAssertTrue(net.run(for: 10_000_000) { client.isClosed && server.isClosed })
+        XCTAssertTrue(net.server.events(server).contains(.shutdownInitiatedByPeer(errorCode: 42)))
+        XCTAssertTrue(net.server.events(server).shutdownComplete)
+        XCTAssertTrue(net.client.events(client).shutdownComplete)
+    }
+
+    /// The client plays a misbehaving peer; the server must close with `code`.
+    func assertServerCloses(with code: TransportErrorCode, frame: [UInt8], file: StaticString = #filePath, line: UInt = #line) throws {
+        let (net, client, server) = try pair()
+        client.injectedFrames.append(frame)
+        XCTAssertTrue(net.run(for: 10_000_000) { server.isClosed && client.isClosed }, file: file, line: line)
+        let local = net.server.events(server).transportClose
+        XCTAssertEqual(local?.errorCode, code.rawValue, "server's close", file: file, line: line)
+        XCTAssertEqual(local?.fromPeer, false, file: file, line: line)
+        // The client learns the same code from CONNECTION_CLOSE.
+        let remote = net.client.events(client).transportClose
+        XCTAssertEqual(remote?.errorCode, code.rawValue, "client's view", file: file, line: line)
+        XCTAssertEqual(remote?.fromPeer, true, file: file, line: line)
+    }
+
+    func testUnknownFrameTypeIsFrameEncodingError() throws {
+        try assertServerCloses(with: .frameEncodingError, frame: [0x40, 0x99])  // type 0x0099
+    }
+
+    func testHandshakeDoneFromClientIsProtocolViolation() throws {
+        try assertServerCloses(with: .protocolViolation, frame: [0x1e])
+    }
+
+    func testStreamFrameOnServersUnopenedStreamIsStreamStateError() throws {
+        // STREAM (0x0a: LEN) on stream 1 (server-initiated bidi, never opened).
+        try assertServerCloses(with: .streamStateError, frame: [0x0a, 0x01, 0x01, 0xaa])
+    }
+
+    func testStreamBeyondFlowControlIsFlowControlError() throws {
+        // STREAM with OFF|LEN at offset 2^30 on stream 0: beyond max_stream_data.
+        try assertServerCloses(with: .flowControlError, frame: [0x0e, 0x00, 0xc0, 0, 0, 0, 0x40, 0, 0, 0, 0x01, 0xaa])
+    }
+
+    func testDatagramWithoutSupportIsProtocolViolation() throws {
+        try assertServerCloses(with: .protocolViolation, frame: [0x31, 0x01, 0xaa])
+    }
+
+    func testTruncatedFrameIsFrameEncodingError() throws {
+        // MAX_STREAM_DATA missing its value, then packet end.
+        try assertServerCloses(with: .frameEncodingError, frame: [0x11, 0x00])
+    }
+
+    func testTooManyStreamsIsStreamLimitError() throws {
+        // STREAM on client bidi stream index 1000 while the server allows 100.
+        try assertServerCloses(with: .streamLimitError, frame: [0x0a, 0x4f, 0xa0, 0x01, 0xaa])
+    }
+
+    func testFlowControlLimitsRespectedInTransfer() throws {
+        var s = SimConfigs.server()
+        s.transportParameters.initialMaxData = 16_000
+        s.transportParameters.initialMaxStreamDataBidiRemote = 8_000
+        let (net, client, server) = try pair(server: s)
+        let id = try client.openStream(bidirectional: true)
+        let data = (0..<300_000).map { UInt8(truncatingIfNeeded: $0) }
+        try client.send(stream: id, bytes: data, fin: true)
+        let sink = StreamSink()
+        sink.seen.insert(id)
+        XCTAssertTrue(net.run(for: 120_000_000) {
+            sink.pump(server, events: [])
+            return sink.fin.contains(id)
+        })
+        XCTAssertTrue(sink.data[id] == data)
+        XCTAssertNil(net.server.events(server).transportClose)  // never a FLOW_CONTROL_ERROR
+    }
+}

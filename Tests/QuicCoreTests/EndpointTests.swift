@@ -1,0 +1,111 @@
+import XCTest
+@testable import QuicCore
+import QuicCrypto
+import QuicTLS
+import QuicWire
+
+final class EndpointTests: XCTestCase {
+    func testVersionNegotiationEndsClientAttempt() throws {
+        let net = SimConfigs.network { $0.supportedVersions = [.v1] }
+        var sawVN = false
+        net.tap = { toServer, bytes in
+            if !toServer, bytes.count > 5, bytes[0] & 0x80 != 0, bytes[1...4].allSatisfy({ $0 == 0 }) { sawVN = true }
+            return bytes
+        }
+        let client = try net.connect(SimConfigs.client(versions: [.v2]))
+        XCTAssertTrue(net.run(for: 5_000_000) { client.isClosed })
+        XCTAssertTrue(sawVN)
+        XCTAssertEqual(net.client.events(client).transportClose?.versionNegotiation, true)
+        XCTAssertTrue(net.server.accepted.isEmpty)
+    }
+
+    func testServerAcceptsV2WhenBothSupportIt() throws {
+        let net = SimConfigs.network { $0.supportedVersions = [.v2, .v1] }
+        let client = try net.connect(SimConfigs.client(versions: [.v2]))
+        XCTAssertTrue(net.run { client.isHandshakeConfirmed })
+        XCTAssertEqual(net.server.accepted.first?.version, .v2)
+    }
+
+    func testRetryThenHandshake() throws {
+        for version in [QuicVersion.v1, .v2] {
+            let net = SimConfigs.network { $0.requireRetry = true }
+            var retries = 0
+            net.tap = { toServer, bytes in
+                if !toServer, let h = try? bytes.withUnsafeBytes({ try PacketHeader.parse($0, shortHeaderDCIDLength: 8) }),
+                   h.kind == .retry { retries += 1 }
+                return bytes
+            }
+            let client = try net.connect(SimConfigs.client(versions: [version]))
+            XCTAssertTrue(net.run { client.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeComplete ?? false) })
+            XCTAssertEqual(retries, 1)
+            let server = try XCTUnwrap(net.server.accepted.first)
+            XCTAssertNotNil(client.retrySourceCID)
+            XCTAssertEqual(client.retrySourceCID, server.retrySourceCID)
+            XCTAssertEqual(server.originalDestinationCID, client.originalDestinationCID)
+            XCTAssertTrue(server.addressValidated)
+        }
+    }
+
+    func testRetryWithBadIntegrityTagIsIgnored() throws {
+        let net = SimConfigs.network { $0.requireRetry = true }
+        net.tap = { toServer, bytes in
+            var b = bytes
+            if !toServer, let h = try? b.withUnsafeBytes({ try PacketHeader.parse($0, shortHeaderDCIDLength: 8) }),
+               h.kind == .retry { b[b.count - 1] ^= 0xff }
+            return b
+        }
+        let client = try net.connect(SimConfigs.client())
+        net.run(for: 3_000_000)
+        XCTAssertNil(client.retrySourceCID)
+        XCTAssertFalse(client.isHandshakeComplete)
+        XCTAssertTrue(net.server.accepted.isEmpty)
+    }
+
+    func testSmallInitialDatagramIsDropped() throws {
+        let net = SimConfigs.network()
+        let client = try net.connect(SimConfigs.client())
+        // Cut every client datagram to 1199 bytes: the server must not create state (RFC 9000 §14.1).
+        net.tap = { toServer, bytes in toServer ? Array(bytes.prefix(1199)) : bytes }
+        net.run(for: 2_000_000)
+        XCTAssertTrue(net.server.accepted.isEmpty)
+        XCTAssertFalse(client.isHandshakeComplete)
+    }
+
+    func testStatelessResetClosesClient() throws {
+        let net = SimConfigs.network()
+        let client = try net.connect(SimConfigs.client())
+        XCTAssertTrue(net.run { client.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeConfirmed ?? false) })
+        // The server loses all state (as after a restart with the same reset key).
+        net.server.endpoint.routes.removeAll()
+        net.server.endpoint.initialRoutes.removeAll()
+        net.server.endpoint.connections.removeAll()
+        net.server.accepted.removeAll()
+        client.ping()
+        XCTAssertTrue(net.run(for: 5_000_000) { client.isClosed })
+        XCTAssertEqual(net.client.events(client).transportClose?.statelessReset, true)
+    }
+
+    func testUnknownShortHeaderGetsSmallerStatelessReset() throws {
+        let ep = Endpoint(configuration: EndpointConfiguration(server: SimConfigs.server()))
+        var junk = [UInt8](repeating: 0x55, count: 60)
+        junk[0] = 0x41
+        ep.handle(datagram: junk, from: SocketAddress(ipv4: 1, 2, 3, 4, port: 9), now: 0)
+        let (_, reset) = try XCTUnwrap(ep.pollTransmit())
+        XCTAssertLessThan(reset.count, junk.count)
+        XCTAssertGreaterThanOrEqual(reset.count, 21)
+        XCTAssertEqual(reset[0] & 0xc0, 0x40)
+        let dcid = ConnectionID(Array(junk[1...8]))!
+        XCTAssertEqual(Array(reset.suffix(16)), ep.resetTokens.token(for: dcid)?.bytes)
+        // A tiny datagram gets no reply (RFC 9000 §10.3.3 loop prevention).
+        ep.handle(datagram: Array(junk.prefix(22)), from: SocketAddress(ipv4: 1, 2, 3, 4, port: 9), now: 0)
+        XCTAssertNil(ep.pollTransmit())
+    }
+
+    func testHandshakingConnectionsAreBounded() throws {
+        let net = SimConfigs.network { $0.maxHandshakingPerAddress = 2 }
+        net.tap = { toServer, bytes in toServer ? bytes : nil }  // the server never gets an answer through
+        for _ in 0..<5 { _ = try net.connect(SimConfigs.client()) }
+        net.run(for: 500_000)
+        XCTAssertEqual(net.server.endpoint.allConnections.count, 2)
+    }
+}

@@ -1,2 +1,0 @@
-// Replaced by the QuicPlatform tests.
-import XCTest
