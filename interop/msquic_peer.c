@@ -204,6 +204,9 @@ static QUIC_STATUS open_configuration(void)
     Settings.DatagramReceiveEnabled = 1;
     Settings.IsSet.PeerBidiStreamCount = 1;
     Settings.PeerBidiStreamCount = 128;
+    /* HTTP/3 peers (ngtcp2) need at least 3 unidirectional streams (RFC 9114 §6.2). */
+    Settings.IsSet.PeerUnidiStreamCount = 1;
+    Settings.PeerUnidiStreamCount = 16;
     if (Opt.IsServer) {
         Settings.IsSet.ServerResumptionLevel = 1;
         Settings.ServerResumptionLevel = QUIC_SERVER_RESUME_AND_ZERORTT;
@@ -847,10 +850,6 @@ static int client_connection(const uint8_t* Ticket, uint32_t TicketLength, uint8
             }
         }
     }
-    if (Ticket != NULL && Echo) {
-        /* 0-RTT: the streams start before the handshake (RFC 9001 §4.6.1). */
-        Early = start_streams(Connection, 1, &EarlyFailed);
-    }
     Status = Api->ConnectionStart(Connection, Configuration, QUIC_ADDRESS_FAMILY_INET, Opt.ServerName, Opt.Port);
     if (Status == QUIC_STATUS_NOT_SUPPORTED) {
         say("RESULT skip ConnectionStart answers NOT_SUPPORTED (no engine in this build)");
@@ -860,6 +859,11 @@ static int client_connection(const uint8_t* Ticket, uint32_t TicketLength, uint8
         say("RESULT fail ConnectionStart status=0x%x", (unsigned)Status);
         Api->ConnectionClose(Connection);
         return 1;
+    }
+    if (Ticket != NULL && Echo) {
+        /* 0-RTT: the streams start right after ConnectionStart, before the handshake
+           completes, with QUIC_SEND_FLAG_ALLOW_0_RTT (RFC 9001 §4.6.1). */
+        Early = start_streams(Connection, 1, &EarlyFailed);
     }
 
     /* Connected, or the handshake failed. */

@@ -306,7 +306,7 @@ def main():
                 or any(re.search(p, c["name"]) for p in args.cases)]
     if not selected:
         parser.error("no such case")
-    certs = args.certs
+    certs = os.path.abspath(args.certs) if args.certs else None
     if not certs or not os.path.exists(os.path.join(certs, "server.crt")):
         certs = tempfile.mkdtemp(prefix="swiftquic-interop-certs-")
         subprocess.run(["bash", os.path.join(HERE, "..", "CTests", "gen-certs.sh"), certs],
