@@ -16,7 +16,7 @@
  *                    and expects each echoed (resent up to 3 times, DATAGRAM is unreliable);
  *         handshake  the handshake only, then a graceful close (peers that speak HTTP/3);
  *         resume     echo, keep the session ticket, then a second connection that resumes
- *                    with it and sends its echo request as 0-RTT.
+ *                    with it; with --zero-rtt its echo request goes out as 0-RTT.
  *       --expect-fail alpn|cert: the handshake must fail: alpn wants the peer's
  *       no_application_protocol (CONNECTION_CLOSE 0x178, QUIC_STATUS_ALPN_NEG_FAILURE),
  *       cert wants our own certificate verdict (BAD_CERTIFICATE / CERT_UNTRUSTED_ROOT ...).
@@ -65,6 +65,7 @@ typedef struct OPTIONS {
     uint32_t Version;
     uint64_t MaxBytesPerKey;
     unsigned TimeoutSeconds;
+    int ZeroRtt;
 } OPTIONS;
 
 static OPTIONS Opt = {
@@ -860,7 +861,7 @@ static int client_connection(const uint8_t* Ticket, uint32_t TicketLength, uint8
         Api->ConnectionClose(Connection);
         return 1;
     }
-    if (Ticket != NULL && Echo) {
+    if (Ticket != NULL && Echo && Opt.ZeroRtt) {
         /* 0-RTT: the streams start right after ConnectionStart, before the handshake
            completes, with QUIC_SEND_FLAG_ALLOW_0_RTT (RFC 9001 §4.6.1). */
         Early = start_streams(Connection, 1, &EarlyFailed);
@@ -958,7 +959,8 @@ static int run_client(void)
         }
         Result = client_connection(Ticket, TicketLength, NULL, NULL);
         free(Ticket);
-        say(Result == 0 ? "RESULT ok resumed connection echoed (0-RTT)" : "RESULT fail resumed connection");
+        say(Result == 0 ? (Opt.ZeroRtt ? "RESULT ok resumed connection echoed (0-RTT)" : "RESULT ok resumed connection echoed")
+                        : "RESULT fail resumed connection");
         return Result;
     }
     int Result = client_connection(NULL, 0, NULL, NULL);
@@ -978,7 +980,7 @@ static void usage(void)
             "usage: msquic_peer server|client [--host H] [--port P] [--server-name N] [--alpn A[,B]]\n"
             "       [--cert F --key F] [--ca F | --insecure] [--mode echo|datagram|handshake|resume]\n"
             "       [--bytes N] [--streams K] [--version 1|2] [--expect-fail alpn|cert]\n"
-            "       [--max-bytes-per-key N] [--timeout S]\n");
+            "       [--max-bytes-per-key N] [--timeout S] [--zero-rtt]\n");
 }
 
 int main(int argc, char** argv)
@@ -991,7 +993,8 @@ int main(int argc, char** argv)
         {"bytes", required_argument, NULL, 'b'},     {"streams", required_argument, NULL, 's'},
         {"mode", required_argument, NULL, 'm'},      {"expect-fail", required_argument, NULL, 'x'},
         {"version", required_argument, NULL, 'v'},   {"max-bytes-per-key", required_argument, NULL, 'K'},
-        {"timeout", required_argument, NULL, 't'},   {NULL, 0, NULL, 0},
+        {"timeout", required_argument, NULL, 't'},   {"zero-rtt", no_argument, NULL, 'z'},
+        {NULL, 0, NULL, 0},
     };
     const QUIC_REGISTRATION_CONFIG RegConfig = {"msquic_peer", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
     QUIC_STATUS Status;
@@ -1021,6 +1024,7 @@ int main(int argc, char** argv)
         case 'v': Opt.Version = strcmp(optarg, "2") == 0 ? QUIC_V2 : QUIC_V1; break;
         case 'K': Opt.MaxBytesPerKey = strtoull(optarg, NULL, 10); break;
         case 't': Opt.TimeoutSeconds = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'z': Opt.ZeroRtt = 1; break;
         default: usage(); return 2;
         }
     }
