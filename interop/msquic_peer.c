@@ -20,7 +20,9 @@
  *       --expect-fail alpn|cert: the handshake must fail: alpn wants the peer's
  *       no_application_protocol (CONNECTION_CLOSE 0x178, QUIC_STATUS_ALPN_NEG_FAILURE),
  *       cert wants our own certificate verdict (BAD_CERTIFICATE / CERT_UNTRUSTED_ROOT ...).
- *       --version 1|2 offers only that QUIC version (QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS).
+ *       --version 1|2|2,1 the QUIC versions (first = initial; QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS).
+ *       --expect-fail version: the server's Version Negotiation lists none of them
+ *       (QUIC_STATUS_VER_NEG_ERROR).
  *
  * Output: "EVENT ..." lines, then "RESULT ok ..." or "RESULT fail ...". Exit 0 on success,
  * 1 on failure, 77 (CTest's skip code) when ListenerOpen/ConnectionOpen answer
@@ -62,7 +64,8 @@ typedef struct OPTIONS {
     uint32_t Streams;
     const char* Mode;
     const char* ExpectFail;
-    uint32_t Version;
+    uint32_t Versions[4];
+    uint32_t VersionCount;
     uint64_t MaxBytesPerKey;
     unsigned TimeoutSeconds;
     int ZeroRtt;
@@ -222,18 +225,20 @@ static QUIC_STATUS open_configuration(void)
         return Status;
     }
 
-    if (Opt.Version != 0) {
+    if (Opt.VersionCount != 0) {
+        /* The first version is the one the client starts with; all of them are acceptable
+           after a Version Negotiation packet (RFC 9000 §6.2). */
         QUIC_VERSION_SETTINGS Versions;
         memset(&Versions, 0, sizeof(Versions));
-        Versions.AcceptableVersions = &Opt.Version;
-        Versions.OfferedVersions = &Opt.Version;
-        Versions.FullyDeployedVersions = &Opt.Version;
-        Versions.AcceptableVersionsLength = 1;
-        Versions.OfferedVersionsLength = 1;
-        Versions.FullyDeployedVersionsLength = 1;
+        Versions.AcceptableVersions = Opt.Versions;
+        Versions.OfferedVersions = Opt.Versions;
+        Versions.FullyDeployedVersions = Opt.Versions;
+        Versions.AcceptableVersionsLength = Opt.VersionCount;
+        Versions.OfferedVersionsLength = Opt.VersionCount;
+        Versions.FullyDeployedVersionsLength = Opt.VersionCount;
         Status = Api->SetParam(Configuration, QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS, sizeof(Versions), &Versions);
         if (QUIC_FAILED(Status)) {
-            say("RESULT fail SetParam(CONFIGURATION_VERSION_SETTINGS 0x%08x) status=0x%x", Opt.Version,
+            say("RESULT fail SetParam(CONFIGURATION_VERSION_SETTINGS 0x%08x) status=0x%x", Opt.Versions[0],
                 (unsigned)Status);
             return Status;
         }
@@ -880,7 +885,10 @@ static int client_connection(const uint8_t* Ticket, uint32_t TicketLength, uint8
             close_connection(Connection, C);
             return 1;
         }
-        if (strcmp(Opt.ExpectFail, "alpn") == 0) {
+        if (strcmp(Opt.ExpectFail, "version") == 0) {
+            /* RFC 9000 §6.2: no version of the server's Version Negotiation list is ours. */
+            Ok = C->ShutdownByTransport && C->TransportStatus == QUIC_STATUS_VER_NEG_ERROR;
+        } else if (strcmp(Opt.ExpectFail, "alpn") == 0) {
             Ok = C->ShutdownByTransport && C->TransportError == 0x178 && C->TransportStatus == QUIC_STATUS_ALPN_NEG_FAILURE;
         } else {
             /* Our own verdict on the certificate: a TLS alert status for bad_certificate /
@@ -979,7 +987,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: msquic_peer server|client [--host H] [--port P] [--server-name N] [--alpn A[,B]]\n"
             "       [--cert F --key F] [--ca F | --insecure] [--mode echo|datagram|handshake|resume]\n"
-            "       [--bytes N] [--streams K] [--version 1|2] [--expect-fail alpn|cert]\n"
+            "       [--bytes N] [--streams K] [--version 1|2[,..]] [--expect-fail alpn|cert|version]\n"
             "       [--max-bytes-per-key N] [--timeout S] [--zero-rtt]\n");
 }
 
@@ -1021,7 +1029,16 @@ int main(int argc, char** argv)
         case 's': Opt.Streams = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'm': Opt.Mode = optarg; break;
         case 'x': Opt.ExpectFail = optarg; break;
-        case 'v': Opt.Version = strcmp(optarg, "2") == 0 ? QUIC_V2 : QUIC_V1; break;
+        case 'v': {
+            char* Save = NULL;
+            char* Item;
+            Opt.VersionCount = 0;
+            for (Item = strtok_r(optarg, ",", &Save); Item != NULL && Opt.VersionCount < 4;
+                 Item = strtok_r(NULL, ",", &Save)) {
+                Opt.Versions[Opt.VersionCount++] = strcmp(Item, "2") == 0 ? QUIC_V2 : QUIC_V1;
+            }
+            break;
+        }
         case 'K': Opt.MaxBytesPerKey = strtoull(optarg, NULL, 10); break;
         case 't': Opt.TimeoutSeconds = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'z': Opt.ZeroRtt = 1; break;

@@ -57,6 +57,12 @@ def build_cases():
         ours_to_aio(f"v{v}_1k", good + ["--version", "1,2"], ca + ["--version", v, "--bytes", str(KB)],
                     server_expect=[rf"handshake .*version=0x{'00000001' if v == '1' else '6b3343cf'}"])
         ours_to_aio(f"v{v}_1m", good + ["--version", "1,2"], ca + ["--version", v, "--bytes", str(MB)])
+    # Version Negotiation (RFC 9000 §6): the server speaks only v1.
+    ours_to_aio("version_negotiation", good + ["--version", "1"], ca + ["--version", "2,1", "--bytes", str(KB)],
+                server_expect=[r"handshake .*version=0x00000001"],
+                note="we start with v2, the server answers Version Negotiation, we go on in v1")
+    ours_to_aio("version_negotiation_failure", good + ["--version", "1"],
+                ca + ["--version", "2", "--expect-fail", "version"])
     ours_to_aio("streams", good, ca + ["--streams", "8", "--bytes", str(64 * KB)])
     ours_to_aio("datagram", good + ["--datagram"], ca + ["--mode", "datagram", "--streams", "5"])
     ours_to_aio("alpn_mismatch", good, ca + ["--alpn", "not-swiftquic", "--expect-fail", "alpn"],
