@@ -292,12 +292,14 @@ static SEND_CHUNK* chunk_copy(const QUIC_BUFFER* Buffers, uint32_t Count, uint64
     return Chunk;
 }
 
+static int UnidirectionalMarker;
+
 static QUIC_STATUS QUIC_API server_stream_callback(HQUIC Stream, void* Context, QUIC_STREAM_EVENT* Event)
 {
-    (void)Context;
+    int ReadOnly = Context == (void*)&UnidirectionalMarker;
     switch (Event->Type) {
     case QUIC_STREAM_EVENT_RECEIVE: {
-        if (Event->RECEIVE.TotalBufferLength == 0) {
+        if (Event->RECEIVE.TotalBufferLength == 0 || ReadOnly) {
             break;
         }
         SEND_CHUNK* Chunk = chunk_copy(Event->RECEIVE.Buffers, Event->RECEIVE.BufferCount,
@@ -315,7 +317,9 @@ static QUIC_STATUS QUIC_API server_stream_callback(HQUIC Stream, void* Context, 
         free(Event->SEND_COMPLETE.ClientContext);
         break;
     case QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN:
-        Api->StreamShutdown(Stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
+        if (!ReadOnly) {
+            Api->StreamShutdown(Stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
+        }
         break;
     case QUIC_STREAM_EVENT_PEER_SEND_ABORTED:
         say("EVENT server stream peer send aborted error=0x%llx", (unsigned long long)Event->PEER_SEND_ABORTED.ErrorCode);
@@ -353,7 +357,11 @@ static QUIC_STATUS QUIC_API server_connection_callback(HQUIC Connection, void* C
         say("EVENT server resumed state_length=%u", Event->RESUMED.ResumptionStateLength);
         break;
     case QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED:
-        Api->SetCallbackHandler(Event->PEER_STREAM_STARTED.Stream, (void*)server_stream_callback, NULL);
+        /* Bidirectional streams are echoed; unidirectional ones (HTTP/3 control and QPACK
+           streams of ngtcp2) are only read. */
+        Api->SetCallbackHandler(Event->PEER_STREAM_STARTED.Stream, (void*)server_stream_callback,
+                                (Event->PEER_STREAM_STARTED.Flags & QUIC_STREAM_OPEN_FLAG_UNIDIRECTIONAL)
+                                    ? (void*)&UnidirectionalMarker : NULL);
         break;
     case QUIC_CONNECTION_EVENT_DATAGRAM_RECEIVED: {
         SEND_CHUNK* Chunk = chunk_copy(Event->DATAGRAM_RECEIVED.Buffer, 1, Event->DATAGRAM_RECEIVED.Buffer->Length);
