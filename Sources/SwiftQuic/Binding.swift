@@ -31,6 +31,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
 
     func receive(_ datagrams: ReceivedDatagrams, on socket: UDPSocket) {
         let now = Runtime.now
+        touched.removeAll(keepingCapacity: true)
+        var unrouted = false
         for d in datagrams {
             let remote = d.remote.socketAddress
             let buffer = UnsafeMutableRawBufferPointer(mutating: d.payload)
@@ -38,12 +40,46 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
                 accept(buffer, dcid: dcid, remote: d.remote, local: d.local, now: now)
                 continue
             }
+            // The connection the datagram is for (RFC 9000 §5.2: by Destination Connection ID),
+            // so that only the connections that got something are serviced.
+            if let object = route(d.payload) {
+                if !touched.contains(where: { $0 === object }) { touched.append(object) }
+            } else {
+                unrouted = true
+            }
             if let event = endpoint.handle(datagram: buffer, from: remote, now: now),
                case .newConnection(let conn) = event {
                 adoptUnclaimed(conn)
             }
         }
-        serviceAll(now: now)
+        if unrouted || connections.count <= 4 {
+            serviceAll(now: now)
+        } else {
+            for object in touched { object.service(now: now) }
+            flushStateless()
+        }
+        touched.removeAll(keepingCapacity: true)
+    }
+
+    private var touched: [ConnectionObject] = []
+    /// Connection IDs (and accepted Initial DCIDs) -> connections; rebuilt when a lookup misses.
+    private var routes: [ConnectionID: ConnectionObject] = [:]
+
+    private func route(_ payload: UnsafeRawBufferPointer) -> ConnectionObject? {
+        guard let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength)
+        else { return nil }
+        if let o = routes[header.dcid], o.binding === self { return o }
+        routes.removeAll(keepingCapacity: true)
+        for o in connections.values {
+            if let d = o.acceptDCID { routes[d] = o }
+            for id in o.core?.localConnectionIDs ?? [] { routes[id] = o }
+        }
+        return routes[header.dcid]
+    }
+
+    /// The kernel took the sends that had to wait: let the connections send what is left.
+    func writable(_ socket: UDPSocket) {
+        serviceAll(now: Runtime.now)
     }
 
     func failed(_ socket: UDPSocket, error: PlatformError) {

@@ -5,6 +5,7 @@
 // the rest follow the global settings, as MsQuic re-copies them whenever the global settings
 // change), the loaded credential and the resumption ticket keys.
 
+import QuicTLS
 import Synchronization
 
 final class Configuration: QuicObject, @unchecked Sendable {
@@ -21,6 +22,9 @@ final class Configuration: QuicObject, @unchecked Sendable {
         var credentialLoadPending = false
         /// QUIC_PARAM_CONFIGURATION_TICKET_KEYS: the first key is the one in use.
         var ticketKeys: [TicketKey] = []
+        /// The key ring built from `ticketKeys` (or a random key) for this configuration's
+        /// server connections; rebuilt when the keys change.
+        var ticketRing: TicketKeyRing? = nil
     }
     let state = Mutex(State())
 
@@ -39,6 +43,18 @@ final class Configuration: QuicObject, @unchecked Sendable {
     }
 
     var credential: LoadedCredential? { state.withLock { $0.credential } }
+
+    /// Seals and opens this configuration's session tickets (RFC 8446 §4.6.1): the keys of
+    /// QUIC_PARAM_CONFIGURATION_TICKET_KEYS, the first one sealing, or one random key.
+    var ticketRing: TicketKeyRing? {
+        state.withLock { s -> TicketKeyRing? in
+            if let ring = s.ticketRing { return ring }
+            let keys = s.ticketKeys.compactMap { try? QuicTLS.TicketKey(id: $0.id, material: $0.material) }
+            let ring = keys.isEmpty ? try? TicketKeyRing.makeDefault() : try? TicketKeyRing(keys: keys)
+            s.ticketRing = ring
+            return ring
+        }
+    }
 
     /// The ALPN list in TLS wire form (RFC 7301 §3.1: length-prefixed protocol names).
     var alpnWireList: [UInt8] { alpns.flatMap { [UInt8($0.count)] + $0 } }
@@ -170,7 +186,7 @@ extension Api {
             let material = Array(UnsafeRawBufferPointer(start: entry + 16, count: materialLength))
             keys.append(TicketKey(id: id, material: material))
         }
-        configuration.state.withLock { $0.ticketKeys = keys }
+        configuration.state.withLock { $0.ticketKeys = keys; $0.ticketRing = nil }
         return Status.success
     }
 }

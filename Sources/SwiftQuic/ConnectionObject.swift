@@ -184,14 +184,6 @@ final class ConnectionObject: QuicObject, @unchecked Sendable {
                 _ = deliver(ev)
                 ev.free()
             }
-            if let p = core?.peerTransportParameters, let max = p.maxDatagramFrameSize, max > 0, !datagramSendEnabled {
-                datagramSendEnabled = true
-                let ev = RawEvent(type: EventType.datagramStateChanged)
-                ev.set(8, UInt8(1))
-                ev.set(10, UInt16(clamping: min(Int(max), 1200) - 40))
-                _ = deliver(ev)
-                ev.free()
-            }
             retryBlockedStarts()
         case .peerCertificateReceived(let info):
             peerCertificate(info)
@@ -428,7 +420,8 @@ extension ConnectionObject {
         closedByApp = true
         if let core {
             closeErrorCode = errorCode
-            core.close(errorCode: errorCode, now: Runtime.now)
+            // QUIC_PARAM_CONN_CLOSE_REASON_PHRASE goes out in the CONNECTION_CLOSE (RFC 9000 §19.19).
+            core.close(errorCode: errorCode, reason: closeReasonPhrase, now: Runtime.now)
             service()
         } else {
             // Not started (or not yet accepted): nothing on the wire, the connection ends now.

@@ -31,6 +31,9 @@ extension Configuration {
         tls.requireClientCertificate = credential.requiresClientAuthentication
             && credential.flags & CredentialFlag.deferCertificateValidation == 0
         applyValidation(&tls, credential: credential, purpose: .clientAuth, expectedName: nil)
+        // QUIC_SETTINGS.ServerResumptionLevel: RESUME_ONLY / RESUME_AND_ZERORTT let clients
+        // resume with our tickets (0-RTT itself is not accepted by the engine yet).
+        if effectiveSettings[.serverResumptionLevel] > 0 { tls.ticketSealer = ticketRing }
         return engineConfiguration(tls)
     }
 

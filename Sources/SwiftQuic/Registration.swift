@@ -1,11 +1,15 @@
 // Registrations: RegistrationOpen / RegistrationClose / RegistrationShutdown / RegistrationClose2.
 //
-// A registration is the application's execution context in MsQuic. Until connections and
-// listeners exist (later work) its children are configurations. MsQuic's RegistrationClose
-// blocks until every child has been closed by the application; here a registration owns its
-// configurations and closing it closes them too (their handles become invalid). That cannot
-// deadlock, and it is the same end state an application that closes correctly reaches.
+// A registration is the application's execution context in MsQuic. Its children are
+// configurations, listeners and connections. Like MsQuic, RegistrationClose waits until the
+// application has closed every connection of the registration (ConnectionClose); called from
+// a callback (on a worker) it cannot wait for connections that worker runs, so there it
+// returns without waiting (MsQuic would deadlock). The configurations it owns are closed with
+// it (their handles become invalid): the same end state an application that closes correctly
+// reaches. RegistrationShutdown shuts every open connection down with its error code.
 
+import Glibc
+import QuicPlatform
 import Synchronization
 
 final class Registration: QuicObject, @unchecked Sendable {
@@ -66,8 +70,12 @@ final class Registration: QuicObject, @unchecked Sendable {
         for child in children { Handles.unregister(child) }
     }
 
-    /// Closes the handle, and with it the handles of the configurations it owns.
+    /// Closes the handle, and with it the handles of the configurations it owns, after the
+    /// application closed its connections (off the workers only).
     func close() {
+        if Worker.current == nil {
+            while !openConnections.isEmpty { usleep(1000) }
+        }
         dropChildren()
         Handles.unregister(self)
     }
@@ -127,6 +135,11 @@ extension Api {
         guard let registration = Handles.object(handle, as: Registration.self),
               errorCode <= Limits.uint62Max else { return }
         registration.recordShutdown(flags: flags, errorCode: errorCode)
+        // Every connection of the registration ends with this error code (RFC 9000 §10.2).
+        for conn in registration.openConnections {
+            let op: @Sendable () -> Void = { conn.shutdownOnWorker(errorCode: errorCode) }
+            if conn.worker.isCurrent { op() } else { conn.worker.post(op) }
+        }
     }
 }
 

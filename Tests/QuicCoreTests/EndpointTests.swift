@@ -78,6 +78,7 @@ final class EndpointTests: XCTestCase {
         // The server loses all state (as after a restart with the same reset key).
         net.server.endpoint.routes.removeAll()
         net.server.endpoint.initialRoutes.removeAll()
+        net.server.endpoint.initialRouteOf.removeAll()
         net.server.endpoint.connections.removeAll()
         net.server.accepted.removeAll()
         client.ping()

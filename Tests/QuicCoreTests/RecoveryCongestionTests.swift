@@ -51,7 +51,7 @@ final class RecoveryCongestionTests: XCTestCase {
     // the first acknowledgement of a packet sent after it ends the period.
     func testNewRenoRecoveryPeriod() {
         var c = reno()
-        c.onPacketSent(bytes: 1200, now: 0)
+        for t in 0..<10 { c.onPacketSent(bytes: 1200, now: UInt64(t)) } // a full window
         c.onPacketAcked(bytes: 1200, timeSent: 0, now: 10, rtt: rtt100)
         XCTAssertEqual(c.congestionWindow, 13_200)
         for t in 20..<30 { c.onPacketSent(bytes: 1200, now: UInt64(t)) }
@@ -86,13 +86,9 @@ final class RecoveryCongestionTests: XCTestCase {
         c.onCongestionEvent(sentTime: 0, now: 1) // cwnd 6000, ssthresh 6000
         XCTAssertFalse(c.inSlowStart)
         let start = c.congestionWindow
-        var t: UInt64 = 10
-        // Acknowledge one window's worth (5 packets).
-        for _ in 0..<5 {
-            c.onPacketSent(bytes: 1200, now: t)
-            c.onPacketAcked(bytes: 1200, timeSent: t, now: t + 100_000, rtt: rtt100)
-            t += 1
-        }
+        // Send and acknowledge one window's worth (5 packets).
+        for t in UInt64(10)..<15 { c.onPacketSent(bytes: 1200, now: t) }
+        for t in UInt64(10)..<15 { c.onPacketAcked(bytes: 1200, timeSent: t, now: t + 100_000, rtt: rtt100) }
         XCTAssertGreaterThanOrEqual(c.congestionWindow - start, 1_100)
         XCTAssertLessThanOrEqual(c.congestionWindow - start, 1_200)
     }
@@ -195,12 +191,30 @@ final class RecoveryCongestionTests: XCTestCase {
         XCTAssertEqual(slow.cubic.wMax, 90, accuracy: 1e-9)
     }
 
-    /// Drives one round trip: acknowledges a window's worth of 1200-byte packets at `now`.
+    /// Drives one round trip: sends a window's worth of 1200-byte packets one RTT before
+    /// `now` and acknowledges them all at `now`.
     func ackRound(_ c: inout CongestionController, now: UInt64, rtt: RTTEstimator) {
         let packets = Int(c.congestionWindow / 1200)
+        for i in 0..<packets { c.onPacketSent(bytes: 1200, now: now - 100_000 + UInt64(i)) }
         for i in 0..<packets {
-            c.onPacketSent(bytes: 1200, now: now - 100_000 + UInt64(i))
             c.onPacketAcked(bytes: 1200, timeSent: now - 100_000 + UInt64(i), now: now, rtt: rtt)
+        }
+    }
+
+    // RFC 9002 §7.8: a window the sender does not fill stops growing at twice the most bytes
+    // it had in flight (the cap never shrinks the window it already has).
+    func testUnusedWindowDoesNotGrow() {
+        for algorithm in [CongestionControlAlgorithm.newReno, .cubic] {
+            var c = CongestionController(config: CongestionControlConfig(algorithm: algorithm))
+            for i in UInt64(0)..<1000 {
+                c.onPacketSent(bytes: 1200, now: i * 1000)
+                c.onPacketAcked(bytes: 1200, timeSent: i * 1000, now: i * 1000 + 500, rtt: rtt100)
+            }
+            XCTAssertEqual(c.congestionWindow, 12_000, "\(algorithm)")
+            // Filling the window lets it grow again.
+            for i in UInt64(0)..<10 { c.onPacketSent(bytes: 1200, now: 2_000_000 + i) }
+            for i in UInt64(0)..<10 { c.onPacketAcked(bytes: 1200, timeSent: 2_000_000 + i, now: 2_100_000, rtt: rtt100) }
+            XCTAssertEqual(c.congestionWindow, 24_000, "\(algorithm)")
         }
     }
 
@@ -251,8 +265,8 @@ final class RecoveryCongestionTests: XCTestCase {
         var acked: Double = 0
         func round() {
             let packets = Int(c.congestionWindow / 1200)
+            for i in 0..<packets { c.onPacketSent(bytes: 1200, now: now - 10_000 + UInt64(i)) }
             for i in 0..<packets {
-                c.onPacketSent(bytes: 1200, now: now - 10_000 + UInt64(i))
                 c.onPacketAcked(bytes: 1200, timeSent: now - 10_000 + UInt64(i), now: now, rtt: rtt10)
                 acked += 1
             }
@@ -282,10 +296,13 @@ final class RecoveryCongestionTests: XCTestCase {
         XCTAssertEqual(c.congestionWindow, 2_400)
         // Slow start up to ssthresh (84 000), then the epoch starts on the plateau.
         var now: UInt64 = 1_000_000
-        while c.inSlowStart {
+        var rounds = 0
+        while c.inSlowStart && rounds < 100 {
             ackRound(&c, now: now, rtt: rtt100)
             now += 100_000
+            rounds += 1
         }
+        XCTAssertFalse(c.inSlowStart)
         ackRound(&c, now: now, rtt: rtt100)
         XCTAssertEqual(c.cubic.k, 0)
         XCTAssertGreaterThanOrEqual(c.cubic.wMax, 70)

@@ -8,14 +8,14 @@ final class RecoveryPTOTests: XCTestCase {
     func testInitialPTOAndBackoff() {
         let r = makeRecovery(confirmed: false)
         r.send(0, space: .initial, at: 0)
-        XCTAssertEqual(r.lossDetectionTimer, ms(999))
-        XCTAssertEqual(r.onLossDetectionTimeout(now: ms(998)), .none) // not yet due
-        XCTAssertEqual(r.onLossDetectionTimeout(now: ms(999)), .probe(.initial, count: 2, antiDeadlock: false))
+        XCTAssertEqual(r.lossDetectionTimer, millis(999))
+        XCTAssertEqual(r.onLossDetectionTimeout(now: millis(998)), .none) // not yet due
+        XCTAssertEqual(r.onLossDetectionTimeout(now: millis(999)), .probe(.initial, count: 2, antiDeadlock: false))
         XCTAssertEqual(r.ptoCount, 1)
-        XCTAssertEqual(r.lossDetectionTimer, ms(2 * 999))
-        XCTAssertEqual(r.onLossDetectionTimeout(now: ms(2 * 999)), .probe(.initial, count: 2, antiDeadlock: false))
+        XCTAssertEqual(r.lossDetectionTimer, millis(2 * 999))
+        XCTAssertEqual(r.onLossDetectionTimeout(now: millis(2 * 999)), .probe(.initial, count: 2, antiDeadlock: false))
         XCTAssertEqual(r.ptoCount, 2)
-        XCTAssertEqual(r.lossDetectionTimer, ms(4 * 999))
+        XCTAssertEqual(r.lossDetectionTimer, millis(4 * 999))
         // PTO does not declare anything lost (§6.2).
         XCTAssertEqual(r.lostPackets.count, 0)
         XCTAssertEqual(r.bytesInFlight, 1200)
@@ -27,21 +27,21 @@ final class RecoveryPTOTests: XCTestCase {
         let r = makeRecovery(confirmed: false)
         r.send(0, at: 0)
         XCTAssertNil(r.lossDetectionTimer)
-        r.onHandshakeConfirmed(now: ms(5))
-        XCTAssertEqual(r.lossDetectionTimer, ms(999 + 25))
-        XCTAssertEqual(r.probeTimeout(.application), ms(999 + 25))
-        XCTAssertEqual(r.probeTimeout(.handshake), ms(999))
+        r.onHandshakeConfirmed(now: millis(5))
+        XCTAssertEqual(r.lossDetectionTimer, millis(999 + 25))
+        XCTAssertEqual(r.probeTimeout(.application), millis(999 + 25))
+        XCTAssertEqual(r.probeTimeout(.handshake), millis(999))
     }
 
     // §6.2.1: with ack-eliciting packets in several spaces the earliest PTO wins, and the
     // application space is skipped until confirmation.
     func testEarliestSpaceWins() {
         let r = makeRecovery(confirmed: false)
-        r.send(0, space: .initial, at: ms(10))
-        r.send(0, space: .handshake, at: ms(5))
+        r.send(0, space: .initial, at: millis(10))
+        r.send(0, space: .handshake, at: millis(5))
         r.send(0, space: .application, at: 0)
-        XCTAssertEqual(r.lossDetectionTimer, ms(5 + 999))
-        XCTAssertEqual(r.onLossDetectionTimeout(now: ms(5 + 999)), .probe(.handshake, count: 2, antiDeadlock: false))
+        XCTAssertEqual(r.lossDetectionTimer, millis(5 + 999))
+        XCTAssertEqual(r.onLossDetectionTimeout(now: millis(5 + 999)), .probe(.handshake, count: 2, antiDeadlock: false))
     }
 
     // After an RTT sample: PTO = 100 + 4·50 = 300 ms, + 25 ms for application; backoff doubles
@@ -49,15 +49,15 @@ final class RecoveryPTOTests: XCTestCase {
     func testPTOAfterSample() throws {
         let r = makeRecovery()
         r.send(0, at: 0)
-        try r.ack([0...0], now: ms(100))
+        try r.ack([0...0], now: millis(100))
         XCTAssertNil(r.lossDetectionTimer) // server: nothing in flight
-        r.send(1, at: ms(200))
-        XCTAssertEqual(r.lossDetectionTimer, ms(200 + 300 + 25))
-        _ = r.onLossDetectionTimeout(now: ms(525))
-        XCTAssertEqual(r.lossDetectionTimer, ms(200 + 600 + 50))
+        r.send(1, at: millis(200))
+        XCTAssertEqual(r.lossDetectionTimer, millis(200 + 300 + 25))
+        _ = r.onLossDetectionTimeout(now: millis(525))
+        XCTAssertEqual(r.lossDetectionTimer, millis(200 + 600 + 50))
         // An ACK resets the backoff (§6.2.1) at a server.
-        r.send(2, at: ms(900))
-        try r.ack([2...2], now: ms(1000))
+        r.send(2, at: millis(900))
+        try r.ack([2...2], now: millis(1000))
         XCTAssertEqual(r.ptoCount, 0)
     }
 
@@ -66,19 +66,19 @@ final class RecoveryPTOTests: XCTestCase {
     func testClientAntiDeadlock() throws {
         let r = makeRecovery(server: false, confirmed: false)
         r.send(0, space: .initial, at: 0)
-        try r.ack([0...0], space: .initial, now: ms(100))
+        try r.ack([0...0], space: .initial, now: millis(100))
         XCTAssertEqual(r.bytesInFlight, 0)
         // 100 ms sample: PTO 300 ms from the ACK's arrival.
-        XCTAssertEqual(r.lossDetectionTimer, ms(400))
-        XCTAssertEqual(r.onLossDetectionTimeout(now: ms(400)), .probe(.initial, count: 1, antiDeadlock: true))
+        XCTAssertEqual(r.lossDetectionTimer, millis(400))
+        XCTAssertEqual(r.onLossDetectionTimeout(now: millis(400)), .probe(.initial, count: 1, antiDeadlock: true))
         XCTAssertEqual(r.ptoCount, 1)
-        XCTAssertEqual(r.lossDetectionTimer, ms(1000))
-        r.onHandshakeKeysAvailable(now: ms(500))
-        XCTAssertEqual(r.lossDetectionTimer, ms(1100))
-        XCTAssertEqual(r.onLossDetectionTimeout(now: ms(1100)), .probe(.handshake, count: 1, antiDeadlock: true))
+        XCTAssertEqual(r.lossDetectionTimer, millis(1000))
+        r.onHandshakeKeysAvailable(now: millis(500))
+        XCTAssertEqual(r.lossDetectionTimer, millis(1100))
+        XCTAssertEqual(r.onLossDetectionTimeout(now: millis(1100)), .probe(.handshake, count: 1, antiDeadlock: true))
         // Once a Handshake ACK arrives, the server validated the client: timer off when idle.
-        r.send(0, space: .handshake, at: ms(1100))
-        try r.ack([0...0], space: .handshake, now: ms(1200))
+        r.send(0, space: .handshake, at: millis(1100))
+        try r.ack([0...0], space: .handshake, now: millis(1200))
         XCTAssertTrue(r.peerCompletedAddressValidation)
         XCTAssertEqual(r.ptoCount, 0)
         XCTAssertNil(r.lossDetectionTimer)
@@ -90,24 +90,24 @@ final class RecoveryPTOTests: XCTestCase {
         let r = makeRecovery(server: false, confirmed: false)
         r.send(0, space: .initial, at: 0)
         r.send(0, space: .application, at: 1)
-        try r.ack([0...0], space: .initial, now: ms(100))
+        try r.ack([0...0], space: .initial, now: millis(100))
         XCTAssertTrue(r.hasAckElicitingInFlight(.application))
-        XCTAssertEqual(r.lossDetectionTimer, ms(400))
-        XCTAssertEqual(r.onLossDetectionTimeout(now: ms(400)), .probe(.initial, count: 1, antiDeadlock: true))
+        XCTAssertEqual(r.lossDetectionTimer, millis(400))
+        XCTAssertEqual(r.onLossDetectionTimeout(now: millis(400)), .probe(.initial, count: 1, antiDeadlock: true))
     }
 
     // §6.2.1: a client does not reset pto_count on an Initial ACK before address validation.
     func testClientKeepsBackoffUntilValidated() throws {
         let r = makeRecovery(server: false, confirmed: false)
         r.send(0, space: .initial, at: 0)
-        _ = r.onLossDetectionTimeout(now: ms(999))
+        _ = r.onLossDetectionTimeout(now: millis(999))
         XCTAssertEqual(r.ptoCount, 1)
-        r.send(1, space: .initial, at: ms(999))
-        try r.ack([1...1], space: .initial, now: ms(1100))
+        r.send(1, space: .initial, at: millis(999))
+        try r.ack([1...1], space: .initial, now: millis(1100))
         XCTAssertEqual(r.ptoCount, 1)
-        r.onHandshakeKeysAvailable(now: ms(1100))
-        r.send(0, space: .handshake, at: ms(1100))
-        try r.ack([0...0], space: .handshake, now: ms(1200))
+        r.onHandshakeKeysAvailable(now: millis(1100))
+        r.send(0, space: .handshake, at: millis(1100))
+        try r.ack([0...0], space: .handshake, now: millis(1200))
         XCTAssertEqual(r.ptoCount, 0)
     }
 
@@ -120,9 +120,9 @@ final class RecoveryPTOTests: XCTestCase {
         XCTAssertNotNil(r.lossDetectionTimer)
         r.setAmplificationLimited(true, now: 1)
         XCTAssertNil(r.lossDetectionTimer)
-        XCTAssertEqual(r.onLossDetectionTimeout(now: ms(5000)), .none)
+        XCTAssertEqual(r.onLossDetectionTimeout(now: millis(5000)), .none)
         r.setAmplificationLimited(false, now: 2)
-        XCTAssertEqual(r.lossDetectionTimer, ms(999))
+        XCTAssertEqual(r.lossDetectionTimer, millis(999))
     }
 
     // RFC 9002 §6.4: discarding a space removes its packets from bytes in flight without
@@ -130,21 +130,21 @@ final class RecoveryPTOTests: XCTestCase {
     func testDiscardSpace() {
         let r = makeRecovery(server: false, confirmed: false)
         r.send(0, space: .initial, at: 0)
-        r.send(1, space: .initial, at: ms(1))
-        r.onHandshakeKeysAvailable(now: ms(2))
-        r.send(0, space: .handshake, at: ms(2))
+        r.send(1, space: .initial, at: millis(1))
+        r.onHandshakeKeysAvailable(now: millis(2))
+        r.send(0, space: .handshake, at: millis(2))
         r.ackTrackers[.initial].onPacketReceived(0, ackEliciting: true, now: 0)
-        _ = r.onLossDetectionTimeout(now: ms(1000))
+        _ = r.onLossDetectionTimeout(now: millis(1000))
         XCTAssertEqual(r.ptoCount, 1)
         XCTAssertEqual(r.bytesInFlight, 3600)
-        r.discardSpace(.initial, now: ms(1001))
+        r.discardSpace(.initial, now: millis(1001))
         XCTAssertEqual(r.discardedPackets.map(\.packetNumber), [0, 1])
         XCTAssertEqual(r.bytesInFlight, 1200)
         XCTAssertEqual(r.ptoCount, 0)
         XCTAssertFalse(r.hasAckElicitingInFlight(.initial))
         XCTAssertNil(r.ackTrackers[.initial].ackDeadline)
         XCTAssertTrue(r.ackTrackers[.initial].received.isEmpty)
-        XCTAssertEqual(r.lossDetectionTimer, ms(2 + 999))
+        XCTAssertEqual(r.lossDetectionTimer, millis(2 + 999))
         XCTAssertEqual(r.congestion.congestionEventCount, 0)
     }
 
@@ -152,10 +152,10 @@ final class RecoveryPTOTests: XCTestCase {
     func testLossTimerTakesPrecedence() throws {
         let r = makeRecovery()
         r.send(0, at: 0)
-        r.send(1, at: ms(1))
-        try r.ack([1...1], now: ms(101))
+        r.send(1, at: millis(1))
+        try r.ack([1...1], now: millis(101))
         // Packet 0 waits for the time threshold: 9/8 · 100 ms after it was sent.
-        XCTAssertEqual(r.lossDetectionTimer, ms(112.5))
+        XCTAssertEqual(r.lossDetectionTimer, millis(112.5))
     }
 }
 
@@ -165,17 +165,17 @@ final class RecoveryRetryAndZeroRTTTests: XCTestCase {
     func testRetry() throws {
         let r = makeRecovery(server: false, confirmed: false)
         r.send(0, space: .initial, at: 0)
-        _ = r.onLossDetectionTimeout(now: ms(999))
-        r.send(1, space: .initial, at: ms(999))
-        r.onRetryReceived(firstInitialSentTime: 0, now: ms(1050))
+        _ = r.onLossDetectionTimeout(now: millis(999))
+        r.send(1, space: .initial, at: millis(999))
+        r.onRetryReceived(firstInitialSentTime: 0, now: millis(1050))
         XCTAssertEqual(r.discardedPackets.map(\.packetNumber), [0, 1])
         XCTAssertEqual(r.bytesInFlight, 0)
         XCTAssertEqual(r.ptoCount, 0)
-        XCTAssertEqual(r.rtt.smoothedRTT, ms(1050))
+        XCTAssertEqual(r.rtt.smoothedRTT, millis(1050))
         XCTAssertEqual(r.congestionWindow, r.congestion.initialWindow)
         // Packet numbers continue after a Retry.
-        XCTAssertFalse(r.send(1, space: .initial, at: ms(1051)))
-        XCTAssertTrue(r.send(2, space: .initial, at: ms(1051)))
+        XCTAssertFalse(r.send(1, space: .initial, at: millis(1051)))
+        XCTAssertTrue(r.send(2, space: .initial, at: millis(1051)))
     }
 
     // RFC 9002 §6.4: rejected 0-RTT packets are removed from bytes in flight.
@@ -191,6 +191,6 @@ final class RecoveryRetryAndZeroRTTTests: XCTestCase {
         XCTAssertEqual(r.discardedPackets.count, 2)
         XCTAssertEqual(r.bytesInFlight, 1200)
         XCTAssertEqual(r.outstandingCount(.application), 0)
-        XCTAssertEqual(r.currentPTO, ms(999 + 25))
+        XCTAssertEqual(r.currentPTO, millis(999 + 25))
     }
 }

@@ -2,8 +2,8 @@ import XCTest
 @testable import QuicCore
 import QuicWire
 
-/// Deterministic generator (SplitMix64) so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
+/// Deterministic generator (RecoveryTestRNG) so failures reproduce.
+struct RecoveryTestRNG: RandomNumberGenerator {
     var state: UInt64
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
@@ -39,7 +39,7 @@ final class RecoveryRandomTests: XCTestCase {
     var totals: [String: Int] = [:]
 
     func runRandom(seed: UInt64, algorithm: CongestionControlAlgorithm, server: Bool) throws {
-        var rng = SplitMix64(state: seed)
+        var rng = RecoveryTestRNG(state: seed)
         let r = makeRecovery(server: server, algorithm: algorithm, confirmed: false)
         var m = Model()
         var now: UInt64 = 1_000
@@ -156,7 +156,7 @@ final class RecoveryRandomTests: XCTestCase {
     /// frame it writes decodes to its newest ranges.
     func testRandomReceiveOrders() throws {
         for seed in UInt64(1)...30 {
-            var rng = SplitMix64(state: seed &* 7919)
+            var rng = RecoveryTestRNG(state: seed &* 7919)
             var t = AckTracker(space: .application, maxRanges: Int.random(in: 2...20, using: &rng))
             var seen = Set<UInt64>()
             var now: UInt64 = 0

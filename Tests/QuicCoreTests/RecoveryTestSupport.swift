@@ -3,7 +3,7 @@ import XCTest
 import QuicWire
 
 /// Milliseconds in the µs time base.
-func ms(_ v: Double) -> UInt64 { UInt64(v * 1000) }
+func millis(_ v: Double) -> UInt64 { UInt64(v * 1000) }
 
 /// Encodes an ACK frame for `ranges` (largest first), decodes it back and hands the decoded
 /// frame with its source buffer to `body`.

@@ -111,6 +111,7 @@ final class SimNetwork {
     @discardableResult
     func run(for limit: UInt64 = 60_000_000, until done: () -> Bool = { false }) -> Bool {
         let end = now + limit
+        var spins = 0
         while now <= end {
             flush(client, toServer: true)
             flush(server, toServer: false)
@@ -120,6 +121,17 @@ final class SimNetwork {
             for c in allConnections() { if let t = c.nextTimeout() { next = min(next, t) } }
             guard next != .max else { return done() }
             if next > end { now = end; break }
+            if next <= now {
+                spins += 1
+                if spins > 10_000 {
+                    // A timer that never moves is a busy loop for a real event loop too.
+                    let stuck = allConnections().filter { ($0.nextTimeout() ?? .max) <= now }
+                    XCTFail("timer stuck at \(now): \(stuck.map { "\($0.role) state \($0.state) \($0.timerDebug(now: now))" })")
+                    return false
+                }
+            } else {
+                spins = 0
+            }
             now = max(now, next)
             // Deliver in arrival order.
             let due = inFlight.filter { $0.deliverAt <= now }.sorted { ($0.deliverAt, $0.seq) < ($1.deliverAt, $1.seq) }
@@ -131,6 +143,8 @@ final class SimNetwork {
                 }
             }
             for c in allConnections() where (c.nextTimeout() ?? .max) <= now { c.handleTimeout(now: now) }
+            client.endpoint.removeClosedConnections()
+            server.endpoint.removeClosedConnections()
         }
         drainEvents()
         return done()

@@ -75,8 +75,12 @@ extension Connection {
     func install(_ secret: TrafficSecret, now: UInt64) throws {
         let keys = PacketProtectionKeys(suite: secret.cipherSuite, secret: secret.secret, version: protectionVersion)
         switch secret.level {
-        case .initial, .earlyData:
-            return  // 0-RTT is not supported yet: early keys are ignored.
+        case .initial:
+            return
+        case .earlyData:
+            // RFC 9001 §4.6.1: the client writes, the server reads 0-RTT packets.
+            let p = try PacketProtector(keys: keys)
+            if secret.direction == .write { zeroRTTSend = p } else { zeroRTTReceive = p }
         case .handshake:
             let p = try PacketProtector(keys: keys)
             if secret.direction == .read { spaces[1].receiveKeys = p } else { spaces[1].sendKeys = p }
@@ -134,6 +138,14 @@ extension Connection {
 
     func onHandshakeComplete(_ summary: HandshakeSummary, now: UInt64) {
         isHandshakeComplete = true
+        if role == .client {
+            // RFC 9001 §4.9.3: no more 0-RTT once 1-RTT keys exist. RFC 9001 §4.6.2: when the
+            // server rejected 0-RTT, everything sent in it is lost and goes again in 1-RTT.
+            zeroRTTSend = nil
+            if sentZeroRTT && !summary.earlyDataAccepted {
+                for token in recovery.discardOutstanding(.application, now: now) { onPacketLost(token) }
+            }
+        }
         emit(.connected(alpn: summary.alpn, resumed: summary.resumed))
         if role == .server {
             // RFC 9001 §4.1.2: the server's handshake is confirmed at completion; it sends

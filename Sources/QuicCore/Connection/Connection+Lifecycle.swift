@@ -37,7 +37,7 @@ extension Connection {
         // RFC 9001 §5.2: new Initial keys from the Retry's SCID; RFC 9000 §17.2.5.3: the
         // packet numbers continue, the ClientHello goes again in new Initial packets.
         try installInitialKeys(dcid: header.scid)
-        for token in recovery.discard(.initial, now: now) { sentPackets[token] = nil }
+        for token in recovery.onRetryReceived(now: now) { sentPackets[token] = nil }
         streams.crypto.requeueUnacknowledged(level: .initial)
     }
 
@@ -52,14 +52,13 @@ extension Connection {
         }
         var t = idleDeadline
         if let l = recovery.lossDetectionTimeout() { t = min(t, l) }
-        for s in PacketNumberSpace.allCases where !spaces[s.rawValue].discarded {
+        // ACKs wait for keys to send them with (a server acknowledges 0-RTT once it has 1-RTT keys).
+        for s in PacketNumberSpace.allCases where hasKeys(s) {
             if let a = recovery.ackDeadline(s) { t = min(t, a) }
         }
         if let k = previousKeysDiscardTime { t = min(t, k) }
         // The pacer's release time when data waits only for it (RFC 9002 §7.7).
-        if hasKeys(.application), hasAckElicitingData(.application), recovery.canSend(bytes: 1200) {
-            t = min(t, recovery.nextSendTime(bytes: 1200, now: lastSendTime))
-        }
+        if let p = pacingReleaseTime { t = min(t, p) }
         if configuration.keepAliveInterval > 0, isHandshakeComplete { t = min(t, lastSendTime + configuration.keepAliveInterval) }
         return t
     }
@@ -203,5 +202,19 @@ extension Connection {
         closeReason = reason
         emit(.shutdownInitiatedByTransport(reason))
         enterDraining(now: now, immediate: true)
+    }
+}
+
+extension Connection {
+    /// The timers behind `nextTimeout()`, for diagnostics.
+    public func timerDebug(now: UInt64) -> String {
+        var parts = ["idle=\(idleDeadline)"]
+        if let l = recovery.lossDetectionTimeout() { parts.append("loss=\(l)") }
+        for s in PacketNumberSpace.allCases where !spaces[s.rawValue].discarded {
+            if let a = recovery.ackDeadline(s) { parts.append("ack[\(s)]=\(a)") }
+        }
+        if let k = previousKeysDiscardTime { parts.append("keys=\(k)") }
+        if let p = pacingReleaseTime { parts.append("pacer=\(p)") }
+        return parts.joined(separator: " ")
     }
 }

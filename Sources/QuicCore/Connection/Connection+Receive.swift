@@ -69,8 +69,12 @@ extension Connection {
         case .retry:
             try handleRetry(header, datagram: UnsafeRawBufferPointer(datagram), now: now)
             return false
-        case .unsupportedVersion, .zeroRTT:
-            return false  // 0-RTT is not accepted yet (RFC 9001 §4.6.2: the client retransmits in 1-RTT).
+        case .unsupportedVersion:
+            return false
+        case .zeroRTT:
+            // RFC 9001 §4.6.1: only a server that accepted early data reads 0-RTT.
+            guard role == .server, zeroRTTReceive != nil else { return false }
+            space = .application
         case .initial: space = .initial
         case .handshake: space = .handshake
         case .oneRTT: space = .application
@@ -86,7 +90,16 @@ extension Connection {
         let pnOffset = header.packetNumberOffset - header.start
         let decrypted: (firstByte: UInt8, packetNumber: UInt64, payload: Range<Int>)
         var keyUsed: OneRTTKeys.ReceiveKey = .current
-        if space == .application {
+        if header.kind == .zeroRTT {
+            guard let keys = zeroRTTReceive else { return false }
+            do {
+                let u = try keys.unprotect(packet: packet, pnOffset: pnOffset, largestPacketNumber: s.largestReceived)
+                decrypted = (u.firstByte, u.packetNumber, u.payload)
+            } catch {
+                try countForgery()
+                return false
+            }
+        } else if space == .application {
             guard let keys = oneRTT else { return false }
             // The 1-RTT key may have changed (RFC 9001 §6.3): remove header protection, then
             // choose the AEAD from the key phase bit.
@@ -118,7 +131,7 @@ extension Connection {
         // RFC 9000 §17.2, §17.3.1: reserved bits must be zero after decryption.
         let reserved = header.isLongHeader ? decrypted.firstByte & 0x0c : decrypted.firstByte & 0x18
         if reserved != 0 { throw QuicError.protocolViolation(nil, "reserved header bits set") }
-        if space == .application, let keys = oneRTT {
+        if header.kind == .oneRTT, let keys = oneRTT {
             let before = keys.generation
             try? keys.packetAuthenticated(with: keyUsed, packetNumber: pn)
             if keys.generation != before {

@@ -47,6 +47,7 @@ extension Connection {
         }
         guard limit >= 64 else { return nil }
         maybeInitiateKeyUpdate()
+        pacingReleaseTime = nil
         var position = 0
         var packets: [PacketUnderConstruction] = []
         let closing = state == .closing
@@ -125,9 +126,13 @@ extension Connection {
 
     func hasKeys(_ space: PacketNumberSpace) -> Bool {
         if spaces[space.rawValue].discarded { return false }
-        if space == .application { return oneRTT != nil && isHandshakeComplete }
+        if space == .application { return (oneRTT != nil && isHandshakeComplete) || sendingZeroRTT }
         return spaces[space.rawValue].sendKeys != nil
     }
+
+    /// A client that has 0-RTT keys and no 1-RTT keys yet sends application data in 0-RTT
+    /// packets (RFC 9001 §4.6.1).
+    var sendingZeroRTT: Bool { role == .client && zeroRTTSend != nil && !isHandshakeComplete }
 
     /// Writes the header of a packet of `space` at `start`; nil when it does not fit.
     func writeHeader(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int)
@@ -139,11 +144,11 @@ extension Connection {
         var w = WireWriter(buffer, start: start, end: end)
         let dcid = cids.currentRemote
         do {
-            if space == .application {
+            if space == .application && !sendingZeroRTT {
                 return (try PacketHeaderWriter.writeShortHeader(into: &w, dcid: dcid, truncatedPacketNumber: truncated,
                                                                 packetNumberLength: pnLength, keyPhase: oneRTT?.keyPhase ?? false), pn)
             }
-            let type: LongPacketType = space == .initial ? .initial : .handshake
+            let type: LongPacketType = space == .initial ? .initial : space == .handshake ? .handshake : .zeroRTT
             let token = role == .client && space == .initial ? retryToken : []
             let scid = cids.local.first?.id ?? ConnectionID()
             let lengthFieldSize = end - start > 16000 ? 4 : 2
@@ -177,8 +182,14 @@ extension Connection {
         let probe = s.probesPending > 0
         // Probes ignore the congestion window (RFC 9002 §7.5); data also waits for the pacer
         // in the application space (§7.7; handshake flights go at once).
-        let congestionOK = probe || (recovery.canSend(bytes: 1200)
-            && (space != .application || recovery.nextSendTime(bytes: 1200, now: now) <= now))
+        var congestionOK = probe || recovery.canSend(bytes: 1200)
+        if congestionOK && !probe && space == .application {
+            let release = recovery.nextSendTime(bytes: 1200, now: now)
+            if release > now {
+                congestionOK = false
+                if hasAckElicitingData(space) { pacingReleaseTime = release }
+            }
+        }
         let wantsData = hasAckElicitingData(space) && congestionOK
         let ackDue = recovery.ackDeadline(space).map { $0 <= now } ?? false
         let sendAck = recovery.hasAckToSend(space) && (ackDue || wantsData || space != .application)
@@ -211,9 +222,10 @@ extension Connection {
         if w.position == header.payloadOffset { return nil }  // nothing fit
         // RFC 9001 §5.4.2: packet number + payload at least 4 bytes for the sample.
         while w.position - header.packetNumberOffset < 4 { try? w.writeUInt8(0) }
+        if space == .application && sendingZeroRTT { sentZeroRTT = true }
         return PacketUnderConstruction(space: space, header: header, packetNumber: pn, payloadEnd: w.position,
-                                       frames: frames, ackEliciting: ackEliciting, isLong: space != .application,
-                                       largestAck: largestAck)
+                                       frames: frames, ackEliciting: ackEliciting,
+                                       isLong: space != .application || sendingZeroRTT, largestAck: largestAck)
     }
 
     func writeCryptoFrames(_ space: PacketNumberSpace, _ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool) {
@@ -224,6 +236,14 @@ extension Connection {
     }
 
     func writeApplicationControlFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool, now: UInt64) {
+        // RFC 9000 §12.5: 0-RTT packets carry none of the control frames below but PING.
+        if sendingZeroRTT {
+            if pingPending, (try? FrameEncoder.write(.ping, into: &w)) != nil {
+                pingPending = false
+                frames.append(.ping); ackEliciting = true
+            }
+            return
+        }
         if handshakeDonePending, (try? FrameEncoder.write(.handshakeDone, into: &w)) != nil {
             handshakeDonePending = false
             frames.append(.handshakeDone); ackEliciting = true
@@ -276,6 +296,7 @@ extension Connection {
     func buildClosePacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int)
         -> PacketUnderConstruction? {
         guard hasKeys(space), let reason = closeReason else { return nil }
+        if space == .application && sendingZeroRTT { return nil }  // the close goes in Initial/Handshake packets
         // Only the highest space the peer can read matters once the handshake is confirmed.
         if isHandshakeConfirmed && space != .application { return nil }
         guard let (header, pn) = writeHeader(space, buffer: buffer, start: start, end: end) else { return nil }
@@ -301,7 +322,11 @@ extension Connection {
             if p.isLong { try PacketHeaderWriter.patchLength(buffer, header: p.header, packetEnd: end) }
             let packet = UnsafeMutableRawBufferPointer(rebasing: buffer[p.header.start..<end])
             let pnOffset = p.header.packetNumberOffset - p.header.start
-            if p.space == .application {
+            if p.space == .application && p.isLong {
+                guard let keys = zeroRTTSend else { return false }
+                try keys.protect(packet: packet, pnOffset: pnOffset, pnLength: p.header.packetNumberLength,
+                                 packetNumber: p.packetNumber)
+            } else if p.space == .application {
                 guard let keys = oneRTT else { return false }
                 try keys.sendAEAD.seal(packet: packet, headerLength: pnOffset + p.header.packetNumberLength,
                                        packetNumber: p.packetNumber)

@@ -38,6 +38,10 @@ public final class Connection {
     var tls: TLSHandshake
     var spaces = [PacketSpaceState(), PacketSpaceState(), PacketSpaceState()]
     var oneRTT: OneRTTKeys?
+    /// 0-RTT protection (RFC 9001 §4.6): the client's send key, the server's receive key.
+    var zeroRTTSend: PacketProtector?
+    var zeroRTTReceive: PacketProtector?
+    var sentZeroRTT = false
     var pendingOneRTTRead: TrafficSecret?
     var pendingOneRTTWrite: TrafficSecret?
     let recovery: RecoveryAdapter
@@ -94,6 +98,8 @@ public final class Connection {
     var previousKeysDiscardTime: UInt64?
     var forgedPackets: UInt64 = 0
     var counters = ConnectionStatistics()
+    /// When the pacer releases data that waits only for it (RFC 9002 §7.7), set by `pollTransmit`.
+    var pacingReleaseTime: UInt64?
     /// Raw frame bytes to put in the next 1-RTT packet, as they are: lets tests play a
     /// misbehaving peer. Internal (reached with @testable only).
     var injectedFrames: [[UInt8]] = []
@@ -160,6 +166,11 @@ public final class Connection {
         finalTLS.transportParameters = try ourTransportParameters(resetToken: token).encoded()
         tls = TLSHandshake(configuration: finalTLS)
         if role == .client {
+            // RFC 9000 §7.4.1: 0-RTT runs under the server's remembered limits.
+            if configuration.tls.enableEarlyData, let ticket = configuration.tls.resumptionTicket, ticket.maxEarlyData > 0,
+               let remembered = try? TransportParameters.decode(ticket.serverTransportParameters, sender: .server) {
+                streams.setPeerTransportParameters(remembered)
+            }
             try startTLS(now: now)
         }
     }

@@ -80,6 +80,18 @@ final class RecoveryAdapter {
         }
     }
 
+    /// Drops outstanding packets of a space without discarding it: rejected 0-RTT (RFC 9002
+    /// §6.4) or Initial packets before a Retry (RFC 9002 §6.3).
+    func discardOutstanding(_ s: PacketNumberSpace, now: UInt64) -> [UInt64] {
+        recovery.discardOutstanding(s, now: now)
+        return recovery.discardedPackets.map(\.token)
+    }
+
+    func onRetryReceived(now: UInt64) -> [UInt64] {
+        recovery.onRetryReceived(firstInitialSentTime: nil, now: now)
+        return recovery.discardedPackets.map(\.token)
+    }
+
     /// RFC 9002 §6.4: discarding a space's keys drops its packets from flight.
     func discard(_ s: PacketNumberSpace, now: UInt64) -> [UInt64] {
         recovery.discardSpace(s, now: now)

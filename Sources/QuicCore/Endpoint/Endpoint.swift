@@ -18,6 +18,7 @@ public final class Endpoint: ConnectionIDRegistry {
     var routes: [ConnectionID: Connection] = [:]
     /// The client-chosen DCID of a server connection's first Initial, until it is closed.
     var initialRoutes: [ConnectionID: Connection] = [:]
+    var initialRouteOf: [ObjectIdentifier: ConnectionID] = [:]
     var connections: [ObjectIdentifier: Connection] = [:]
     /// Stateless packets waiting for `pollTransmit`.
     var transmits: [(SocketAddress, [UInt8])] = []
@@ -61,13 +62,13 @@ public final class Endpoint: ConnectionIDRegistry {
     /// Processes a datagram received from `remote`. The buffer is decrypted in place.
     @discardableResult
     public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: UInt64) -> EndpointEvent? {
-        defer { removeClosed() }
         let bytes = UnsafeRawBufferPointer(datagram)
         guard let header = try? PacketHeader.parse(bytes, shortHeaderDCIDLength: configuration.connectionIDLength) else {
             return nil  // RFC 9000 §5.2: unparseable datagrams are dropped.
         }
         if let conn = routes[header.dcid] ?? (header.isLongHeader ? initialRoutes[header.dcid] : nil), !conn.isClosed {
             conn.handle(datagram: datagram, from: remote, now: now)
+            if conn.isClosed { forget(conn) }
             return nil
         }
         if !header.isLongHeader {
@@ -108,11 +109,17 @@ public final class Endpoint: ConnectionIDRegistry {
         if transmits.count < maxQueuedTransmits { transmits.append((remote, datagram)) }
     }
 
-    func removeClosed() {
-        for (key, conn) in connections where conn.isClosed {
-            connections[key] = nil
-            for (id, c) in initialRoutes where c === conn { initialRoutes[id] = nil }
-            for (id, c) in routes where c === conn { routes[id] = nil }
+    /// Forgets connections that closed (after timers or API calls closed them); call after
+    /// `handleTimeout` (a closed connection's CIDs already stopped routing to it).
+    public func removeClosedConnections() {
+        for conn in connections.values where conn.isClosed { forget(conn) }
+    }
+
+    func forget(_ conn: Connection) {
+        connections[ObjectIdentifier(conn)] = nil
+        for id in conn.cids.local.map(\.id) where routes[id] === conn { routes[id] = nil }
+        if let id = initialRouteOf.removeValue(forKey: ObjectIdentifier(conn)), initialRoutes[id] === conn {
+            initialRoutes[id] = nil
         }
     }
 
@@ -155,6 +162,7 @@ public final class Endpoint: ConnectionIDRegistry {
                                          registry: self, addressValidated: validated, now: now) else { return nil }
         connections[ObjectIdentifier(conn)] = conn
         initialRoutes[header.dcid] = conn
+        initialRouteOf[ObjectIdentifier(conn)] = header.dcid
         conn.handle(datagram: datagram, from: remote, now: now)
         return .newConnection(conn)
     }

@@ -22,6 +22,11 @@ public struct CongestionController: Sendable {
     /// Number of times persistent congestion was declared (RFC 9002 §7.6).
     public private(set) var persistentCongestionCount: UInt64 = 0
 
+    /// The most bytes in flight seen since the last congestion event: the window grows no
+    /// further than twice that (RFC 9002 §7.8: a window the sender does not use must not keep
+    /// growing; MsQuic caps its window the same way).
+    public private(set) var bytesInFlightMax: UInt64 = 0
+
     /// Time of the last packet sent, for idle restart.
     private var lastSendTime: UInt64?
     /// When bytes in flight last dropped to zero, for shifting CUBIC's epoch over idle time.
@@ -69,6 +74,7 @@ public struct CongestionController: Sendable {
             restartAfterIdle(now: now)
         }
         bytesInFlight &+= bytes
+        bytesInFlightMax = max(bytesInFlightMax, bytesInFlight)
         lastSendTime = now
     }
 
@@ -96,6 +102,14 @@ public struct CongestionController: Sendable {
         if inRecovery(sentTime: timeSent) { return }
         // Acknowledging a packet sent after the recovery started ends recovery (§7.3.2).
         recoveryStartTime = nil
+        let before = congestionWindow
+        grow(bytes: bytes, now: now, rtt: rtt)
+        // §7.8: growth is limited by what the sender actually put in flight.
+        let cap = max(before, 2 &* bytesInFlightMax)
+        if congestionWindow > cap { congestionWindow = cap }
+    }
+
+    private mutating func grow(bytes: UInt64, now: UInt64, rtt: RTTEstimator) {
         if congestionWindow < slowStartThreshold {
             // §7.3.1 slow start: grow by the bytes acknowledged.
             congestionWindow &+= bytes
@@ -121,6 +135,7 @@ public struct CongestionController: Sendable {
         if inRecovery(sentTime: sentTime) { return }
         recoveryStartTime = now
         congestionEventCount &+= 1
+        bytesInFlightMax = bytesInFlight
         switch config.algorithm {
         case .newReno:
             // §7.3.2 / B.6: kLossReductionFactor = 0.5.
