@@ -700,6 +700,8 @@ static CLIENT_STREAM* start_streams(HQUIC Connection, int Early, int* Failed)
         if (QUIC_FAILED(Status)) {
             say("EVENT client StreamSend failed status=0x%x", (unsigned)Status);
             *Failed = 1;
+            /* Nothing will come back: end the stream now instead of waiting for the idle timeout. */
+            Api->StreamShutdown(S->Handle, QUIC_STREAM_SHUTDOWN_FLAG_ABORT, 1);
         }
     }
     return Streams;
