@@ -236,6 +236,15 @@ static QUIC_STATUS open_configuration(void)
         Versions.AcceptableVersionsLength = Opt.VersionCount;
         Versions.OfferedVersionsLength = Opt.VersionCount;
         Versions.FullyDeployedVersionsLength = Opt.VersionCount;
+        if (Opt.IsServer) {
+            /* A listener answers Initials of other versions with Version Negotiation by the
+               global setting (MsQuic checks it before any configuration is chosen). */
+            Status = Api->SetParam(NULL, QUIC_PARAM_GLOBAL_VERSION_SETTINGS, sizeof(Versions), &Versions);
+            if (QUIC_FAILED(Status)) {
+                say("RESULT fail SetParam(GLOBAL_VERSION_SETTINGS) status=0x%x", (unsigned)Status);
+                return Status;
+            }
+        }
         Status = Api->SetParam(Configuration, QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS, sizeof(Versions), &Versions);
         if (QUIC_FAILED(Status)) {
             say("RESULT fail SetParam(CONFIGURATION_VERSION_SETTINGS 0x%08x) status=0x%x", Opt.Versions[0],

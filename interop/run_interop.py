@@ -93,6 +93,10 @@ def build_cases():
         aio_to_ours(f"v{v}_1k", good, ca + ["--version", v, "--bytes", str(KB)],
                     client_expect=[rf"version=0x{hexv}"], server_expect=[rf"connected .*version=0x{hexv}"])
         aio_to_ours(f"v{v}_1m", good, ca + ["--version", v, "--bytes", str(MB)])
+    # Our server accepts only v1 (QUIC_PARAM_GLOBAL_VERSION_SETTINGS): aioquic starts in v2,
+    # gets Version Negotiation (RFC 9000 §6.1) and goes on in v1.
+    aio_to_ours("version_negotiation", good + ["--version", "1"], ca + ["--version", "2,1", "--bytes", str(KB)],
+                client_expect=[r"version=0x00000001"], server_expect=[r"connected .*version=0x00000001"])
     aio_to_ours("streams", good, ca + ["--streams", "8", "--bytes", str(64 * KB)])
     aio_to_ours("datagram", good, ca + ["--mode", "datagram", "--streams", "5"])
     aio_to_ours("alpn_mismatch", good, ca + ["--alpn", "not-swiftquic", "--expect-error", "0x178"])
