@@ -134,6 +134,15 @@ def build_cases():
                       ("ngtcp2-client", []), needs="ngtcp2-client",
                       server_expect=[r"connected alpn=h3"],
                       client_expect=[r"QUIC handshake has completed", r"Negotiated ALPN is h3"]))
+    # gnutls shares secp521r1 and ffdhe2048 (neither ours) and also lists secp256r1: our server
+    # must ask for secp256r1 with a HelloRetryRequest (RFC 8446 §4.1.4).
+    cases.append(case("interop_ngtcp2_to_msquic_hello_retry",
+                      ("ours", ["server", "--port", "0", "--alpn", "h3"] + good),
+                      ("ngtcp2-client", ["--groups=-GROUP-ALL:+GROUP-SECP521R1:+GROUP-FFDHE2048:+GROUP-SECP256R1"]),
+                      needs="ngtcp2-client",
+                      server_expect=[r"connected alpn=h3"],
+                      client_expect=[r"frm tx \d+ Initial CRYPTO\(0x06\) offset=[1-9]",
+                                     r"QUIC handshake has completed"]))
     return cases
 
 
