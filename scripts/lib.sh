@@ -19,6 +19,12 @@ ensure_tools() {
       "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends \
         "${missing[@]}" || { echo "error: could not install ${missing[*]}" >&2; return 1; }
   fi
+  # aioquic (PyPI): the peer of the interop tests (interop/); without it they are skipped.
+  if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import aioquic' >/dev/null 2>&1; then
+    echo "installing: aioquic (pip)"
+    python3 -m pip install -q aioquic ||
+      echo "warning: pip install aioquic failed; the interop tests will be skipped" >&2
+  fi
   if ! command -v swift >/dev/null 2>&1; then
     echo "error: the Swift toolchain (swift, 6.0 or later) is not on PATH; get it from swift.org" >&2
     return 1

@@ -175,4 +175,15 @@ final class ClientChecksTests: XCTestCase {
         let server = TLSHandshake(configuration: TestConfigs.server(try HandshakePKI.shared.credential("server-p256")))
         XCTAssertNoThrow(try server.receive(ch, at: .initial, now: 0))
     }
+
+    func testFirstClientHelloListsPSKModesSoServersIssueTickets() throws {
+        // Interop (aioquic): a server sends NewSessionTicket only when the ClientHello listed
+        // psk_key_exchange_modes (RFC 8446 §4.2.9), so the first, ticketless, hello has it too.
+        let client = TLSHandshake(configuration: TestConfigs.client())
+        try client.start(now: 0)
+        guard case .handshakeData(.initial, let message)? = client.nextOutput() else { return XCTFail("no ClientHello") }
+        let hello = try ClientHello.decode(Array(message[4...]))
+        XCTAssertEqual(hello.extensions.body(.pskKeyExchangeModes), ExtensionCodec.pskModes())
+        XCTAssertNil(hello.extensions.body(.preSharedKey))
+    }
 }

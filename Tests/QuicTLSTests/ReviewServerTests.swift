@@ -280,7 +280,8 @@ extension ReviewServerTests {
         guard case .handshakeData(_, let hello)? = client.nextOutput() else { return XCTFail("no ClientHello") }
         var ch = try ClientHello.decode(Array(hello[4...]))
         let ids = (0..<500).map { i in ExtensionCodec.PSKIdentity(identity: [UInt8(i & 0xff), UInt8(i >> 8), 1, 2], obfuscatedTicketAge: 0) }
-        ch.extensions.append(TLSExtension(.pskKeyExchangeModes, ExtensionCodec.pskModes()))
+        // The client's hello already lists psk_key_exchange_modes (RFC 8446 §4.2.9).
+        XCTAssertNotNil(ch.extensions.body(.pskKeyExchangeModes))
         ch.extensions.append(TLSExtension(.preSharedKey, ExtensionCodec.offeredPSKs(
             identities: ids, binders: Array(repeating: [UInt8](repeating: 0, count: 32), count: ids.count))))
         let server = TLSHandshake(configuration: s)

@@ -63,8 +63,11 @@ extension TLSHandshake {
             w.vector16(cookie)
             exts.append(TLSExtension(.cookie, w.bytes))
         }
+        // RFC 8446 §4.2.9: psk_key_exchange_modes goes in every ClientHello, not only with a
+        // PSK: servers send NewSessionTicket only for modes the client listed (aioquic and
+        // others send none without it), and MsQuic clients always take tickets.
+        exts.append(TLSExtension(.pskKeyExchangeModes, ExtensionCodec.pskModes()))
         if let ticket = offeredPSK {
-            exts.append(TLSExtension(.pskKeyExchangeModes, ExtensionCodec.pskModes()))
             // RFC 8446 §4.2.10: no early_data in the second ClientHello.
             if offeredEarlyData && !receivedHelloRetryRequest { exts.append(TLSExtension(.earlyData, [])) }
             // RFC 8446 §4.2.11.1: obfuscated_ticket_age = age in ms + ticket_age_add mod 2^32.
