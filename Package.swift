@@ -32,7 +32,8 @@ let package = Package(
         .target(name: "QuicWire"),
         .target(name: "QuicCrypto", dependencies: ["CCrypto", "QuicWire"]),
         .target(name: "QuicTLS", dependencies: ["CCrypto", "QuicWire", "QuicCrypto"]),
-        .target(name: "QuicCore", dependencies: ["QuicWire", "QuicCrypto", "QuicTLS"]),
+        .target(name: "QuicCore", dependencies: ["QuicWire", "QuicCrypto", "QuicTLS"],
+                exclude: ["Connection/README.md", "Recovery/README.md"]),
         // Linux socket macros and GNU declarations for QuicPlatform (CMSG_*, mmsghdr, UDP_SEGMENT/GRO).
         .target(name: "CPlatform"),
         .target(name: "QuicPlatform", dependencies: ["CPlatform", "QuicCore"]),
