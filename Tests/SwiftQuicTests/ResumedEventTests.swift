@@ -125,6 +125,38 @@ final class ResumedEventTests: XCTestCase {
         XCTAssertEqual(server.values["serverResumed"], 1, "CONNECTED.SessionResumed on the server")
     }
 
+    /// ConnectionShutdown from inside RESUMED (the engine is mid-ClientHello): postponed to
+    /// the next service round, then the connection closes cleanly; nothing hangs or crashes.
+    func testShutdownInsideResumed() throws {
+        let (listener, port) = try listen()
+        let clientConfig = try clientConfiguration()
+        let first = connect(port: port, config: clientConfig, ticket: nil, wantTicket: true)
+        XCTAssertTrue(server.wait(for: "SERVER_SHUTDOWN_COMPLETE"))
+        server.values["shutdownInResumed"] = 1
+
+        let client = Recorder()
+        var c: HQUIC?
+        XCTAssertEqual(quic.api.ConnectionOpen!(registration, resumedClientCallback, client.pointer, &c), S.success)
+        let set = first.data.withUnsafeBytes {
+            quic.api.SetParam!(c, UInt32(QUIC_PARAM_CONN_RESUMPTION_TICKET), UInt32($0.count), $0.baseAddress)
+        }
+        XCTAssertEqual(set, S.success)
+        XCTAssertEqual(quic.api.ConnectionStart!(c, clientConfig, QUIC_ADDRESS_FAMILY(QUIC_ADDRESS_FAMILY_INET), "localhost", port), S.success)
+        XCTAssertTrue(client.wait(for: "SHUTDOWN_COMPLETE"), "the client hears the server's close")
+        XCTAssertFalse(client.events.contains("CONNECTED"))
+        // RFC 9000 §10.2.3: an application close before the handshake completes goes out as a
+        // transport CONNECTION_CLOSE with APPLICATION_ERROR (0x0c).
+        XCTAssertTrue(client.events.contains("SHUTDOWN_INITIATED_BY_TRANSPORT"))
+        XCTAssertEqual(client.values["transportErrorCode"], 0x0c)
+        XCTAssertTrue(server.wait(for: "SERVER_SHUTDOWN_COMPLETE", count: 2))
+        XCTAssertEqual(server.events.filter { $0 == "SERVER_RESUMED" }.count, 1)
+        XCTAssertEqual(server.events.filter { $0 == "SERVER_CONNECTED" }.count, 1, "only the first connection connected")
+        quic.api.ConnectionClose!(c)
+        quic.api.ListenerClose!(listener)
+        quic.api.ConfigurationClose!(clientConfig)
+        quic.api.ConfigurationClose!(resumedServerConfiguration)
+    }
+
     func testFailureStatusFromResumedGivesAFullHandshake() throws {
         let second = try resume(answering: UInt32(EIO))        // QUIC_STATUS_INTERNAL_ERROR
         XCTAssertEqual(second.values["resumed"], 0, "the server declined: full handshake")
@@ -149,6 +181,9 @@ private let resumedServerCallback: QUIC_CONNECTION_CALLBACK_HANDLER = { connecti
             let e = event.pointee.RESUMED
             r.data = e.ResumptionState.map { Array(UnsafeBufferPointer(start: $0, count: Int(e.ResumptionStateLength))) } ?? []
             status = UInt32(r.values["resumedStatus"] ?? 0)
+            if r.values["shutdownInResumed"] == 1 {
+                testAPI.ConnectionShutdown!(connection, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0x77)
+            }
         }
         return status
     case QUIC_CONNECTION_EVENT_CONNECTED:
@@ -178,6 +213,12 @@ private let resumedClientCallback: QUIC_CONNECTION_CALLBACK_HANDLER = { _, conte
             let t = event.pointee.RESUMPTION_TICKET_RECEIVED
             r.data = Array(UnsafeBufferPointer(start: t.ResumptionTicket, count: Int(t.ResumptionTicketLength)))
         }
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT:
+        r.record("SHUTDOWN_INITIATED_BY_TRANSPORT") {
+            r.values["transportErrorCode"] = event.pointee.SHUTDOWN_INITIATED_BY_TRANSPORT.ErrorCode
+        }
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER:
+        r.record("SHUTDOWN_INITIATED_BY_PEER") { r.values["peerErrorCode"] = event.pointee.SHUTDOWN_INITIATED_BY_PEER.ErrorCode }
     case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE: r.record("SHUTDOWN_COMPLETE")
     default: break
     }
