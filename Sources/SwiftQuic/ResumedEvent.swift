@@ -24,9 +24,10 @@ extension ConnectionObject {
     }
 
     /// Delivers RESUMED (ResumptionStateLength u16 at 8, ResumptionState pointer at 16; NULL
-    /// when the ticket carries no data) and returns the application's decision.
-    /// QUIC_STATUS_PENDING (asynchronous ticket validation) is not supported: nothing would
-    /// wait for ConnectionResumptionTicketValidationComplete, so it declines like a failure.
+    /// when the ticket carries no data) and returns the application's decision. As in MsQuic,
+    /// only QUIC_STATUS_SUCCESS accepts. QUIC_STATUS_PENDING (asynchronous ticket validation
+    /// in MsQuic) is not supported: nothing would wait for
+    /// ConnectionResumptionTicketValidationComplete, so it declines like any other status.
     func indicateResumed(_ appData: [UInt8]) -> Bool {
         // No application to ask (closed handle): resume as without the event.
         guard !appClosed else { return true }
@@ -46,6 +47,6 @@ extension ConnectionObject {
             ev.free()
             return s
         }
-        return !Status.isFailure(status) && status != Status.pending
+        return status == Status.success
     }
 }

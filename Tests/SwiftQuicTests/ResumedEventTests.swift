@@ -125,6 +125,14 @@ final class ResumedEventTests: XCTestCase {
         XCTAssertEqual(server.values["serverResumed"], 1, "CONNECTED.SessionResumed on the server")
     }
 
+    /// Asynchronous validation (PENDING + ConnectionResumptionTicketValidationComplete) is not
+    /// supported: PENDING declines, like every status but QUIC_STATUS_SUCCESS.
+    func testPendingFromResumedDeclines() throws {
+        let second = try resume(answering: S.pending)
+        XCTAssertEqual(second.values["resumed"], 0)
+        XCTAssertEqual(server.values["serverResumed"], 0)
+    }
+
     /// ConnectionShutdown from inside RESUMED (the engine is mid-ClientHello): postponed to
     /// the next service round, then the connection closes cleanly; nothing hangs or crashes.
     func testShutdownInsideResumed() throws {
