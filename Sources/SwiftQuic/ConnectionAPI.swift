@@ -178,9 +178,10 @@ extension Api {
             guard conn.configuration == nil, let binding = conn.binding, let dcid = conn.acceptDCID else {
                 return Status.invalidState
             }
-            guard let engine = config.serverEngineConfiguration(alpn: conn.negotiatedALPN) else {
+            guard var engine = config.serverEngineConfiguration(alpn: conn.negotiatedALPN) else {
                 return Status.invalidParameter
             }
+            engine.tls.resumptionAcceptance = conn.resumptionAcceptanceHook()   // RESUMED
             conn.configuration = config
             conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
             binding.completeAccept(dcid: dcid, configuration: engine, object: conn)
@@ -210,7 +211,8 @@ extension Api {
         guard let conn = Handles.object(connection, as: ConnectionObject.self), conn.isServer else {
             return Status.invalidParameter                   // a server-side call (0-RTT/resumption check)
         }
-        // The RESUMED / ticket validation pause is not implemented: nothing waits for this.
+        // RESUMED is answered synchronously by the callback's status (PENDING declines, see
+        // ResumedEvent.swift): no validation ever waits for this call.
         return Status.invalidState
     }
 

@@ -42,6 +42,8 @@ final class ConnectionObject: QuicObject, @unchecked Sendable {
     /// ConnectionClose was called: no more events for the application.
     var appClosed = false
     var peerCertificatePending = false
+    /// Set while RESUMED is being delivered from inside the engine (ResumedEvent.swift).
+    var indicatingResumed = false
     var closeStatus: QuicStatus = Status.success
     var closeErrorCode: UInt64 = 0
     var closedRemotely = false
@@ -72,7 +74,7 @@ final class ConnectionObject: QuicObject, @unchecked Sendable {
     var correlationID: UInt64 { UInt64(UInt(bitPattern: Int(bitPattern: UInt(bitPattern: block)))) }
     var quicVersion: UInt32 = 0
 
-    private var inService = false
+    var inService = false
     private var serviceAgain = false
     let shutdownCompleteEvent = OneShotEvent()
 
@@ -421,6 +423,10 @@ extension ConnectionObject {
     /// application's error code).
     func shutdownOnWorker(errorCode: UInt64, silent: Bool = false) {
         guard !shutdownRequested, !shutdownCompleteDelivered else { return }
+        if indicatingResumed {
+            deferred.append { [self] in shutdownOnWorker(errorCode: errorCode, silent: silent) }
+            return
+        }
         shutdownRequested = true
         closedByApp = true
         if let core {
@@ -443,6 +449,10 @@ extension ConnectionObject {
     /// ConnectionClose on the worker: an implicit shutdown if needed (SHUTDOWN_COMPLETE with
     /// AppCloseInProgress), then no more events; the engine finishes closing on its own.
     func closeOnWorker() {
+        if indicatingResumed {
+            deferred.append { [self] in closeOnWorker() }
+            return
+        }
         if !shutdownCompleteDelivered {
             if let core, !core.isClosed {
                 // MsQuic closes a handle that was not shut down silently, with ABORTED.

@@ -257,6 +257,9 @@ extension TLSHandshake {
                                                           transcriptHash: transcript.hash(h, appending: partial))
             // Compared in constant time like a Finished (the binder is a MAC).
             guard TLSHandshake.constantTimeEqual(expected, offer.binders[index]) else { throw TLSAlert(.decryptError, "PSK binder does not verify") }
+            // The application may still decline the ticket (MsQuic's RESUMED event): the
+            // PSK is then not selected and the handshake is a full one (RFC 8446 §4.2.11).
+            if let acceptance = configuration.resumptionAcceptance, !acceptance(state.appData) { return }
             earlySecret = es
             resumed = true
             serverTicket = state
