@@ -98,6 +98,8 @@ public final class Connection {
     var nextDatagramID: UInt64 = 0
     /// Key update bookkeeping (RFC 9001 §6).
     var packetsWithCurrentKey: UInt64 = 0
+    /// Bytes of 1-RTT packets protected with the current key (RFC 9001 §6, MaxBytesPerKey).
+    var bytesWithCurrentKey: UInt64 = 0
     var firstPacketOfCurrentPhase: UInt64?
     var currentPhaseAcked = true
     /// Whether the peer may move to the next key phase: true until a key update, then once
@@ -264,6 +266,7 @@ public final class Connection {
         }
         try keys.update()
         packetsWithCurrentKey = 0
+        bytesWithCurrentKey = 0
         firstPacketOfCurrentPhase = nil
         currentPhaseAcked = false
         peerMayUpdateKeys = false
