@@ -33,7 +33,7 @@ extension PacketNumberSpace {
 public final class Connection {
     public let role: EndpointRole
     let configuration: ConnectionConfiguration
-    public private(set) var version: QuicVersion
+    public internal(set) var version: QuicVersion
     var protectionVersion: ProtectionVersion
     var tls: TLSHandshake
     var spaces = [PacketSpaceState(), PacketSpaceState(), PacketSpaceState()]
@@ -70,6 +70,9 @@ public final class Connection {
     /// Whether any packet was authenticated and processed (RFC 9000 §6.2: later Version
     /// Negotiation packets are discarded).
     var processedAnyPacket = false
+    /// Client: the versions listed by the Version Negotiation packet that made us restart the
+    /// attempt in `version` (RFC 9368 §4: checked against the server's Available Versions).
+    var versionNegotiationVersions: [QuicVersion]?
     public internal(set) var isHandshakeComplete = false
     public internal(set) var isHandshakeConfirmed = false
     public internal(set) var peerTransportParameters: TransportParameters?
