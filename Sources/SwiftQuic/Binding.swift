@@ -51,6 +51,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
             // The endpoint answers a tokenless Initial with a Retry only when it accepts
             // connections; no connection is made from this datagram (it has no token).
             if retrying { endpoint.configuration.server = Binding.retryOnlyConfiguration }
+            // A listening socket answers other versions with Version Negotiation (RFC 9000 §6.1).
+            endpoint.configuration.answersVersionNegotiation = listener != nil
             if let event = endpoint.handle(datagram: buffer, from: remote, now: now),
                case .newConnection(let conn) = event {
                 adoptUnclaimed(conn)

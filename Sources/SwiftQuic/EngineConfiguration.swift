@@ -85,6 +85,8 @@ extension Configuration {
         var c = ConnectionConfiguration(tls: tls, transportParameters: p)
         c.handshakeIdleTimeout = s[.handshakeIdleTimeoutMs] * 1000
         c.keepAliveInterval = s[.keepAliveIntervalMs] * 1000
+        // QUIC_SETTINGS.MaxBytesPerKey: bytes protected with one 1-RTT key before a key update.
+        c.keyUpdateBytes = s[.maxBytesPerKey]
         c.initialRTT = s[.initialRttMs] * 1000
         c.datagramReceiveEnabled = s[.datagramReceiveEnabled] != 0
         c.congestionControl.initialWindowPackets = UInt32(clamping: s[.initialWindowPackets])

@@ -52,9 +52,14 @@ final class ListenerObject: QuicObject, @unchecked Sendable {
         // Retry first (RFC 9000 §8.1.2); QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY keys the reset
         // tokens (RFC 9000 §10.3.2).
         var endpointConfiguration = EndpointConfiguration(server: nil)
-        let (retryLimit, resetKey) = Library.state.withLock { ($0.settings.global.retryMemoryLimit, $0.statelessResetKey) }
+        let (retryLimit, resetKey, versions) = Library.state.withLock {
+            ($0.settings.global.retryMemoryLimit, $0.statelessResetKey, $0.settings.versions)
+        }
         endpointConfiguration.requireRetry = retryLimit == 0
         endpointConfiguration.statelessResetKey = resetKey
+        // QUIC_PARAM_GLOBAL_VERSION_SETTINGS: a client Initial in a version outside the
+        // AcceptableVersions gets a Version Negotiation packet listing them (RFC 9000 §6.1).
+        endpointConfiguration.supportedVersions = Self.acceptedVersions(versions)
         do {
             let sockets = try pool.bindListener(address: address) { worker in
                 let b = Binding(worker: worker, endpoint: Endpoint(configuration: endpointConfiguration))
@@ -74,6 +79,15 @@ final class ListenerObject: QuicObject, @unchecked Sendable {
             s.stopping = false
         }
         return Status.success
+    }
+
+    /// The versions a listener accepts: the global AcceptableVersions that we implement, or
+    /// every version we implement when none are set.
+    static func acceptedVersions(_ settings: VersionSettings?) -> [QuicVersion] {
+        let implemented = Versions.supported.map { QuicVersion($0) }
+        guard let acceptable = settings?.acceptable, !acceptable.isEmpty else { return implemented }
+        let chosen = acceptable.map { QuicVersion($0) }.filter { implemented.contains($0) }
+        return chosen.isEmpty ? implemented : chosen
     }
 
     /// Stops accepting. Connections already accepted go on; each socket closes when its last

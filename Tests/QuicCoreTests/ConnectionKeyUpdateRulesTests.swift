@@ -129,3 +129,60 @@ final class ConnectionKeyUpdateRulesTests: XCTestCase {
         }
     }
 }
+
+/// Key updates driven by the bytes protected with one key (RFC 9001 §6; MsQuic's
+/// QUIC_SETTINGS.MaxBytesPerKey).
+final class ConnectionKeyUpdateBytesTests: XCTestCase {
+    func transfer(client config: ConnectionConfiguration, bytes: Int) throws -> Connection {
+        let net = SimConfigs.network()
+        let client = try net.connect(config)
+        XCTAssertTrue(net.run { client.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeComplete ?? false) })
+        let server = try XCTUnwrap(net.server.accepted.first)
+        let id = try client.openStream(bidirectional: true)
+        let data = (0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        try client.send(stream: id, bytes: data, fin: true)
+        let sink = StreamSink()
+        sink.seen.insert(id)
+        XCTAssertTrue(net.run(for: 60_000_000) { sink.pump(server, events: []); return sink.fin.contains(id) })
+        XCTAssertTrue(sink.data[id] == data)
+        XCTAssertNil(net.server.events(server).transportClose)
+        return client
+    }
+
+    func testUpdatesAfterTheConfiguredBytesPerKey() throws {
+        var c = SimConfigs.client()
+        c.keyUpdateBytes = 50_000
+        let client = try transfer(client: c, bytes: 300_000)
+        // Each phase protects at least the configured bytes (more while an update waits for
+        // the acknowledgment of the current phase, RFC 9001 §6.1): 311 KB on the wire allow at
+        // most six updates; a phase never grows past one flight, so there are several.
+        let sent = client.statistics.sentBytes
+        XCTAssertLessThanOrEqual(client.keyUpdateGeneration, sent / 50_000)
+        XCTAssertGreaterThanOrEqual(client.keyUpdateGeneration, 3)
+    }
+
+    func testNoByteLimitMeansNoUpdate() throws {
+        let client = try transfer(client: SimConfigs.client(), bytes: 300_000)
+        XCTAssertEqual(client.keyUpdateGeneration, 0)
+    }
+
+    func testNextUpdateWaitsForAcknowledgmentOfTheCurrentPhase() throws {
+        // RFC 9001 §6.1, §6.5: past the limit again, a new update waits until the peer
+        // acknowledged a packet sent with the current keys.
+        let net = SimConfigs.network()
+        var c = SimConfigs.client()
+        c.keyUpdateBytes = 3_000
+        let client = try net.connect(c)
+        XCTAssertTrue(net.run { client.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeComplete ?? false) })
+        net.run(for: 1_000_000)
+        XCTAssertEqual(client.keyUpdateGeneration, 0)
+        net.tap = { toServer, bytes in toServer ? bytes : nil }   // nothing reaches the client
+        let id = try client.openStream(bidirectional: true)
+        try client.send(stream: id, bytes: [UInt8](repeating: 7, count: 40_000), fin: true)
+        net.run(for: 500_000)
+        XCTAssertEqual(client.keyUpdateGeneration, 1)
+        net.tap = nil
+        net.run(for: 5_000_000)
+        XCTAssertGreaterThan(client.keyUpdateGeneration, 1)
+    }
+}

@@ -19,6 +19,31 @@ final class EndpointTests: XCTestCase {
         XCTAssertTrue(net.server.accepted.isEmpty)
     }
 
+    func testListenerWithoutServerConfigurationAnswersVersionNegotiation() throws {
+        // A listener endpoint that creates its connections itself (server: nil) still answers
+        // an Initial of a version it does not accept with VN listing its versions (RFC 9000 §6.1).
+        var e = EndpointConfiguration(server: nil)
+        e.supportedVersions = [.v1]
+        e.answersVersionNegotiation = true
+        let endpoint = Endpoint(configuration: e)
+        let client = try Connection(client: SimConfigs.client(versions: [.v2]), remote: SocketAddress(ipv4: 10, 0, 0, 2, port: 4433), now: 0)
+        let (_, initial) = try XCTUnwrap(client.pollTransmit(now: 0))
+        XCTAssertGreaterThanOrEqual(initial.count, 1200)
+        XCTAssertNil(endpoint.handle(datagram: initial, from: SocketAddress(ipv4: 10, 0, 0, 1, port: 5000), now: 0))
+        let (_, vn) = try XCTUnwrap(endpoint.pollTransmit())
+        XCTAssertEqual(Array(vn[1...4]), [0, 0, 0, 0])
+        let header = try vn.withUnsafeBytes { try PacketHeader.parse($0, shortHeaderDCIDLength: 8) }
+        let listed = vn.withUnsafeBytes { header.supportedVersions(in: $0) }
+        XCTAssertTrue(listed.contains(.v1))
+        XCTAssertFalse(listed.contains(.v2))
+        // Without the flag (a client-only endpoint) nothing is answered.
+        var quietConfiguration = EndpointConfiguration(server: nil)
+        quietConfiguration.supportedVersions = [.v1]
+        let quiet = Endpoint(configuration: quietConfiguration)
+        _ = quiet.handle(datagram: initial, from: SocketAddress(ipv4: 10, 0, 0, 1, port: 5000), now: 0)
+        XCTAssertNil(quiet.pollTransmit())
+    }
+
     func testServerAcceptsV2WhenBothSupportIt() throws {
         let net = SimConfigs.network { $0.supportedVersions = [.v2, .v1] }
         let client = try net.connect(SimConfigs.client(versions: [.v2]))

@@ -129,6 +129,7 @@ extension Connection {
         if let info = p.versionInformation, info.chosenVersion != version {
             throw QuicError(code: .versionNegotiationError, reason: "chosen version differs from the version in use")
         }
+        try checkVersionDowngrade(p.versionInformation)
         peerTransportParameters = p
         recovery.maxAckDelay = p.maxAckDelay * 1000
         if let m = p.maxDatagramFrameSize, m > 0 {

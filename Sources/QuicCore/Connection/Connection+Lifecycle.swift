@@ -9,13 +9,23 @@ extension Connection {
 
     /// RFC 9000 §6.2: a client abandons the attempt when the server lists none of our
     /// versions; a VN listing ours, or arriving after any other packet was successfully
-    /// processed (a Retry or any authenticated packet), is discarded.
+    /// processed (a Retry or any authenticated packet), is discarded. When it lists another
+    /// version we accept, the client starts a new attempt in it (RFC 9368 §2.1), once.
     func handleVersionNegotiation(_ header: PacketHeader, datagram: UnsafeRawBufferPointer, now: UInt64) {
         guard role == .client, !receivedRetryOrInitial, !processedAnyPacket, !isHandshakeComplete else { return }
         // The VN echoes our CIDs (RFC 9000 §17.2.1): SCID = the DCID we chose.
         guard header.scidBytes(in: datagram).elementsEqual(originalDestinationCID.bytes) else { return }
         let offered = header.supportedVersions(in: datagram)
         if offered.contains(version) { return }
+        // RFC 9368 §2.1: the first of our versions (in our order of preference) the server
+        // lists; a second Version Negotiation ends the connection (RFC 9368 §4).
+        if versionNegotiationVersions == nil,
+           let next = configuration.versions.first(where: { offered.contains($0) && ProtectionVersion(wireVersion: $0.rawValue) != nil }) {
+            do {
+                try restartAttempt(in: next, versionNegotiationList: offered, now: now)
+                return
+            } catch {}
+        }
         var reason = ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: true)
         reason.versionNegotiation = true
         closeReason = reason

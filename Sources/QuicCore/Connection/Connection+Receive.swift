@@ -153,6 +153,7 @@ extension Connection {
             if keys.generation != before {
                 // The peer updated its keys (RFC 9001 §6.2): we answer in the new phase.
                 packetsWithCurrentKey = 0
+                bytesWithCurrentKey = 0
                 firstPacketOfCurrentPhase = nil
                 currentPhaseAcked = false
                 peerMayUpdateKeys = false

@@ -103,6 +103,7 @@ extension Connection {
             if p.space == .handshake { sentHandshake = true }
             if p.space == .application {
                 packetsWithCurrentKey += 1
+                if !p.isLong { bytesWithCurrentKey += UInt64(size) }
                 if firstPacketOfCurrentPhase == nil { firstPacketOfCurrentPhase = p.packetNumber }
                 // RFC 9001 §6.2: an ACK of a peer packet of the current phase, sent with the
                 // current keys, completes the peer's update; it may update again (§6.1).
@@ -352,13 +353,15 @@ extension Connection {
         }
     }
 
-    /// RFC 9001 §6.1, §6.6: update keys after the configured number of packets or before the
-    /// confidentiality limit, once the peer acknowledged the current phase.
+    /// RFC 9001 §6.1, §6.6: update keys after the configured number of packets or bytes, or
+    /// before the confidentiality limit, once the peer acknowledged the current phase (§6.1: a
+    /// new update waits until a packet of the current phase was acknowledged, §6.5).
     func maybeInitiateKeyUpdate() {
         guard isHandshakeConfirmed, currentPhaseAcked, let suite = tls.negotiatedCipherSuite else { return }
         let softLimit = suite.confidentialityLimit - 1000
         let limit = configuration.keyUpdateInterval > 0 ? min(configuration.keyUpdateInterval, softLimit) : softLimit
-        if packetsWithCurrentKey >= limit { try? initiateKeyUpdate() }
+        let byteLimitReached = configuration.keyUpdateBytes > 0 && bytesWithCurrentKey >= configuration.keyUpdateBytes
+        if packetsWithCurrentKey >= limit || byteLimitReached { try? initiateKeyUpdate() }
     }
 
     /// Packets protected with one 1-RTT key after which the connection closes with

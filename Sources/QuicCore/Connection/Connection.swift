@@ -33,7 +33,7 @@ extension PacketNumberSpace {
 public final class Connection {
     public let role: EndpointRole
     let configuration: ConnectionConfiguration
-    public private(set) var version: QuicVersion
+    public internal(set) var version: QuicVersion
     var protectionVersion: ProtectionVersion
     var tls: TLSHandshake
     var spaces = [PacketSpaceState(), PacketSpaceState(), PacketSpaceState()]
@@ -70,6 +70,9 @@ public final class Connection {
     /// Whether any packet was authenticated and processed (RFC 9000 §6.2: later Version
     /// Negotiation packets are discarded).
     var processedAnyPacket = false
+    /// Client: the versions listed by the Version Negotiation packet that made us restart the
+    /// attempt in `version` (RFC 9368 §4: checked against the server's Available Versions).
+    var versionNegotiationVersions: [QuicVersion]?
     public internal(set) var isHandshakeComplete = false
     public internal(set) var isHandshakeConfirmed = false
     public internal(set) var peerTransportParameters: TransportParameters?
@@ -98,6 +101,8 @@ public final class Connection {
     var nextDatagramID: UInt64 = 0
     /// Key update bookkeeping (RFC 9001 §6).
     var packetsWithCurrentKey: UInt64 = 0
+    /// Bytes of 1-RTT packets protected with the current key (RFC 9001 §6, MaxBytesPerKey).
+    var bytesWithCurrentKey: UInt64 = 0
     var firstPacketOfCurrentPhase: UInt64?
     var currentPhaseAcked = true
     /// Whether the peer may move to the next key phase: true until a key update, then once
@@ -264,6 +269,7 @@ public final class Connection {
         }
         try keys.update()
         packetsWithCurrentKey = 0
+        bytesWithCurrentKey = 0
         firstPacketOfCurrentPhase = nil
         currentPhaseAcked = false
         peerMayUpdateKeys = false

@@ -24,6 +24,9 @@ public struct ConnectionConfiguration: @unchecked Sendable {
     /// Initiate a key update after this many packets protected with one key (RFC 9001 §6;
     /// also capped by the AEAD confidentiality limit, RFC 9001 §6.6). 0 = only at the limit.
     public var keyUpdateInterval: UInt64 = 0
+    /// Initiate a key update after this many bytes (whole packets) protected with one 1-RTT
+    /// key (RFC 9001 §6; MsQuic's QUIC_SETTINGS.MaxBytesPerKey). 0 = no byte limit.
+    public var keyUpdateBytes: UInt64 = 0
     /// Initial RTT estimate in microseconds (RFC 9002 §6.2.2: 333 ms).
     public var initialRTT: UInt64 = 333_000
     /// Congestion control (RFC 9002 §7 NewReno, RFC 9438 CUBIC).

@@ -83,18 +83,17 @@ public final class Endpoint: ConnectionIDRegistry {
             handleUnroutableShortHeader(bytes, header: header, remote: remote, now: now)
             return nil
         }
-        guard let serverConfig = configuration.server else { return nil }
-        switch header.kind {
-        case .unsupportedVersion:
-            // RFC 9000 §6.1: answer with Version Negotiation, only for datagrams that could
-            // carry a client's first Initial (§14.1).
+        // RFC 9000 §6.1: a server answers a version it does not accept with Version
+        // Negotiation, only for datagrams that could carry a client's first Initial (§14.1).
+        let accepting = configuration.server != nil || configuration.answersVersionNegotiation
+        if accepting, header.kind == .unsupportedVersion
+            || header.kind == .initial && !configuration.supportedVersions.contains(header.version) {
             if datagram.count >= 1200 { sendVersionNegotiation(header, bytes, to: remote) }
             return nil
+        }
+        guard let serverConfig = configuration.server else { return nil }
+        switch header.kind {
         case .initial:
-            guard configuration.supportedVersions.contains(header.version) else {
-                if datagram.count >= 1200 { sendVersionNegotiation(header, bytes, to: remote) }
-                return nil
-            }
             return acceptInitial(header, datagram: datagram, from: remote, config: serverConfig, now: now)
         default:
             return nil  // 0-RTT, Handshake, Retry, VN for no connection: dropped.

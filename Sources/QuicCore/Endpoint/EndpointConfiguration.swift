@@ -10,6 +10,9 @@ public struct EndpointConfiguration: @unchecked Sendable {
     public var server: ConnectionConfiguration?
     /// Versions accepted from clients, in preference order (RFC 9000 §6; RFC 9369).
     public var supportedVersions: [QuicVersion] = [.v1, .v2]
+    /// Answer client Initials of other versions with Version Negotiation (RFC 9000 §6.1) even
+    /// without a `server` configuration: for a listener that creates its connections itself.
+    public var answersVersionNegotiation = false
     /// Key of the stateless reset tokens (RFC 9000 §10.3.2); random when nil.
     public var statelessResetKey: [UInt8]?
     /// Send a Retry to every client Initial without a valid token (RFC 9000 §8.1.2).
