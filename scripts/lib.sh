@@ -5,7 +5,8 @@
 ensure_tools() {
   local missing=() tool pkg
   for tool in cmake:cmake openssl:openssl pkg-config:pkg-config python3:python3 \
-              cc:gcc make:make readelf:binutils nm:binutils; do
+              cc:gcc make:make readelf:binutils nm:binutils \
+              gtlsclient:ngtcp2-client gtlsserver:ngtcp2-server; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
   done
   [ -f /usr/include/openssl/evp.h ] || missing+=(libssl-dev)
