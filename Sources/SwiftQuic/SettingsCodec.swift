@@ -104,16 +104,27 @@ enum SettingsCodec {
         return settings
     }
 
+    /// The size protocol of a versioned settings struct (MsQuic's QuicSettingsGet*Settings):
+    /// a zero length asks for the full size; a length below the oldest accepted size gets that
+    /// minimum. Either way BUFFER_TOO_SMALL with the needed length; nil when the length will do.
+    private static func checkStructLength(_ length: UnsafeMutablePointer<UInt32>, fullSize: Int,
+                                          minimumSize: Int) -> QuicStatus? {
+        if length.pointee == 0 {
+            length.pointee = UInt32(fullSize)
+            return Status.bufferTooSmall
+        }
+        if length.pointee < UInt32(minimumSize) {
+            length.pointee = UInt32(minimumSize)
+            return Status.bufferTooSmall
+        }
+        return nil
+    }
+
     /// MsQuic's QuicSettingsGetSettings: the buffer-size protocol and the encoding.
     static func encodeSettings(_ settings: Settings, length: UnsafeMutablePointer<UInt32>,
                                buffer: UnsafeMutableRawPointer?) -> QuicStatus {
-        if length.pointee == 0 {
-            length.pointee = UInt32(settingsSize)
-            return Status.bufferTooSmall
-        }
-        if length.pointee < UInt32(settingsMinimumSize) {
-            length.pointee = UInt32(settingsMinimumSize)
-            return Status.bufferTooSmall
+        if let status = checkStructLength(length, fullSize: settingsSize, minimumSize: settingsMinimumSize) {
+            return status
         }
         guard let buffer else { return Status.invalidParameter }
         let size = min(Int(length.pointee), settingsSize)
@@ -184,13 +195,9 @@ enum SettingsCodec {
     /// MsQuic's QuicSettingsGetGlobalSettings.
     static func encodeGlobalSettings(_ settings: Settings, length: UnsafeMutablePointer<UInt32>,
                                      buffer: UnsafeMutableRawPointer?) -> QuicStatus {
-        if length.pointee == 0 {
-            length.pointee = UInt32(globalSettingsSize)
-            return Status.bufferTooSmall
-        }
-        if length.pointee < UInt32(globalSettingsMinimumSize) {
-            length.pointee = UInt32(globalSettingsMinimumSize)
-            return Status.bufferTooSmall
+        if let status = checkStructLength(length, fullSize: globalSettingsSize,
+                                          minimumSize: globalSettingsMinimumSize) {
+            return status
         }
         guard let buffer else { return Status.invalidParameter }
         let size = min(Int(length.pointee), globalSettingsSize)
