@@ -1,0 +1,511 @@
+/*
+ * review_engine_misuse.c - misuse of listeners, connections and streams from C must give a
+ * status (or be ignored) and never crash or hang; blocking calls return in bounded time.
+ *
+ *   - ListenerStart twice, ListenerStart without ALPN, ListenerStop from its own callback;
+ *   - ConnectionStart twice, with a NULL or unresolvable server name, port 0, or a client
+ *     configuration without a credential;
+ *   - StreamSend with no buffers and no FIN, StreamSend after SHUTDOWN_COMPLETE (from that
+ *     callback), StreamClose and ConnectionClose from their own SHUTDOWN_COMPLETE (allowed by
+ *     docs/api/StreamClose.md and ConnectionClose.md);
+ *   - RegistrationClose from another thread while a connection is alive (blocks until the
+ *     connection is closed, docs/api/RegistrationClose.md);
+ *   - many connections opened and closed in a loop: no file descriptor or thread left over;
+ *   - MsQuicClose while handles are still open.
+ */
+#include "testutil.h"
+
+#include <dirent.h>
+
+#define ALPN "misuse"
+#define WAIT_MS 10000
+
+static const QUIC_API_TABLE* Api;
+static HQUIC Registration;
+static HQUIC ServerConfiguration;
+static HQUIC ClientConfiguration;
+
+static int count_dir(const char* Path)
+{
+    DIR* D = opendir(Path);
+    struct dirent* E;
+    int N = 0;
+    if (D == NULL) return -1;
+    while ((E = readdir(D)) != NULL) {
+        if (E->d_name[0] != '.') N++;
+    }
+    closedir(D);
+    return N;
+}
+
+/* ---- server -------------------------------------------------------------- */
+
+static TU_EVENT ServerStreamShutdown;
+
+static QUIC_STATUS QUIC_API server_stream(HQUIC Stream, void* Context, QUIC_STREAM_EVENT* Event)
+{
+    (void)Context;
+    switch (Event->Type) {
+    case QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN:
+        Api->StreamShutdown(Stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
+        break;
+    case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
+        tu_event_signal(&ServerStreamShutdown, Stream, NULL, 0);
+        Api->StreamClose(Stream);
+        break;
+    default:
+        break;
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static QUIC_STATUS QUIC_API server_connection(HQUIC Connection, void* Context, QUIC_CONNECTION_EVENT* Event)
+{
+    (void)Context;
+    switch (Event->Type) {
+    case QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED:
+        Api->SetCallbackHandler(Event->PEER_STREAM_STARTED.Stream, (void*)server_stream, NULL);
+        break;
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
+        Api->ConnectionClose(Connection);                  /* from its own callback: allowed */
+        break;
+    default:
+        break;
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+typedef struct LISTENER_CTX {
+    int StopInCallback;                                   /* ListenerStop from NEW_CONNECTION */
+    HQUIC Listener;
+    TU_EVENT StopComplete;
+    TU_EVENT NewConnection;
+} LISTENER_CTX;
+
+static QUIC_STATUS QUIC_API listener_callback(HQUIC Listener, void* Context, QUIC_LISTENER_EVENT* Event)
+{
+    LISTENER_CTX* L = (LISTENER_CTX*)Context;
+    switch (Event->Type) {
+    case QUIC_LISTENER_EVENT_NEW_CONNECTION: {
+        HQUIC C = Event->NEW_CONNECTION.Connection;
+        Api->SetCallbackHandler(C, (void*)server_connection, NULL);
+        QUIC_STATUS S = Api->ConnectionSetConfiguration(C, ServerConfiguration);
+        tu_event_signal(&L->NewConnection, C, NULL, S);
+        if (L->StopInCallback) {
+            Api->ListenerStop(Listener);
+        }
+        return S;
+    }
+    case QUIC_LISTENER_EVENT_STOP_COMPLETE:
+        tu_event_signal(&L->StopComplete, Listener, NULL, 0);
+        break;
+    default:
+        break;
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static HQUIC start_listener(LISTENER_CTX* L, uint16_t* Port)
+{
+    QUIC_BUFFER Alpn = tu_alpn(ALPN);
+    QUIC_ADDR Address;
+    uint32_t Length = sizeof(Address);
+    HQUIC Listener = NULL;
+    *Port = 0;
+    if (QUIC_FAILED(Api->ListenerOpen(Registration, listener_callback, L, &Listener))) return NULL;
+    L->Listener = Listener;
+    memset(&Address, 0, sizeof(Address));
+    QuicAddrSetFamily(&Address, QUIC_ADDRESS_FAMILY_INET);
+    QuicAddrSetToLoopback(&Address);
+    if (QUIC_FAILED(Api->ListenerStart(Listener, &Alpn, 1, &Address))) {
+        Api->ListenerClose(Listener);
+        return NULL;
+    }
+    if (QUIC_SUCCEEDED(Api->GetParam(Listener, QUIC_PARAM_LISTENER_LOCAL_ADDRESS, &Length, &Address))) {
+        *Port = QuicAddrGetPort(&Address);
+    }
+    return Listener;
+}
+
+/* ---- client -------------------------------------------------------------- */
+
+typedef struct CLIENT_CTX {
+    int CloseInShutdownComplete;
+    TU_EVENT Connected;
+    TU_EVENT ShutdownComplete;
+} CLIENT_CTX;
+
+static QUIC_STATUS QUIC_API client_connection(HQUIC Connection, void* Context, QUIC_CONNECTION_EVENT* Event)
+{
+    CLIENT_CTX* C = (CLIENT_CTX*)Context;
+    switch (Event->Type) {
+    case QUIC_CONNECTION_EVENT_CONNECTED:
+        tu_event_signal(&C->Connected, Connection, NULL, 0);
+        break;
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
+        tu_event_signal(&C->ShutdownComplete, Connection, NULL, 0);
+        if (C->CloseInShutdownComplete) Api->ConnectionClose(Connection);
+        break;
+    default:
+        break;
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static void client_init(CLIENT_CTX* C, int CloseInCallback)
+{
+    memset(C, 0, sizeof(*C));
+    C->CloseInShutdownComplete = CloseInCallback;
+    tu_event_init(&C->Connected);
+    tu_event_init(&C->ShutdownComplete);
+}
+
+typedef struct STREAM_CTX {
+    TU_EVENT ShutdownComplete;
+    QUIC_STATUS SendAfterShutdown;
+    int SendCompletes;
+} STREAM_CTX;
+
+static QUIC_STATUS QUIC_API client_stream(HQUIC Stream, void* Context, QUIC_STREAM_EVENT* Event)
+{
+    STREAM_CTX* S = (STREAM_CTX*)Context;
+    static uint8_t Byte = 'x';
+    QUIC_BUFFER B = { 1, &Byte };
+    switch (Event->Type) {
+    case QUIC_STREAM_EVENT_SEND_COMPLETE:
+        S->SendCompletes++;
+        break;
+    case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
+        S->SendAfterShutdown = Api->StreamSend(Stream, &B, 1, QUIC_SEND_FLAG_NONE, NULL);
+        Api->StreamClose(Stream);                           /* from its own callback: allowed */
+        tu_event_signal(&S->ShutdownComplete, Stream, NULL, 0);
+        break;
+    default:
+        break;
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+/* ---- scenarios ----------------------------------------------------------- */
+
+static void test_listener_misuse(void)
+{
+    LISTENER_CTX L;
+    QUIC_BUFFER Alpn = tu_alpn(ALPN);
+    QUIC_ADDR Address;
+    HQUIC Listener = NULL;
+    uint16_t Port;
+    memset(&L, 0, sizeof(L));
+    tu_event_init(&L.StopComplete);
+    tu_event_init(&L.NewConnection);
+
+    CHECK_STATUS(Api->ListenerOpen(Registration, listener_callback, &L, &Listener), QUIC_STATUS_SUCCESS,
+                 "ListenerOpen");
+    if (Listener == NULL) return;
+    memset(&Address, 0, sizeof(Address));
+    QuicAddrSetFamily(&Address, QUIC_ADDRESS_FAMILY_INET);
+    QuicAddrSetToLoopback(&Address);
+    CHECK_STATUS(Api->ListenerStart(Listener, NULL, 0, &Address), QUIC_STATUS_INVALID_PARAMETER,
+                 "ListenerStart without ALPN");
+    CHECK_STATUS(Api->ListenerStart(Listener, &Alpn, 0, &Address), QUIC_STATUS_INVALID_PARAMETER,
+                 "ListenerStart with AlpnBufferCount 0");
+    CHECK_STATUS(Api->ListenerStart(Listener, &Alpn, 1, &Address), QUIC_STATUS_SUCCESS, "ListenerStart");
+    CHECK_STATUS(Api->ListenerStart(Listener, &Alpn, 1, &Address), QUIC_STATUS_INVALID_STATE,
+                 "ListenerStart twice");
+    Api->ListenerStop(Listener);
+    CHECK(tu_event_wait(&L.StopComplete, 1, WAIT_MS) == 1, "ListenerStop: one STOP_COMPLETE");
+    Api->ListenerStop(Listener);                          /* stopped already: nothing happens */
+    CHECK(tu_event_wait(&L.StopComplete, 2, 300) == 1, "ListenerStop twice: no second STOP_COMPLETE");
+    CHECK_STATUS(Api->ListenerStart(Listener, &Alpn, 1, &Address), QUIC_STATUS_SUCCESS,
+                 "ListenerStart again after a stop");
+    Api->ListenerClose(Listener);
+    CHECK(tu_event_wait(&L.StopComplete, 2, WAIT_MS) == 2, "ListenerClose of a started listener: STOP_COMPLETE");
+
+    /* ListenerStop from its own NEW_CONNECTION callback. */
+    memset(&L, 0, sizeof(L));
+    tu_event_init(&L.StopComplete);
+    tu_event_init(&L.NewConnection);
+    L.StopInCallback = 1;
+    Listener = start_listener(&L, &Port);
+    CHECK(Listener != NULL && Port != 0, "listener for stop-in-callback");
+    if (Listener == NULL) return;
+    {
+        CLIENT_CTX C;
+        HQUIC Conn = NULL;
+        client_init(&C, 0);
+        if (QUIC_SUCCEEDED(Api->ConnectionOpen(Registration, client_connection, &C, &Conn))) {
+            CHECK_STATUS(Api->ConnectionStart(Conn, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "localhost", Port),
+                         QUIC_STATUS_SUCCESS, "ConnectionStart to the listener");
+            CHECK(tu_event_wait(&L.NewConnection, 1, WAIT_MS) == 1, "NEW_CONNECTION");
+            CHECK(tu_event_wait(&L.StopComplete, 1, WAIT_MS) == 1, "ListenerStop from NEW_CONNECTION: STOP_COMPLETE");
+            CHECK(tu_event_wait(&C.Connected, 1, WAIT_MS) == 1,
+                  "the connection accepted before the stop still completes its handshake");
+            Api->ConnectionShutdown(Conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+            CHECK(tu_event_wait(&C.ShutdownComplete, 1, WAIT_MS) == 1, "client SHUTDOWN_COMPLETE");
+            Api->ConnectionClose(Conn);
+        }
+    }
+    Api->ListenerClose(Listener);
+    CHECK(tu_event_wait(&L.StopComplete, 2, 300) == 1, "ListenerClose after a stop: no second STOP_COMPLETE");
+}
+
+static void test_connection_start_misuse(uint16_t Port)
+{
+    CLIENT_CTX C;
+    HQUIC Conn = NULL;
+    HQUIC NoCred = NULL;
+    QUIC_BUFFER Alpn = tu_alpn(ALPN);
+    client_init(&C, 0);
+
+    CHECK_STATUS(Api->ConnectionOpen(Registration, client_connection, &C, &Conn), QUIC_STATUS_SUCCESS,
+                 "ConnectionOpen");
+    if (Conn == NULL) return;
+    CHECK_STATUS(Api->ConnectionStart(Conn, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, NULL, Port),
+                 QUIC_STATUS_INVALID_PARAMETER, "ConnectionStart with a NULL server name");
+    CHECK_STATUS(Api->ConnectionStart(Conn, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "localhost", 0),
+                 QUIC_STATUS_INVALID_PARAMETER, "ConnectionStart to port 0");
+    CHECK_STATUS(Api->ConnectionStart(Conn, ClientConfiguration, 12345, "localhost", Port),
+                 QUIC_STATUS_INVALID_PARAMETER, "ConnectionStart with an unknown address family");
+    CHECK_STATUS(Api->ConfigurationOpen(Registration, &Alpn, 1, NULL, 0, NULL, &NoCred), QUIC_STATUS_SUCCESS,
+                 "ConfigurationOpen without a credential");
+    if (NoCred != NULL) {
+        CHECK_STATUS(Api->ConnectionStart(Conn, NoCred, QUIC_ADDRESS_FAMILY_INET, "localhost", Port),
+                     QUIC_STATUS_INVALID_PARAMETER, "ConnectionStart with a configuration without a credential");
+        Api->ConfigurationClose(NoCred);
+    }
+    /* None of the refused starts used the connection up. */
+    CHECK_STATUS(Api->ConnectionStart(Conn, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "localhost", Port),
+                 QUIC_STATUS_SUCCESS, "ConnectionStart after refused starts");
+    CHECK_STATUS(Api->ConnectionStart(Conn, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "localhost", Port),
+                 QUIC_STATUS_INVALID_STATE, "ConnectionStart twice");
+    CHECK(tu_event_wait(&C.Connected, 1, WAIT_MS) == 1, "connected");
+
+    /* Streams: StreamSend with no buffers and no FIN; StreamSend after SHUTDOWN_COMPLETE. */
+    {
+        STREAM_CTX S;
+        HQUIC Stream = NULL;
+        static uint8_t Data[100];
+        QUIC_BUFFER B = { sizeof(Data), Data };
+        QUIC_STATUS St;
+        memset(&S, 0, sizeof(S));
+        tu_event_init(&S.ShutdownComplete);
+        CHECK_STATUS(Api->StreamOpen(Conn, QUIC_STREAM_OPEN_FLAG_NONE, client_stream, &S, &Stream),
+                     QUIC_STATUS_SUCCESS, "StreamOpen");
+        if (Stream != NULL) {
+            CHECK_STATUS(Api->StreamStart(Stream, QUIC_STREAM_START_FLAG_IMMEDIATE), QUIC_STATUS_PENDING, "StreamStart");
+            St = Api->StreamSend(Stream, NULL, 0, QUIC_SEND_FLAG_NONE, NULL);
+            CHECK(St == QUIC_STATUS_PENDING || St == QUIC_STATUS_INVALID_PARAMETER,
+                  "StreamSend with no buffers and no FIN: PENDING or INVALID_PARAMETER (%s)", tu_status_name(St));
+            CHECK_STATUS(Api->StreamSend(Stream, &B, 1, QUIC_SEND_FLAG_FIN, NULL), QUIC_STATUS_PENDING,
+                         "StreamSend with FIN");
+            CHECK_STATUS(Api->StreamSend(Stream, &B, 1, QUIC_SEND_FLAG_NONE, NULL), QUIC_STATUS_INVALID_STATE,
+                         "StreamSend after FIN");
+            CHECK(tu_event_wait(&S.ShutdownComplete, 1, WAIT_MS) == 1, "stream SHUTDOWN_COMPLETE");
+            CHECK_STATUS(S.SendAfterShutdown, QUIC_STATUS_INVALID_STATE,
+                         "StreamSend from SHUTDOWN_COMPLETE (then StreamClose there)");
+            CHECK(S.SendCompletes == (St == QUIC_STATUS_PENDING ? 2 : 1),
+                  "every accepted send completed once (%d)", S.SendCompletes);
+        }
+    }
+    Api->ConnectionShutdown(Conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    CHECK(tu_event_wait(&C.ShutdownComplete, 1, WAIT_MS) == 1, "SHUTDOWN_COMPLETE");
+    CHECK_STATUS(Api->ConnectionStart(Conn, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "localhost", Port),
+                 QUIC_STATUS_INVALID_STATE, "ConnectionStart after SHUTDOWN_COMPLETE");
+    Api->ConnectionClose(Conn);
+    CHECK(1, "ConnectionClose after SHUTDOWN_COMPLETE returns");
+
+    /* An unresolvable name: refused at once or a failed connection, never a hang. */
+    client_init(&C, 0);
+    Conn = NULL;
+    if (QUIC_SUCCEEDED(Api->ConnectionOpen(Registration, client_connection, &C, &Conn))) {
+        QUIC_STATUS St = Api->ConnectionStart(Conn, ClientConfiguration, QUIC_ADDRESS_FAMILY_UNSPEC,
+                                              "no-such-host.invalid", Port);
+        if (QUIC_SUCCEEDED(St)) {
+            CHECK(tu_event_wait(&C.ShutdownComplete, 1, WAIT_MS) == 1,
+                  "unresolvable name: SHUTDOWN_COMPLETE after a successful start");
+        } else {
+            CHECK(1, "unresolvable name refused by ConnectionStart (%s)", tu_status_name(St));
+        }
+        Api->ConnectionClose(Conn);
+    }
+
+    /* ConnectionClose from its own SHUTDOWN_COMPLETE (the handle must not be used after). */
+    client_init(&C, 1);
+    Conn = NULL;
+    if (QUIC_SUCCEEDED(Api->ConnectionOpen(Registration, client_connection, &C, &Conn))) {
+        CHECK_STATUS(Api->ConnectionStart(Conn, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "127.0.0.1", Port),
+                     QUIC_STATUS_SUCCESS, "ConnectionStart (close-in-callback)");
+        CHECK(tu_event_wait(&C.Connected, 1, WAIT_MS) == 1, "connected (close-in-callback)");
+        Api->ConnectionShutdown(Conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 7);
+        CHECK(tu_event_wait(&C.ShutdownComplete, 1, WAIT_MS) == 1,
+              "SHUTDOWN_COMPLETE, ConnectionClose inside it returned");
+    }
+}
+
+typedef struct CLOSER {
+    HQUIC Registration;
+    TU_EVENT Done;
+} CLOSER;
+
+static void* close_registration(void* Arg)
+{
+    CLOSER* R = (CLOSER*)Arg;
+    Api->RegistrationClose(R->Registration);
+    tu_event_signal(&R->Done, NULL, NULL, 0);
+    return NULL;
+}
+
+static void test_registration_close_blocks(uint16_t Port)
+{
+    CLOSER R;
+    CLIENT_CTX C;
+    HQUIC Conn = NULL;
+    HQUIC Config = NULL;
+    QUIC_BUFFER Alpn = tu_alpn(ALPN);
+    QUIC_CREDENTIAL_CONFIG Cred;
+    pthread_t Thread;
+    memset(&R, 0, sizeof(R));
+    tu_event_init(&R.Done);
+    client_init(&C, 0);
+    if (QUIC_FAILED(Api->RegistrationOpen(NULL, &R.Registration))) {
+        CHECK(0, "second registration");
+        return;
+    }
+    memset(&Cred, 0, sizeof(Cred));
+    Cred.Type = QUIC_CREDENTIAL_TYPE_NONE;
+    Cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT | QUIC_CREDENTIAL_FLAG_NO_CERTIFICATE_VALIDATION;
+    CHECK_STATUS(Api->ConfigurationOpen(R.Registration, &Alpn, 1, NULL, 0, NULL, &Config), QUIC_STATUS_SUCCESS,
+                 "configuration in the second registration");
+    if (Config == NULL) return;
+    Api->ConfigurationLoadCredential(Config, &Cred);
+    CHECK_STATUS(Api->ConnectionOpen(R.Registration, client_connection, &C, &Conn), QUIC_STATUS_SUCCESS,
+                 "connection in the second registration");
+    if (Conn == NULL) return;
+    CHECK_STATUS(Api->ConnectionStart(Conn, Config, QUIC_ADDRESS_FAMILY_INET, "localhost", Port),
+                 QUIC_STATUS_SUCCESS, "ConnectionStart (second registration)");
+    CHECK(tu_event_wait(&C.Connected, 1, WAIT_MS) == 1, "connected (second registration)");
+    Api->ConfigurationClose(Config);
+    pthread_create(&Thread, NULL, close_registration, &R);
+    CHECK(tu_event_wait(&R.Done, 1, 500) == 0, "RegistrationClose waits while a connection is open");
+    Api->ConnectionShutdown(Conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    CHECK(tu_event_wait(&C.ShutdownComplete, 1, WAIT_MS) == 1, "SHUTDOWN_COMPLETE (second registration)");
+    Api->ConnectionClose(Conn);
+    CHECK(tu_event_wait(&R.Done, 1, WAIT_MS) == 1, "RegistrationClose returns once the connection is closed");
+    pthread_join(Thread, NULL);
+}
+
+static void test_open_close_loop(uint16_t Port)
+{
+    int FdsBefore = count_dir("/proc/self/fd");
+    int ThreadsBefore = count_dir("/proc/self/task");
+    int Connected = 0;
+    const int Rounds = 30;
+    for (int i = 0; i < Rounds; i++) {
+        CLIENT_CTX C;
+        HQUIC Conn = NULL;
+        client_init(&C, 0);
+        if (QUIC_FAILED(Api->ConnectionOpen(Registration, client_connection, &C, &Conn))) break;
+        if (i % 3 == 2) {                                  /* never started */
+            Api->ConnectionClose(Conn);
+            continue;
+        }
+        if (QUIC_SUCCEEDED(Api->ConnectionStart(Conn, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "localhost",
+                                                Port))) {
+            if (i % 3 == 0) {
+                if (tu_event_wait(&C.Connected, 1, WAIT_MS) == 1) Connected++;
+                Api->ConnectionShutdown(Conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+                tu_event_wait(&C.ShutdownComplete, 1, WAIT_MS);
+            }
+        }
+        Api->ConnectionClose(Conn);                        /* i % 3 == 1: closed mid-handshake */
+    }
+    CHECK(Connected == (Rounds + 2) / 3, "open/close loop: %d of %d connected", Connected, (Rounds + 2) / 3);
+    /* The server side closes its half on the workers; give it a moment. */
+    for (int i = 0; i < 50 && count_dir("/proc/self/fd") > FdsBefore; i++) usleep(100000);
+    CHECK(count_dir("/proc/self/fd") <= FdsBefore, "no file descriptor left over (%d before, %d after)", FdsBefore,
+          count_dir("/proc/self/fd"));
+    CHECK(count_dir("/proc/self/task") <= ThreadsBefore, "no thread left over (%d before, %d after)", ThreadsBefore,
+          count_dir("/proc/self/task"));
+}
+
+/* MsQuicClose with a listener, a connection and a stream still open: returns, no crash. */
+static void test_close_library_with_open_handles(uint16_t Port, HQUIC Listener)
+{
+    CLIENT_CTX C;
+    HQUIC Conn = NULL;
+    HQUIC Stream = NULL;
+    STREAM_CTX S;
+    memset(&S, 0, sizeof(S));
+    tu_event_init(&S.ShutdownComplete);
+    client_init(&C, 0);
+    if (QUIC_SUCCEEDED(Api->ConnectionOpen(Registration, client_connection, &C, &Conn)) &&
+        QUIC_SUCCEEDED(Api->ConnectionStart(Conn, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "localhost", Port))) {
+        tu_event_wait(&C.Connected, 1, WAIT_MS);
+        Api->StreamOpen(Conn, QUIC_STREAM_OPEN_FLAG_NONE, client_stream, &S, &Stream);
+        if (Stream != NULL) Api->StreamStart(Stream, QUIC_STREAM_START_FLAG_IMMEDIATE);
+    }
+    (void)Listener;
+    MsQuicClose(Api);
+    CHECK(1, "MsQuicClose with a listener, connection, stream, configurations and a registration open returns");
+}
+
+int main(void)
+{
+    QUIC_BUFFER Alpn = tu_alpn(ALPN);
+    QUIC_SETTINGS Settings;
+    QUIC_CREDENTIAL_CONFIG Cred;
+    QUIC_CERTIFICATE_FILE Files;
+    LISTENER_CTX L;
+    HQUIC Listener;
+    uint16_t Port = 0;
+
+    tu_start_watchdog(110);
+    tu_event_init(&ServerStreamShutdown);
+    if (tu_cert_dir() == NULL) {
+        CHECK(0, "certificates available");
+        return tu_finish();
+    }
+    if (MsQuicOpen2(&Api) != QUIC_STATUS_SUCCESS || QUIC_FAILED(Api->RegistrationOpen(NULL, &Registration))) {
+        CHECK(0, "MsQuicOpen2 and RegistrationOpen");
+        return tu_finish();
+    }
+    memset(&Settings, 0, sizeof(Settings));
+    Settings.IsSet.PeerBidiStreamCount = 1;
+    Settings.PeerBidiStreamCount = 4;
+    Settings.IsSet.IdleTimeoutMs = 1;
+    Settings.IdleTimeoutMs = 5000;
+    CHECK_STATUS(Api->ConfigurationOpen(Registration, &Alpn, 1, &Settings, sizeof(Settings), NULL,
+                                        &ServerConfiguration), QUIC_STATUS_SUCCESS, "server ConfigurationOpen");
+    memset(&Cred, 0, sizeof(Cred));
+    Files.CertificateFile = tu_cert("server.crt");
+    Files.PrivateKeyFile = tu_cert("server.key");
+    Cred.Type = QUIC_CREDENTIAL_TYPE_CERTIFICATE_FILE;
+    Cred.CertificateFile = &Files;
+    CHECK_STATUS(Api->ConfigurationLoadCredential(ServerConfiguration, &Cred), QUIC_STATUS_SUCCESS,
+                 "server credential");
+    memset(&Settings, 0, sizeof(Settings));
+    Settings.IsSet.IdleTimeoutMs = 1;
+    Settings.IdleTimeoutMs = 5000;
+    CHECK_STATUS(Api->ConfigurationOpen(Registration, &Alpn, 1, &Settings, sizeof(Settings), NULL,
+                                        &ClientConfiguration), QUIC_STATUS_SUCCESS, "client ConfigurationOpen");
+    memset(&Cred, 0, sizeof(Cred));
+    Cred.Type = QUIC_CREDENTIAL_TYPE_NONE;
+    Cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT | QUIC_CREDENTIAL_FLAG_NO_CERTIFICATE_VALIDATION;
+    CHECK_STATUS(Api->ConfigurationLoadCredential(ClientConfiguration, &Cred), QUIC_STATUS_SUCCESS,
+                 "client credential");
+
+    test_listener_misuse();
+
+    memset(&L, 0, sizeof(L));
+    tu_event_init(&L.StopComplete);
+    tu_event_init(&L.NewConnection);
+    Listener = start_listener(&L, &Port);
+    CHECK(Listener != NULL && Port != 0, "listener on 127.0.0.1 (port %u)", Port);
+    if (Listener == NULL || Port == 0) return tu_finish();
+
+    test_connection_start_misuse(Port);
+    test_registration_close_blocks(Port);
+    test_open_close_loop(Port);
+    test_close_library_with_open_handles(Port, Listener);
+    return tu_finish();
+}
