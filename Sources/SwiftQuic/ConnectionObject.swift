@@ -467,6 +467,25 @@ extension ConnectionObject {
 }
 
 extension ConnectionObject {
+    /// The library is going away (last MsQuicClose, on the worker): forget the engine, the
+    /// binding and the streams so no reference cycle (connection <-> binding, connection <->
+    /// stream) is left behind. No event is delivered any more.
+    func abandon() {
+        appClosed = true
+        shutdownCompleteDelivered = true
+        if let timer { worker.cancel(timer) }
+        core?.close(errorCode: 0, silent: true, now: Runtime.now)
+        core = nil
+        binding = nil
+        streams.removeAll()
+        unstarted.removeAll()
+        blockedStarts.removeAll()
+        pendingStarts.removeAll()
+        deferred.removeAll()
+    }
+}
+
+extension ConnectionObject {
     /// QUIC_PARAM_CONN_TLS_SECRETS: the buffer the application gave before the handshake gets
     /// the client random and traffic secrets (offsets of QUIC_TLS_SECRETS: SecretLength 0,
     /// IsSet 1, ClientRandom 2, then five 64-byte secrets from 34).
