@@ -145,7 +145,17 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         guard closeWhenIdle, connections.isEmpty, pending.isEmpty, let socket else { return }
         self.socket = nil
         worker.remove(socket)
+        releaseEngineConnections()
         _ = Binding.live.withLock { $0.removeValue(forKey: ObjectIdentifier(self)) }
+    }
+
+    /// The socket is gone: every engine connection the endpoint still holds (closed ones it
+    /// was never told to forget, connections it made on its own such as a refused client's)
+    /// ends silently and is forgotten, breaking the Connection.registry <-> Endpoint cycle.
+    private func releaseEngineConnections() {
+        let now = Runtime.now
+        for conn in endpoint.allConnections where !conn.isClosed { conn.close(errorCode: 0, silent: true, now: now) }
+        endpoint.removeClosedConnections()
     }
 
     /// On the worker, at the last MsQuicClose (every handle is already closed): drops the
@@ -160,7 +170,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         routes.removeAll()
         touched.removeAll()
         for object in objects { object.abandon() }
-        endpoint.removeClosedConnections()
+        releaseEngineConnections()
         if let socket {
             self.socket = nil
             worker.remove(socket)
