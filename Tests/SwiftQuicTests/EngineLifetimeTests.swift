@@ -1,0 +1,57 @@
+// Lifetime of the engine objects behind the API: a closed connection must not stay alive in
+// its endpoint (QuicCore's Connection refers to its Endpoint as its connection ID registry, so
+// an endpoint that keeps a closed connection forms a reference cycle). Before the fix every
+// client connection and every connection a listener ever accepted stayed in memory for good.
+
+import CMsQuic
+import Foundation
+import QuicCore
+import XCTest
+@testable import SwiftQuic
+
+extension ConnectionEventTests {
+    /// Polls `condition` for up to `seconds`.
+    private func eventually(_ seconds: Double = 3, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+
+    func testClosedEngineConnectionsAreFreedWhileTheListenerRuns() throws {
+        let (listener, port) = try startListener()
+        let clientConfig = clientConfiguration()
+        weak var clientCore: Connection?
+        weak var clientBinding: Binding?
+        for round in 1...3 {
+            let client = Recorder()
+            let connection = connect(port, client, clientConfig)
+            XCTAssertTrue(client.wait(for: "CONNECTED"))
+            XCTAssertTrue(server.wait(for: "SERVER_CONNECTED", count: round))
+            if let object = Handles.object(connection, as: ConnectionObject.self) {
+                let (core, binding) = object.worker.sync { (object.core, object.binding) } ?? (nil, nil)
+                clientCore = core
+                clientBinding = binding
+            }
+            XCTAssertNotNil(clientCore)
+            quic.api.ConnectionShutdown!(connection, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0)
+            XCTAssertTrue(client.wait(for: "SHUTDOWN_COMPLETE"))
+            XCTAssertTrue(server.wait(for: "SERVER_SHUTDOWN_COMPLETE", count: round))
+            quic.api.ConnectionClose!(connection)
+            XCTAssertTrue(eventually { clientCore == nil && clientBinding == nil },
+                          "round \(round): the client's engine connection and socket binding are freed after ConnectionClose")
+        }
+        // The listener still runs: its endpoints hold no connection any more.
+        let object = try XCTUnwrap(Handles.object(listener, as: ListenerObject.self))
+        let bindings = object.state.withLock { $0.bindings }
+        XCTAssertFalse(bindings.isEmpty)
+        XCTAssertTrue(eventually {
+            bindings.allSatisfy { b in (b.worker.sync { b.endpoint.allConnections.count } ?? 1) == 0 }
+        }, "the listener's endpoints forgot the closed server connections")
+        quic.api.ListenerClose!(listener)
+        quic.api.ConfigurationClose!(clientConfig)
+        quic.api.ConfigurationClose!(serverConfigurationHandle)
+    }
+}
