@@ -33,6 +33,11 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// keep that cycle forever, so the library tears the remaining bindings down first.
     static let live = Mutex<[ObjectIdentifier: Binding]>([:])
 
+    /// A binding that never got going (its socket could not be made or registered): forget it.
+    func discard() {
+        _ = Binding.live.withLock { $0.removeValue(forKey: ObjectIdentifier(self)) }
+    }
+
     /// The bindings still open, forgotten by the registry (the last MsQuicClose).
     static func takeAllLive() -> [Binding] {
         live.withLock { map -> [Binding] in

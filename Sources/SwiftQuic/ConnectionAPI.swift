@@ -141,6 +141,7 @@ extension Api {
             binding.closeWhenIdle = true
             do { try conn.worker.add(socket, handler: binding) } catch {
                 socket.close()
+                binding.discard()
                 return Status.internalError
             }
             let core: Connection
@@ -148,6 +149,7 @@ extension Api {
                 core = try binding.endpoint.connect(configuration: engine, to: remote.socketAddress, now: Runtime.now)
             } catch {
                 conn.worker.remove(socket)
+                binding.discard()
                 return Status.internalError
             }
             conn.configuration = config

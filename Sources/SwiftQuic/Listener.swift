@@ -64,6 +64,7 @@ final class ListenerObject: QuicObject, @unchecked Sendable {
             }
             for (b, s) in zip(made, sockets) { b.socket = s }
         } catch {
+            for b in made { b.discard() }
             state.withLock { $0.started = false }
             if case .system(_, let errno) = error, errno == 98 { return Status.addressInUse }
             return Status.internalError

@@ -54,4 +54,34 @@ extension ConnectionEventTests {
         quic.api.ConfigurationClose!(clientConfig)
         quic.api.ConfigurationClose!(serverConfigurationHandle)
     }
+
+    func testFailedListenerStartsLeaveNoBindingBehind() throws {
+        // A plain UDP socket (no SO_REUSEPORT) holds a port: ListenerStart there fails.
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { Glibc.close(fd) }
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &sin) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { a -> Bool in
+                bind(fd, a, length) == 0 && getsockname(fd, a, &length) == 0
+            }
+        }
+        XCTAssertTrue(bound)
+        var listener: HQUIC?
+        XCTAssertEqual(quic.api.ListenerOpen!(registration, listenerCallback2, server.pointer, &listener), S.success)
+        let before = Binding.live.withLock { $0.count }
+        var address = QUIC_ADDR()
+        address.Ipv4 = sin
+        for _ in 0..<5 {
+            let status = withBuffers([Array("evt".utf8)]) { quic.api.ListenerStart!(listener, $0.baseAddress, 1, &address) }
+            XCTAssertEqual(status, UInt32(EADDRINUSE))
+        }
+        XCTAssertEqual(Binding.live.withLock { $0.count }, before, "failed starts keep no binding")
+        quic.api.ListenerClose!(listener)
+    }
 }
+
+private let listenerCallback2: QUIC_LISTENER_CALLBACK_HANDLER = { _, _, _ in S.success }
