@@ -42,10 +42,37 @@ static int count_dir(const char* Path)
 
 static TU_EVENT ServerStreamShutdown;
 
+/* Pending receives: the server answers RECEIVE with PENDING and the test thread reads the
+ * buffers later (valid until StreamReceiveComplete, docs/api/StreamReceiveComplete.md) while
+ * the client keeps sending. */
+#define PENDING_BYTES (8 * 32768)
+static int PendingMode;
+static TU_EVENT PendingReceive;
+static HQUIC PendingStream;
+static QUIC_BUFFER PendingBuffers[8];
+static uint32_t PendingCount;
+static uint64_t PendingOffset;
+static uint64_t PendingLength;
+static int PendingFin;
+
+static uint8_t pending_pattern(uint64_t Offset) { return (uint8_t)((Offset * 13 + 5) % 253); }
+
 static QUIC_STATUS QUIC_API server_stream(HQUIC Stream, void* Context, QUIC_STREAM_EVENT* Event)
 {
     (void)Context;
     switch (Event->Type) {
+    case QUIC_STREAM_EVENT_RECEIVE:
+        if (PendingMode) {
+            PendingStream = Stream;
+            PendingCount = Event->RECEIVE.BufferCount < 8 ? Event->RECEIVE.BufferCount : 8;
+            memcpy(PendingBuffers, Event->RECEIVE.Buffers, PendingCount * sizeof(QUIC_BUFFER));
+            PendingOffset = Event->RECEIVE.AbsoluteOffset;
+            PendingLength = Event->RECEIVE.TotalBufferLength;
+            PendingFin = (Event->RECEIVE.Flags & QUIC_RECEIVE_FLAG_FIN) != 0;
+            tu_event_signal(&PendingReceive, Stream, NULL, 0);
+            return QUIC_STATUS_PENDING;
+        }
+        break;
     case QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN:
         Api->StreamShutdown(Stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
         break;
@@ -342,6 +369,62 @@ static void test_connection_start_misuse(uint16_t Port)
     }
 }
 
+/* RECEIVE answered with PENDING; the data is read on this thread after more has arrived. */
+static void test_pending_receive(uint16_t Port)
+{
+    CLIENT_CTX C;
+    STREAM_CTX S;
+    HQUIC Conn = NULL, Stream = NULL;
+    static uint8_t Data[PENDING_BYTES];
+    static QUIC_BUFFER Buffers[8];
+    uint64_t Expected = 0;
+    int Bad = 0, Rounds = 0;
+    client_init(&C, 0);
+    memset(&S, 0, sizeof(S));
+    tu_event_init(&S.ShutdownComplete);
+    tu_event_init(&PendingReceive);
+    for (uint64_t i = 0; i < PENDING_BYTES; i++) Data[i] = pending_pattern(i);
+    PendingMode = 1;
+    if (QUIC_FAILED(Api->ConnectionOpen(Registration, client_connection, &C, &Conn)) ||
+        QUIC_FAILED(Api->ConnectionStart(Conn, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "localhost", Port)) ||
+        tu_event_wait(&C.Connected, 1, WAIT_MS) != 1 ||
+        QUIC_FAILED(Api->StreamOpen(Conn, QUIC_STREAM_OPEN_FLAG_NONE, client_stream, &S, &Stream)) ||
+        QUIC_FAILED(Api->StreamStart(Stream, QUIC_STREAM_START_FLAG_IMMEDIATE))) {
+        CHECK(0, "pending receive: connection and stream");
+        PendingMode = 0;
+        return;
+    }
+    for (int k = 0; k < 8; k++) {
+        Buffers[k].Buffer = Data + (size_t)k * 32768;
+        Buffers[k].Length = 32768;
+        Api->StreamSend(Stream, &Buffers[k], 1, k == 7 ? QUIC_SEND_FLAG_FIN : QUIC_SEND_FLAG_NONE, NULL);
+    }
+    while (Rounds < 64) {
+        if (tu_event_wait(&PendingReceive, Rounds + 1, WAIT_MS) != Rounds + 1) break;
+        Rounds++;
+        usleep(20000);                            /* more data arrives while the app holds these */
+        uint64_t Offset = PendingOffset;
+        if (Offset != Expected) Bad = 1;
+        for (uint32_t i = 0; i < PendingCount; i++) {
+            for (uint32_t j = 0; j < PendingBuffers[i].Length; j++) {
+                if (PendingBuffers[i].Buffer[j] != pending_pattern(Offset)) Bad = 1;
+                Offset++;
+            }
+        }
+        Expected = Offset;
+        int Fin = PendingFin;
+        Api->StreamReceiveComplete(PendingStream, PendingLength);
+        if (Fin || Expected >= PENDING_BYTES) break;
+    }
+    CHECK(!Bad && Expected == PENDING_BYTES,
+          "PENDING receives: every held buffer intact until StreamReceiveComplete (%llu bytes, %d rounds)",
+          (unsigned long long)Expected, Rounds);
+    PendingMode = 0;
+    Api->ConnectionShutdown(Conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    CHECK(tu_event_wait(&C.ShutdownComplete, 1, WAIT_MS) == 1, "pending receive: SHUTDOWN_COMPLETE");
+    Api->ConnectionClose(Conn);
+}
+
 typedef struct CLOSER {
     HQUIC Registration;
     TU_EVENT Done;
@@ -504,6 +587,7 @@ int main(void)
     if (Listener == NULL || Port == 0) return tu_finish();
 
     test_connection_start_misuse(Port);
+    test_pending_receive(Port);
     test_registration_close_blocks(Port);
     test_open_close_loop(Port);
     test_close_library_with_open_handles(Port, Listener);
