@@ -155,11 +155,13 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     }
 
     /// The socket is gone: every engine connection the endpoint still holds (closed ones it
-    /// was never told to forget, connections it made on its own such as a refused client's)
-    /// ends silently and is forgotten, breaking the Connection.registry <-> Endpoint cycle.
+    /// was never told to forget, connections it made on its own such as a refused client's,
+    /// ones still closing or draining) ends now and is forgotten, breaking the
+    /// Connection.registry <-> Endpoint cycle.
     private func releaseEngineConnections() {
-        let now = Runtime.now
-        for conn in endpoint.allConnections where !conn.isClosed { conn.close(errorCode: 0, silent: true, now: now) }
+        // Closing or draining ones too: with the socket gone their period would only be spent
+        // on timers (and a connection closing when the library stops would never be freed).
+        for conn in endpoint.allConnections where !conn.isClosed { conn.terminate() }
         endpoint.removeClosedConnections()
     }
 

@@ -474,7 +474,7 @@ extension ConnectionObject {
         appClosed = true
         shutdownCompleteDelivered = true
         if let timer { worker.cancel(timer) }
-        core?.close(errorCode: 0, silent: true, now: Runtime.now)
+        core?.terminate()
         core = nil
         binding = nil
         streams.removeAll()

@@ -55,6 +55,40 @@ extension ConnectionEventTests {
         quic.api.ConfigurationClose!(serverConfigurationHandle)
     }
 
+    /// ConnectionClose right after ConnectionShutdown leaves the engine connection in its
+    /// closing period (RFC 9000 §10.2.1); the last MsQuicClose stops the timers that would end
+    /// it, so it must end it itself.
+    func testMsQuicCloseFreesConnectionsStillClosing() throws {
+        let (listener, port) = try startListener()
+        let clientConfig = clientConfiguration()
+        let client = Recorder()
+        let connection = connect(port, client, clientConfig)
+        XCTAssertTrue(client.wait(for: "CONNECTED"))
+        XCTAssertTrue(server.wait(for: "SERVER_CONNECTED"))
+        weak var clientCore: Connection?
+        weak var clientBinding: Binding?
+        if let object = Handles.object(connection, as: ConnectionObject.self) {
+            let (core, binding) = object.worker.sync { (object.core, object.binding) } ?? (nil, nil)
+            clientCore = core
+            clientBinding = binding
+        }
+        XCTAssertNotNil(clientCore)
+        quic.api.ConnectionShutdown!(connection, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0)
+        quic.api.ConnectionClose!(connection)
+        quic.api.ListenerClose!(listener)
+        quic.api.ConfigurationClose!(clientConfig)
+        quic.api.ConfigurationClose!(serverConfigurationHandle)
+        quic.api.RegistrationClose!(registration)
+        quic.close()                                  // the last MsQuicClose of this process
+        XCTAssertNil(clientCore, "the closing engine connection is freed by MsQuicClose")
+        XCTAssertNil(clientBinding, "its socket binding is freed by MsQuicClose")
+        XCTAssertEqual(Binding.live.withLock { $0.count }, 0)
+        // tearDown closes these.
+        quic = Quic()
+        testAPI = quic.api
+        registration = quic.registration("events")
+    }
+
     func testFailedListenerStartsLeaveNoBindingBehind() throws {
         // A plain UDP socket (no SO_REUSEPORT) holds a port: ListenerStart there fails.
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
