@@ -532,6 +532,24 @@ static void test_close_library_with_open_handles(uint16_t Port, HQUIC Listener)
     CHECK(1, "MsQuicClose with a listener, connection, stream, configurations and a registration open returns");
 }
 
+/* After the last MsQuicClose the library opens again, and closing it leaves no thread and no
+ * file descriptor behind. */
+static void test_reopen(int FdsAtStart, int ThreadsAtStart)
+{
+    HQUIC Reg = NULL;
+    int Fds = count_dir("/proc/self/fd");
+    int Threads = count_dir("/proc/self/task");
+    CHECK(Threads == ThreadsAtStart, "the last MsQuicClose stopped every worker thread (%d, at start %d)", Threads,
+          ThreadsAtStart);
+    CHECK(Fds == FdsAtStart, "the last MsQuicClose closed every socket (%d fds, at start %d)", Fds, FdsAtStart);
+    CHECK_STATUS(MsQuicOpen2(&Api), QUIC_STATUS_SUCCESS, "MsQuicOpen2 after the last MsQuicClose");
+    if (Api == NULL) return;
+    CHECK_STATUS(Api->RegistrationOpen(NULL, &Reg), QUIC_STATUS_SUCCESS, "RegistrationOpen after a reopen");
+    if (Reg != NULL) Api->RegistrationClose(Reg);
+    MsQuicClose(Api);
+    CHECK(count_dir("/proc/self/task") == ThreadsAtStart, "no thread left after the second MsQuicClose");
+}
+
 int main(void)
 {
     QUIC_BUFFER Alpn = tu_alpn(ALPN);
@@ -542,12 +560,16 @@ int main(void)
     HQUIC Listener;
     uint16_t Port = 0;
 
+    int FdsAtStart, ThreadsAtStart;
+
     tu_start_watchdog(110);
     tu_event_init(&ServerStreamShutdown);
     if (tu_cert_dir() == NULL) {
         CHECK(0, "certificates available");
         return tu_finish();
     }
+    FdsAtStart = count_dir("/proc/self/fd");
+    ThreadsAtStart = count_dir("/proc/self/task");
     if (MsQuicOpen2(&Api) != QUIC_STATUS_SUCCESS || QUIC_FAILED(Api->RegistrationOpen(NULL, &Registration))) {
         CHECK(0, "MsQuicOpen2 and RegistrationOpen");
         return tu_finish();
@@ -591,5 +613,6 @@ int main(void)
     test_registration_close_blocks(Port);
     test_open_close_loop(Port);
     test_close_library_with_open_handles(Port, Listener);
+    test_reopen(FdsAtStart, ThreadsAtStart);
     return tu_finish();
 }
