@@ -18,7 +18,12 @@
 #include <dirent.h>
 
 #define ALPN "misuse"
+#ifndef WAIT_MS
 #define WAIT_MS 10000
+#endif
+#ifndef WATCHDOG_SECONDS
+#define WATCHDOG_SECONDS 110
+#endif
 
 static const QUIC_API_TABLE* Api;
 static HQUIC Registration;
@@ -562,7 +567,7 @@ int main(void)
 
     int FdsAtStart, ThreadsAtStart;
 
-    tu_start_watchdog(110);
+    tu_start_watchdog(WATCHDOG_SECONDS);
     tu_event_init(&ServerStreamShutdown);
     if (tu_cert_dir() == NULL) {
         CHECK(0, "certificates available");
