@@ -374,6 +374,71 @@ static void test_connection_start_misuse(uint16_t Port)
     }
 }
 
+/* ConnectionStart from inside another connection's callback (a proxy's pattern): MsQuic
+ * queues the start (docs/api/ConnectionStart.md; QUIC_STATUS_PENDING), whichever worker the
+ * new connection belongs to. Two new connections, so that one is on another worker. */
+typedef struct NESTED {
+    uint16_t Port;
+    CLIENT_CTX Inner[2];
+    HQUIC Conns[2];
+    QUIC_STATUS Start[2];
+    TU_EVENT Done;
+    TU_EVENT ShutdownComplete;
+} NESTED;
+
+static QUIC_STATUS QUIC_API nesting_connection(HQUIC Connection, void* Context, QUIC_CONNECTION_EVENT* Event)
+{
+    NESTED* N = (NESTED*)Context;
+    if (Event->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
+        for (int i = 0; i < 2; i++) {
+            N->Conns[i] = NULL;
+            N->Start[i] = Api->ConnectionOpen(Registration, client_connection, &N->Inner[i], &N->Conns[i]);
+            if (QUIC_SUCCEEDED(N->Start[i])) {
+                N->Start[i] = Api->ConnectionStart(N->Conns[i], ClientConfiguration, QUIC_ADDRESS_FAMILY_INET,
+                                                   "localhost", N->Port);
+            }
+        }
+        tu_event_signal(&N->Done, Connection, NULL, 0);
+    } else if (Event->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        tu_event_signal(&N->ShutdownComplete, Connection, NULL, 0);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static void test_start_from_callback(uint16_t Port)
+{
+    NESTED N;
+    HQUIC Conn = NULL;
+    memset(&N, 0, sizeof(N));
+    N.Port = Port;
+    tu_event_init(&N.Done);
+    tu_event_init(&N.ShutdownComplete);
+    client_init(&N.Inner[0], 0);
+    client_init(&N.Inner[1], 0);
+    if (QUIC_FAILED(Api->ConnectionOpen(Registration, nesting_connection, &N, &Conn)) ||
+        QUIC_FAILED(Api->ConnectionStart(Conn, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "localhost", Port))) {
+        CHECK(0, "start-from-callback: outer connection");
+        return;
+    }
+    CHECK(tu_event_wait(&N.Done, 1, WAIT_MS) == 1, "outer CONNECTED");
+    for (int i = 0; i < 2; i++) {
+        CHECK(QUIC_SUCCEEDED(N.Start[i]), "ConnectionStart %d from another connection's callback succeeds (%s)", i,
+              tu_status_name(N.Start[i]));
+        if (QUIC_SUCCEEDED(N.Start[i])) {
+            CHECK(tu_event_wait(&N.Inner[i].Connected, 1, WAIT_MS) == 1, "connection %d started from a callback connects",
+                  i);
+        }
+        if (N.Conns[i] != NULL) {
+            Api->ConnectionShutdown(N.Conns[i], QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+            tu_event_wait(&N.Inner[i].ShutdownComplete, 1, WAIT_MS);
+            Api->ConnectionClose(N.Conns[i]);
+        }
+    }
+    Api->ConnectionShutdown(Conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    CHECK(tu_event_wait(&N.ShutdownComplete, 1, WAIT_MS) == 1, "outer SHUTDOWN_COMPLETE");
+    Api->ConnectionClose(Conn);
+}
+
 /* RECEIVE answered with PENDING; the data is read on this thread after more has arrived. */
 static void test_pending_receive(uint16_t Port)
 {
@@ -615,6 +680,7 @@ int main(void)
 
     test_connection_start_misuse(Port);
     test_pending_receive(Port);
+    test_start_from_callback(Port);
     test_registration_close_blocks(Port);
     test_open_close_loop(Port);
     test_close_library_with_open_handles(Port, Listener);

@@ -112,6 +112,22 @@ extension Api {
         guard let serverName else { return Status.invalidParameter }
         let name = String(cString: serverName)
         guard config.credential != nil else { return Status.invalidParameter }
+        if Worker.current != nil && !conn.worker.isCurrent {
+            // From a callback on another worker, which cannot wait for this one: queued, as
+            // MsQuic always queues the start (QUIC_STATUS_PENDING); a failure found on the
+            // connection's worker ends the connection with that status.
+            let posted = conn.worker.post {
+                let status = startOnWorker(conn, config, family, name, serverPort)
+                if Status.isFailure(status) { conn.startFailed(status) }
+            }
+            return posted ? Status.pending : Status.invalidState
+        }
+        return startOnWorker(conn, config, family, name, serverPort)
+    }
+
+    /// The body of ConnectionStart, from an application thread or on the connection's worker.
+    private static func startOnWorker(_ conn: ConnectionObject, _ config: Configuration, _ family: UInt16,
+                                      _ name: String, _ serverPort: UInt16) -> QuicStatus {
         let sni: String? = UDPAddress(host: name, port: 0) == nil ? name : nil
         let overrides: (Settings?, [UInt8]?, UDPAddress?, UDPAddress?)? = conn.worker.sync {
             (conn.ownSettings, conn.ticketToResume, conn.remoteAddressOverride, conn.localAddressOverride)

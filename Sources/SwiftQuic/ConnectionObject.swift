@@ -417,6 +417,24 @@ extension ConnectionObject {
         registration.releaseConnection(self)
     }
 
+    /// A queued ConnectionStart failed on the worker: the connection ends with that status
+    /// (SHUTDOWN_INITIATED_BY_TRANSPORT, then SHUTDOWN_COMPLETE), as MsQuic reports a start
+    /// it could not carry out.
+    func startFailed(_ status: QuicStatus) {
+        guard !started, !shutdownInitiated, !shutdownCompleteDelivered else { return }
+        shutdownInitiated = true
+        closeStatus = status
+        let ev = RawEvent(type: EventType.shutdownInitiatedByTransport)
+        ev.set(8, status)
+        ev.set(16, UInt64(0))
+        deliver(ev)
+        ev.free()
+        for s in pendingStarts { s.startFailed(Status.aborted) }
+        pendingStarts.removeAll()
+        service()
+        deliverShutdownComplete(handshakeCompleted: false, peerAcknowledged: false)
+    }
+
     /// ConnectionShutdown on the worker (RFC 9000 §10.2: CONNECTION_CLOSE 0x1d with the
     /// application's error code).
     func shutdownOnWorker(errorCode: UInt64, silent: Bool = false) {
