@@ -109,6 +109,9 @@ static QUIC_STATUS QUIC_API server_connection(HQUIC Connection, void* Context, Q
 
 typedef struct LISTENER_CTX {
     int StopInCallback;                                   /* ListenerStop from NEW_CONNECTION */
+    int DeferConfiguration;                               /* no ConnectionSetConfiguration there */
+    HQUIC Deferred;
+    pthread_t DeferredThread;
     HQUIC Listener;
     TU_EVENT StopComplete;
     TU_EVENT NewConnection;
@@ -121,6 +124,12 @@ static QUIC_STATUS QUIC_API listener_callback(HQUIC Listener, void* Context, QUI
     case QUIC_LISTENER_EVENT_NEW_CONNECTION: {
         HQUIC C = Event->NEW_CONNECTION.Connection;
         Api->SetCallbackHandler(C, (void*)server_connection, NULL);
+        if (L->DeferConfiguration) {
+            L->Deferred = C;
+            L->DeferredThread = pthread_self();
+            tu_event_signal(&L->NewConnection, C, NULL, 0);
+            return QUIC_STATUS_SUCCESS;
+        }
         QUIC_STATUS S = Api->ConnectionSetConfiguration(C, ServerConfiguration);
         tu_event_signal(&L->NewConnection, C, NULL, S);
         if (L->StopInCallback) {
@@ -439,6 +448,102 @@ static void test_start_from_callback(uint16_t Port)
     Api->ConnectionClose(Conn);
 }
 
+/* ConnectionSetConfiguration for a connection accepted on one worker, called from a callback
+ * on the other worker (MsQuic queues it: QUIC_STATUS_PENDING). */
+typedef struct HELPER {
+    TU_EVENT Connected;
+    TU_EVENT ShutdownComplete;
+    pthread_t Thread;
+} HELPER;
+
+static QUIC_STATUS QUIC_API helper_connection(HQUIC Connection, void* Context, QUIC_CONNECTION_EVENT* Event)
+{
+    HELPER* H = (HELPER*)Context;
+    if (Event->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
+        H->Thread = pthread_self();
+        tu_event_signal(&H->Connected, Connection, NULL, 0);
+    } else if (Event->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        tu_event_signal(&H->ShutdownComplete, Connection, NULL, 0);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+typedef struct CONFIGURER {
+    HQUIC Target;
+    QUIC_STATUS Result;
+    TU_EVENT Done;
+} CONFIGURER;
+
+static QUIC_STATUS QUIC_API configurer_stream(HQUIC Stream, void* Context, QUIC_STREAM_EVENT* Event)
+{
+    CONFIGURER* K = (CONFIGURER*)Context;
+    if (Event->Type == QUIC_STREAM_EVENT_START_COMPLETE) {
+        K->Result = Api->ConnectionSetConfiguration(K->Target, ServerConfiguration);
+        tu_event_signal(&K->Done, Stream, NULL, 0);
+    } else if (Event->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
+        Api->StreamClose(Stream);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static void test_set_configuration_from_other_worker(uint16_t Port, LISTENER_CTX* L)
+{
+    HELPER H[2];
+    HQUIC Helpers[2] = { NULL, NULL };
+    CLIENT_CTX C;
+    CONFIGURER K;
+    HQUIC Conn = NULL, Stream = NULL;
+    int Chosen = -1;
+    memset(H, 0, sizeof(H));
+    memset(&K, 0, sizeof(K));
+    tu_event_init(&K.Done);
+    for (int i = 0; i < 2; i++) {
+        tu_event_init(&H[i].Connected);
+        tu_event_init(&H[i].ShutdownComplete);
+        if (QUIC_SUCCEEDED(Api->ConnectionOpen(Registration, helper_connection, &H[i], &Helpers[i]))) {
+            Api->ConnectionStart(Helpers[i], ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "localhost", Port);
+        }
+    }
+    for (int i = 0; i < 2; i++) tu_event_wait(&H[i].Connected, 1, WAIT_MS);
+    L->DeferConfiguration = 1;
+    L->Deferred = NULL;
+    tu_event_init(&L->NewConnection);
+    client_init(&C, 0);
+    if (QUIC_SUCCEEDED(Api->ConnectionOpen(Registration, client_connection, &C, &Conn))) {
+        Api->ConnectionStart(Conn, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "localhost", Port);
+    }
+    CHECK(tu_event_wait(&L->NewConnection, 1, WAIT_MS) == 1, "NEW_CONNECTION, configuration deferred");
+    L->DeferConfiguration = 0;
+    for (int i = 0; i < 2; i++) {
+        if (H[i].Connected.Count == 1 && !pthread_equal(H[i].Thread, L->DeferredThread)) Chosen = i;
+    }
+    if (Chosen < 0 || L->Deferred == NULL) {
+        SKIP("no callback on a worker other than the accepted connection's (one worker only?)");
+        if (L->Deferred != NULL) Api->ConnectionSetConfiguration(L->Deferred, ServerConfiguration);
+    } else {
+        K.Target = L->Deferred;
+        if (QUIC_SUCCEEDED(Api->StreamOpen(Helpers[Chosen], QUIC_STREAM_OPEN_FLAG_NONE, configurer_stream, &K, &Stream)) &&
+            QUIC_SUCCEEDED(Api->StreamStart(Stream, QUIC_STREAM_START_FLAG_IMMEDIATE))) {
+            CHECK(tu_event_wait(&K.Done, 1, WAIT_MS) == 1, "START_COMPLETE on the other worker");
+            CHECK(QUIC_SUCCEEDED(K.Result), "ConnectionSetConfiguration from another worker's callback succeeds (%s)",
+                  tu_status_name(K.Result));
+            CHECK(tu_event_wait(&C.Connected, 1, WAIT_MS) == 1, "the connection configured that way connects");
+            Api->StreamShutdown(Stream, QUIC_STREAM_SHUTDOWN_FLAG_ABORT | QUIC_STREAM_SHUTDOWN_FLAG_IMMEDIATE, 0);
+        }
+    }
+    if (Conn != NULL) {
+        Api->ConnectionShutdown(Conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+        tu_event_wait(&C.ShutdownComplete, 1, WAIT_MS);
+        Api->ConnectionClose(Conn);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (Helpers[i] == NULL) continue;
+        Api->ConnectionShutdown(Helpers[i], QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+        tu_event_wait(&H[i].ShutdownComplete, 1, WAIT_MS);
+        Api->ConnectionClose(Helpers[i]);
+    }
+}
+
 /* RECEIVE answered with PENDING; the data is read on this thread after more has arrived. */
 static void test_pending_receive(uint16_t Port)
 {
@@ -681,6 +786,7 @@ int main(void)
     test_connection_start_misuse(Port);
     test_pending_receive(Port);
     test_start_from_callback(Port);
+    test_set_configuration_from_other_worker(Port, &L);
     test_registration_close_blocks(Port);
     test_open_close_loop(Port);
     test_close_library_with_open_handles(Port, Listener);

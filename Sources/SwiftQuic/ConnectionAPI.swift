@@ -192,7 +192,7 @@ extension Api {
         }
         guard conn.isServer else { return Status.invalidParameter }
         guard config.credential != nil else { return Status.invalidParameter }
-        let result: QuicStatus? = conn.worker.sync {
+        let body: () -> QuicStatus = {
             guard conn.configuration == nil, let binding = conn.binding, let dcid = conn.acceptDCID else {
                 return Status.invalidState
             }
@@ -204,7 +204,11 @@ extension Api {
             binding.completeAccept(dcid: dcid, configuration: engine, object: conn)
             return Status.success
         }
-        return result ?? Status.invalidState
+        // From a callback on another worker: queued (MsQuic queues it too and answers
+        // PENDING); a configuration refused there ends the connection.
+        return conn.worker.runOrQueue(queued: Status.pending, body, failedLater: { status in
+            if status != Status.invalidState { conn.startFailed(status) }
+        })
     }
 
     static func connectionSendResumptionTicket(_ connection: OpaquePointer?, _ flags: UInt32,

@@ -417,13 +417,15 @@ extension ConnectionObject {
         registration.releaseConnection(self)
     }
 
-    /// A queued ConnectionStart failed on the worker: the connection ends with that status
+    /// A queued ConnectionStart (or ConnectionSetConfiguration) failed on the worker: the
+    /// connection ends with that status
     /// (SHUTDOWN_INITIATED_BY_TRANSPORT, then SHUTDOWN_COMPLETE), as MsQuic reports a start
     /// it could not carry out.
     func startFailed(_ status: QuicStatus) {
         guard !started, !shutdownInitiated, !shutdownCompleteDelivered else { return }
         shutdownInitiated = true
         closeStatus = status
+        if core == nil, let dcid = acceptDCID { binding?.dropPending(dcid: dcid) }
         let ev = RawEvent(type: EventType.shutdownInitiatedByTransport)
         ev.set(8, status)
         ev.set(16, UInt64(0))
