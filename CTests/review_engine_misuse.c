@@ -253,6 +253,23 @@ static void test_listener_misuse(void)
     CHECK_STATUS(Api->ListenerStart(Listener, &Alpn, 1, &Address), QUIC_STATUS_SUCCESS, "ListenerStart");
     CHECK_STATUS(Api->ListenerStart(Listener, &Alpn, 1, &Address), QUIC_STATUS_INVALID_STATE,
                  "ListenerStart twice");
+    {
+        /* A second listener on the same port: MsQuic refuses the same ALPN (ALPN_IN_USE). With
+         * another ALPN MsQuic shares the binding; here it is refused (ADDRESS_IN_USE) rather
+         * than letting SO_REUSEPORT hand clients to the wrong listener at random. */
+        QUIC_ADDR Bound;
+        uint32_t Length = sizeof(Bound);
+        QUIC_BUFFER Other = tu_alpn("other");
+        HQUIC Second = NULL;
+        if (QUIC_SUCCEEDED(Api->GetParam(Listener, QUIC_PARAM_LISTENER_LOCAL_ADDRESS, &Length, &Bound)) &&
+            QUIC_SUCCEEDED(Api->ListenerOpen(Registration, listener_callback, &L, &Second))) {
+            CHECK_STATUS(Api->ListenerStart(Second, &Alpn, 1, &Bound), QUIC_STATUS_ALPN_IN_USE,
+                         "a second listener on the same port with the same ALPN");
+            CHECK_STATUS(Api->ListenerStart(Second, &Other, 1, &Bound), QUIC_STATUS_ADDRESS_IN_USE,
+                         "a second listener on the same port with another ALPN");
+            Api->ListenerClose(Second);
+        }
+    }
     Api->ListenerStop(Listener);
     CHECK(tu_event_wait(&L.StopComplete, 1, WAIT_MS) == 1, "ListenerStop: one STOP_COMPLETE");
     Api->ListenerStop(Listener);                          /* stopped already: nothing happens */
