@@ -6,6 +6,7 @@ import QuicCore
 import QuicPlatform
 import QuicTLS
 import QuicWire
+import Synchronization
 
 final class Binding: UDPSocketHandler, @unchecked Sendable {
     let worker: Worker
@@ -23,6 +24,27 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     init(worker: Worker, endpoint: Endpoint) {
         self.worker = worker
         self.endpoint = endpoint
+        Binding.live.withLock { $0[ObjectIdentifier(self)] = self }
+    }
+
+    /// Every binding whose socket is not closed yet. A binding and its connections refer to each
+    /// other (`connections` / `ConnectionObject.binding`) until the engine connection is closed;
+    /// a connection still closing or draining when the last MsQuicClose stops the workers would
+    /// keep that cycle forever, so the library tears the remaining bindings down first.
+    static let live = Mutex<[ObjectIdentifier: Binding]>([:])
+
+    /// A binding that never got going (its socket could not be made or registered): forget it.
+    func discard() {
+        _ = Binding.live.withLock { $0.removeValue(forKey: ObjectIdentifier(self)) }
+    }
+
+    /// The bindings still open, forgotten by the registry (the last MsQuicClose).
+    static func takeAllLive() -> [Binding] {
+        live.withLock { map -> [Binding] in
+            let all = Array(map.values)
+            map.removeAll()
+            return all
+        }
     }
 
     var localAddress: UDPAddress? { socket?.localAddress }
@@ -118,6 +140,11 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// Called by a connection whose engine closed: forget it, close an idle socket.
     func remove(_ core: Connection) {
         connections[ObjectIdentifier(core)] = nil
+        // The endpoint forgets closed connections by itself only when a datagram reaches them;
+        // one closed by its timer (draining over, idle timeout) or by the API stays in its
+        // tables, and `Connection.registry` points back at the endpoint: a reference cycle
+        // that would keep every such connection alive.
+        endpoint.removeClosedConnections()
         closeIfIdle()
     }
 
@@ -125,6 +152,38 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         guard closeWhenIdle, connections.isEmpty, pending.isEmpty, let socket else { return }
         self.socket = nil
         worker.remove(socket)
+        releaseEngineConnections()
+        _ = Binding.live.withLock { $0.removeValue(forKey: ObjectIdentifier(self)) }
+    }
+
+    /// The socket is gone: every engine connection the endpoint still holds (closed ones it
+    /// was never told to forget, connections it made on its own such as a refused client's,
+    /// ones still closing or draining) ends now and is forgotten, breaking the
+    /// Connection.registry <-> Endpoint cycle.
+    private func releaseEngineConnections() {
+        // Closing or draining ones too: with the socket gone their period would only be spent
+        // on timers (and a connection closing when the library stops would never be freed).
+        for conn in endpoint.allConnections where !conn.isClosed { conn.terminate() }
+        endpoint.removeClosedConnections()
+    }
+
+    /// On the worker, at the last MsQuicClose (every handle is already closed): drops the
+    /// connections still closing or draining, without a word on the wire, and closes the
+    /// socket, so that no binding/connection reference cycle outlives the library.
+    func tearDown() {
+        listener = nil
+        closeWhenIdle = true
+        pending.removeAll()
+        let objects = Array(connections.values)
+        connections.removeAll()
+        routes.removeAll()
+        touched.removeAll()
+        for object in objects { object.abandon() }
+        releaseEngineConnections()
+        if let socket {
+            self.socket = nil
+            worker.remove(socket)
+        }
     }
 
     /// An engine connection nobody asked for (cannot happen for a client socket; a listener

@@ -112,6 +112,22 @@ extension Api {
         guard let serverName else { return Status.invalidParameter }
         let name = String(cString: serverName)
         guard config.credential != nil else { return Status.invalidParameter }
+        if Worker.current != nil && !conn.worker.isCurrent {
+            // From a callback on another worker, which cannot wait for this one: queued, as
+            // MsQuic always queues the start (QUIC_STATUS_PENDING); a failure found on the
+            // connection's worker ends the connection with that status.
+            let posted = conn.worker.post {
+                let status = startOnWorker(conn, config, family, name, serverPort)
+                if Status.isFailure(status) { conn.startFailed(status) }
+            }
+            return posted ? Status.pending : Status.invalidState
+        }
+        return startOnWorker(conn, config, family, name, serverPort)
+    }
+
+    /// The body of ConnectionStart, from an application thread or on the connection's worker.
+    private static func startOnWorker(_ conn: ConnectionObject, _ config: Configuration, _ family: UInt16,
+                                      _ name: String, _ serverPort: UInt16) -> QuicStatus {
         let sni: String? = UDPAddress(host: name, port: 0) == nil ? name : nil
         let overrides: (Settings?, [UInt8]?, UDPAddress?, UDPAddress?)? = conn.worker.sync {
             (conn.ownSettings, conn.ticketToResume, conn.remoteAddressOverride, conn.localAddressOverride)
@@ -141,6 +157,7 @@ extension Api {
             binding.closeWhenIdle = true
             do { try conn.worker.add(socket, handler: binding) } catch {
                 socket.close()
+                binding.discard()
                 return Status.internalError
             }
             let core: Connection
@@ -148,6 +165,7 @@ extension Api {
                 core = try binding.endpoint.connect(configuration: engine, to: remote.socketAddress, now: Runtime.now)
             } catch {
                 conn.worker.remove(socket)
+                binding.discard()
                 return Status.internalError
             }
             conn.configuration = config
@@ -174,7 +192,7 @@ extension Api {
         }
         guard conn.isServer else { return Status.invalidParameter }
         guard config.credential != nil else { return Status.invalidParameter }
-        let result: QuicStatus? = conn.worker.sync {
+        let body: () -> QuicStatus = {
             guard conn.configuration == nil, let binding = conn.binding, let dcid = conn.acceptDCID else {
                 return Status.invalidState
             }
@@ -187,7 +205,11 @@ extension Api {
             binding.completeAccept(dcid: dcid, configuration: engine, object: conn)
             return Status.success
         }
-        return result ?? Status.invalidState
+        // From a callback on another worker: queued (MsQuic queues it too and answers
+        // PENDING); a configuration refused there ends the connection.
+        return conn.worker.runOrQueue(queued: Status.pending, body, failedLater: { status in
+            if status != Status.invalidState { conn.startFailed(status) }
+        })
     }
 
     static func connectionSendResumptionTicket(_ connection: OpaquePointer?, _ flags: UInt32,

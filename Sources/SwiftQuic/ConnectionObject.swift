@@ -419,6 +419,26 @@ extension ConnectionObject {
         registration.releaseConnection(self)
     }
 
+    /// A queued ConnectionStart (or ConnectionSetConfiguration) failed on the worker: the
+    /// connection ends with that status
+    /// (SHUTDOWN_INITIATED_BY_TRANSPORT, then SHUTDOWN_COMPLETE), as MsQuic reports a start
+    /// it could not carry out.
+    func startFailed(_ status: QuicStatus) {
+        guard !started, !shutdownInitiated, !shutdownCompleteDelivered else { return }
+        shutdownInitiated = true
+        closeStatus = status
+        if core == nil, let dcid = acceptDCID { binding?.dropPending(dcid: dcid) }
+        let ev = RawEvent(type: EventType.shutdownInitiatedByTransport)
+        ev.set(8, status)
+        ev.set(16, UInt64(0))
+        deliver(ev)
+        ev.free()
+        for s in pendingStarts { s.startFailed(Status.aborted) }
+        pendingStarts.removeAll()
+        service()
+        deliverShutdownComplete(handshakeCompleted: false, peerAcknowledged: false)
+    }
+
     /// ConnectionShutdown on the worker (RFC 9000 §10.2: CONNECTION_CLOSE 0x1d with the
     /// application's error code).
     func shutdownOnWorker(errorCode: UInt64, silent: Bool = false) {
@@ -473,6 +493,25 @@ extension ConnectionObject {
         appClosed = true
         service()
         registration.releaseConnection(self)
+    }
+}
+
+extension ConnectionObject {
+    /// The library is going away (last MsQuicClose, on the worker): forget the engine, the
+    /// binding and the streams so no reference cycle (connection <-> binding, connection <->
+    /// stream) is left behind. No event is delivered any more.
+    func abandon() {
+        appClosed = true
+        shutdownCompleteDelivered = true
+        if let timer { worker.cancel(timer) }
+        core?.terminate()
+        core = nil
+        binding = nil
+        streams.removeAll()
+        unstarted.removeAll()
+        blockedStarts.removeAll()
+        pendingStarts.removeAll()
+        deferred.removeAll()
     }
 }
 

@@ -87,7 +87,16 @@ enum Library {
     private static func shutDown() {
         AsyncCredentialLoad.joinAll()
         let objects = Handles.unregisterAll()
-        for object in objects { (object as? Registration)?.dropChildren() }
+        for object in objects {
+            guard let registration = object as? Registration else { continue }
+            registration.dropChildren()
+            registration.forgetConnections()
+        }
+        // Connections still closing or draining (their handles are closed) and the sockets
+        // they keep open go now, on their workers, before the workers stop.
+        for binding in Binding.takeAllLive() {
+            binding.worker.perform { binding.tearDown() }
+        }
         // The workers stop last: no callback can run once MsQuicClose returns.
         Runtime.stop()
         state.withLock { s in s = LibraryState() }

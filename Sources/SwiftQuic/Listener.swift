@@ -17,6 +17,8 @@ final class ListenerObject: QuicObject, @unchecked Sendable {
         var bindings: [Binding] = []
         var started = false
         var stopping = false
+        /// The port this listener holds in `ListenerObject.ports`.
+        var claimedPort: UInt16?
     }
     let state = Mutex(State())
     /// QUIC_LISTENER_STATISTICS counters.
@@ -39,6 +41,33 @@ final class ListenerObject: QuicObject, @unchecked Sendable {
 
     var localAddress: UDPAddress? { state.withLock { $0.bindings.first?.socket?.localAddress } }
 
+    /// Ports of the started listeners of this process and their ALPNs. Listener sockets use
+    /// SO_REUSEPORT (one per worker), so a second listener on the same port would bind too and
+    /// the kernel would spread clients over both by address hash: a client would reach the
+    /// wrong listener at random and be refused. MsQuic shares one binding between such
+    /// listeners and picks by ALPN; that sharing is not implemented, so the second listener is
+    /// refused: ALPN_IN_USE when it offers an ALPN the other has (as MsQuic), else
+    /// ADDRESS_IN_USE.
+    private static let ports = Mutex<[UInt16: [ObjectIdentifier: [[UInt8]]]]>([:])
+
+    private func claim(port: UInt16, alpns: [[UInt8]]) -> QuicStatus? {
+        ListenerObject.ports.withLock { ports -> QuicStatus? in
+            if let others = ports[port], !others.isEmpty {
+                let overlap = others.values.contains { theirs in theirs.contains { alpns.contains($0) } }
+                return overlap ? Status.alpnInUse : Status.addressInUse
+            }
+            ports[port, default: [:]][ObjectIdentifier(self)] = alpns
+            return nil
+        }
+    }
+
+    private func release(port: UInt16) {
+        ListenerObject.ports.withLock { ports in
+            ports[port]?[ObjectIdentifier(self)] = nil
+            if ports[port]?.isEmpty == true { ports[port] = nil }
+        }
+    }
+
     func start(alpns: [[UInt8]], address: UDPAddress) -> QuicStatus {
         guard let pool = Runtime.workers() else { return Status.outOfMemory }
         let already = state.withLock { s -> Bool in
@@ -47,6 +76,13 @@ final class ListenerObject: QuicObject, @unchecked Sendable {
             return false
         }
         if already { return Status.invalidState }
+        if address.port != 0 {
+            if let refused = claim(port: address.port, alpns: alpns) {
+                state.withLock { $0.started = false }
+                return refused
+            }
+            state.withLock { $0.claimedPort = address.port }
+        }
         var made: [Binding] = []
         // QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT 0: every client's address is validated with a
         // Retry first (RFC 9000 §8.1.2); QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY keys the reset
@@ -69,9 +105,15 @@ final class ListenerObject: QuicObject, @unchecked Sendable {
             }
             for (b, s) in zip(made, sockets) { b.socket = s }
         } catch {
-            state.withLock { $0.started = false }
+            for b in made { b.discard() }
+            if let port = state.withLock({ $0.claimedPort }) { release(port: port) }
+            state.withLock { $0.started = false; $0.claimedPort = nil }
             if case .system(_, let errno) = error, errno == 98 { return Status.addressInUse }
             return Status.internalError
+        }
+        if address.port == 0, let port = made.first?.socket?.localAddress.port, port != 0 {
+            // An ephemeral port: the kernel gave every socket of the group the same one.
+            if claim(port: port, alpns: alpns) == nil { state.withLock { $0.claimedPort = port } }
         }
         state.withLock { s in
             s.alpns = alpns
@@ -101,6 +143,10 @@ final class ListenerObject: QuicObject, @unchecked Sendable {
             return b
         }
         guard let bindings else { return false }
+        if let port = state.withLock({ s -> UInt16? in
+            defer { s.claimedPort = nil }
+            return s.claimedPort
+        }) { release(port: port) }
         for b in bindings {
             b.worker.perform {
                 b.listener = nil

@@ -70,6 +70,12 @@ final class Registration: QuicObject, @unchecked Sendable {
         for child in children { Handles.unregister(child) }
     }
 
+    /// Forgets the connections whose handles the application never closed (the last
+    /// MsQuicClose): they refer back to the registration.
+    func forgetConnections() {
+        state.withLock { $0.connections.removeAll() }
+    }
+
     /// Closes the handle, and with it the handles of the configurations it owns, after the
     /// application closed its connections (off the workers only).
     func close() {

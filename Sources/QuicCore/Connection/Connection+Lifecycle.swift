@@ -187,6 +187,16 @@ extension Connection {
         if immediate { finishClose() }
     }
 
+    /// Ends the connection at once whatever its state, skipping what is left of a closing or
+    /// draining period (RFC 9000 §10.2 makes both a courtesy to the peer): for an owner that is
+    /// going away and will not run the connection's timers any more.
+    public func terminate() {
+        if state == .open {
+            closeReason = ConnectionCloseReason(errorCode: 0, isApplication: true, fromPeer: false)
+        }
+        finishClose()
+    }
+
     func finishClose() {
         guard state != .closed else { return }
         let peerAcknowledged = closeReason?.fromPeer ?? false
