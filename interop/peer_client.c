@@ -379,6 +379,13 @@ static int client_connection(const uint8_t* Ticket, uint32_t TicketLength, uint8
             }
         }
     }
+    if (Ticket != NULL && Echo && Opt.ZeroRtt) {
+        /* 0-RTT: the streams are started and their data queued with QUIC_SEND_FLAG_ALLOW_0_RTT
+           before ConnectionStart (MsQuic allows this), so the data is in the first flight
+           whatever the scheduling (RFC 9001 §4.6.1); started after ConnectionStart, a slow
+           app thread could lose the race with a 2 ms loopback handshake and send in 1-RTT. */
+        Early = start_streams(Connection, 1, &EarlyFailed);
+    }
     Status = Api->ConnectionStart(Connection, Configuration, QUIC_ADDRESS_FAMILY_INET, Opt.ServerName, Opt.Port);
     if (Status == QUIC_STATUS_NOT_SUPPORTED) {
         say("RESULT skip ConnectionStart answers NOT_SUPPORTED (no engine in this build)");
@@ -388,11 +395,6 @@ static int client_connection(const uint8_t* Ticket, uint32_t TicketLength, uint8
         say("RESULT fail ConnectionStart status=0x%x", (unsigned)Status);
         Api->ConnectionClose(Connection);
         return 1;
-    }
-    if (Ticket != NULL && Echo && Opt.ZeroRtt) {
-        /* 0-RTT: the streams start right after ConnectionStart, before the handshake
-           completes, with QUIC_SEND_FLAG_ALLOW_0_RTT (RFC 9001 §4.6.1). */
-        Early = start_streams(Connection, 1, &EarlyFailed);
     }
 
     /* Connected, or the handshake failed. */

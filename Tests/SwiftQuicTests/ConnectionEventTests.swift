@@ -14,9 +14,23 @@ final class Recorder: @unchecked Sendable {
     var threads: Set<UInt> = []
     var concurrent = false
     var inCallback = false
-    var data: [UInt8] = []
-    var values: [String: UInt64] = [:]
-    var handles: [String: HQUIC] = [:]
+    // Callbacks (on workers) and the test thread both touch these: every access goes through
+    // the condition's lock (`_modify` keeps it held for the whole in-place mutation).
+    private var _data: [UInt8] = []
+    private var _values: [String: UInt64] = [:]
+    private var _handles: [String: HQUIC] = [:]
+    var data: [UInt8] {
+        get { condition.lock(); defer { condition.unlock() }; return _data }
+        _modify { condition.lock(); defer { condition.unlock() }; yield &_data }
+    }
+    var values: [String: UInt64] {
+        get { condition.lock(); defer { condition.unlock() }; return _values }
+        _modify { condition.lock(); defer { condition.unlock() }; yield &_values }
+    }
+    var handles: [String: HQUIC] {
+        get { condition.lock(); defer { condition.unlock() }; return _handles }
+        _modify { condition.lock(); defer { condition.unlock() }; yield &_handles }
+    }
 
     func record(_ name: String, _ body: () -> Void = {}) {
         condition.lock()
