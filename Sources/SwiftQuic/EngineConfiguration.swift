@@ -35,7 +35,8 @@ extension Configuration {
             && credential.flags & CredentialFlag.deferCertificateValidation == 0
         applyValidation(&tls, credential: credential, purpose: .clientAuth, expectedName: nil)
         // QUIC_SETTINGS.ServerResumptionLevel: RESUME_ONLY / RESUME_AND_ZERORTT let clients
-        // resume with our tickets (0-RTT itself is not accepted by the engine yet).
+        // resume with our tickets; with 0-RTT the engine still declines early data when a
+        // limit the ticket remembers is above this configuration's (RFC 9000 §7.4.1).
         let resumption = effectiveSettings[.serverResumptionLevel]
         if resumption > 0 { tls.ticketSealer = ticketRing }
         if resumption >= SettingLimits.serverResumeAndZeroRtt { tls.enableEarlyData = true }   // RFC 9001 §4.6

@@ -88,4 +88,95 @@ final class ConnectionZeroRTTTests: XCTestCase {
         XCTAssertFalse(client.handshake.isEarlyDataAccepted)
         XCTAssertTrue(client.handshake.isResumed)
     }
+
+    // RFC 9000 §7.4.1: the server, restarted with other limits, judges 0-RTT against the
+    // limits the ticket remembers. Runs the resumed connection; returns whether 0-RTT was
+    // accepted after checking the early stream's data arrived either way.
+    func resume(changing change: (inout ConnectionConfiguration) -> Void) throws -> Bool {
+        let (net, t) = try ticket(accept: true)
+        if var s = net.server.endpoint.configuration.server {
+            change(&s)
+            net.server.endpoint.configuration.server = s
+        }
+        let (client, id, data, zeroRTT) = try sendEarly(net, ticket: t)
+        XCTAssertGreaterThan(zeroRTT, 0)
+        let sink = StreamSink()
+        sink.seen.insert(id)
+        XCTAssertTrue(net.run(for: 10_000_000) {
+            if let s = net.server.accepted.last { sink.pump(s, events: []) }
+            return sink.fin.contains(id) && client.isHandshakeConfirmed
+        })
+        XCTAssertTrue(sink.data[id] == data)
+        XCTAssertTrue(client.handshake.isResumed)
+        return client.handshake.isEarlyDataAccepted
+    }
+
+    func testZeroRTTRejectedWhenInitialMaxDataShrank() throws {
+        XCTAssertFalse(try resume { $0.transportParameters.initialMaxData = 64 * 1024 })
+    }
+
+    func testZeroRTTRejectedWhenStreamLimitShrank() throws {
+        XCTAssertFalse(try resume { $0.transportParameters.initialMaxStreamsBidi = 10 })
+    }
+
+    func testZeroRTTRejectedWhenStreamDataLimitShrank() throws {
+        XCTAssertFalse(try resume { $0.transportParameters.initialMaxStreamDataBidiRemote = 8 * 1024 })
+    }
+
+    func testZeroRTTAcceptedWithSameLimits() throws {
+        XCTAssertTrue(try resume { _ in })
+    }
+
+    func testZeroRTTAcceptedWithLargerLimits() throws {
+        XCTAssertTrue(try resume {
+            $0.transportParameters.initialMaxData *= 2
+            $0.transportParameters.initialMaxStreamsBidi += 50
+            $0.transportParameters.activeConnectionIDLimit += 2
+        })
+    }
+
+    func testZeroRTTAcceptedWhenOnlyIdleTimeoutChanged() throws {
+        // max_idle_timeout is not among the limits RFC 9000 §7.4.1 requires to hold.
+        XCTAssertTrue(try resume { $0.transportParameters.maxIdleTimeout = 10_000 })
+    }
+
+    func testEarlyDataLimitCheck() throws {
+        var old = ConnectionConfiguration.defaultTransportParameters
+        old.maxDatagramFrameSize = 1200
+        old.statelessResetToken = StatelessResetToken()
+        let bytes = try old.encoded()
+        XCTAssertTrue(Connection.earlyDataLimitsHold(remembered: bytes, current: old))
+        // RFC 9221 §3: datagram support shrinking or disappearing refuses 0-RTT.
+        var c = old
+        c.maxDatagramFrameSize = nil
+        XCTAssertFalse(Connection.earlyDataLimitsHold(remembered: bytes, current: c))
+        c.maxDatagramFrameSize = 1000
+        XCTAssertFalse(Connection.earlyDataLimitsHold(remembered: bytes, current: c))
+        c.maxDatagramFrameSize = 1500
+        XCTAssertTrue(Connection.earlyDataLimitsHold(remembered: bytes, current: c))
+        c = old
+        c.activeConnectionIDLimit = 2
+        XCTAssertFalse(Connection.earlyDataLimitsHold(remembered: bytes, current: c))
+        c = old
+        c.initialMaxStreamsUni -= 1
+        XCTAssertFalse(Connection.earlyDataLimitsHold(remembered: bytes, current: c))
+        c = old
+        c.initialMaxStreamDataUni -= 1
+        XCTAssertFalse(Connection.earlyDataLimitsHold(remembered: bytes, current: c))
+        c = old
+        c.initialMaxStreamDataBidiLocal -= 1
+        XCTAssertFalse(Connection.earlyDataLimitsHold(remembered: bytes, current: c))
+        // Nothing remembered, or garbage: nothing proves the limits.
+        XCTAssertFalse(Connection.earlyDataLimitsHold(remembered: [], current: old))
+        XCTAssertFalse(Connection.earlyDataLimitsHold(remembered: [0x04, 0x09], current: old))
+    }
+
+    func testApplicationAcceptanceStillConsulted() throws {
+        let f = Connection.earlyDataAcceptance(current: ConnectionConfiguration.defaultTransportParameters,
+                                               application: { _, _ in false })
+        let bytes = try ConnectionConfiguration.defaultTransportParameters.encoded()
+        XCTAssertFalse(f([], bytes))
+        let g = Connection.earlyDataAcceptance(current: ConnectionConfiguration.defaultTransportParameters, application: nil)
+        XCTAssertTrue(g([], bytes))
+    }
 }

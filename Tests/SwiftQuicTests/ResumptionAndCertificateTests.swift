@@ -117,6 +117,30 @@ final class ResumptionAndCertificateTests: XCTestCase {
     }
 
     func testZeroRTTStreamDataOnAResumedConnection() throws {
+        XCTAssertEqual(try resumeWithEarlyStream(), UInt64(Array("early data".utf8).count),
+                       "the data went out as 0-RTT and was accepted")
+    }
+
+    /// RFC 9000 §7.4.1: the server's configuration now offers fewer bidirectional streams
+    /// than the ticket remembers, so 0-RTT is declined; the stream data still arrives in
+    /// 1-RTT on the resumed connection.
+    func testZeroRTTRejectedWhenServerLoweredStreamLimit() throws {
+        let early = try resumeWithEarlyStream {
+            var settings = QUIC_SETTINGS()
+            settings.IsSet.PeerBidiStreamCount = 1
+            settings.PeerBidiStreamCount = 1
+            let status = withUnsafeBytes(of: &settings) {
+                self.quic.api.SetParam!(resumeServerConfiguration, UInt32(QUIC_PARAM_CONFIGURATION_SETTINGS),
+                                        UInt32($0.count), $0.baseAddress)
+            }
+            XCTAssertEqual(status, S.success)
+        }
+        XCTAssertEqual(early, 0, "0-RTT declined: no stream data counted as accepted 0-RTT")
+    }
+
+    /// Gets a ticket, runs `between` (server-side changes), then resumes with a stream
+    /// sent as 0-RTT; checks the data arrives and returns QUIC_PARAM_STREAM_0RTT_LENGTH.
+    func resumeWithEarlyStream(between: () -> Void = {}) throws -> UInt64? {
         let (listener, port) = try listen(server, zeroRTT: true)
         let clientConfig = try clientConfiguration(flags: 0)
         let first = Recorder()
@@ -128,6 +152,7 @@ final class ResumptionAndCertificateTests: XCTestCase {
         quic.api.ConnectionShutdown!(c1, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0)
         XCTAssertTrue(first.wait(for: "SHUTDOWN_COMPLETE"))
         quic.api.ConnectionClose!(c1)
+        between()
 
         // Second connection: a stream started and sent on (ALLOW_0_RTT) before CONNECTED.
         let second = Recorder()
@@ -153,7 +178,6 @@ final class ResumptionAndCertificateTests: XCTestCase {
         XCTAssertEqual(server.data, message)
         let (status, early) = quic.get(stream, QUIC_PARAM_STREAM_0RTT_LENGTH, as: UInt64.self)
         XCTAssertEqual(status, S.success)
-        XCTAssertEqual(early, UInt64(message.count), "the data went out as 0-RTT and was accepted")
         quic.api.StreamClose!(stream)
         quic.api.ConnectionShutdown!(c2, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0)
         XCTAssertTrue(second.wait(for: "SHUTDOWN_COMPLETE"))
@@ -162,6 +186,7 @@ final class ResumptionAndCertificateTests: XCTestCase {
         quic.api.ListenerClose!(listener)
         quic.api.ConfigurationClose!(clientConfig)
         quic.api.ConfigurationClose!(resumeServerConfiguration)
+        return early
     }
 
     func testClientAuthentication() throws {

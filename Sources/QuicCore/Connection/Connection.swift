@@ -176,7 +176,12 @@ public final class Connection {
         try installInitialKeys(dcid: initialKeysDCID ?? originalDCID)
         idleDeadline = now + (configuration.handshakeIdleTimeout > 0 ? configuration.handshakeIdleTimeout : .max / 2)
         var finalTLS = configuration.tls
-        finalTLS.transportParameters = try ourTransportParameters(resetToken: token).encoded()
+        let ours = ourTransportParameters(resetToken: token)
+        finalTLS.transportParameters = try ours.encoded()
+        if role == .server, finalTLS.enableEarlyData {
+            // RFC 9000 §7.4.1, RFC 9221 §3: no 0-RTT when a remembered limit went down.
+            finalTLS.earlyDataAcceptance = Self.earlyDataAcceptance(current: ours, application: configuration.tls.earlyDataAcceptance)
+        }
         tls = TLSHandshake(configuration: finalTLS)
         if role == .client {
             // RFC 9000 §7.4.1: 0-RTT runs under the server's remembered limits.
