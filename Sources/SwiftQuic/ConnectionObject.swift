@@ -12,11 +12,10 @@ import QuicTLS
 import QuicWire
 import Synchronization
 
-final class ConnectionObject: QuicObject, @unchecked Sendable {
+final class ConnectionObject: CallbackObject, @unchecked Sendable {
     let registration: Registration
     let worker: Worker
     let isServer: Bool
-    private let handlerBits = Atomic<UInt>(0)
 
     var binding: Binding?
     var core: Connection?
@@ -83,17 +82,10 @@ final class ConnectionObject: QuicObject, @unchecked Sendable {
         self.registration = registration
         self.worker = worker
         self.isServer = isServer
-        super.init(handleType: isServer ? .connectionServer : .connectionClient)
-        handlerBits.store(UInt(bitPattern: handler), ordering: .releasing)
+        super.init(handleType: isServer ? .connectionServer : .connectionClient, handler: handler)
         self.context = context
     }
 
-    var handler: UnsafeRawPointer? { UnsafeRawPointer(bitPattern: handlerBits.load(ordering: .acquiring)) }
-
-    override func setCallbackHandler(_ handler: UnsafeMutableRawPointer?) -> Bool {
-        handlerBits.store(UInt(bitPattern: handler), ordering: .releasing)
-        return true
-    }
 
     // MARK: Engine attachment
 

@@ -54,6 +54,24 @@ class QuicObject: @unchecked Sendable {
     func setCallbackHandler(_ handler: UnsafeMutableRawPointer?) -> Bool { false }
 }
 
+/// An object that delivers events to an application callback: listeners, connections and
+/// streams. The handler is read on the worker and replaced from any thread (SetCallbackHandler).
+class CallbackObject: QuicObject, @unchecked Sendable {
+    private let handlerBits = Atomic<UInt>(0)
+
+    init(handleType: HandleType, handler: UnsafeRawPointer?) {
+        super.init(handleType: handleType)
+        handlerBits.store(UInt(bitPattern: handler), ordering: .releasing)
+    }
+
+    var handler: UnsafeRawPointer? { UnsafeRawPointer(bitPattern: handlerBits.load(ordering: .acquiring)) }
+
+    override func setCallbackHandler(_ handler: UnsafeMutableRawPointer?) -> Bool {
+        handlerBits.store(UInt(bitPattern: handler), ordering: .releasing)
+        return true
+    }
+}
+
 /// The registry of open handles.
 enum Handles {
     private static let open = Mutex<Set<UInt>>([])

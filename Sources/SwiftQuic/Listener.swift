@@ -8,9 +8,8 @@ import QuicTLS
 import QuicWire
 import Synchronization
 
-final class ListenerObject: QuicObject, @unchecked Sendable {
+final class ListenerObject: CallbackObject, @unchecked Sendable {
     let registration: Registration
-    private let handlerBits = Atomic<UInt>(0)
 
     struct State {
         var alpns: [[UInt8]] = []
@@ -27,17 +26,10 @@ final class ListenerObject: QuicObject, @unchecked Sendable {
 
     init(registration: Registration, handler: UnsafeRawPointer?, context: UnsafeMutableRawPointer?) {
         self.registration = registration
-        super.init(handleType: .listener)
-        handlerBits.store(UInt(bitPattern: handler), ordering: .releasing)
+        super.init(handleType: .listener, handler: handler)
         self.context = context
     }
 
-    var handler: UnsafeRawPointer? { UnsafeRawPointer(bitPattern: handlerBits.load(ordering: .acquiring)) }
-
-    override func setCallbackHandler(_ handler: UnsafeMutableRawPointer?) -> Bool {
-        handlerBits.store(UInt(bitPattern: handler), ordering: .releasing)
-        return true
-    }
 
     var localAddress: UDPAddress? { state.withLock { $0.bindings.first?.socket?.localAddress } }
 

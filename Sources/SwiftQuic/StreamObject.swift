@@ -7,9 +7,8 @@ import QuicCore
 import QuicWire
 import Synchronization
 
-final class StreamObject: QuicObject, @unchecked Sendable {
+final class StreamObject: CallbackObject, @unchecked Sendable {
     let connection: ConnectionObject
-    private let handlerBits = Atomic<UInt>(0)
     let openFlags: UInt32
     var id: StreamID?
     var startFlags: UInt32 = 0
@@ -52,8 +51,7 @@ final class StreamObject: QuicObject, @unchecked Sendable {
     init(connection: ConnectionObject, flags: UInt32, handler: UnsafeRawPointer?, context: UnsafeMutableRawPointer?) {
         self.connection = connection
         self.openFlags = flags
-        super.init(handleType: .stream)
-        handlerBits.store(UInt(bitPattern: handler), ordering: .releasing)
+        super.init(handleType: .stream, handler: handler)
         self.context = context
     }
 
@@ -64,15 +62,9 @@ final class StreamObject: QuicObject, @unchecked Sendable {
         self.id = id
         self.startRequested = true
         self.startCompleteDelivered = true
-        super.init(handleType: .stream)
+        super.init(handleType: .stream, handler: nil)
     }
 
-    var handler: UnsafeRawPointer? { UnsafeRawPointer(bitPattern: handlerBits.load(ordering: .acquiring)) }
-
-    override func setCallbackHandler(_ handler: UnsafeMutableRawPointer?) -> Bool {
-        handlerBits.store(UInt(bitPattern: handler), ordering: .releasing)
-        return true
-    }
 
     var isUnidirectional: Bool { openFlags & StreamObject.flagUnidirectional != 0 }
 
