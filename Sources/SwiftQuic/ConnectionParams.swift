@@ -86,8 +86,8 @@ extension Api {
     static func objectSetParam(_ object: QuicObject, _ param: UInt32, _ length: UInt32,
                                _ buffer: UnsafeRawPointer?) -> QuicStatus {
         if object is ListenerObject {
-            return param == ConnParam.listenerLocalAddress || param == ConnParam.listenerStats
-                ? Status.invalidParameter : Status.invalidParameter
+            // Every listener parameter (LOCAL_ADDRESS, STATS, ...) is get-only.
+            return Status.invalidParameter
         }
         if let stream = object as? StreamObject {
             if param & Param.prefixMask == Param.prefixStream {

@@ -101,16 +101,7 @@ extension Connection {
         let pnOffset = header.packetNumberOffset - header.start
         let decrypted: (firstByte: UInt8, packetNumber: UInt64, payload: Range<Int>)
         var keyUsed: OneRTTKeys.ReceiveKey = .current
-        if header.kind == .zeroRTT {
-            guard let keys = zeroRTTReceive else { return false }
-            do {
-                let u = try keys.unprotect(packet: packet, pnOffset: pnOffset, largestPacketNumber: s.largestReceived)
-                decrypted = (u.firstByte, u.packetNumber, u.payload)
-            } catch {
-                try countForgery()
-                return false
-            }
-        } else if space == .application {
+        if space == .application && header.kind != .zeroRTT {
             guard let keys = oneRTT else { return false }
             // The 1-RTT key may have changed (RFC 9001 §6.3): remove header protection, then
             // choose the AEAD from the key phase bit.
@@ -127,7 +118,8 @@ extension Connection {
                 return false
             }
         } else {
-            guard let keys = s.receiveKeys else { return false }
+            // Initial, Handshake and 0-RTT: one key per level, no key phase.
+            guard let keys = header.kind == .zeroRTT ? zeroRTTReceive : s.receiveKeys else { return false }
             do {
                 let u = try keys.unprotect(packet: packet, pnOffset: pnOffset, largestPacketNumber: s.largestReceived)
                 decrypted = (u.firstByte, u.packetNumber, u.payload)

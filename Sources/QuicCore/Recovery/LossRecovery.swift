@@ -484,19 +484,9 @@ public final class LossRecovery {
     /// without being lost (they are put in `discardedPackets`), its timers are reset, the
     /// backoff restarts and the receive side forgets its ranges.
     public func discardSpace(_ space: PacketNumberSpace, now: UInt64) {
-        discardedPackets.removeAll(keepingCapacity: true)
-        sent[space].removeAll { p in
-            discardedPackets.append(p)
-        }
-        for p in discardedPackets where p.inFlight {
-            congestion.onPacketDiscarded(bytes: UInt64(p.size), now: now)
-        }
-        ackElicitingInFlight[space] = 0
-        timeOfLastAckEliciting[space] = nil
-        lossTime[space] = nil
         ackTrackers[space].discard()
         ptoCount = 0
-        setLossDetectionTimer(now: now)
+        discardOutstanding(space, now: now)
     }
 
     /// Drops the outstanding packets of `space` (into `discardedPackets`) and their timers
