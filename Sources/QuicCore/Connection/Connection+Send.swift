@@ -191,6 +191,13 @@ extension Connection {
         guard hasKeys(space) else { return nil }
         let s = spaces[space.rawValue]
         let probe = s.probesPending > 0
+        if probe && space != .application && !streams.crypto.hasPendingData(level: space.encryptionLevel) {
+            // RFC 9002 §6.2.4: probes should carry unacknowledged data. A PTO sends two probe
+            // datagrams; when the first took all that was queued, the second repeats it too
+            // instead of being a bare PING (a PING-only Initial cannot start a server's
+            // connection, and a lossy path may deliver only that one).
+            streams.crypto.requeueUnacknowledged(level: space.encryptionLevel)
+        }
         // Probes ignore the congestion window (RFC 9002 §7.5); data also waits for the pacer
         // in the application space (§7.7; handshake flights go at once).
         var congestionOK = probe || recovery.canSend(bytes: 1200)
