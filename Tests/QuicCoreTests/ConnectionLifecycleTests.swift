@@ -22,8 +22,8 @@ final class ConnectionLifecycleTests: XCTestCase {
         net.link.blackhole = true
         XCTAssertTrue(net.run(for: 60_000_000) { client.isClosed && server.isClosed })
         let elapsed = net.now - start
-        XCTAssertGreaterThanOrEqual(elapsed, 5_000_000)
-        XCTAssertLessThan(elapsed, 8_000_000)
+        XCTAssertGreaterThanOrEqual(elapsed, .seconds(5))
+        XCTAssertLessThan(elapsed, .seconds(8))
         XCTAssertEqual(net.client.events(client).transportClose?.idleTimeout, true)
         XCTAssertEqual(net.server.events(server).transportClose?.idleTimeout, true)
         XCTAssertTrue(net.client.events(client).shutdownComplete)
@@ -33,7 +33,7 @@ final class ConnectionLifecycleTests: XCTestCase {
         var s = SimConfigs.server()
         s.transportParameters.maxIdleTimeout = 3_000
         var c = SimConfigs.client()
-        c.keepAliveInterval = 1_000_000
+        c.keepAliveInterval = .seconds(1)
         let (net, client, server) = try pair(server: s, client: c)
         net.run(for: 20_000_000)
         XCTAssertFalse(client.isClosed)
