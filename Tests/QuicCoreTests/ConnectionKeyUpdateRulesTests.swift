@@ -26,7 +26,7 @@ final class ConnectionKeyUpdateRulesTests: XCTestCase {
     /// The server sends whatever it has (its ACK), dropped on the way.
     func serverSendsAck(_ net: SimNetwork, _ server: Connection) {
         var sent = 0
-        while server.pollTransmit(now: net.now + 100_000) != nil { sent += 1 }
+        while server.pollTransmit(now: net.now + .milliseconds(100)) != nil { sent += 1 }
         XCTAssertGreaterThan(sent, 0)
     }
 

@@ -22,8 +22,8 @@ final class ConnectionLifecycleTests: XCTestCase {
         net.link.blackhole = true
         XCTAssertTrue(net.run(for: 60_000_000) { client.isClosed && server.isClosed })
         let elapsed = net.now - start
-        XCTAssertGreaterThanOrEqual(elapsed, 5_000_000)
-        XCTAssertLessThan(elapsed, 8_000_000)
+        XCTAssertGreaterThanOrEqual(elapsed, .seconds(5))
+        XCTAssertLessThan(elapsed, .seconds(8))
         XCTAssertEqual(net.client.events(client).transportClose?.idleTimeout, true)
         XCTAssertEqual(net.server.events(server).transportClose?.idleTimeout, true)
         XCTAssertTrue(net.client.events(client).shutdownComplete)
@@ -33,7 +33,7 @@ final class ConnectionLifecycleTests: XCTestCase {
         var s = SimConfigs.server()
         s.transportParameters.maxIdleTimeout = 3_000
         var c = SimConfigs.client()
-        c.keepAliveInterval = 1_000_000
+        c.keepAliveInterval = .seconds(1)
         let (net, client, server) = try pair(server: s, client: c)
         net.run(for: 20_000_000)
         XCTAssertFalse(client.isClosed)
@@ -56,7 +56,7 @@ final class ConnectionLifecycleTests: XCTestCase {
     func testCloseRightAfterHandshakeCarriesFinished() throws {
         let net = SimConfigs.network(seed: 3, server: SimConfigs.server())
         let client = try net.connect(SimConfigs.client())
-        var closedAt: UInt64?
+        var closedAt: QuicInstant?
         net.afterDelivery = {
             if closedAt == nil, client.isHandshakeComplete {
                 client.close(errorCode: 7, now: net.now)
@@ -68,7 +68,7 @@ final class ConnectionLifecycleTests: XCTestCase {
         XCTAssertTrue(server.isHandshakeComplete, "the server read the client's Finished before its close")
         XCTAssertNotNil(server.closeReason)
         // Both ends are gone well inside one initial PTO (RTT here is 20 ms).
-        XCTAssertLessThan(net.now - (closedAt ?? 0), 500_000)
+        XCTAssertLessThan(net.now - (closedAt ?? net.now), .milliseconds(500))
     }
 
     /// The client plays a misbehaving peer; the server must close with `code`.

@@ -31,7 +31,7 @@ extension Connection {
 
     /// Writes the next datagram to send into `buffer` (at least 1200 bytes), nil when there
     /// is nothing to send now.
-    public func pollTransmit(now: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Transmit? {
+    public func pollTransmit(now: QuicInstant, into buffer: UnsafeMutableRawBufferPointer) -> Transmit? {
         switch state {
         case .closed, .draining: return nil
         case .closing: if !closePacketPending { return nil }
@@ -126,7 +126,7 @@ extension Connection {
     }
 
     /// `pollTransmit` into a new array (tests, cold paths).
-    public func pollTransmit(now: UInt64) -> (Transmit, [UInt8])? {
+    public func pollTransmit(now: QuicInstant) -> (Transmit, [UInt8])? {
         var buffer = [UInt8](repeating: 0, count: max(1200, currentMaxDatagramSize))
         let t = buffer.withUnsafeMutableBytes { pollTransmit(now: now, into: $0) }
         guard let t else { return nil }
@@ -187,7 +187,7 @@ extension Connection {
     }
 
     func buildPacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int,
-                     now: UInt64) -> PacketUnderConstruction? {
+                     now: QuicInstant) -> PacketUnderConstruction? {
         guard hasKeys(space) else { return nil }
         let s = spaces[space.rawValue]
         let probe = s.probesPending > 0
@@ -253,7 +253,7 @@ extension Connection {
         ackEliciting = true
     }
 
-    func writeApplicationControlFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool, now: UInt64) {
+    func writeApplicationControlFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool, now: QuicInstant) {
         // RFC 9000 §12.5: 0-RTT packets carry none of the control frames below but PING.
         if sendingZeroRTT {
             if pingPending, (try? FrameEncoder.write(.ping, into: &w)) != nil {
@@ -312,7 +312,7 @@ extension Connection {
     /// The CONNECTION_CLOSE packet of a space (RFC 9000 §10.2.3): in Initial and Handshake
     /// packets an application close becomes a transport APPLICATION_ERROR without reason.
     func buildClosePacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int,
-                          now: UInt64) -> PacketUnderConstruction? {
+                          now: QuicInstant) -> PacketUnderConstruction? {
         guard hasKeys(space), let reason = closeReason else { return nil }
         if space == .application && sendingZeroRTT { return nil }  // the close goes in Initial/Handshake packets
         // Only the highest space the peer can read matters once the handshake is confirmed.
