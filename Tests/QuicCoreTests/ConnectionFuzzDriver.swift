@@ -99,6 +99,10 @@ enum ConnectionFuzz {
 
     static let alpn: [[UInt8]] = [Array("fuzz".utf8)]
 
+    /// When set, the victim's role whatever flag bit 0 says (the fuzzer binary sets it from
+    /// FUZZ_ROLE=server|client, to spend a run on one role).
+    nonisolated(unsafe) static var forcedVictimRole: EndpointRole?
+
     /// What the victim reported, for the replay tests.
     struct Outcome {
         var handshakeCompleted = false
@@ -166,8 +170,8 @@ struct Session {
     var connections: [Connection] = []
     var streams: [ObjectIdentifier: [StreamID]] = [:]
     var outcome = ConnectionFuzz.Outcome()
-    /// Virtual clock, µs.
-    var now: UInt64 = 1_000_000
+    /// Virtual clock.
+    var now = QuicInstant(microseconds: 1_000_000)
     static let maxStep: UInt64 = 1 << 40
     static let maxClock: UInt64 = 1 << 50
 
@@ -176,7 +180,13 @@ struct Session {
 
     init(_ bytes: UnsafeRawBufferPointer) {
         input = FuzzInput(bytes)
-        flags = input.byte() ?? 0
+        var f = input.byte() ?? 0
+        switch ConnectionFuzz.forcedVictimRole {
+        case .server?: f &= ~1
+        case .client?: f |= 1
+        case nil: break
+        }
+        flags = f
         victimIsServer = flags & 1 == 0
         let count = Int((input.byte() ?? 0) % 32)
         for _ in 0..<count {
@@ -203,9 +213,9 @@ struct Session {
         c.versions = role == .client && flags & 0x40 != 0 ? [.v2, .v1] : [.v1, .v2]
         c.datagramReceiveEnabled = victim ? flags & 0x02 != 0 : true
         if victim {
-            if flags & 0x10 != 0 { c.keepAliveInterval = 1_000_000 }
+            if flags & 0x10 != 0 { c.keepAliveInterval = .seconds(1) }
             if flags & 0x20 != 0 { c.keyUpdateInterval = 16 }
-            if flags & 0x80 != 0 { c.handshakeIdleTimeout = 0 }
+            if flags & 0x80 != 0 { c.handshakeIdleTimeout = .zero }
         }
         return c
     }
@@ -312,19 +322,20 @@ struct Session {
     /// same instant is a busy loop for a real event loop.
     mutating func fireTimers() {
         for _ in 0..<64 {
-            let due = connections.filter { !$0.isClosed && ($0.nextTimeout() ?? .max) <= now }
+            let due = connections.filter { !$0.isClosed && ($0.nextTimeout() ?? .never) <= now }
             if due.isEmpty { return }
             for c in due { c.handleTimeout(now: now) }
             clientEndpoint.removeClosedConnections()
             serverEndpoint.removeClosedConnections()
             flush()
         }
-        let stuck = connections.filter { !$0.isClosed && ($0.nextTimeout() ?? .max) <= now }
+        let stuck = connections.filter { !$0.isClosed && ($0.nextTimeout() ?? .never) <= now }
         precondition(stuck.isEmpty, "timer stuck at \(now): \(stuck.map { "\($0.role) \($0.state) \($0.timerDebug(now: now))" })")
     }
 
     mutating func advance(by step: UInt64) {
-        now = min(now + min(step, Session.maxStep), max(now, Session.maxClock))
+        let us = now.microseconds
+        now = QuicInstant(microseconds: min(us + min(step, Session.maxStep), max(us, Session.maxClock)))
         fireTimers()
     }
 
@@ -348,7 +359,7 @@ struct Session {
                 appAction(input.byte() ?? 0)
             case 4:
                 let next = connections.filter { !$0.isClosed }.compactMap { $0.nextTimeout() }.min()
-                if let next, next > now { advance(by: next - now) } else { fireTimers() }
+                if let next, next > now { advance(by: (next - now).microseconds) } else { fireTimers() }
             case 5:
                 let b = input.byte() ?? 0
                 if b & 1 == 0 { if !toVictim.isEmpty { toVictim.removeFirst() } } else if !toPeer.isEmpty { toPeer.removeFirst() }
@@ -450,9 +461,9 @@ struct Session {
         for _ in 0..<64 {
             let live = connections.filter { !$0.isClosed }
             guard let next = live.compactMap({ $0.nextTimeout() }).min() else { break }
-            if next > now { advance(by: next - now) } else { fireTimers() }
+            if next > now { advance(by: (next - now).microseconds) } else { fireTimers() }
             deliverAll()
-            if now >= Session.maxClock { break }
+            if now.microseconds >= Session.maxClock { break }
         }
     }
 

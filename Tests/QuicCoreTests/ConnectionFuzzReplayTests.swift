@@ -56,13 +56,32 @@ final class ConnectionFuzzReplayTests: XCTestCase {
         for (_, bytes) in seeds { ConnectionFuzz.run(bytes) }
     }
 
-    /// The fuzzer's reproducers (Fuzz/crashes-connection) run without a trap. The first two:
-    /// a peer announcing max_idle_timeout near 2^61 ms trapped in restartIdleTimer (as a
-    /// server in the ClientHello, as a client in EncryptedExtensions). RFC 9000 §10.1: the
-    /// idle timeout is the minimum of both values, so the victim (30 s) must time out after 30 s.
+    /// The fuzzer's reproducers (Fuzz/crashes-connection) run without a trap, each with the
+    /// outcome the RFC asks for. The first two (found before the fix of branch `time`): a peer
+    /// announcing max_idle_timeout near 2^62 ms, to a victim server (in the ClientHello) and to a
+    /// victim client (in EncryptedExtensions), trapped in restartIdleTimer (`* 1000`). RFC 9000
+    /// §10.1: the idle timeout is the minimum of both values, so the victim (30 s) completes the
+    /// handshake and then times out.
     func testCrashReproducers() throws {
-        // The idle-timeout overflow is fixed on branch `time` (QuicDuration, issue 10); until
-        // it is merged, replaying these inputs traps the test process.
-        throw XCTSkip("enabled with the idle-timeout fix of branch time")
+        let reproducers = try inputs("crashes-connection")
+        XCTAssertFalse(reproducers.isEmpty)
+        for (name, bytes) in reproducers {
+            let outcome = ConnectionFuzz.run(bytes)
+            if name.hasPrefix("idle-timeout-") {
+                XCTAssertTrue(outcome.handshakeCompleted, name)
+                XCTAssertEqual(outcome.closeReason?.idleTimeout, true, name)
+            }
+        }
+    }
+
+    /// The issue's value, max_idle_timeout = 2^61 ms, and the largest varint, for both roles.
+    func testHugePeerIdleTimeout() {
+        for flags: UInt8 in [0x00, 0x01] {
+            for value: [UInt8] in [[0xe0, 0, 0, 0, 0, 0, 0, 0], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]] {
+                let outcome = ConnectionFuzz.run([flags, 1, 0x01] + value)
+                XCTAssertTrue(outcome.handshakeCompleted, "flags \(flags)")
+                XCTAssertEqual(outcome.closeReason?.idleTimeout, true, "flags \(flags)")
+            }
+        }
     }
 }
