@@ -21,7 +21,9 @@
 //     bit 5   victim initiates a key update every 16 packets (RFC 9001 §6)
 //     bit 6   the client starts in QUIC v2 (RFC 9369) instead of v1
 //     bit 7   victim handshake idle timeout off (else 10 s)
-//   byte 1: number of transport parameter pairs n (n % 32)
+//   byte 1: bits 0-4: number of transport parameter pairs n; bit 5: the server endpoint (victim
+//     or peer) requires a Retry (RFC 9000 §8.1.2); bit 6: the victim sends datagrams up to 1452
+//     bytes (else 1200); bit 7: the victim offers only TLS_CHACHA20_POLY1305_SHA256
 //   n × (varint id, varint value): QUIC varints (RFC 9000 §16). Each becomes the transport
 //     parameter `id` whose value is the varint `value` (length computed by the harness), in the
 //     peer's ClientHello (victim server) or EncryptedExtensions (victim client). So
@@ -158,6 +160,8 @@ struct Session {
     var input: FuzzInput
     let flags: UInt8
     let victimIsServer: Bool
+    /// Byte 1's knobs (bits 5-7).
+    let knobs: UInt8
     var pairs: [(id: UInt64, value: UInt64)] = []
     let clientEndpoint: Endpoint
     let serverEndpoint: Endpoint
@@ -188,20 +192,23 @@ struct Session {
         }
         flags = f
         victimIsServer = flags & 1 == 0
-        let count = Int((input.byte() ?? 0) % 32)
+        let byte1 = input.byte() ?? 0
+        knobs = byte1 & 0xe0
+        let count = Int(byte1 % 32)
         for _ in 0..<count {
             guard let id = input.varint(), let value = input.varint() else { break }
             pairs.append((id, value))
         }
-        var serverConfig = Session.connectionConfiguration(role: .server, flags: flags, victim: victimIsServer)
+        var serverConfig = Session.connectionConfiguration(role: .server, flags: flags, knobs: knobs, victim: victimIsServer)
         if !victimIsServer { serverConfig.transportParametersEncoder = Session.encoder(flags: flags, pairs: pairs) }
         var serverEndpointConfig = EndpointConfiguration(server: serverConfig)
         serverEndpointConfig.statelessResetKey = Array(repeating: 7, count: 32)
+        serverEndpointConfig.requireRetry = knobs & 0x20 != 0
         serverEndpoint = Endpoint(configuration: serverEndpointConfig)
         clientEndpoint = Endpoint(configuration: EndpointConfiguration())
     }
 
-    static func connectionConfiguration(role: TLSRole, flags: UInt8, victim: Bool) -> ConnectionConfiguration {
+    static func connectionConfiguration(role: TLSRole, flags: UInt8, knobs: UInt8, victim: Bool) -> ConnectionConfiguration {
         var tls: TLSConfiguration
         if role == .server {
             tls = TLSConfiguration(role: .server, alpnProtocols: ConnectionFuzz.alpn, credential: ConnectionFuzz.credential)
@@ -216,6 +223,8 @@ struct Session {
             if flags & 0x10 != 0 { c.keepAliveInterval = .seconds(1) }
             if flags & 0x20 != 0 { c.keyUpdateInterval = 16 }
             if flags & 0x80 != 0 { c.handshakeIdleTimeout = .zero }
+            if knobs & 0x40 != 0 { c.maxDatagramSize = 1452 }
+            if knobs & 0x80 != 0 { c.tls.cipherSuites = [.chacha20Poly1305Sha256] }
         }
         return c
     }
@@ -258,7 +267,7 @@ struct Session {
     // MARK: Network
 
     mutating func start() {
-        var clientConfig = Session.connectionConfiguration(role: .client, flags: flags, victim: !victimIsServer)
+        var clientConfig = Session.connectionConfiguration(role: .client, flags: flags, knobs: knobs, victim: !victimIsServer)
         if victimIsServer { clientConfig.transportParametersEncoder = Session.encoder(flags: flags, pairs: pairs) }
         guard let c = try? clientEndpoint.connect(configuration: clientConfig, to: serverAddress, now: now) else { return }
         connections.append(c)

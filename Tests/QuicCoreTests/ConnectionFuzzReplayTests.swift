@@ -17,11 +17,14 @@ final class ConnectionFuzzReplayTests: XCTestCase {
     /// The harness itself works: with no operations both roles complete a real handshake and
     /// the victim ends by idle timeout (RFC 9000 §10.1) while the harness follows the timers.
     func testPlainSessionsHandshakeAndIdleOut() {
+        // Byte 1 knobs: none, a Retry first (RFC 9000 §8.1.2), 1452-byte datagrams + ChaCha20 only.
         for flags: UInt8 in [0x00, 0x01] {
-            let outcome = ConnectionFuzz.run([flags, 0])
-            XCTAssertTrue(outcome.handshakeCompleted, "flags \(flags)")
-            XCTAssertTrue(outcome.closed, "flags \(flags)")
-            XCTAssertEqual(outcome.closeReason?.idleTimeout, true, "flags \(flags)")
+            for knobs: UInt8 in [0x00, 0x20, 0xc0] {
+                let outcome = ConnectionFuzz.run([flags, knobs])
+                XCTAssertTrue(outcome.handshakeCompleted, "flags \(flags) knobs \(knobs)")
+                XCTAssertTrue(outcome.closed, "flags \(flags) knobs \(knobs)")
+                XCTAssertEqual(outcome.closeReason?.idleTimeout, true, "flags \(flags) knobs \(knobs)")
+            }
         }
     }
 
