@@ -165,6 +165,8 @@ public final class Endpoint: ConnectionIDRegistry {
 
         var c = config
         c.localConnectionIDLength = configuration.connectionIDLength
+        // What the server's version_information lists (RFC 9368 §3): the versions this endpoint accepts.
+        c.versions = configuration.supportedVersions
         guard let conn = try? Connection(server: c, remote: remote, version: header.version, originalDCID: originalDCID,
                                          clientSCID: header.scid, currentDCID: header.dcid, retrySCID: retrySCID,
                                          registry: self, addressValidated: validated, now: now) else { return nil }
