@@ -58,7 +58,7 @@ final class RecoveryAckTrackerTests: XCTestCase {
         XCTAssertNil(t.ackDeadline)
         XCTAssertTrue(t.hasUnacknowledged)
         t.onPacketReceived(1, ackEliciting: true, now: 100)
-        XCTAssertEqual(t.ackDeadline, 100 + 25_000)
+        XCTAssertEqual(t.ackDeadline, 25_100)
         XCTAssertFalse(t.isAckDue(now: 25_099))
         XCTAssertTrue(t.isAckDue(now: 25_100))
         t.onPacketReceived(2, ackEliciting: true, now: 200)

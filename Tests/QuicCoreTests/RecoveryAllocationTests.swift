@@ -29,7 +29,7 @@ final class RecoveryAllocationTests: XCTestCase {
         var ackBytes = [UInt8](repeating: 0, count: 64)
         var out = [UInt8](repeating: 0, count: 256)
         var pn: UInt64 = 0
-        var now: UInt64 = 0
+        var now: QuicInstant = 0
 
         func cycle() throws {
             // Send two packets, receive two, write an ACK, process the peer's ACK.
