@@ -150,3 +150,20 @@ final class ExtremeTimingTests: XCTestCase {
         try exchange(net, client, server)
     }
 }
+
+extension ExtremeTimingTests {
+    /// An ACK whose ACK Delay is 2^62-1 (with the peer's ack_delay_exponent 20): the RTT
+    /// arithmetic saturates; the connection lives on and still transfers (issue 10).
+    func testHugeAckDelayFromPeer() throws {
+        var c = SimConfigs.client()
+        c.transportParameters.ackDelayExponent = 20
+        let (net, client, server) = try pair(client: c)
+        let maxVarInt: [UInt8] = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+        // ACK: Largest Acknowledged 0, ACK Delay 2^62-1, no additional range, First ACK Range 0.
+        client.injectedFrames.append([0x02, 0x00] + maxVarInt + [0x00, 0x00])
+        net.run(for: 1_000_000)
+        XCTAssertFalse(server.isClosed)
+        try exchange(net, client, server)
+        XCTAssertLessThan(server.smoothedRTT, .seconds(10))
+    }
+}
