@@ -1,5 +1,6 @@
 import XCTest
 @testable import QuicCore
+import QuicWire
 
 /// `QuicDuration` / `QuicInstant` (issue 10): saturating at both ends, never trapping.
 final class TimeTypesTests: XCTestCase {
@@ -165,5 +166,40 @@ extension ExtremeTimingTests {
         XCTAssertFalse(server.isClosed)
         try exchange(net, client, server)
         XCTAssertLessThan(server.smoothedRTT, .seconds(10))
+    }
+}
+
+/// Transport parameters out of RFC 9000 §18.2's range end a live handshake with
+/// TRANSPORT_PARAMETER_ERROR (0x08) in CONNECTION_CLOSE, seen by both sides (issue 10 audit).
+final class PeerTransportParameterLimitTests: XCTestCase {
+    func assertHandshakeFails(client configure: (inout TransportParameters) -> Void,
+                              file: StaticString = #filePath, line: UInt = #line) throws {
+        var c = SimConfigs.client()
+        configure(&c.transportParameters)
+        let net = SimConfigs.network()
+        let client = try net.connect(c)
+        XCTAssertTrue(net.run(for: 30_000_000) { client.isClosed && (net.server.accepted.first?.isClosed ?? true) },
+                      file: file, line: line)
+        XCTAssertFalse(client.isHandshakeComplete, file: file, line: line)
+        XCTAssertEqual(net.client.events(client).transportClose?.errorCode,
+                       TransportErrorCode.transportParameterError.rawValue, file: file, line: line)
+        XCTAssertEqual(net.client.events(client).transportClose?.fromPeer, true, file: file, line: line)
+    }
+
+    func testAckDelayExponentAbove20() throws {
+        try assertHandshakeFails { $0.ackDelayExponent = 21 }
+    }
+
+    func testMaxAckDelayAt2To14() throws {
+        try assertHandshakeFails { $0.maxAckDelay = 1 << 14 }
+    }
+
+    func testInitialMaxStreamsAbove2To60() throws {
+        try assertHandshakeFails { $0.initialMaxStreamsBidi = (1 << 60) + 1 }
+        try assertHandshakeFails { $0.initialMaxStreamsUni = (1 << 60) + 1 }
+    }
+
+    func testMaxUDPPayloadSizeBelow1200() throws {
+        try assertHandshakeFails { $0.maxUDPPayloadSize = 1199 }
     }
 }
