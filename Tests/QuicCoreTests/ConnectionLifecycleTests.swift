@@ -49,6 +49,28 @@ final class ConnectionLifecycleTests: XCTestCase {
         XCTAssertTrue(net.client.events(client).shutdownComplete)
     }
 
+    /// A client that closes as soon as its handshake completes (an app shutting down inside
+    /// CONNECTED) still delivers its Finished and ACKs ahead of CONNECTION_CLOSE: the server
+    /// completes its handshake, has an RTT sample, and drains for 3 PTOs of a real RTT
+    /// instead of 3 × the 1 s initial PTO (RFC 9000 §10.2.3; MsQuic does the same).
+    func testCloseRightAfterHandshakeCarriesFinished() throws {
+        let net = SimConfigs.network(seed: 3, server: SimConfigs.server())
+        let client = try net.connect(SimConfigs.client())
+        var closedAt: QuicInstant?
+        net.afterDelivery = {
+            if closedAt == nil, client.isHandshakeComplete {
+                client.close(errorCode: 7, now: net.now)
+                closedAt = net.now
+            }
+        }
+        XCTAssertTrue(net.run(for: 20_000_000) { client.isClosed && (net.server.accepted.first?.isClosed ?? false) })
+        let server = try XCTUnwrap(net.server.accepted.first)
+        XCTAssertTrue(server.isHandshakeComplete, "the server read the client's Finished before its close")
+        XCTAssertNotNil(server.closeReason)
+        // Both ends are gone well inside one initial PTO (RTT here is 20 ms).
+        XCTAssertLessThan(net.now - (closedAt ?? net.now), .milliseconds(500))
+    }
+
     /// The client plays a misbehaving peer; the server must close with `code`.
     func assertServerCloses(with code: TransportErrorCode, frame: [UInt8], file: StaticString = #filePath, line: UInt = #line) throws {
         let (net, client, server) = try pair()

@@ -53,6 +53,9 @@ final class SimNetwork {
     var tracedConnections: [Connection] = []
     /// Hook to inspect or rewrite datagrams before they enter the link (nil drops).
     var tap: ((Bool, [UInt8]) -> [UInt8]?)?
+    /// Runs after each round of deliveries and timers, before the peers send: where an
+    /// application reacting to an event (e.g. closing on CONNECTED) acts.
+    var afterDelivery: (() -> Void)?
 
     init(seed: UInt64, server: EndpointConfiguration, client: EndpointConfiguration = EndpointConfiguration()) {
         rng = SimRandom(seed: seed)
@@ -143,6 +146,7 @@ final class SimNetwork {
                 }
             }
             for c in allConnections() where (c.nextTimeout() ?? .never) <= now { c.handleTimeout(now: now) }
+            afterDelivery?()
             client.endpoint.removeClosedConnections()
             server.endpoint.removeClosedConnections()
         }

@@ -119,6 +119,16 @@ extension Connection {
         spaces[target.rawValue].probesPending = max(1, count)
         if target != .application {
             streams.crypto.requeueUnacknowledged(level: target.encryptionLevel)
+            // The other handshake space's unacknowledged data goes along in the same
+            // datagrams (RFC 9002 §6.2.4 allows probing other spaces; RFC 9000 §12.2
+            // coalescing): a server whose ServerHello (Initial) was lost would otherwise
+            // probe only with Handshake packets the client cannot read yet.
+            for other in [PacketNumberSpace.initial, .handshake] where other != target {
+                guard !spaces[other.rawValue].discarded, spaces[other.rawValue].sendKeys != nil,
+                      streams.crypto.hasUnacknowledgedData(level: other.encryptionLevel) else { continue }
+                spaces[other.rawValue].probesPending = max(spaces[other.rawValue].probesPending, max(1, count))
+                streams.crypto.requeueUnacknowledged(level: other.encryptionLevel)
+            }
         } else {
             streams.requeueUnacknowledged()
         }

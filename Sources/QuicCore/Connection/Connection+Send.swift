@@ -61,7 +61,7 @@ extension Connection {
         for space in PacketNumberSpace.allCases {
             let remaining = limit - position
             guard remaining > 48 else { break }
-            let p = closing ? buildClosePacket(space, buffer: buffer, start: position, end: limit)
+            let p = closing ? buildClosePacket(space, buffer: buffer, start: position, end: limit, now: now)
                             : buildPacket(space, buffer: buffer, start: position, end: limit, now: now)
             guard let p else { continue }
             position = p.payloadEnd + PacketAEAD.tagLength
@@ -193,6 +193,13 @@ extension Connection {
         guard hasKeys(space) else { return nil }
         let s = spaces[space.rawValue]
         let probe = s.probesPending > 0
+        if probe && space != .application && !streams.crypto.hasPendingData(level: space.encryptionLevel) {
+            // RFC 9002 §6.2.4: probes should carry unacknowledged data. A PTO sends two probe
+            // datagrams; when the first took all that was queued, the second repeats it too
+            // instead of being a bare PING (a PING-only Initial cannot start a server's
+            // connection, and a lossy path may deliver only that one).
+            streams.crypto.requeueUnacknowledged(level: space.encryptionLevel)
+        }
         // Probes ignore the congestion window (RFC 9002 §7.5); data also waits for the pacer
         // in the application space (§7.7; handshake flights go at once).
         var congestionOK = probe || recovery.canSend(bytes: 1200)
@@ -306,14 +313,39 @@ extension Connection {
 
     /// The CONNECTION_CLOSE packet of a space (RFC 9000 §10.2.3): in Initial and Handshake
     /// packets an application close becomes a transport APPLICATION_ERROR without reason.
-    func buildClosePacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int)
-        -> PacketUnderConstruction? {
+    func buildClosePacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int,
+                          now: QuicInstant) -> PacketUnderConstruction? {
         guard hasKeys(space), let reason = closeReason else { return nil }
         if space == .application && sendingZeroRTT { return nil }  // the close goes in Initial/Handshake packets
         // Only the highest space the peer can read matters once the handshake is confirmed.
         if isHandshakeConfirmed && space != .application { return nil }
+        // A client with Handshake keys knows the server has them (RFC 9000 §10.2.3) and stops
+        // sending Initial packets once it sends a Handshake one (RFC 9001 §4.9.1): an Initial
+        // close ahead of the Handshake packet would end the server before it reads our Finished.
+        if space == .initial && role == .client && hasKeys(.handshake) { return nil }
         guard let (header, pn) = writeHeader(space, buffer: buffer, start: start, end: end) else { return nil }
         var w = WireWriter(buffer, start: header.payloadOffset, end: end - PacketAEAD.tagLength)
+        if space != .application {
+            // A close during the handshake first carries what the peer still lacks of this
+            // space: our ACK (its RTT sample) and unsent CRYPTO data (a client's Finished), so the
+            // peer completes its handshake, reads the close and drains briefly instead of
+            // waiting out its PTOs (RFC 9000 §10.2.3 lets a closing packet carry other frames;
+            // MsQuic writes pending frames before CONNECTION_CLOSE). Nothing is retransmitted:
+            // the connection is closing.
+            var unused: [SentFrame] = []
+            var eliciting = false
+            if recovery.hasAckToSend(space) {
+                _ = try? recovery.writeAck(space, now: now, exponent: configuration.transportParameters.ackDelayExponent, into: &w)
+            }
+            if streams.crypto.hasPendingData(level: space.encryptionLevel) {
+                // Room is kept for the CONNECTION_CLOSE, which in these spaces has no reason
+                // phrase (at most 1 + 8 + 8 + 1 bytes).
+                let closeRoom = 32
+                var cw = WireWriter(buffer, start: w.position, end: max(w.position, end - PacketAEAD.tagLength - closeRoom))
+                writeCryptoFrames(space, &cw, frames: &unused, ackEliciting: &eliciting)
+                w = WireWriter(buffer, start: cw.position, end: end - PacketAEAD.tagLength)
+            }
+        }
         var frame = ConnectionCloseFrame(isApplicationError: reason.isApplication, errorCode: reason.errorCode,
                                          frameType: closeFrameType, reasonPhrase: 0..<reason.reason.count)
         var phrase = reason.reason

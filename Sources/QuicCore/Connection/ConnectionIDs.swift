@@ -43,9 +43,19 @@ final class StandaloneConnectionIDs: ConnectionIDRegistry {
     func retireConnectionID(_ id: ConnectionID) {}
 }
 
+/// `count` unpredictable bytes, eight per call to the system generator (one `getrandom` per
+/// 64-bit word rather than one per byte: a CID plus a reset token is 3 calls, not 36).
 func randomBytes(_ count: Int) -> [UInt8] {
     var g = SystemRandomNumberGenerator()
-    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &g) }
+    var out = [UInt8](repeating: 0, count: max(0, count))
+    var i = 0
+    while i < out.count {
+        var word = g.next()
+        let n = min(8, out.count - i)
+        for j in 0..<n { out[i + j] = UInt8(truncatingIfNeeded: word); word >>= 8 }
+        i += n
+    }
+    return out
 }
 
 extension ConnectionID {
