@@ -264,7 +264,9 @@ extension Connection {
     func onPacketAcked(_ token: UInt64, now: QuicInstant) {
         guard let record = sentPackets.removeValue(forKey: token) else { return }
         if record.space == .application, let keys = oneRTT, record.keyGeneration == keys.generation {
-            currentPhaseAcked = true  // RFC 9001 §6.1: the peer saw the current phase
+            // RFC 9001 §6.1: the peer saw the current phase.
+            if !currentPhaseAcked && keys.generation > 0 { currentPhaseAckedAt = now }
+            currentPhaseAcked = true
         }
         for f in record.frames {
             switch f {

@@ -48,7 +48,7 @@ extension Connection {
             recovery.setAmplificationLimited(limit < 1200, now: now)
         }
         guard limit >= 64 else { return nil }
-        maybeInitiateKeyUpdate()
+        maybeInitiateKeyUpdate(now: now)
         if state == .open, packetsWithCurrentKey >= hardConfidentialityLimit {
             // RFC 9001 §6.6: the key could not be updated in time; stop using the connection
             // (the margin leaves room for the CONNECTION_CLOSE packets).
@@ -390,8 +390,15 @@ extension Connection {
     /// RFC 9001 §6.1, §6.6: update keys after the configured number of packets or bytes, or
     /// before the confidentiality limit, once the peer acknowledged the current phase (§6.1: a
     /// new update waits until a packet of the current phase was acknowledged, §6.5).
-    func maybeInitiateKeyUpdate() {
+    func maybeInitiateKeyUpdate(now: QuicInstant) {
         guard isHandshakeConfirmed, currentPhaseAcked, let suite = tls.negotiatedCipherSuite else { return }
+        // RFC 9001 §6.5: wait three PTOs after the acknowledgment that confirmed the previous
+        // update, so the peer has dropped the keys before the last ones and can read the new
+        // phase (a peer that keeps one old key set drops packets of an update started sooner).
+        if let confirmed = currentPhaseAckedAt, now < confirmed + 3 * recovery.pto {
+            let nearLimit = packetsWithCurrentKey >= suite.confidentialityLimit - 1000
+            guard nearLimit else { return }
+        }
         let softLimit = suite.confidentialityLimit - 1000
         let limit = configuration.keyUpdateInterval > 0 ? min(configuration.keyUpdateInterval, softLimit) : softLimit
         let byteLimitReached = configuration.keyUpdateBytes > 0 && bytesWithCurrentKey >= configuration.keyUpdateBytes

@@ -105,6 +105,9 @@ public final class Connection {
     var bytesWithCurrentKey: UInt64 = 0
     var firstPacketOfCurrentPhase: UInt64?
     var currentPhaseAcked = true
+    /// When the peer first acknowledged a packet of the current key phase after a key update
+    /// (nil before any update): the next update we start waits 3 PTOs from then (RFC 9001 §6.5).
+    var currentPhaseAckedAt: QuicInstant?
     /// Whether the peer may move to the next key phase: true until a key update, then once
     /// we sent an ACK of one of its packets in the current phase (RFC 9001 §6.1, §6.2).
     var peerMayUpdateKeys = true
