@@ -8,15 +8,14 @@
 /// A non-negative span of time, counted in microseconds. Saturating: values that do not fit
 /// become `.infinite`; subtraction stops at `.zero`.
 ///
-/// An integer literal is a count of microseconds (a compile-time constant: it cannot
-/// overflow). Values from a peer or the application go through `milliseconds(_:)` /
-/// `microseconds(_:)` instead, which say their unit.
-public struct QuicDuration: Hashable, Comparable, Sendable, CustomStringConvertible, ExpressibleByIntegerLiteral {
+/// Deliberately not ExpressibleByIntegerLiteral: every duration says its unit
+/// (`.milliseconds(25)`, `.microseconds(x)`), and `UInt64 * literal` stays unambiguous in
+/// code that imports QuicCore.
+public struct QuicDuration: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The length in microseconds; `UInt64.max` is `.infinite`.
     public let microseconds: UInt64
 
     @inlinable public init(microseconds: UInt64) { self.microseconds = microseconds }
-    @inlinable public init(integerLiteral value: UInt64) { self.microseconds = value }
 
     public static let zero = QuicDuration(microseconds: 0)
     /// Longer than any deadline: an idle timeout that never fires.

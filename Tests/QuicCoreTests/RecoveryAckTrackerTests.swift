@@ -66,7 +66,7 @@ final class RecoveryAckTrackerTests: XCTestCase {
         // Settable threshold (ACK_FREQUENCY).
         var f = AckTracker(space: .application)
         f.ackElicitingThreshold = 4
-        f.maxAckDelay = 5_000
+        f.maxAckDelay = .microseconds(5_000)
         for pn in UInt64(0)..<3 { f.onPacketReceived(pn, ackEliciting: true, now: 10) }
         XCTAssertEqual(f.ackDeadline, 5_010)
         f.onPacketReceived(3, ackEliciting: true, now: 20)

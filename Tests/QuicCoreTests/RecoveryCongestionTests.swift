@@ -4,7 +4,7 @@ import XCTest
 final class RecoveryCongestionTests: XCTestCase {
     let rtt100: RTTEstimator = {
         var r = RTTEstimator()
-        r.update(latest: 100_000, ackDelay: 0, maxAckDelay: 0, handshakeConfirmed: true, now: 0)
+        r.update(latest: .microseconds(100_000), ackDelay: .microseconds(0), maxAckDelay: .microseconds(0), handshakeConfirmed: true, now: 0)
         return r
     }()
 
@@ -259,7 +259,7 @@ final class RecoveryCongestionTests: XCTestCase {
         c.onCongestionEvent(sentTime: 0, now: 1_000_000)
         XCTAssertEqual(c.congestionWindow, 8_400) // 7 segments
         var rtt10 = RTTEstimator()
-        rtt10.update(latest: 10_000, ackDelay: 0, maxAckDelay: 0, handshakeConfirmed: true, now: 0)
+        rtt10.update(latest: .microseconds(10_000), ackDelay: .microseconds(0), maxAckDelay: .microseconds(0), handshakeConfirmed: true, now: 0)
         var now: UInt64 = 1_100_000
         let epochStart = now
         var acked: Double = 0

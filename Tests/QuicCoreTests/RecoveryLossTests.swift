@@ -128,7 +128,7 @@ final class RecoveryLossTests: XCTestCase {
     // No persistent congestion without an RTT sample before the lost packets (§7.6.2).
     func testNoPersistentCongestionWithoutPriorSample() throws {
         let r = makeRecovery()
-        r.peerMaxAckDelay = 0
+        r.peerMaxAckDelay = .zero
         let s: Double = 1_000
         for (pn, t) in [(1, 0.0), (2, 1), (3, 2), (4, 3), (5, 4), (6, 5), (7, 6), (8, 8), (9, 12)] as [(UInt64, Double)] {
             r.send(pn, at: millis(t * s))
@@ -140,14 +140,14 @@ final class RecoveryLossTests: XCTestCase {
 
     func persistentCongestionSetup() -> (LossRecovery, [UInt64: QuicInstant]) {
         let r = makeRecovery()
-        r.peerMaxAckDelay = 0
+        r.peerMaxAckDelay = .zero
         let s: Double = 1_000 // one second in ms
         var sent: [UInt64: QuicInstant] = [:]
         r.send(1, at: 0); sent[1] = 0
         r.send(2, at: millis(1 * s)); sent[2] = millis(1 * s)
         try? r.ack([1...1], now: millis(1.2 * s))
         // The RFC's assumptions: smoothed_rtt = 1 s, rttvar = 0 (first sample at 1.2 s).
-        r.rtt = RTTEstimator(smoothed: millis(s), variance: 0, minRTT: millis(s), latest: millis(s), firstSampleTime: millis(1.2 * s))
+        r.rtt = RTTEstimator(smoothed: millis(s), variance: .zero, minRTT: millis(s), latest: millis(s), firstSampleTime: millis(1.2 * s))
         for (pn, t) in [(3, 2.0), (4, 3), (5, 4), (6, 5), (7, 6), (8, 8), (9, 12)] as [(UInt64, Double)] {
             r.send(pn, at: millis(t * s)); sent[pn] = millis(t * s)
         }

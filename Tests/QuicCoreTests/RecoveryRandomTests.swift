@@ -142,7 +142,7 @@ final class RecoveryRandomTests: XCTestCase {
         }
         // Acknowledge everything still outstanding: the flight drains to zero.
         for s in PacketNumberSpace.allCases where !m.discarded[s] && m.next[s] > 0 {
-            now += 1_000
+            now += .microseconds(1_000)
             try r.ack([0...(m.next[s] - 1)], space: s, now: now)
             absorb(r.ackedPackets, space: s, what: "final ack")
             absorb(r.lostPackets, space: s, what: "final lost")
