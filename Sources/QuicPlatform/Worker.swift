@@ -291,6 +291,7 @@ public final class Worker: @unchecked Sendable {
             if micros < 0 {
                 n = epoll_pwait2(epollFD, events, Int32(maxEvents), nil, nil)
             } else {
+                // Bound: pollTimeout() caps micros at 60 s, and (micros % 10^6) × 1000 < 10^9 ns.
                 var ts = timespec(tv_sec: Int(micros / 1_000_000), tv_nsec: Int(micros % 1_000_000) * 1000)
                 n = epoll_pwait2(epollFD, events, Int32(maxEvents), &ts, nil)
             }

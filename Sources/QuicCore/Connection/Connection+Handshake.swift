@@ -141,7 +141,11 @@ extension Connection {
         }
         try checkVersionDowngrade(p.versionInformation)
         peerTransportParameters = p
-        recovery.maxAckDelay = .milliseconds(p.maxAckDelay)  // < 2^14 ms: validate() above, RFC 9000 §18.2
+        // Converted once, here (issue 10). Bounds from validate() above (RFC 9000 §18.2):
+        // max_ack_delay < 2^14 ms, ack_delay_exponent ≤ 20. max_idle_timeout (any varint) is
+        // converted, saturating, by restartIdleTimer.
+        recovery.maxAckDelay = .milliseconds(p.maxAckDelay)
+        recovery.ackDelayExponent = p.ackDelayExponent
         if let m = p.maxDatagramFrameSize, m > 0 {
             emit(.datagramStateChanged(sendEnabled: true, maxSendLength: Swift.max(0, min(Int(clamping: m) - 3, maxDatagramPayload))))
         }

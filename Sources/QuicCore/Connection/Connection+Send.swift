@@ -40,6 +40,8 @@ extension Connection {
         var limit = min(buffer.count, currentMaxDatagramSize)
         if role == .server && !addressValidated {
             // RFC 9000 §8.1: at most three times the bytes received before validation.
+            // Bound: bytesReceived counts datagrams actually received (< 2^62 in any lifetime),
+            // so 3× cannot overflow.
             let budget = 3 * bytesReceived > bytesSent ? 3 * bytesReceived - bytesSent : 0
             limit = min(limit, Int(clamping: budget))
             // RFC 9002 §6.2.2.1: no PTO while blocked by the amplification limit.

@@ -26,9 +26,9 @@ extension Connection {
     public var statistics: ConnectionStatistics {
         var s = counters
         let r = recovery.recovery
-        s.smoothedRTT = r.rtt.smoothedRTT
-        s.minRTT = r.rtt.minRTT
-        s.rttVariance = r.rtt.rttVariance
+        s.smoothedRTT = r.rtt.smoothedRTT.microseconds  // statistics are µs counts (QUIC_STATISTICS)
+        s.minRTT = r.rtt.minRTT.microseconds
+        s.rttVariance = r.rtt.rttVariance.microseconds
         s.congestionWindow = r.congestionWindow
         s.bytesInFlight = r.bytesInFlight
         s.congestionEvents = r.congestion.congestionEventCount
