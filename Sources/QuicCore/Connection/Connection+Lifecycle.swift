@@ -189,6 +189,9 @@ extension Connection {
             emit(.shutdownInitiatedByTransport(reason))
         }
         enterDraining(now: now, immediate: false)
+        // RFC 9000 §10.2.2: one packet with CONNECTION_CLOSE (NO_ERROR) before draining, so the
+        // peer learns its close arrived and can stop (MsQuic answers the same way).
+        drainReplyPending = true
     }
 
     /// RFC 9000 §10.2.2: draining lasts three PTOs; nothing is sent. `immediate` (stateless
@@ -211,7 +214,7 @@ extension Connection {
 
     func finishClose() {
         guard state != .closed else { return }
-        let peerAcknowledged = closeReason?.fromPeer ?? false
+        let peerAcknowledged = (closeReason?.fromPeer ?? false) || peerAcknowledgedClose
         state = .closed
         for id in cids.local where !id.retired { registry.retireConnectionID(id.id) }
         syncPeerResetTokens()

@@ -16,6 +16,13 @@ extension Connection {
             // limit (§8.1), which counts these datagrams too.
             bytesReceived += UInt64(datagram.count)
             closePacketPending = true
+            // RFC 9000 §10.2.1: a CONNECTION_CLOSE from the peer means it is closing or
+            // draining too; we may stop answering and drain. Packets are opened only to find
+            // that frame (handleFrame ignores every other one while closing).
+            var packets = CoalescedPackets(UnsafeRawBufferPointer(datagram), shortHeaderDCIDLength: configuration.localConnectionIDLength)
+            while state == .closing, let header = try? packets.next() {
+                _ = try? handlePacket(header, datagram: datagram, from: remote, now: now)
+            }
             return
         case .open:
             break
@@ -195,16 +202,26 @@ extension Connection {
                        dcid: ConnectionID, now: QuicInstant) throws -> Bool {
         var decoder = FrameDecoder(payload, packetKind: kind, sender: role == .client ? .server : .client)
         var ackEliciting = false
+        let startState = state
         while let frame = try decoder.next() {
             if frame.isAckEliciting { ackEliciting = true }
             try handleFrame(frame, payload: payload, space: space, dcid: dcid, now: now)
-            if state != .open { break }
+            if state != startState { break }
         }
         return ackEliciting
     }
 
     func handleFrame(_ frame: Frame, payload: UnsafeRawBufferPointer, space: PacketNumberSpace,
                      dcid: ConnectionID, now: QuicInstant) throws {
+        if state == .closing {
+            // RFC 9000 §10.2.1: while closing only the peer's CONNECTION_CLOSE matters.
+            if case .connectionClose = frame {
+                peerAcknowledgedClose = true
+                state = .draining        // the closing deadline stands; nothing more is sent
+                closePacketPending = false
+            }
+            return
+        }
         switch frame {
         case .padding, .ping:
             break

@@ -33,7 +33,8 @@ extension Connection {
     /// is nothing to send now.
     public func pollTransmit(now: QuicInstant, into buffer: UnsafeMutableRawBufferPointer) -> Transmit? {
         switch state {
-        case .closed, .draining: return nil
+        case .closed: return nil
+        case .draining: if !drainReplyPending { return nil }
         case .closing: if !closePacketPending { return nil }
         case .open: break
         }
@@ -57,18 +58,19 @@ extension Connection {
         pacingReleaseTime = nil
         var position = 0
         var packets: [PacketUnderConstruction] = []
-        let closing = state == .closing
+        let replying = state == .draining
+        let closing = state == .closing || replying
         for space in PacketNumberSpace.allCases {
             let remaining = limit - position
             guard remaining > 48 else { break }
-            let p = closing ? buildClosePacket(space, buffer: buffer, start: position, end: limit, now: now)
+            let p = closing ? buildClosePacket(space, buffer: buffer, start: position, end: limit, now: now, reply: replying)
                             : buildPacket(space, buffer: buffer, start: position, end: limit, now: now)
             guard let p else { continue }
             position = p.payloadEnd + PacketAEAD.tagLength
             packets.append(p)
         }
         guard !packets.isEmpty else {
-            if closing { closePacketPending = false }
+            if closing { closePacketPending = false; drainReplyPending = false }
             return nil
         }
         // RFC 9000 §14.1: a client's datagrams with Initial packets, and a server's with
@@ -121,7 +123,7 @@ extension Connection {
         }
         // RFC 9001 §4.9.1: a client drops Initial keys when it first sends a Handshake packet.
         if role == .client && sentHandshake { discardKeys(.initial, now: now) }
-        if closing { closePacketPending = false }
+        if closing { closePacketPending = false; drainReplyPending = false }
         bytesSent += UInt64(position)
         lastSendTime = now
         return Transmit(destination: remoteAddress, size: position)
@@ -314,8 +316,10 @@ extension Connection {
     /// The CONNECTION_CLOSE packet of a space (RFC 9000 §10.2.3): in Initial and Handshake
     /// packets an application close becomes a transport APPLICATION_ERROR without reason.
     func buildClosePacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int,
-                          now: QuicInstant) -> PacketUnderConstruction? {
-        guard hasKeys(space), let reason = closeReason else { return nil }
+                          now: QuicInstant, reply: Bool = false) -> PacketUnderConstruction? {
+        // A reply to the peer's close says NO_ERROR (RFC 9000 §10.2.2); otherwise our reason.
+        let reply = reply ? ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: false) : nil
+        guard hasKeys(space), let reason = reply ?? closeReason else { return nil }
         if space == .application && sendingZeroRTT { return nil }  // the close goes in Initial/Handshake packets
         // Only the highest space the peer can read matters once the handshake is confirmed.
         if isHandshakeConfirmed && space != .application { return nil }
@@ -325,7 +329,7 @@ extension Connection {
         if space == .initial && role == .client && hasKeys(.handshake) { return nil }
         guard let (header, pn) = writeHeader(space, buffer: buffer, start: start, end: end) else { return nil }
         var w = WireWriter(buffer, start: header.payloadOffset, end: end - PacketAEAD.tagLength)
-        if space != .application {
+        if space != .application && reply == nil {
             // A close during the handshake first carries what the peer still lacks of this
             // space: our ACK (its RTT sample) and unsent CRYPTO data (a client's Finished), so the
             // peer completes its handshake, reads the close and drains briefly instead of
@@ -347,7 +351,7 @@ extension Connection {
             }
         }
         var frame = ConnectionCloseFrame(isApplicationError: reason.isApplication, errorCode: reason.errorCode,
-                                         frameType: closeFrameType, reasonPhrase: 0..<reason.reason.count)
+                                         frameType: reply == nil ? closeFrameType : 0, reasonPhrase: 0..<reason.reason.count)
         var phrase = reason.reason
         if space != .application && reason.isApplication {
             frame = ConnectionCloseFrame(isApplicationError: false, errorCode: TransportErrorCode.applicationError.rawValue,

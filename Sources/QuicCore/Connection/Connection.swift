@@ -88,6 +88,12 @@ public final class Connection {
     var stateDeadline: QuicInstant = .zero
     var closeReason: ConnectionCloseReason?
     var closePacketPending = false
+    /// Draining after the peer's CONNECTION_CLOSE: our one reply is still to be sent
+    /// (RFC 9000 §10.2.2).
+    var drainReplyPending = false
+    /// The peer answered our CONNECTION_CLOSE with its own while we were closing
+    /// (RFC 9000 §10.2.1): MsQuic's PeerAcknowledgedShutdown.
+    var peerAcknowledgedClose = false
     var closeFrameType: UInt64 = 0
     var idleDeadline: QuicInstant = .zero
     var lastSendTime: QuicInstant = .zero
