@@ -284,6 +284,18 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             }
         case .newTokenReceived:
             break
+        case .peerAddressChanged(let address):
+            // QUIC_CONNECTION_EVENT_PEER_ADDRESS_CHANGED: the connection follows the peer to a
+            // new address (RFC 9000 §9.3); REMOTE_ADDRESS reports it from now on.
+            guard let new = UDPAddress(address) else { break }
+            remoteAddress = new
+            let addr = UnsafeMutableRawPointer.allocate(byteCount: QuicAddr.size, alignment: 8)
+            QuicAddr.write(new, to: addr)
+            let ev = RawEvent(type: EventType.peerAddressChanged)
+            ev.set(8, UnsafeRawPointer(addr))
+            _ = deliver(ev)
+            ev.free()
+            addr.deallocate()
         }
     }
 

@@ -30,6 +30,9 @@ extension Connection {
         // RFC 9000 §8.1: every datagram attributed to the connection counts, whether or not
         // its packets can be processed.
         bytesReceived += UInt64(datagram.count)
+        // §9.3: what an unvalidated new peer address sent us bounds what we send it.
+        if pathValidation?.target == remote { pathValidation!.received &+= UInt64(datagram.count) }
+        datagramMayMigrate = false
         if role == .server && !addressValidated && 3 * bytesReceived > bytesSent + 1200 {
             recovery.setAmplificationLimited(false, now: now)
         }
@@ -54,6 +57,10 @@ extension Connection {
             } catch {
                 closeWithError(QuicError(code: .internalError, reason: "\(error)"), now: now)
             }
+        }
+        // RFC 9000 §9.3: the highest-numbered non-probing packet decides the peer's address.
+        if datagramMayMigrate, state == .open, shouldFollowPeer(to: remote) {
+            onPeerAddressChange(to: remote, now: now)
         }
         // RFC 9000 §10.3.1: a datagram we could not process that ends in a known reset token.
         if !processedAny, state == .open, let token = resetCandidate, cids.matchesResetToken(token) {
@@ -136,6 +143,7 @@ extension Connection {
             }
         }
         let pn = decrypted.packetNumber
+        let isNewLargest = s.largestReceived.map { pn > $0 } ?? true
         if recovery.isDuplicate(space, pn) { counters.droppedPackets += 1; return false }  // RFC 9000 §12.3
         counters.receivedPackets += 1
         // RFC 9000 §17.2, §17.3.1: reserved bits must be zero after decryption.
@@ -180,6 +188,7 @@ extension Connection {
 
         let payload = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[decrypted.payload])
         let ackEliciting = try processFrames(payload, kind: header.kind, space: space, dcid: header.dcid, now: now)
+        if header.kind == .oneRTT && isNewLargest && lastPacketNonProbing { datagramMayMigrate = true }
         if state == .open || state == .closing {
             recovery.onPacketReceived(space, pn, ackEliciting: ackEliciting, now: now)
         }
@@ -203,8 +212,13 @@ extension Connection {
         var decoder = FrameDecoder(payload, packetKind: kind, sender: role == .client ? .server : .client)
         var ackEliciting = false
         let startState = state
+        lastPacketNonProbing = false
         while let frame = try decoder.next() {
             if frame.isAckEliciting { ackEliciting = true }
+            switch frame {
+            case .pathChallenge, .pathResponse, .newConnectionID, .padding: break  // probing frames (§9.1)
+            default: lastPacketNonProbing = true
+            }
             try handleFrame(frame, payload: payload, space: space, dcid: dcid, now: now)
             if state != startState { break }
         }
@@ -249,8 +263,8 @@ extension Connection {
             }
         case .pathChallenge(let data):
             if pathResponses.count < 4 { pathResponses.append(data) }  // RFC 9000 §8.2.2
-        case .pathResponse:
-            break  // no path validation in progress (no migration yet)
+        case .pathResponse(let data):
+            onPathResponse(data)
         case .connectionClose(let f):
             handlePeerClose(f, payload: payload, now: now)
         case .datagram(let f):

@@ -48,6 +48,8 @@ extension Connection {
             // RFC 9002 §6.2.2.1: no PTO while blocked by the amplification limit.
             recovery.setAmplificationLimited(limit < 1200, now: now)
         }
+        // RFC 9000 §9.3: at most three times what an unvalidated new peer address sent us.
+        if let budget = pathAmplificationBudget { limit = min(limit, Int(clamping: budget)) }
         guard limit >= 64 else { return nil }
         maybeInitiateKeyUpdate(now: now)
         if state == .open, packetsWithCurrentKey >= hardConfidentialityLimit {
@@ -85,6 +87,16 @@ extension Connection {
                 position += pad
             }
         }
+        // RFC 9000 §8.2.1: a datagram with PATH_CHALLENGE is expanded to 1200 bytes when the
+        // amplification limit of the path allows it.
+        if pathChallengeWritten, position < 1200, limit >= 1200, let last = packets.indices.last {
+            let pad = 1200 - position
+            for i in 0..<pad { buffer[packets[last].payloadEnd + i] = 0 }
+            packets[last].payloadEnd += pad
+            packets[last].padded = true
+            position += pad
+        }
+        pathChallengeWritten = false
         var sentHandshake = false
         for p in packets {
             let end = p.payloadEnd + PacketAEAD.tagLength
@@ -124,6 +136,7 @@ extension Connection {
         // RFC 9001 §4.9.1: a client drops Initial keys when it first sends a Handshake packet.
         if role == .client && sentHandshake { discardKeys(.initial, now: now) }
         if closing { closePacketPending = false; drainReplyPending = false }
+        if pathValidation != nil { pathValidation!.sent &+= UInt64(position) }
         bytesSent += UInt64(position)
         lastSendTime = now
         return Transmit(destination: remoteAddress, size: position)
@@ -184,7 +197,7 @@ extension Connection {
         let s = spaces[space.rawValue]
         if streams.crypto.hasPendingData(level: space.encryptionLevel) || s.probesPending > 0 { return true }
         if space == .application {
-            return handshakeDonePending || pingPending || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
+            return handshakeDonePending || pingPending || pathValidation?.challengePending == true || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
                 || !cids.pendingRetirements.isEmpty || !datagramQueue.isEmpty || streamsHaveDataToSend
         }
         return false
@@ -269,6 +282,11 @@ extension Connection {
         if handshakeDonePending, (try? FrameEncoder.write(.handshakeDone, into: &w)) != nil {
             handshakeDonePending = false
             frames.append(.handshakeDone); ackEliciting = true
+        }
+        if let v = pathValidation, v.challengePending, (try? FrameEncoder.write(.pathChallenge(v.data), into: &w)) != nil {
+            pathValidation!.challengePending = false
+            pathChallengeWritten = true
+            frames.append(.ping); ackEliciting = true   // recorded like a PING: never retransmitted as is
         }
         while let data = pathResponses.first, (try? FrameEncoder.write(.pathResponse(data), into: &w)) != nil {
             pathResponses.removeFirst()
