@@ -89,8 +89,16 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         // AcceptableVersions gets a Version Negotiation packet listing them (RFC 9000 §6.1).
         endpointConfiguration.supportedVersions = Self.acceptedVersions(versions)
         do {
-            let sockets = try pool.bindListener(address: address) { worker in
-                let b = Binding(worker: worker, endpoint: Endpoint(configuration: endpointConfiguration))
+            // Datagrams are steered to the worker whose index their DCID's first byte carries,
+            // and each worker's endpoint issues CIDs carrying its index: a client whose address
+            // or port changes (NAT rebinding, RFC 9000 §9) still reaches its connection.
+            var socketOptions = UDPSocketOptions()
+            socketOptions.steerByConnectionID = true
+            let group = UInt8(clamping: pool.workers.count)
+            let sockets = try pool.bindListener(address: address, options: socketOptions) { worker in
+                var partitioned = endpointConfiguration
+                partitioned.connectionIDPartition = (UInt8(clamping: made.count), group)
+                let b = Binding(worker: worker, endpoint: Endpoint(configuration: partitioned))
                 b.listener = self
                 made.append(b)
                 return b
