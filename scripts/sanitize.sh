@@ -25,13 +25,16 @@ mode="${1:-}"
 [ $# -gt 0 ] && shift
 jobs=(); [ -n "${JOBS:-}" ] && jobs=(-j "$JOBS")
 
+exec 3>&1   # timing lines go to the script's stdout even when a command's output is logged
 timed() { # timed LABEL COMMAND... : runs it, prints "LABEL: PASS|FAIL (Ns)"
   local label="$1"; shift
   local t0 rc; t0=$(date +%s)
   "$@"; rc=$?
-  printf '%s: %s (%ss)\n' "$label" "$([ $rc -eq 0 ] && echo PASS || echo "FAIL rc=$rc")" "$(( $(date +%s) - t0 ))"
+  printf '%s: %s (%ss)\n' "$label" "$([ $rc -eq 0 ] && echo PASS || echo "FAIL rc=$rc")" "$(( $(date +%s) - t0 ))" >&3
   return $rc
 }
+
+run_logged() { local log="$1"; shift; "$@" >"$log" 2>&1; }
 
 case "$mode" in
 address)
@@ -44,7 +47,7 @@ address)
   for t in "${targets[@]}"; do
     log="$scratch/asan-$t.log"
     timed "swift test --sanitize=address --filter '^$t\\.'" \
-      swift test --skip-build --sanitize=address --scratch-path "$scratch" --filter "^$t\\." >"$log" 2>&1 || failed=1
+      run_logged "$log" swift test --skip-build --sanitize=address --scratch-path "$scratch" --filter "^$t\\." || failed=1
     grep -E "Executed [0-9]+ tests?" "$log" | tail -1
     if grep -q "ERROR: AddressSanitizer" "$log"; then
       echo "AddressSanitizer report in $log:"; grep -A30 "ERROR: AddressSanitizer" "$log" | head -60
@@ -73,7 +76,7 @@ thread)
   # Tests/tsan.supp: only reports understood as false positives, each with its reason.
   export TSAN_OPTIONS="suppressions=$root/Tests/tsan.supp halt_on_error=0 exitcode=66 history_size=4 second_deadlock_stack=1 ${TSAN_EXTRA:-}"
   log="$out/api_stress.log"
-  timed "api_stress under TSan (${STRESS_SECONDS}s, ${STRESS_THREADS} threads)" "$out/api_stress" >"$log" 2>&1
+  timed "api_stress under TSan (${STRESS_SECONDS}s, ${STRESS_THREADS} threads)" run_logged "$log" "$out/api_stress"
   rc=$?
   grep -E "^api_stress:|passed|FAIL" "$log"
   reports=$(grep -c "WARNING: ThreadSanitizer" "$log")
