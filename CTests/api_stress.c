@@ -14,10 +14,13 @@
  *      and SetContext/GetContext on the live handles;
  *      listeners opened, started on 127.0.0.1:0, connected to, stopped/closed at once;
  *      registrations and configurations opened, used by a connection and closed;
- *      one connection shared by every thread (streams and params from all of them at once).
+ *      one connection shared by every thread (streams, datagrams, receive toggles and
+ *      parameters from all of them at once).
  *  - the server side: NEW_CONNECTION accepted (or refused), streams echoed, aborted, closed in
  *    their callbacks; some server connections shut down in CONNECTED.
- *  - a reaper thread that ConnectionCloses live server connections from outside any callback.
+ *  - a reaper thread that sends a datagram and a resumption ticket on live server connections
+ *    and ConnectionCloses them from outside any callback; server CONNECTED does the same from
+ *    inside.
  *
  * Every callback checks that GetContext(handle) is the Context it was called with: MsQuic keeps
  * a handle and its context valid until after its final callback (also the SHUTDOWN_COMPLETE
@@ -43,6 +46,8 @@ static atomic_int Stopping;
 
 static uint8_t Payload[1500];
 static QUIC_BUFFER PayloadBuffer = { sizeof(Payload), Payload };
+static uint8_t Small[100];
+static QUIC_BUFFER SmallBuffer = { sizeof(Small), Small };      /* datagrams */
 static uint8_t Reply[64];
 static QUIC_BUFFER ReplyBuffer = { sizeof(Reply), Reply };
 
@@ -175,6 +180,10 @@ static QUIC_STATUS QUIC_API server_connection(HQUIC Connection, void* Context, Q
     check_context(Connection, Context, 'C', (int)Event->Type);
     switch (Event->Type) {
     case QUIC_CONNECTION_EVENT_CONNECTED:
+        if (callback_random() % 4 == 0) {
+            Api->ConnectionSendResumptionTicket(Connection, QUIC_SEND_RESUMPTION_FLAG_NONE, 0, NULL);
+        }
+        if (callback_random() % 2 == 0) Api->DatagramSend(Connection, &SmallBuffer, 1, QUIC_SEND_FLAG_NONE, NULL);
         if (callback_random() % 16 == 0) Api->ConnectionShutdown(Connection, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 5);
         break;
     case QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED: {
@@ -243,6 +252,10 @@ static void* reaper(void* Arg)
     while (!atomic_load(&Stopping)) {
         CONN_CTX* Victim = NULL;
         int Skip = (int)(next_random(&Random) % 8);
+        if (next_random(&Random) % 16 != 0) {    /* most server connections end on their own */
+            usleep(2000);
+            continue;
+        }
         pthread_mutex_lock(&ServerLock);
         for (CONN_CTX* C = ServerConns; C != NULL; C = C->Next) {
             if (atomic_load(&C->Claimed)) continue;
@@ -258,6 +271,9 @@ static void* reaper(void* Arg)
             Api->SetContext(Victim->Handle, Victim);
             Length = sizeof(Stats);
             Api->GetParam(Victim->Handle, QUIC_PARAM_CONN_STATISTICS_V2, &Length, &Stats);
+            /* Calls queued to the connection's worker from outside it, racing its events. */
+            Api->DatagramSend(Victim->Handle, &SmallBuffer, 1, QUIC_SEND_FLAG_NONE, NULL);
+            Api->ConnectionSendResumptionTicket(Victim->Handle, QUIC_SEND_RESUMPTION_FLAG_NONE, 0, NULL);
             if (next_random(&Random) % 2) Api->ConnectionShutdown(Victim->Handle, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 9);
             Api->ConnectionClose(Victim->Handle);
             atomic_fetch_add(&ReaperCloses, 1);
@@ -553,8 +569,10 @@ static void scenario_shared(uint32_t* Random)
         HQUIC Handle = Shared->Handle;
         STREAM_CTX* S;
         conn_params(Handle, Shared);
+        Api->DatagramSend(Handle, &SmallBuffer, 1, QUIC_SEND_FLAG_NONE, NULL);
         S = client_stream_open(Handle, Random, 0);
         if (S != NULL) {
+            Api->StreamReceiveSetEnabled(S->Handle, (BOOLEAN)(next_random(Random) % 2));
             if (next_random(Random) % 2) tu_event_wait(&S->Done, 1, 500);
             claim_and_close_stream(S);
             free_stream(S);
@@ -654,6 +672,8 @@ int main(void)
     Settings.PeerUnidiStreamCount = 64;
     Settings.IsSet.IdleTimeoutMs = 1;
     Settings.IdleTimeoutMs = 5000;
+    Settings.IsSet.DatagramReceiveEnabled = 1;
+    Settings.DatagramReceiveEnabled = 1;
     CHECK_STATUS(Api->ConfigurationOpen(Registration, &Alpn, 1, &Settings, sizeof(Settings), NULL, &ServerConfiguration),
                  QUIC_STATUS_SUCCESS, "server ConfigurationOpen");
     memset(&Cred, 0, sizeof(Cred));
