@@ -4,13 +4,17 @@
 #   scripts/sanitize.sh address [TARGET...]
 #       swift test --sanitize=address, one Swift test target at a time (default: all six), in
 #       its own scratch path (.build-asan). Fails when a target fails or ASan reports anything.
+#   scripts/sanitize.sh thread-tests [TARGET...]
+#       swift test --sanitize=thread (with -DSWIFTQUIC_TSAN, see below), one target at a time
+#       (default: SwiftQuicTests and QuicPlatformTests, the multi-threaded ones), in .build-tsan.
+#       Fails when a target fails or TSan reports anything.
 #   scripts/sanitize.sh thread
 #       ThreadSanitizer over the C API: libswiftquic.so built with --sanitize=thread (debug, in
 #       .build-tsan), CTests/api_stress.c compiled with -fsanitize=thread against it, then run
 #       for STRESS_SECONDS (default 30) with STRESS_THREADS (default 4) application threads.
 #       Fails on any TSan report (TSan's exit code 66), a failed check or a hang.
-#       (XCTest does not start under TSan with Swift 6.3.1: the runtime fails inside the
-#       Swift runtime while XCTest loads, hence a C harness.)
+#       TSan builds compile with -DSWIFTQUIC_TSAN: Mutex becomes a pthread lock TSan can see
+#       (Sources/QuicPlatform/InstrumentedMutex.swift).
 #
 # Every run prints its duration. CPU-heavy: run with nice on a shared machine (it renices
 # itself). Environment: SCRATCH (scratch path), JOBS, STRESS_SECONDS, STRESS_THREADS,
@@ -56,6 +60,26 @@ address)
   done
   exit $failed
   ;;
+thread-tests)
+  scratch="${SCRATCH:-$root/.build-tsan}"
+  targets=("$@")
+  [ ${#targets[@]} -gt 0 ] || targets=(SwiftQuicTests QuicPlatformTests)
+  export TSAN_OPTIONS="suppressions=$root/Tests/tsan.supp halt_on_error=0 exitcode=66 history_size=4 ${TSAN_EXTRA:-}"
+  timed "build (--sanitize=thread)" \
+    swift build --build-tests --sanitize=thread -Xswiftc -DSWIFTQUIC_TSAN --scratch-path "$scratch" "${jobs[@]}" || exit 1
+  failed=0
+  for t in "${targets[@]}"; do
+    log="$scratch/tsan-$t.log"
+    timed "swift test --sanitize=thread --filter '^$t\\.'" \
+      run_logged "$log" swift test --skip-build --sanitize=thread -Xswiftc -DSWIFTQUIC_TSAN --scratch-path "$scratch" \
+        --filter "^$t\\." || failed=1
+    grep -E "Executed [0-9]+ tests?" "$log" | tail -1
+    n=$(grep -c "WARNING: ThreadSanitizer" "$log")
+    echo "ThreadSanitizer reports: $n ($log)"
+    if [ "$n" -gt 0 ]; then grep -A30 -m2 "WARNING: ThreadSanitizer" "$log" | head -80; failed=1; fi
+  done
+  exit $failed
+  ;;
 thread)
   scratch="${SCRATCH:-$root/.build-tsan}"
   out="$scratch/api-stress"
@@ -85,7 +109,7 @@ thread)
   [ $rc -eq 0 ] && [ "$reports" -eq 0 ]
   ;;
 *)
-  echo "usage: scripts/sanitize.sh address [TARGET...] | thread" >&2
+  echo "usage: scripts/sanitize.sh address [TARGET...] | thread-tests [TARGET...] | thread" >&2
   exit 2
   ;;
 esac

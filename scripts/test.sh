@@ -10,8 +10,10 @@
 #   6. ../shared/abi/abi-check include/   the header against MsQuic 2.6.0, fact by fact
 #   7. ThreadSanitizer                 scripts/sanitize.sh thread: libswiftquic.so built with TSan,
 #                                      CTests/api_stress.c hammering the C API from 4 threads for
-#                                      TSAN_STRESS_SECONDS (default 20); fails on any TSan report
-#                                      (a few minutes, most of it the TSan build; Tests/SANITIZERS.md)
+#                                      TSAN_STRESS_SECONDS (default 20); then sanitize.sh
+#                                      thread-tests: SwiftQuicTests and QuicPlatformTests under TSan.
+#                                      Fails on any TSan report (a few minutes, most of it the TSan
+#                                      builds; Tests/SANITIZERS.md)
 # Every step runs even if an earlier one failed (except what needs the build); a summary follows.
 # Exit status: 0 when every step passed.
 #
@@ -88,6 +90,8 @@ else
   step "ThreadSanitizer: api_stress ${TSAN_STRESS_SECONDS:-20}s over a TSan libswiftquic.so" \
     env STRESS_SECONDS="${TSAN_STRESS_SECONDS:-20}" STRESS_THREADS=4 \
     timeout --foreground 20m bash scripts/sanitize.sh thread
+  step "ThreadSanitizer: swift test SwiftQuicTests, QuicPlatformTests" \
+    timeout --foreground 20m bash scripts/sanitize.sh thread-tests
 fi
 
 printf '\n===== summary (%ss)\n' "$(( $(date +%s) - started ))"
