@@ -70,9 +70,13 @@ thread-tests)
   failed=0
   for t in "${targets[@]}"; do
     log="$scratch/tsan-$t.log"
-    timed "swift test --sanitize=thread --filter '^$t\\.'" \
+    # ReviewFuzzTests: TSan itself segfaults checking the Swift access to an `inout` zero-sized
+    # SystemRandomNumberGenerator (ReviewFuzzTests.swift:71, `&rng`) on one thread; a toolchain
+    # problem, not a race (Tests/SANITIZERS.md).
+    skip=(); [ "$t" = QuicTLSTests ] && skip=(--skip ReviewFuzzTests)
+    timed "swift test --sanitize=thread --filter '^$t\\.' ${skip[*]}" \
       run_logged "$log" swift test --skip-build --sanitize=thread -Xswiftc -DSWIFTQUIC_TSAN --scratch-path "$scratch" \
-        --filter "^$t\\." || failed=1
+        --filter "^$t\\." "${skip[@]}" || failed=1
     grep -E "Executed [0-9]+ tests?" "$log" | tail -1
     n=$(grep -c "WARNING: ThreadSanitizer" "$log")
     echo "ThreadSanitizer reports: $n ($log)"
