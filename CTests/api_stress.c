@@ -13,7 +13,8 @@
  *      handshake and every event), with StreamClose racing stream events, SetParam/GetParam
  *      and SetContext/GetContext on the live handles;
  *      listeners opened, started on 127.0.0.1:0, connected to, stopped/closed at once;
- *      registrations and configurations opened, used by a connection and closed;
+ *      registrations and configurations opened, used by a connection and closed; library
+ *      references taken (MsQuicOpen2) and given back while the library is in use;
  *      one connection shared by every thread (streams, datagrams, receive toggles and
  *      parameters from all of them at once).
  *  - the server side: NEW_CONNECTION accepted (or refused), streams echoed, aborted, closed in
@@ -591,6 +592,24 @@ static void global_params(void)
     Api->GetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &Length, &Settings);
 }
 
+/* A library reference of its own (MsQuicOpen2 while others use the library), used, given back. */
+static void scenario_library(void)
+{
+    const QUIC_API_TABLE* Own = NULL;
+    HQUIC Reg = NULL, Config = NULL;
+    if (QUIC_FAILED(MsQuicOpen2(&Own))) return;
+    if (QUIC_SUCCEEDED(Own->RegistrationOpen(NULL, &Reg))) {
+        if (QUIC_SUCCEEDED(Own->ConfigurationOpen(Reg, &Alpn, 1, NULL, 0, NULL, &Config))) {
+            QUIC_SETTINGS Settings;
+            uint32_t Length = sizeof(Settings);
+            Own->GetParam(Config, QUIC_PARAM_CONFIGURATION_SETTINGS, &Length, &Settings);
+            Own->ConfigurationClose(Config);
+        }
+        Own->RegistrationClose(Reg);
+    }
+    MsQuicClose(Own);
+}
+
 typedef struct WORKER_ARG {
     uint32_t Seed;
     long Iterations;
@@ -618,7 +637,11 @@ static void* app_thread(void* Raw)
             scenario_listener(&Random);
         } else if (Pick < 7) {
             atomic_fetch_add(&Scenario[2], 1);
-            scenario_registration(&Random);
+            if (next_random(&Random) % 4 == 0) {
+                scenario_library();
+            } else {
+                scenario_registration(&Random);
+            }
         } else {
             atomic_fetch_add(&Scenario[3], 1);
             scenario_shared(&Random);
