@@ -3,6 +3,9 @@
 import CPlatform
 import Glibc
 
+/// Sendable (unchecked): owned by one thread at a time: the thread that creates it until
+/// `Worker.add` registers it, then only that worker (`localAddress` and `options` are `let`s
+/// and may be read anywhere).
 public final class UDPSocket: @unchecked Sendable {
     /// The file descriptor (-1 once closed).
     public private(set) var fileDescriptor: Int32

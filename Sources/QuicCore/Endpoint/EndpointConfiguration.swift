@@ -2,6 +2,10 @@ import QuicCrypto
 import QuicWire
 
 /// Settings of an `Endpoint` (one UDP socket's worth of connections).
+///
+/// Sendable (unchecked): a value; unchecked only because it carries a `ConnectionConfiguration`
+/// (see there). A copy is built on the calling thread and then read and changed only on the
+/// worker of the endpoint's socket.
 public struct EndpointConfiguration: @unchecked Sendable {
     /// Length of the connection IDs this endpoint issues (RFC 9000 §5.1); 4 to 20 so that
     /// short headers can be routed.
