@@ -4,6 +4,7 @@
  * here wrote (aioquic, ngtcp2); interop/run_interop.py pairs them.
  *
  *   msquic_peer server --port 0 --cert F --key F [--alpn A] [--max-bytes-per-key N]
+ *       [--conn-flow-control-window N]   (QUIC_SETTINGS.ConnFlowControlWindow: our initial_max_data)
  *       Listens on --host (127.0.0.1), prints "LISTENING <port>", echoes every
  *       bidirectional stream (data and FIN) and every DATAGRAM, prints one line per
  *       connection event, and runs until SIGTERM/SIGINT.
@@ -171,6 +172,10 @@ static QUIC_STATUS open_configuration(void)
         Settings.IsSet.ServerResumptionLevel = 1;
         Settings.ServerResumptionLevel = QUIC_SERVER_RESUME_AND_ZERORTT;
     }
+    if (Opt.ConnFlowControlWindow != 0) {
+        Settings.IsSet.ConnFlowControlWindow = 1;   /* our initial_max_data */
+        Settings.ConnFlowControlWindow = Opt.ConnFlowControlWindow;
+    }
     if (Opt.MaxBytesPerKey != 0) {
         Settings.IsSet.MaxBytesPerKey = 1;
         Settings.MaxBytesPerKey = Opt.MaxBytesPerKey;
@@ -258,7 +263,7 @@ static void usage(void)
             "usage: msquic_peer server|client [--host H] [--port P] [--server-name N] [--alpn A[,B]]\n"
             "       [--cert F --key F] [--ca F | --insecure] [--mode echo|datagram|handshake|resume]\n"
             "       [--bytes N] [--streams K] [--version 1|2[,..]] [--expect-fail alpn|cert|version]\n"
-            "       [--max-bytes-per-key N] [--timeout S] [--zero-rtt]\n");
+            "       [--max-bytes-per-key N] [--conn-flow-control-window N] [--timeout S] [--zero-rtt]\n");
 }
 
 int main(int argc, char** argv)
@@ -272,6 +277,7 @@ int main(int argc, char** argv)
         {"mode", required_argument, NULL, 'm'},      {"expect-fail", required_argument, NULL, 'x'},
         {"version", required_argument, NULL, 'v'},   {"max-bytes-per-key", required_argument, NULL, 'K'},
         {"timeout", required_argument, NULL, 't'},   {"zero-rtt", no_argument, NULL, 'z'},
+        {"conn-flow-control-window", required_argument, NULL, 'W'},
         {NULL, 0, NULL, 0},
     };
     const QUIC_REGISTRATION_CONFIG RegConfig = {"msquic_peer", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
@@ -312,6 +318,7 @@ int main(int argc, char** argv)
         case 'K': Opt.MaxBytesPerKey = strtoull(optarg, NULL, 10); break;
         case 't': Opt.TimeoutSeconds = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'z': Opt.ZeroRtt = 1; break;
+        case 'W': Opt.ConnFlowControlWindow = (uint32_t)strtoul(optarg, NULL, 10); break;
         default: usage(); return 2;
         }
     }

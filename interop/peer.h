@@ -42,6 +42,7 @@ typedef struct OPTIONS {
     uint32_t Versions[4];
     uint32_t VersionCount;
     uint64_t MaxBytesPerKey;
+    uint32_t ConnFlowControlWindow;
     unsigned TimeoutSeconds;
     int ZeroRtt;
 } OPTIONS;
