@@ -43,6 +43,7 @@ typedef struct OPTIONS {
     uint32_t VersionCount;
     uint64_t MaxBytesPerKey;
     uint32_t ConnFlowControlWindow;
+    const char* StatelessResetKey;
     unsigned TimeoutSeconds;
     int ZeroRtt;
 } OPTIONS;
