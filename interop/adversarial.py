@@ -138,6 +138,8 @@ class HostileConnection(QuicConnection):
         self.tp_override = dict(tp_override or {})
         self.peer_close = None
         self.counts = {"path_response": 0, "new_connection_id": 0, "retire_connection_id": 0}
+        self.path_response_datagrams = []  # the size of each datagram that carried a PATH_RESPONSE
+        self.datagram_size = 0
         super().__init__(*a, **kw)
 
     def _serialize_transport_parameters(self):
@@ -169,8 +171,13 @@ class HostileConnection(QuicConnection):
         buf.seek(start)
         return super()._handle_connection_close_frame(context, frame_type, buf)
 
+    def receive_datagram(self, data, addr, now):
+        self.datagram_size = len(data)
+        return super().receive_datagram(data, addr, now)
+
     def _handle_path_response_frame(self, context, frame_type, buf):
         self.counts["path_response"] += 1
+        self.path_response_datagrams.append(self.datagram_size)
         return super()._handle_path_response_frame(context, frame_type, buf)
 
     def _handle_new_connection_id_frame(self, context, frame_type, buf):
@@ -1044,6 +1051,22 @@ def _(ctx):
     check(received <= 3 * sent + 64 * 1024, f"{received} bytes answered to {sent} bytes of challenges")
     check(peak - rss0 < RSS_SLACK, f"server RSS grew {(peak - rss0) / MiB:.1f} MiB during the flood")
     expect_alive_and_echo(ep, "after the PATH_CHALLENGE flood")
+
+
+@case("path_response_padded")
+def _(ctx):
+    """One PATH_CHALLENGE: answered by one PATH_RESPONSE in a datagram of at least 1,200 bytes
+    (RFC 9000 §8.2.2: "An endpoint MUST expand datagrams that contain a PATH_RESPONSE frame to at
+    least the smallest allowed maximum datagram size of 1200 bytes", the path being validated)"""
+    ep = connected(ctx)
+    ep.echo(256)
+    ep.inject([(0x1A, os.urandom(8))])
+    ep.pump(lambda: ep.conn.path_response_datagrams, 2.0)
+    sizes = ep.conn.path_response_datagrams
+    check(len(sizes) == 1, f"{len(sizes)} PATH_RESPONSE frames for one PATH_CHALLENGE")
+    check(sizes[0] >= 1200, f"the PATH_RESPONSE came in a datagram of {sizes[0]} bytes")
+    say(f"  ok: PATH_RESPONSE in a datagram of {sizes[0]} bytes")
+    expect_alive_and_echo(ep, "after the path challenge")
 
 
 @case("path_probe_flood_many_ports")
