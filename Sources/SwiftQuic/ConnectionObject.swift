@@ -117,7 +117,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
 
     /// Delivers the engine's events, sends, and re-arms the timer. Re-entrant calls (an API
     /// call made inside a callback) only ask the running loop for another round.
-    func service(now: UInt64 = Runtime.now) {
+    func service(now: QuicInstant = Runtime.now) {
         if inService { serviceAgain = true; return }
         inService = true
         repeat {
@@ -133,11 +133,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             transmit(now: now)
         } while serviceAgain || !deferred.isEmpty
         inService = false
-        if let rtt = core?.smoothedRTT, rtt > maxRTT { maxRTT = rtt }
+        if let rtt = core?.smoothedRTT.microseconds, rtt > maxRTT { maxRTT = rtt }
         rearm()
     }
 
-    private func transmit(now: UInt64) {
+    private func transmit(now: QuicInstant) {
         guard let core, let socket = binding?.socket else { return }
         while true {
             var buffer = socket.reserveSendBuffer()

@@ -240,7 +240,7 @@ extension Binding {
     func refuse(dcid: ConnectionID, alpns: [[UInt8]], registration: Registration) {
         guard let entry = pending.removeValue(forKey: dcid) else { return }
         var config = ConnectionConfiguration(tls: TLSConfiguration(role: .server, alpnProtocols: alpns))
-        config.handshakeIdleTimeout = 1_000_000
+        config.handshakeIdleTimeout = .seconds(1)
         endpoint.configuration.server = config
         let now = Runtime.now
         for bytes in entry.peek.datagrams {

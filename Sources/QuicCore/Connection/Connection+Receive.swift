@@ -6,7 +6,7 @@ import QuicWire
 // removal (RFC 9001 §5) -> frames (RFC 9000 §12.4, §19).
 extension Connection {
     /// Processes one UDP datagram from `remote`. The buffer is decrypted in place.
-    public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: UInt64) {
+    public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: QuicInstant) {
         switch state {
         case .closed, .draining:
             return  // RFC 9000 §10.2.2: a draining endpoint sends nothing.
@@ -57,14 +57,14 @@ extension Connection {
     }
 
     /// `handle(datagram:)` for an array (copied).
-    public func handle(datagram: [UInt8], from remote: SocketAddress, now: UInt64) {
+    public func handle(datagram: [UInt8], from remote: SocketAddress, now: QuicInstant) {
         var copy = datagram
         copy.withUnsafeMutableBytes { handle(datagram: $0, from: remote, now: now) }
     }
 
     /// Returns true if the packet was authenticated and processed.
     func handlePacket(_ header: PacketHeader, datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress,
-                      now: UInt64) throws -> Bool {
+                      now: QuicInstant) throws -> Bool {
         let space: PacketNumberSpace
         switch header.kind {
         case .versionNegotiation:
@@ -192,7 +192,7 @@ extension Connection {
 
     /// Returns whether any frame was ack-eliciting.
     func processFrames(_ payload: UnsafeRawBufferPointer, kind: PacketKind, space: PacketNumberSpace,
-                       dcid: ConnectionID, now: UInt64) throws -> Bool {
+                       dcid: ConnectionID, now: QuicInstant) throws -> Bool {
         var decoder = FrameDecoder(payload, packetKind: kind, sender: role == .client ? .server : .client)
         var ackEliciting = false
         while let frame = try decoder.next() {
@@ -204,7 +204,7 @@ extension Connection {
     }
 
     func handleFrame(_ frame: Frame, payload: UnsafeRawBufferPointer, space: PacketNumberSpace,
-                     dcid: ConnectionID, now: UInt64) throws {
+                     dcid: ConnectionID, now: QuicInstant) throws {
         switch frame {
         case .padding, .ping:
             break
@@ -253,7 +253,7 @@ extension Connection {
         }
     }
 
-    func handleAck(_ ack: AckFrame, payload: UnsafeRawBufferPointer, space: PacketNumberSpace, now: UInt64) throws {
+    func handleAck(_ ack: AckFrame, payload: UnsafeRawBufferPointer, space: PacketNumberSpace, now: QuicInstant) throws {
         let result = try recovery.onAckReceived(space, ack: ack, source: payload, now: now)
         spaces[space.rawValue].largestAcked = max(spaces[space.rawValue].largestAcked ?? 0, ack.largestAcknowledged)
         for token in result.acked { onPacketAcked(token, now: now) }
@@ -261,10 +261,12 @@ extension Connection {
         counters.lostPackets += UInt64(result.lost.count)
     }
 
-    func onPacketAcked(_ token: UInt64, now: UInt64) {
+    func onPacketAcked(_ token: UInt64, now: QuicInstant) {
         guard let record = sentPackets.removeValue(forKey: token) else { return }
         if record.space == .application, let keys = oneRTT, record.keyGeneration == keys.generation {
-            currentPhaseAcked = true  // RFC 9001 §6.1: the peer saw the current phase
+            // RFC 9001 §6.1: the peer saw the current phase.
+            if !currentPhaseAcked && keys.generation > 0 { currentPhaseAckedAt = now }
+            currentPhaseAcked = true
         }
         for f in record.frames {
             switch f {

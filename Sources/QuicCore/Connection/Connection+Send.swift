@@ -31,7 +31,7 @@ extension Connection {
 
     /// Writes the next datagram to send into `buffer` (at least 1200 bytes), nil when there
     /// is nothing to send now.
-    public func pollTransmit(now: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Transmit? {
+    public func pollTransmit(now: QuicInstant, into buffer: UnsafeMutableRawBufferPointer) -> Transmit? {
         switch state {
         case .closed, .draining: return nil
         case .closing: if !closePacketPending { return nil }
@@ -46,7 +46,7 @@ extension Connection {
             recovery.setAmplificationLimited(limit < 1200, now: now)
         }
         guard limit >= 64 else { return nil }
-        maybeInitiateKeyUpdate()
+        maybeInitiateKeyUpdate(now: now)
         if state == .open, packetsWithCurrentKey >= hardConfidentialityLimit {
             // RFC 9001 §6.6: the key could not be updated in time; stop using the connection
             // (the margin leaves room for the CONNECTION_CLOSE packets).
@@ -59,7 +59,7 @@ extension Connection {
         for space in PacketNumberSpace.allCases {
             let remaining = limit - position
             guard remaining > 48 else { break }
-            let p = closing ? buildClosePacket(space, buffer: buffer, start: position, end: limit)
+            let p = closing ? buildClosePacket(space, buffer: buffer, start: position, end: limit, now: now)
                             : buildPacket(space, buffer: buffer, start: position, end: limit, now: now)
             guard let p else { continue }
             position = p.payloadEnd + PacketAEAD.tagLength
@@ -132,7 +132,7 @@ extension Connection {
     }
 
     /// `pollTransmit` into a new array (tests, cold paths).
-    public func pollTransmit(now: UInt64) -> (Transmit, [UInt8])? {
+    public func pollTransmit(now: QuicInstant) -> (Transmit, [UInt8])? {
         var buffer = [UInt8](repeating: 0, count: max(1200, currentMaxDatagramSize))
         let t = buffer.withUnsafeMutableBytes { pollTransmit(now: now, into: $0) }
         guard let t else { return nil }
@@ -193,10 +193,17 @@ extension Connection {
     }
 
     func buildPacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int,
-                     now: UInt64) -> PacketUnderConstruction? {
+                     now: QuicInstant) -> PacketUnderConstruction? {
         guard hasKeys(space) else { return nil }
         let s = spaces[space.rawValue]
         let probe = s.probesPending > 0
+        if probe && space != .application && !streams.crypto.hasPendingData(level: space.encryptionLevel) {
+            // RFC 9002 §6.2.4: probes should carry unacknowledged data. A PTO sends two probe
+            // datagrams; when the first took all that was queued, the second repeats it too
+            // instead of being a bare PING (a PING-only Initial cannot start a server's
+            // connection, and a lossy path may deliver only that one).
+            streams.crypto.requeueUnacknowledged(level: space.encryptionLevel)
+        }
         // Probes ignore the congestion window (RFC 9002 §7.5); data also waits for the pacer
         // in the application space (§7.7; handshake flights go at once).
         var congestionOK = probe || recovery.canSend(bytes: 1200)
@@ -252,7 +259,7 @@ extension Connection {
         ackEliciting = true
     }
 
-    func writeApplicationControlFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool, now: UInt64) {
+    func writeApplicationControlFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool, now: QuicInstant) {
         // RFC 9000 §12.5: 0-RTT packets carry none of the control frames below but PING.
         if sendingZeroRTT {
             if pingPending, (try? FrameEncoder.write(.ping, into: &w)) != nil {
@@ -310,14 +317,39 @@ extension Connection {
 
     /// The CONNECTION_CLOSE packet of a space (RFC 9000 §10.2.3): in Initial and Handshake
     /// packets an application close becomes a transport APPLICATION_ERROR without reason.
-    func buildClosePacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int)
-        -> PacketUnderConstruction? {
+    func buildClosePacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int,
+                          now: QuicInstant) -> PacketUnderConstruction? {
         guard hasKeys(space), let reason = closeReason else { return nil }
         if space == .application && sendingZeroRTT { return nil }  // the close goes in Initial/Handshake packets
         // Only the highest space the peer can read matters once the handshake is confirmed.
         if isHandshakeConfirmed && space != .application { return nil }
+        // A client with Handshake keys knows the server has them (RFC 9000 §10.2.3) and stops
+        // sending Initial packets once it sends a Handshake one (RFC 9001 §4.9.1): an Initial
+        // close ahead of the Handshake packet would end the server before it reads our Finished.
+        if space == .initial && role == .client && hasKeys(.handshake) { return nil }
         guard let (header, pn) = writeHeader(space, buffer: buffer, start: start, end: end) else { return nil }
         var w = WireWriter(buffer, start: header.payloadOffset, end: end - PacketAEAD.tagLength)
+        if space != .application {
+            // A close during the handshake first carries what the peer still lacks of this
+            // space: our ACK (its RTT sample) and unsent CRYPTO data (a client's Finished), so the
+            // peer completes its handshake, reads the close and drains briefly instead of
+            // waiting out its PTOs (RFC 9000 §10.2.3 lets a closing packet carry other frames;
+            // MsQuic writes pending frames before CONNECTION_CLOSE). Nothing is retransmitted:
+            // the connection is closing.
+            var unused: [SentFrame] = []
+            var eliciting = false
+            if recovery.hasAckToSend(space) {
+                _ = try? recovery.writeAck(space, now: now, exponent: configuration.transportParameters.ackDelayExponent, into: &w)
+            }
+            if streams.crypto.hasPendingData(level: space.encryptionLevel) {
+                // Room is kept for the CONNECTION_CLOSE, which in these spaces has no reason
+                // phrase (at most 1 + 8 + 8 + 1 bytes).
+                let closeRoom = 32
+                var cw = WireWriter(buffer, start: w.position, end: max(w.position, end - PacketAEAD.tagLength - closeRoom))
+                writeCryptoFrames(space, &cw, frames: &unused, ackEliciting: &eliciting)
+                w = WireWriter(buffer, start: cw.position, end: end - PacketAEAD.tagLength)
+            }
+        }
         var frame = ConnectionCloseFrame(isApplicationError: reason.isApplication, errorCode: reason.errorCode,
                                          frameType: closeFrameType, reasonPhrase: 0..<reason.reason.count)
         var phrase = reason.reason
@@ -362,8 +394,15 @@ extension Connection {
     /// RFC 9001 §6.1, §6.6: update keys after the configured number of packets or bytes, or
     /// before the confidentiality limit, once the peer acknowledged the current phase (§6.1: a
     /// new update waits until a packet of the current phase was acknowledged, §6.5).
-    func maybeInitiateKeyUpdate() {
+    func maybeInitiateKeyUpdate(now: QuicInstant) {
         guard isHandshakeConfirmed, currentPhaseAcked, let suite = tls.negotiatedCipherSuite else { return }
+        // RFC 9001 §6.5: wait three PTOs after the acknowledgment that confirmed the previous
+        // update, so the peer has dropped the keys before the last ones and can read the new
+        // phase (a peer that keeps one old key set drops packets of an update started sooner).
+        if let confirmed = currentPhaseAckedAt, now < confirmed + 3 * recovery.pto {
+            let nearLimit = packetsWithCurrentKey >= suite.confidentialityLimit - 1000
+            guard nearLimit else { return }
+        }
         let softLimit = suite.confidentialityLimit - 1000
         let limit = configuration.keyUpdateInterval > 0 ? min(configuration.keyUpdateInterval, softLimit) : softLimit
         let byteLimitReached = configuration.keyUpdateBytes > 0 && bytesWithCurrentKey >= configuration.keyUpdateBytes

@@ -85,12 +85,12 @@ public final class Connection {
     // Lifetime (RFC 9000 §10)
     enum State: Equatable { case open, closing, draining, closed }
     var state: State = .open
-    var stateDeadline: UInt64 = 0
+    var stateDeadline: QuicInstant = .zero
     var closeReason: ConnectionCloseReason?
     var closePacketPending = false
     var closeFrameType: UInt64 = 0
-    var idleDeadline: UInt64 = 0
-    var lastSendTime: UInt64 = 0
+    var idleDeadline: QuicInstant = .zero
+    var lastSendTime: QuicInstant = .zero
     var ackElicitingSentSinceReceive = false
     var pingPending = false
     var pathResponses: [UInt64] = []
@@ -105,14 +105,17 @@ public final class Connection {
     var bytesWithCurrentKey: UInt64 = 0
     var firstPacketOfCurrentPhase: UInt64?
     var currentPhaseAcked = true
+    /// When the peer first acknowledged a packet of the current key phase after a key update
+    /// (nil before any update): the next update we start waits 3 PTOs from then (RFC 9001 §6.5).
+    var currentPhaseAckedAt: QuicInstant?
     /// Whether the peer may move to the next key phase: true until a key update, then once
     /// we sent an ACK of one of its packets in the current phase (RFC 9001 §6.1, §6.2).
     var peerMayUpdateKeys = true
-    var previousKeysDiscardTime: UInt64?
+    var previousKeysDiscardTime: QuicInstant?
     var forgedPackets: UInt64 = 0
     var counters = ConnectionStatistics()
     /// When the pacer releases data that waits only for it (RFC 9002 §7.7), set by `pollTransmit`.
-    var pacingReleaseTime: UInt64?
+    var pacingReleaseTime: QuicInstant?
     /// Raw frame bytes to put in the next 1-RTT packet, as they are: lets tests play a
     /// misbehaving peer. Internal (reached with @testable only).
     var injectedFrames: [[UInt8]] = []
@@ -120,7 +123,7 @@ public final class Connection {
     // MARK: Creation
 
     /// A client connection to `remote`. The first Initial goes out on the first `pollTransmit`.
-    public convenience init(client configuration: ConnectionConfiguration, remote: SocketAddress, now: UInt64,
+    public convenience init(client configuration: ConnectionConfiguration, remote: SocketAddress, now: QuicInstant,
                             registry: ConnectionIDRegistry? = nil) throws {
         let dcid = ConnectionID.random(length: 8)  // RFC 9000 §7.2: at least 8 bytes
         try self.init(role: .client, configuration: configuration, remote: remote,
@@ -132,7 +135,7 @@ public final class Connection {
     /// Retry, whose token carried it) and SCID `clientSCID`, created by the `Endpoint`.
     convenience init(server configuration: ConnectionConfiguration, remote: SocketAddress, version: QuicVersion,
          originalDCID: ConnectionID, clientSCID: ConnectionID, currentDCID: ConnectionID, retrySCID: ConnectionID?,
-         registry: ConnectionIDRegistry?, addressValidated: Bool, now: UInt64) throws {
+         registry: ConnectionIDRegistry?, addressValidated: Bool, now: QuicInstant) throws {
         try self.init(role: .server, configuration: configuration, remote: remote, version: version,
                       originalDCID: originalDCID, peerSCID: clientSCID, registry: registry,
                       addressValidated: addressValidated, now: now, initialKeysDCID: currentDCID, retrySCID: retrySCID)
@@ -140,7 +143,7 @@ public final class Connection {
 
     private init(role: EndpointRole, configuration: ConnectionConfiguration, remote: SocketAddress, version: QuicVersion,
                  originalDCID: ConnectionID, peerSCID: ConnectionID, registry: ConnectionIDRegistry?,
-                 addressValidated: Bool, now: UInt64, initialKeysDCID: ConnectionID? = nil,
+                 addressValidated: Bool, now: QuicInstant, initialKeysDCID: ConnectionID? = nil,
                  retrySCID: ConnectionID? = nil) throws {
         guard let pv = ProtectionVersion(wireVersion: version.rawValue) else {
             throw QuicError(code: .internalError, reason: "unsupported version \(version)")
@@ -155,7 +158,7 @@ public final class Connection {
         self.addressValidated = addressValidated
         self.registry = registry ?? StandaloneConnectionIDs(length: configuration.localConnectionIDLength)
         self.recovery = RecoveryAdapter(role: role, initialRTT: configuration.initialRTT,
-                                        localMaxAckDelay: configuration.transportParameters.maxAckDelay * 1000,
+                                        localMaxAckDelay: .milliseconds(configuration.transportParameters.maxAckDelay),
                                         congestion: configuration.congestionControl)
         retryToken = configuration.initialToken
         streams = StreamManager(config: StreamsConfig(role: role, local: configuration.transportParameters))
@@ -174,7 +177,8 @@ public final class Connection {
         let (scid, token) = self.registry.issueConnectionID(for: self)
         cids.addLocal(scid, token: token, announce: false)
         try installInitialKeys(dcid: initialKeysDCID ?? originalDCID)
-        idleDeadline = now + (configuration.handshakeIdleTimeout > 0 ? configuration.handshakeIdleTimeout : .max / 2)
+        // Saturating: a handshake idle timeout of 2^62-1 ms (QUIC_SETTINGS allows it) is .never.
+        idleDeadline = now + (configuration.handshakeIdleTimeout.isZero ? .infinite : configuration.handshakeIdleTimeout)
         var finalTLS = configuration.tls
         let ours = ourTransportParameters(resetToken: token)
         finalTLS.transportParameters = try ours.encoded()
@@ -215,14 +219,14 @@ public final class Connection {
     public var negotiatedALPN: [UInt8]? { tls.negotiatedALPN }
     public var handshake: TLSHandshake { tls }
     /// Smoothed RTT in microseconds (RFC 9002 §5.3).
-    public var smoothedRTT: UInt64 { recovery.smoothedRTT }
+    public var smoothedRTT: QuicDuration { recovery.smoothedRTT }
     /// The current 1-RTT key phase generation (RFC 9001 §6), for tests and statistics.
     public var keyUpdateGeneration: UInt64 { oneRTT?.generation ?? 0 }
 
     /// The application's answer to `.peerCertificateReceived`.
-    public func completePeerCertificateValidation(accept: Bool, now: UInt64) {
+    public func completePeerCertificateValidation(accept: Bool, now: QuicInstant) {
         do {
-            try tls.completePeerCertificateValidation(accept: accept, now: now)
+            try tls.completePeerCertificateValidation(accept: accept, now: now.microseconds)
             try drainTLS(now: now)
         } catch let alert as TLSAlert {
             closeOnTLSAlert(alert, now: now)
@@ -234,11 +238,11 @@ public final class Connection {
     }
 
     /// Server: sends a NewSessionTicket carrying `appData` (RFC 8446 §4.6.1).
-    public func sendResumptionTicket(appData: [UInt8], now: UInt64) throws {
+    public func sendResumptionTicket(appData: [UInt8], now: QuicInstant) throws {
         guard role == .server, isHandshakeComplete, state == .open else {
             throw QuicError(code: .internalError, reason: "no ticket before the handshake completes")
         }
-        try tls.sendSessionTicket(appData: appData, now: now)
+        try tls.sendSessionTicket(appData: appData, now: now.microseconds)
         try drainTLS(now: now)
     }
 

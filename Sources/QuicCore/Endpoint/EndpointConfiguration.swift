@@ -17,8 +17,8 @@ public struct EndpointConfiguration: @unchecked Sendable {
     public var statelessResetKey: [UInt8]?
     /// Send a Retry to every client Initial without a valid token (RFC 9000 §8.1.2).
     public var requireRetry = false
-    /// Lifetime of Retry tokens, µs.
-    public var retryTokenLifetime: UInt64 = 10_000_000
+    /// Lifetime of Retry tokens.
+    public var retryTokenLifetime: QuicDuration = .seconds(10)
     /// Bound on connections whose handshake has not completed (unauthenticated peers).
     public var maxHandshakingConnections = 1000
     /// Bound on handshaking connections per peer address (without port).

@@ -87,7 +87,7 @@ public struct CongestionController: Sendable {
         flightEmptySince = nil
         // MsQuic SendIdleTimeoutMs: after a long idle the window is no longer a measure of the
         // path; restart from min(initial window, cwnd) (RFC 5681 §4.1 restart window).
-        if let last = lastSendTime, now > last, now - last >= config.sendIdleTimeout {
+        if let last = lastSendTime, now > last, now - last >= config.sendIdleTimeout.microseconds {
             congestionWindow = min(congestionWindow, initialWindow)
             cubic.epochStart = nil
         }
