@@ -73,6 +73,7 @@ ERROR_NAMES = {
     0x4: "STREAM_LIMIT_ERROR", 0x5: "STREAM_STATE_ERROR", 0x6: "FINAL_SIZE_ERROR",
     0x7: "FRAME_ENCODING_ERROR", 0x8: "TRANSPORT_PARAMETER_ERROR", 0x9: "CONNECTION_ID_LIMIT_ERROR",
     0xA: "PROTOCOL_VIOLATION", 0xB: "INVALID_TOKEN", 0xC: "APPLICATION_ERROR", 0xD: "CRYPTO_BUFFER_EXCEEDED",
+    0xE: "KEY_UPDATE_ERROR", 0xF: "AEAD_LIMIT_REACHED", 0x10: "NO_VIABLE_PATH", 0x11: "VERSION_NEGOTIATION_ERROR",
 }
 
 
@@ -130,7 +131,8 @@ _tp_lock = threading.Lock()
 class HostileConnection(QuicConnection):
     """aioquic's connection, with
     - `tp_override`: transport parameters rewritten as they are serialized (RFC 9000 §18.2
-      values of any size; a value of None removes the parameter);
+      values of any size; a value of None removes the parameter; "_raw": extra (id, bytes)
+      parameters, "_tail": raw bytes at the end of the extension);
     - `peer_close`: the CONNECTION_CLOSE the peer sent (error code, frame type, reason);
     - `counts`: frames of interest received (PATH_RESPONSE, NEW_CONNECTION_ID, RETIRE_...)."""
 
@@ -150,8 +152,15 @@ class HostileConnection(QuicConnection):
 
         def push(buf, params):
             for name, value in overrides.items():
-                setattr(params, name, value)
+                if not name.startswith("_"):
+                    setattr(params, name, value)
             original(buf, params)
+            # "_raw": more (id, value bytes) parameters; "_tail": bytes appended as they are.
+            for pid, value in overrides.get("_raw", ()):
+                buf.push_uint_var(pid)
+                buf.push_uint_var(len(value))
+                buf.push_bytes(value)
+            buf.push_bytes(overrides.get("_tail", b""))
 
         with _tp_lock:
             aq_connection.push_quic_transport_parameters = push
@@ -380,8 +389,11 @@ class Server:
     def __init__(self, peer, certs, artifacts, extra_args=()):
         self.log_path = os.path.join(artifacts, "server.log")
         self.log_file = open(self.log_path, "w")
+        # InitialRttMs 50 (loopback): a connection closed before any RTT sample (e.g. a
+        # TRANSPORT_PARAMETER_ERROR on the first Initial) ends its closing period of 3 PTOs
+        # (RFC 9000 §10.2) in about half a second instead of 3 s with the default 333 ms.
         cmd = [peer, "server", "--port", "0", "--cert", os.path.join(certs, "server.crt"),
-               "--key", os.path.join(certs, "server.key")] + list(extra_args)
+               "--key", os.path.join(certs, "server.key"), "--initial-rtt-ms", "50"] + list(extra_args)
         say("server: " + " ".join(cmd))
         self.proc = subprocess.Popen(cmd, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True,
                                      cwd=artifacts)
@@ -500,28 +512,54 @@ def connected(ctx, tp_override=None):
 
 # -- transport parameters of the client (RFC 9000 §18.2, §7.4) ------------------------------
 
+def describe(override):
+    """A transport-parameter override for the output (long byte strings shortened)."""
+    def short(v):
+        if isinstance(v, (bytes, bytearray)) and len(v) > 16:
+            return f"<{len(v)} bytes>"
+        if isinstance(v, list):
+            return [tuple(short(x) for x in item) if isinstance(item, tuple) else short(item) for item in v]
+        return v
+    return "{" + ", ".join(f"{k}: {short(v)!r}" for k, v in override.items()) + "}"
+
+
 def tp_legal(name, override, echo=True, note=""):
     """A legal extreme value: the handshake completes, the server does not trap, the
     connection echoes (or, when the value forbids it, stays up)."""
     def run(ctx):
         ep = connected(ctx, override)
         if echo:
-            expect_alive_and_echo(ep, f"transport parameters {override}")
+            expect_alive_and_echo(ep, f"transport parameters {describe(override)}")
         else:
             ep.pump(timeout=0.5)
             check(ep.closed_by_peer is None, f"the server closed: {ep.closed_by_peer}")
-            say(f"  ok: transport parameters {override}: handshake completed, connection up")
-    run.__doc__ = note or f"client transport parameters {override}: legal, the connection works"
+            say(f"  ok: transport parameters {describe(override)}: handshake completed, connection up")
+    run.__doc__ = note or f"client transport parameters {describe(override)}: legal, the connection works"
     case(name)(run)
+
+
+def _resolve(override):
+    """Values that need aioquic's classes, built when the case runs (the list works without it)."""
+    out = dict(override)
+    if out.get("preferred_address") == "PREFERRED":
+        from aioquic.quic.packet import QuicPreferredAddress
+        out["preferred_address"] = QuicPreferredAddress(ipv4_address=("127.0.0.1", 4433), ipv6_address=None,
+                                                        connection_id=b"\x01" * 8, stateless_reset_token=b"\x02" * 16)
+    if out.get("version_information") == "CHOSEN_V2":
+        from aioquic.quic.packet import QuicVersionInformation
+        out["version_information"] = QuicVersionInformation(chosen_version=0x6B3343CF,
+                                                            available_versions=[0x00000001, 0x6B3343CF])
+    return out
 
 
 def tp_illegal(name, override, note="", code=TRANSPORT_PARAMETER_ERROR):
     def run(ctx):
-        ep = new_client(ctx.port, ctx.certs, tp_override=override, connect=False)
+        override_now = _resolve(override)
+        ep = new_client(ctx.port, ctx.certs, tp_override=override_now, connect=False)
         ctx.endpoints.append(ep)
-        expect_close(ep, code, f"transport parameters {override}")
+        expect_close(ep, code, f"transport parameters {describe(override)}")
         check(not ep.handshake_done or ep.closed_by_peer is not None, "the handshake completed")
-    run.__doc__ = note or f"client transport parameters {override}: {errname(code)} (RFC 9000 §7.4, §18.2)"
+    run.__doc__ = note or f"client transport parameters {describe(override)}: {errname(code)} (RFC 9000 §7.4, §18.2)"
     case(name)(run)
 
 
@@ -544,6 +582,34 @@ tp_legal("tp_ack_delay_exponent_20", {"ack_delay_exponent": 20})
 tp_legal("tp_max_ack_delay_16383", {"max_ack_delay": (1 << 14) - 1})
 tp_legal("tp_max_datagram_frame_size_max", {"max_datagram_frame_size": VARINT_MAX})
 tp_legal("tp_max_datagram_frame_size_0", {"max_datagram_frame_size": 0})
+
+
+tp_legal("tp_ack_delay_exponent_0", {"ack_delay_exponent": 0})
+tp_legal("tp_max_ack_delay_0", {"max_ack_delay": 0})
+tp_legal("tp_unknown_parameter_huge_id", {"_raw": [(VARINT_MAX, os.urandom(1000)), (0x1B + 31 * 7, b"")]},
+         note="unknown parameters (id 2^62-1 with 1,000 bytes, a reserved id) are ignored (RFC 9000 §18.1)")
+tp_illegal("tp_duplicate_parameter", {"_raw": [(0x01, varint(30000))]},
+           note="max_idle_timeout twice: TRANSPORT_PARAMETER_ERROR (RFC 9000 §7.4)")
+tp_illegal("tp_integer_with_trailing_byte", {"_raw": [(0x03, varint(1500) + b"\x00")]},
+           note="max_udp_payload_size whose value has a byte after the varint: TRANSPORT_PARAMETER_ERROR "
+                "(RFC 9000 §18: the length must match the value)")
+tp_illegal("tp_truncated_parameter", {"_tail": varint(0x03) + varint(50) + b"12345"},
+           note="a parameter whose length runs past the extension: TRANSPORT_PARAMETER_ERROR (RFC 9000 §7.4)")
+tp_illegal("tp_initial_source_cid_mismatch", {"initial_source_connection_id": b"\x11" * 8},
+           note="initial_source_connection_id that is not the client's SCID: TRANSPORT_PARAMETER_ERROR "
+                "(RFC 9000 §7.3)")
+tp_illegal("tp_initial_source_cid_missing", {"initial_source_connection_id": None},
+           note="no initial_source_connection_id: TRANSPORT_PARAMETER_ERROR (RFC 9000 §7.3)")
+tp_illegal("tp_client_sends_retry_source_cid", {"retry_source_connection_id": b"\x01" * 8})
+tp_illegal("tp_client_sends_preferred_address", {"preferred_address": "PREFERRED"})
+# draft-ietf-quic-ack-frequency §3: min_ack_delay (µs) of 2^24 or more, or above max_ack_delay, is
+# TRANSPORT_PARAMETER_ERROR.
+tp_illegal("tp_min_ack_delay_2p24", {"_raw": [(0xFF04DE1B, varint(1 << 24))]})
+tp_illegal("tp_min_ack_delay_above_max_ack_delay", {"max_ack_delay": 25, "_raw": [(0xFF04DE1B, varint(26000))]})
+# RFC 9368 §4: a Chosen Version that is not the version of the connection.
+tp_illegal("tp_version_information_mismatch", {"version_information": "CHOSEN_V2"}, code=0x11,
+           note="version_information whose Chosen Version (v2) is not the connection's (v1): "
+                "VERSION_NEGOTIATION_ERROR 0x11 (RFC 9368 §4)")
 
 
 @case("tp_active_connection_id_limit_max")

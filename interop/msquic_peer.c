@@ -6,6 +6,7 @@
  *   msquic_peer server --port 0 --cert F --key F [--alpn A] [--max-bytes-per-key N]
  *       [--conn-flow-control-window N]   (QUIC_SETTINGS.ConnFlowControlWindow: our initial_max_data)
  *       [--stateless-reset-key HEX64]    (QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY, 32 bytes)
+ *       [--initial-rtt-ms N]             (QUIC_SETTINGS.InitialRttMs)
  *       Listens on --host (127.0.0.1), prints "LISTENING <port>", echoes every
  *       bidirectional stream (data and FIN) and every DATAGRAM, prints one line per
  *       connection event, and runs until SIGTERM/SIGINT.
@@ -173,6 +174,10 @@ static QUIC_STATUS open_configuration(void)
         Settings.IsSet.ServerResumptionLevel = 1;
         Settings.ServerResumptionLevel = QUIC_SERVER_RESUME_AND_ZERORTT;
     }
+    if (Opt.InitialRttMs != 0) {
+        Settings.IsSet.InitialRttMs = 1;
+        Settings.InitialRttMs = Opt.InitialRttMs;
+    }
     if (Opt.ConnFlowControlWindow != 0) {
         Settings.IsSet.ConnFlowControlWindow = 1;   /* our initial_max_data */
         Settings.ConnFlowControlWindow = Opt.ConnFlowControlWindow;
@@ -265,6 +270,7 @@ static void usage(void)
             "       [--cert F --key F] [--ca F | --insecure] [--mode echo|datagram|handshake|resume]\n"
             "       [--bytes N] [--streams K] [--version 1|2[,..]] [--expect-fail alpn|cert|version]\n"
             "       [--max-bytes-per-key N] [--conn-flow-control-window N] [--stateless-reset-key HEX64]\n"
+            "       [--initial-rtt-ms N]\n"
             "       [--timeout S] [--zero-rtt]\n");
 }
 
@@ -281,6 +287,7 @@ int main(int argc, char** argv)
         {"timeout", required_argument, NULL, 't'},   {"zero-rtt", no_argument, NULL, 'z'},
         {"conn-flow-control-window", required_argument, NULL, 'W'},
         {"stateless-reset-key", required_argument, NULL, 'R'},
+        {"initial-rtt-ms", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     const QUIC_REGISTRATION_CONFIG RegConfig = {"msquic_peer", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
@@ -323,6 +330,7 @@ int main(int argc, char** argv)
         case 'z': Opt.ZeroRtt = 1; break;
         case 'W': Opt.ConnFlowControlWindow = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'R': Opt.StatelessResetKey = optarg; break;
+        case 'T': Opt.InitialRttMs = (uint32_t)strtoul(optarg, NULL, 10); break;
         default: usage(); return 2;
         }
     }

@@ -44,6 +44,7 @@ typedef struct OPTIONS {
     uint64_t MaxBytesPerKey;
     uint32_t ConnFlowControlWindow;
     const char* StatelessResetKey;
+    uint32_t InitialRttMs;
     unsigned TimeoutSeconds;
     int ZeroRtt;
 } OPTIONS;
