@@ -948,6 +948,70 @@ frame_case("blocked_frames_max", [(0x14, varint(VARINT_MAX)), (0x15, varint(0) +
            "DATA_BLOCKED / STREAM_DATA_BLOCKED 2^62-1, STREAMS_BLOCKED (uni) 2^60: informational, ignored")
 
 
+# -- frames in the client's Initial packets, before any authentication (RFC 9000 §12.4, §7.5) --
+
+def initial_case(name, frames, codes, note):
+    """The client's first Initial (its ClientHello) goes out, then an Initial packet with
+    `frames`; the server must close with one of `codes` (sent in its Initial/Handshake packets)."""
+    def run(ctx):
+        ep = new_client(ctx.port, ctx.certs, connect=False)
+        ctx.endpoints.append(ep)
+        ep.flush()  # the ClientHello: the server now has a connection for it
+        ep.inject(frames, epoch=tls.Epoch.INITIAL)
+        expect_close(ep, codes, name)
+    run.__doc__ = note
+    case(name)(run)
+
+
+# RFC 9000 §12.4 (Table 3): only PADDING, PING, ACK, CRYPTO and CONNECTION_CLOSE (0x1c) may be in
+# an Initial packet; "receipt of a frame in a packet type that is not permitted MUST be treated
+# as a connection error of type PROTOCOL_VIOLATION".
+initial_case("initial_stream_frame", [stream_frame(0, 0, b"early")], PROTOCOL_VIOLATION,
+             "STREAM in an Initial packet: PROTOCOL_VIOLATION (RFC 9000 §12.4)")
+initial_case("initial_handshake_done", [(0x1E, b"")], PROTOCOL_VIOLATION,
+             "HANDSHAKE_DONE in an Initial packet: PROTOCOL_VIOLATION (RFC 9000 §12.4)")
+initial_case("initial_new_connection_id", [new_cid_frame(1, 0, os.urandom(8))], PROTOCOL_VIOLATION,
+             "NEW_CONNECTION_ID in an Initial packet: PROTOCOL_VIOLATION (RFC 9000 §12.4)")
+initial_case("initial_application_close", [(0x1D, varint(0) + varint(0))], PROTOCOL_VIOLATION,
+             "CONNECTION_CLOSE 0x1d (application) in an Initial packet: PROTOCOL_VIOLATION (RFC 9000 §12.4)")
+initial_case("initial_ack_unsent", [ack_frame(1000, 0, 0)], PROTOCOL_VIOLATION,
+             "Initial ACK of packet 1000, never sent: PROTOCOL_VIOLATION (RFC 9000 §13.1)")
+initial_case("initial_ack_negative", [ack_frame(0, 0, 5)], FRAME_ENCODING_ERROR,
+             "Initial ACK Largest 0, First ACK Range 5: FRAME_ENCODING_ERROR (RFC 9000 §19.3.1)")
+# §7.5: at least 4,096 bytes of out-of-order CRYPTO data are buffered; beyond its buffer an
+# endpoint closes with CRYPTO_BUFFER_EXCEEDED. §19.6: past 2^62-1 also FRAME_ENCODING_ERROR.
+initial_case("initial_crypto_far_offset", [(0x06, varint(1 << 20) + varint(100) + os.urandom(100))],
+             CRYPTO_BUFFER_EXCEEDED,
+             "Initial CRYPTO at offset 1 MiB, before any authentication: CRYPTO_BUFFER_EXCEEDED (RFC 9000 §7.5)")
+initial_case("initial_crypto_offset_beyond_2p62", [(0x06, varint(VARINT_MAX) + varint(2) + b"xy")],
+             (FRAME_ENCODING_ERROR, CRYPTO_BUFFER_EXCEEDED),
+             "Initial CRYPTO offset 2^62-1 + 2 bytes: FRAME_ENCODING_ERROR or CRYPTO_BUFFER_EXCEEDED (RFC 9000 §19.6)")
+initial_case("initial_unknown_frame", [(0x3F1234, b"")], (FRAME_ENCODING_ERROR, PROTOCOL_VIOLATION),
+             "unknown frame type in an Initial packet: FRAME_ENCODING_ERROR (RFC 9000 §12.4)")
+
+
+@case("initial_crypto_scatter")
+def _(ctx):
+    """Before any authentication: 30 connections (under the per-address handshake cap), each
+    with 30 Initial CRYPTO fragments scattered past its ClientHello (holes everywhere): memory
+    bounded, every connection ends"""
+    rss0 = ctx.server.rss()
+    eps = []
+    for _ in range(30):
+        ep = new_client(ctx.port, ctx.certs, connect=False)
+        eps.append(ep)
+        ep.flush()
+        ep.inject([(0x06, varint(1500 + 80 * j) + varint(20) + os.urandom(20)) for j in range(30)],
+                  epoch=tls.Epoch.INITIAL)
+    for ep in eps:
+        ep.pump(timeout=0.01)
+    rss1 = ctx.server.rss()
+    for ep in eps:
+        ep.close()
+    say(f"  server VmRSS {rss0 / MiB:.1f} -> {rss1 / MiB:.1f} MiB with 30 connections holding fragments")
+    check(rss1 - rss0 < RSS_SLACK, f"server VmRSS grew {(rss1 - rss0) / MiB:.1f} MiB")
+
+
 # -- buffering attacks: memory stays bounded by flow control (RFC 9000 §4, §7.5) -------------
 
 def flood(ctx, ep, batches, what):
