@@ -1561,6 +1561,55 @@ client_case("retire_connection_id_unissued", after_handshake=lambda ep: ep.injec
             codes=PROTOCOL_VIOLATION, mode="busy",
             note="the server retires our CID 1000, never issued: PROTOCOL_VIOLATION (RFC 9000 §19.16)")
 
+client_case("stream_beyond_flow_control",
+            after_handshake=lambda ep: ep.inject([stream_frame(1, ep.conn._remote_max_stream_data_bidi_remote, b"x" * 10)]),
+            codes=FLOW_CONTROL_ERROR, mode="busy",
+            note="the server sends data on its stream 1 at our initial_max_stream_data_bidi_remote: "
+                 "FLOW_CONTROL_ERROR (RFC 9000 §4.1)")
+client_case("stream_id_beyond_limit",
+            after_handshake=lambda ep: ep.inject([stream_frame(4 * ep.conn._remote_max_streams_bidi + 1, 0, b"x")]),
+            codes=STREAM_LIMIT_ERROR, mode="busy",
+            note="the server opens a bidirectional stream beyond our initial_max_streams_bidi: STREAM_LIMIT_ERROR "
+                 "(RFC 9000 §4.6)")
+client_case("stream_offset_beyond_2p62", after_handshake=lambda ep: ep.inject([stream_frame(1, VARINT_MAX, b"xy")]),
+            codes=(FRAME_ENCODING_ERROR, FLOW_CONTROL_ERROR), mode="busy",
+            note="STREAM offset 2^62-1 + 2 bytes from the server: FRAME_ENCODING_ERROR or FLOW_CONTROL_ERROR "
+                 "(RFC 9000 §19.8)")
+client_case("stream_on_send_only", after_handshake=lambda ep: ep.inject([stream_frame(2, 0, b"x")]),
+            codes=STREAM_STATE_ERROR, mode="busy",
+            note="STREAM on our send-only stream 2: STREAM_STATE_ERROR (RFC 9000 §19.8)")
+client_case("max_stream_data_on_receive_only", after_handshake=lambda ep: ep.inject([(0x11, varint(3) + varint(10))]),
+            codes=STREAM_STATE_ERROR, mode="busy",
+            note="MAX_STREAM_DATA on our receive-only stream 3: STREAM_STATE_ERROR (RFC 9000 §19.10)")
+# §19.7: "A client MUST treat receipt of a NEW_TOKEN frame with an empty Token field as a
+# connection error of type FRAME_ENCODING_ERROR."
+client_case("new_token_empty", after_handshake=lambda ep: ep.inject([(0x07, varint(0))]),
+            codes=FRAME_ENCODING_ERROR, mode="busy", note="NEW_TOKEN with an empty token: FRAME_ENCODING_ERROR (RFC 9000 §19.7)")
+client_case("new_token_length_huge", after_handshake=lambda ep: ep.inject([(0x07, varint(VARINT_MAX) + b"abc")]),
+            codes=FRAME_ENCODING_ERROR, mode="busy",
+            note="NEW_TOKEN whose length is 2^62-1: FRAME_ENCODING_ERROR (RFC 9000 §12.4)")
+client_case("ack_negative_range", after_handshake=lambda ep: ep.inject([ack_frame(3, 0, 10)]),
+            codes=FRAME_ENCODING_ERROR, mode="busy",
+            note="the server's ACK with a negative smallest packet number: FRAME_ENCODING_ERROR (RFC 9000 §19.3.1)")
+# RFC 9001 §6: "Endpoints MUST treat the receipt of a TLS KeyUpdate message as a connection
+# error of type 0x010a, equivalent to a fatal TLS alert of unexpected_message".
+client_case("tls_key_update_message",
+            after_handshake=lambda ep: ep.inject([(0x06, varint(0) + varint(5) + b"\x18\x00\x00\x01\x00")]),
+            codes=0x10A, mode="busy",
+            note="a TLS KeyUpdate message in 1-RTT CRYPTO: 0x10a unexpected_message (RFC 9001 §6)")
+client_case("tls_unknown_post_handshake_message",
+            after_handshake=lambda ep: ep.inject([(0x06, varint(0) + varint(8) + b"\xfe\x00\x00\x04abcd")]),
+            codes=tuple(range(0x100, 0x200)), mode="busy",
+            note="an unknown TLS handshake message in 1-RTT CRYPTO: a CRYPTO_ERROR 0x1xx (RFC 9001 §4.8)")
+client_case("crypto_far_offset",
+            after_handshake=lambda ep: ep.inject([(0x06, varint(1 << 24) + varint(100) + os.urandom(100))]),
+            codes=CRYPTO_BUFFER_EXCEEDED, mode="busy",
+            note="1-RTT CRYPTO at offset 16 MiB: CRYPTO_BUFFER_EXCEEDED (RFC 9000 §7.5)")
+client_case("handshake_done_twice", after_handshake=lambda ep: ep.inject([(0x1E, b""), (0x1E, b"")]), mode="busy",
+            note="HANDSHAKE_DONE repeated: legal, our client connects and echoes")
+client_case("path_challenge_flood",
+            after_handshake=lambda ep: [ep.inject([(0x1A, os.urandom(8)) for _ in range(120)]) for _ in range(30)],
+            mode="busy", note="3,600 PATH_CHALLENGE frames from the server: our client answers within bounds and echoes")
 
 # ---- running a case -----------------------------------------------------------------------
 
