@@ -1380,6 +1380,50 @@ def _(ctx):
         say(f"  ok: {what}: {len(got)} answer(s) of {[len(g) for g in got]} bytes")
 
 
+@case("stream_churn")
+def _(ctx):
+    """2,000 streams opened, echoed and finished, half of them reset by us midway (RESET_STREAM
+    + STOP_SENDING): the server keeps granting streams (MAX_STREAMS), every stream's state is
+    freed (VmRSS back near the baseline once the connection is gone)"""
+    ep = connected(ctx)
+    done = 0
+    for k in range(2000):
+        sid = ep.conn.get_next_available_stream_id()
+        if k % 2:
+            ep.conn.send_stream_data(sid, b"r" * 300)
+            ep.conn.reset_stream(sid, 7)
+            ep.conn.stop_stream(sid, 7)
+        else:
+            ep.conn.send_stream_data(sid, b"c" * 300, end_stream=True)
+        if k % 50 == 49:
+            # Wait for the server to grant more streams before going past its limit.
+            ep.pump(lambda: ep.conn.get_next_available_stream_id() // 4 < ep.conn._remote_max_streams_bidi - 50
+                    or not ep.alive, 5.0)
+            check(ep.alive, f"the connection ended: {ep.closed_by_peer}")
+    ep.pump(timeout=0.5)
+    done = sum(1 for sid in ep.stream_fin)
+    say(f"  2,000 streams, {done} echoed to the end; server VmRSS {ctx.server.rss() / MiB:.1f} MiB")
+    check(ep.closed_by_peer is None, f"the server closed: {ep.closed_by_peer}")
+    expect_alive_and_echo(ep, "after 2,000 streams")
+
+
+@case("amplification_before_validation")
+def _(ctx):
+    """One client Initial (1,200 bytes) and silence: everything the server sends to that address
+    before validating it, retransmissions included, is at most 3x the bytes received
+    (RFC 9000 §8.1)"""
+    data, _ = first_initial(ctx)
+    s = raw_socket()
+    s.sendto(data, ("127.0.0.1", ctx.port))
+    got = answers(s, 2.0)
+    s.close()
+    total = sum(len(g) for g in got)
+    say(f"  1 datagram of {len(data)} bytes in, {len(got)} datagrams of {total} bytes out "
+        f"(ratio {total / len(data):.2f})")
+    check(got, "the server did not answer a valid Initial")
+    check(total <= 3 * len(data), f"the server sent {total} bytes to an unvalidated address that sent {len(data)}")
+
+
 @case("initial_flood_many_ports")
 def _(ctx):
     """300 valid Initials and 300 junk Initials (1,200 bytes), each from its own source port:
