@@ -545,6 +545,10 @@ def _resolve(override):
         from aioquic.quic.packet import QuicPreferredAddress
         out["preferred_address"] = QuicPreferredAddress(ipv4_address=("127.0.0.1", 4433), ipv6_address=None,
                                                         connection_id=b"\x01" * 8, stateless_reset_token=b"\x02" * 16)
+    if out.get("preferred_address") == "PREFERRED_ZERO_CID":
+        from aioquic.quic.packet import QuicPreferredAddress
+        out["preferred_address"] = QuicPreferredAddress(ipv4_address=("127.0.0.1", 4433), ipv6_address=None,
+                                                        connection_id=b"", stateless_reset_token=b"\x02" * 16)
     if out.get("version_information") == "CHOSEN_V2":
         from aioquic.quic.packet import QuicVersionInformation
         out["version_information"] = QuicVersionInformation(chosen_version=0x6B3343CF,
@@ -1555,7 +1559,7 @@ def client_case(name, tp_override=None, after_handshake=None, codes=None, mode="
     """codes None: the connection must succeed (client prints RESULT ok); otherwise our client
     must close with one of `codes` and the hostile server must receive it."""
     def run(ctx):
-        server = HostileServer(ctx.certs, tp_override, after_handshake)
+        server = HostileServer(ctx.certs, _resolve(tp_override or {}), after_handshake)
         try:
             out, rc = run_our_client(ctx, server.port, mode)
         finally:
@@ -1598,6 +1602,32 @@ client_case("tp_active_connection_id_limit_1", {"active_connection_id_limit": 1}
 client_case("tp_initial_max_streams_above_2p60", {"initial_max_streams_bidi": (1 << 60) + 1},
             codes=TRANSPORT_PARAMETER_ERROR, mode="handshake",
             note="server initial_max_streams_bidi 2^60+1: TRANSPORT_PARAMETER_ERROR (RFC 9000 §4.6)")
+# RFC 9000 §7.3: the server's original_destination_connection_id must match, be present, and
+# retry_source_connection_id must be absent without a Retry; §18.2: a 16-byte reset token, no
+# zero-length CID in preferred_address; RFC 9368 §4: the Chosen Version is the connection's.
+client_case("tp_original_destination_cid_mismatch", {"original_destination_connection_id": b"\x00" * 8},
+            codes=TRANSPORT_PARAMETER_ERROR, mode="handshake",
+            note="server original_destination_connection_id not the client's first DCID: TRANSPORT_PARAMETER_ERROR "
+                 "(RFC 9000 §7.3)")
+client_case("tp_original_destination_cid_missing", {"original_destination_connection_id": None},
+            codes=TRANSPORT_PARAMETER_ERROR, mode="handshake",
+            note="no original_destination_connection_id from the server: TRANSPORT_PARAMETER_ERROR (RFC 9000 §7.3)")
+client_case("tp_retry_source_cid_without_retry", {"retry_source_connection_id": b"\x01" * 8},
+            codes=TRANSPORT_PARAMETER_ERROR, mode="handshake",
+            note="retry_source_connection_id without a Retry: TRANSPORT_PARAMETER_ERROR (RFC 9000 §7.3)")
+client_case("tp_stateless_reset_token_15_bytes", {"stateless_reset_token": b"\x01" * 15},
+            codes=TRANSPORT_PARAMETER_ERROR, mode="handshake",
+            note="a 15-byte stateless_reset_token: TRANSPORT_PARAMETER_ERROR (RFC 9000 §18.2)")
+client_case("tp_preferred_address_zero_length_cid", {"preferred_address": "PREFERRED_ZERO_CID"},
+            codes=TRANSPORT_PARAMETER_ERROR, mode="handshake",
+            note="preferred_address with a zero-length CID: TRANSPORT_PARAMETER_ERROR (RFC 9000 §18.2)")
+client_case("tp_duplicate_parameter", {"_raw": [(0x01, varint(30000))]}, codes=TRANSPORT_PARAMETER_ERROR,
+            mode="handshake", note="the server sends max_idle_timeout twice: TRANSPORT_PARAMETER_ERROR (RFC 9000 §7.4)")
+client_case("tp_version_information_mismatch", {"version_information": "CHOSEN_V2"}, codes=0x11, mode="handshake",
+            note="server version_information with Chosen Version v2 in a v1 connection: VERSION_NEGOTIATION_ERROR "
+                 "(RFC 9368 §4)")
+client_case("tp_unknown_parameter_huge_id", {"_raw": [(VARINT_MAX, os.urandom(1000))]},
+            note="an unknown parameter (id 2^62-1, 1,000 bytes) from the server: ignored (RFC 9000 §18.1)")
 client_case("ack_unsent_packet", after_handshake=lambda ep: ep.inject([ack_frame(1 << 30, 0, 0)]),
             codes=PROTOCOL_VIOLATION, mode="busy",
             note="the server ACKs packet 2^30, never sent: PROTOCOL_VIOLATION (RFC 9000 §13.1)")
