@@ -1039,6 +1039,52 @@ def _(ctx):
     check(rss1 - rss0 < RSS_SLACK, f"server VmRSS grew {(rss1 - rss0) / MiB:.1f} MiB")
 
 
+def pump_to_handshake_keys(ep, timeout=5.0):
+    """Sends the ClientHello and reads the server's first flight until aioquic holds Handshake
+    keys, without sending anything more: the client's Finished is still unsent, so a Handshake
+    packet written now reaches the server while it still reads that space."""
+    ep.flush()
+    deadline = time.monotonic() + timeout
+    crypto = ep.conn._cryptos[tls.Epoch.HANDSHAKE]
+    while not crypto.send.is_valid() and time.monotonic() < deadline:
+        readable, _, _ = select.select([ep.sock], [], [], 0.05)
+        if readable:
+            data, addr = ep.sock.recvfrom(65536)
+            ep.conn.receive_datagram(data, addr, now=time.monotonic())
+        elif ep.conn.get_timer() is not None and ep.conn.get_timer() <= time.monotonic():
+            ep.conn.handle_timer(now=time.monotonic())
+            ep.flush()
+    check(crypto.send.is_valid(), "no Handshake keys from the server's first flight")
+
+
+def handshake_case(name, frames, codes, note):
+    def run(ctx):
+        ep = new_client(ctx.port, ctx.certs, connect=False)
+        ctx.endpoints.append(ep)
+        pump_to_handshake_keys(ep)
+        ep.inject(frames, epoch=tls.Epoch.HANDSHAKE)
+        expect_close(ep, codes, name)
+    run.__doc__ = note
+    case(name)(run)
+
+
+# RFC 9000 §12.4 (Table 3): Handshake packets carry only PADDING, PING, ACK, CRYPTO and
+# CONNECTION_CLOSE 0x1c.
+handshake_case("handshake_stream_frame", [stream_frame(0, 0, b"early")], PROTOCOL_VIOLATION,
+               "STREAM in a Handshake packet: PROTOCOL_VIOLATION (RFC 9000 §12.4)")
+handshake_case("handshake_max_data", [(0x10, varint(1 << 20))], PROTOCOL_VIOLATION,
+               "MAX_DATA in a Handshake packet: PROTOCOL_VIOLATION (RFC 9000 §12.4)")
+handshake_case("handshake_ack_unsent", [ack_frame(1000, 0, 0)], PROTOCOL_VIOLATION,
+               "Handshake ACK of packet 1000, never sent: PROTOCOL_VIOLATION (RFC 9000 §13.1)")
+handshake_case("handshake_crypto_far_offset", [(0x06, varint(1 << 20) + varint(100) + os.urandom(100))],
+               CRYPTO_BUFFER_EXCEEDED,
+               "Handshake CRYPTO at offset 1 MiB: CRYPTO_BUFFER_EXCEEDED (RFC 9000 §7.5)")
+handshake_case("handshake_crypto_garbage", [(0x06, varint(0) + varint(8) + b"\xfe\x00\x00\x04abcd")],
+               tuple(range(0x100, 0x200)),
+               "Handshake CRYPTO with a TLS message the server does not expect in place of the client's "
+               "Finished: a CRYPTO_ERROR 0x1xx (RFC 9001 §4.8)")
+
+
 # -- buffering attacks: memory stays bounded by flow control (RFC 9000 §4, §7.5) -------------
 
 def flood(ctx, ep, batches, what):
