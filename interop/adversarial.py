@@ -228,7 +228,7 @@ class HostileConnection(QuicConnection):
 
 def packet_type_for(epoch):
     return {tls.Epoch.INITIAL: QuicPacketType.INITIAL, tls.Epoch.HANDSHAKE: QuicPacketType.HANDSHAKE,
-            tls.Epoch.ONE_RTT: QuicPacketType.ONE_RTT}[epoch]
+            tls.Epoch.ZERO_RTT: QuicPacketType.ZERO_RTT, tls.Epoch.ONE_RTT: QuicPacketType.ONE_RTT}[epoch]
 
 
 class Endpoint:
@@ -1083,6 +1083,60 @@ handshake_case("handshake_crypto_garbage", [(0x06, varint(0) + varint(8) + b"\xf
                tuple(range(0x100, 0x200)),
                "Handshake CRYPTO with a TLS message the server does not expect in place of the client's "
                "Finished: a CRYPTO_ERROR 0x1xx (RFC 9001 §4.8)")
+
+
+# -- frames in 0-RTT packets (RFC 9000 §12.4, §7.4.1; RFC 9001 §4.6) -------------------------
+
+def zero_rtt_client(ctx):
+    """A first connection that gets a session ticket, then a second client (not yet pumped)
+    that has sent its ClientHello and holds 0-RTT keys."""
+    tickets = []
+    sock = raw_socket()
+    conn = HostileConnection(configuration=client_configuration(ctx.certs), session_ticket_handler=tickets.append)
+    first = Endpoint(conn, sock, ("127.0.0.1", ctx.port))
+    ctx.endpoints.append(first)
+    conn.connect(first.peer_addr, now=time.monotonic())
+    first.pump(lambda: (first.handshake_done and tickets) or not first.alive, 5.0)
+    check(tickets, "no session ticket from the server")
+    first.close()
+    config = client_configuration(ctx.certs)
+    config.session_ticket = tickets[-1]
+    ep = Endpoint(HostileConnection(configuration=config), raw_socket(), ("127.0.0.1", ctx.port))
+    ctx.endpoints.append(ep)
+    ep.conn.connect(ep.peer_addr, now=time.monotonic())
+    check(ep.conn._cryptos[tls.Epoch.ZERO_RTT].send.is_valid(), "the ticket allows no 0-RTT")
+    ep.flush()  # the ClientHello (and aioquic's own 0-RTT, if any)
+    return ep
+
+
+def zero_rtt_case(name, frames, codes, note):
+    def run(ctx):
+        ep = zero_rtt_client(ctx)
+        ep.inject(frames(ep) if callable(frames) else frames, epoch=tls.Epoch.ZERO_RTT)
+        expect_close(ep, codes, name)
+    run.__doc__ = note
+    case(name)(run)
+
+
+# Table 3 of RFC 9000 §12.4: ACK, CRYPTO, NEW_TOKEN, PATH_RESPONSE and HANDSHAKE_DONE are not
+# allowed in 0-RTT packets (§17.2.3).
+zero_rtt_case("zero_rtt_ack", [ack_frame(0, 0, 0)], PROTOCOL_VIOLATION,
+              "ACK in a 0-RTT packet: PROTOCOL_VIOLATION (RFC 9000 §12.4, §17.2.3)")
+zero_rtt_case("zero_rtt_crypto", [(0x06, varint(0) + varint(4) + b"abcd")], PROTOCOL_VIOLATION,
+              "CRYPTO in a 0-RTT packet: PROTOCOL_VIOLATION (RFC 9000 §12.4)")
+zero_rtt_case("zero_rtt_handshake_done", [(0x1E, b"")], PROTOCOL_VIOLATION,
+              "HANDSHAKE_DONE in a 0-RTT packet: PROTOCOL_VIOLATION (RFC 9000 §12.4)")
+zero_rtt_case("zero_rtt_new_token", [(0x07, varint(4) + b"abcd")], PROTOCOL_VIOLATION,
+              "NEW_TOKEN in a 0-RTT packet: PROTOCOL_VIOLATION (RFC 9000 §12.4)")
+# §7.4.1: 0-RTT is bound by the remembered transport parameters.
+zero_rtt_case("zero_rtt_beyond_stream_flow_control",
+              lambda ep: [stream_frame(0, ep.conn._remote_max_stream_data_bidi_remote, b"x" * 10)],
+              FLOW_CONTROL_ERROR,
+              "0-RTT STREAM data beyond the remembered initial_max_stream_data_bidi_remote: FLOW_CONTROL_ERROR "
+              "(RFC 9000 §4.1, §7.4.1)")
+zero_rtt_case("zero_rtt_stream_beyond_limit", lambda ep: [stream_frame(4 * ep.conn._remote_max_streams_bidi, 0, b"x")],
+              STREAM_LIMIT_ERROR,
+              "0-RTT STREAM beyond the remembered initial_max_streams_bidi: STREAM_LIMIT_ERROR (RFC 9000 §4.6, §7.4.1)")
 
 
 # -- buffering attacks: memory stays bounded by flow control (RFC 9000 §4, §7.5) -------------
