@@ -838,6 +838,16 @@ frame_case("new_token_from_client", [(0x07, varint(4) + b"abcd")], PROTOCOL_VIOL
 # of type FRAME_ENCODING_ERROR."
 frame_case("unknown_frame_type", [(0x3F1234, b"")], FRAME_ENCODING_ERROR,
            "frame type 0x3f1234 (unknown): FRAME_ENCODING_ERROR (RFC 9000 §12.4)")
+# Frames of extensions the server never advertised (no min_ack_delay, no reset_stream_at
+# transport parameter): PROTOCOL_VIOLATION (draft-ietf-quic-ack-frequency §4/§5,
+# draft-ietf-quic-reliable-stream-reset §4: receipt without negotiation).
+frame_case("ack_frequency_unnegotiated",
+           [(0xAF, varint(0) + varint(VARINT_MAX) + varint(VARINT_MAX) + varint(VARINT_MAX))], PROTOCOL_VIOLATION,
+           "ACK_FREQUENCY with every field 2^62-1, never negotiated: PROTOCOL_VIOLATION")
+frame_case("immediate_ack_unnegotiated", [(0x1F, b"")], PROTOCOL_VIOLATION,
+           "IMMEDIATE_ACK, never negotiated: PROTOCOL_VIOLATION")
+frame_case("reset_stream_at_unnegotiated", [(0x24, varint(0) + varint(0) + varint(VARINT_MAX) + varint(VARINT_MAX))],
+           PROTOCOL_VIOLATION, "RESET_STREAM_AT with sizes 2^62-1, never negotiated: PROTOCOL_VIOLATION")
 frame_case("datagram_length_huge", [(0x31, varint(VARINT_MAX) + b"xy")], FRAME_ENCODING_ERROR,
            "DATAGRAM Length 2^62-1 in a small packet: FRAME_ENCODING_ERROR (RFC 9000 §12.4, RFC 9221 §4)")
 
