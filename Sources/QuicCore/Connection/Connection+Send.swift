@@ -76,8 +76,14 @@ extension Connection {
             return nil
         }
         // RFC 9000 §14.1: a client's datagrams with Initial packets, and a server's with
-        // ack-eliciting Initial packets, are padded to at least 1200 bytes.
-        if let first = packets.first, first.space == .initial, role == .client || first.ackEliciting, position < 1200 {
+        // ack-eliciting Initial packets, are padded to at least 1200 bytes. RFC 9000 §8.2.2:
+        // so is a datagram with a PATH_RESPONSE frame, as far as the anti-amplification limit
+        // (already in `limit`) allows.
+        let initialPadding = packets.first.map { $0.space == .initial && (role == .client || $0.ackEliciting) } ?? false
+        let pathResponsePadding = packets.contains { p in
+            p.frames.contains { if case .pathResponse = $0 { return true } else { return false } }
+        }
+        if initialPadding || pathResponsePadding, position < 1200 {
             let pad = min(1200, limit) - position
             if pad > 0 {
                 let last = packets.count - 1
