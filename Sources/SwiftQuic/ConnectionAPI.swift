@@ -109,8 +109,11 @@ extension Api {
             return Status.invalidParameter
         }
         guard !conn.isServer else { return Status.invalidParameter }
-        guard let serverName else { return Status.invalidParameter }
-        let name = String(cString: serverName)
+        // MsQuic (api.c): the server name may be NULL when QUIC_PARAM_CONN_REMOTE_ADDRESS was
+        // set; then no SNI is sent.
+        let remoteSet = conn.worker.sync { conn.remoteAddressOverride != nil } ?? false
+        guard serverName != nil || remoteSet else { return Status.invalidParameter }
+        let name = serverName.map { String(cString: $0) }
         guard config.credential != nil else { return Status.invalidParameter }
         if Worker.current != nil && !conn.worker.isCurrent {
             // From a callback on another worker, which cannot wait for this one: queued, as
@@ -127,29 +130,40 @@ extension Api {
 
     /// The body of ConnectionStart, from an application thread or on the connection's worker.
     private static func startOnWorker(_ conn: ConnectionObject, _ config: Configuration, _ family: UInt16,
-                                      _ name: String, _ serverPort: UInt16) -> QuicStatus {
-        let sni: String? = UDPAddress(host: name, port: 0) == nil ? name : nil
+                                      _ name: String?, _ serverPort: UInt16) -> QuicStatus {
         let overrides: (Settings?, [UInt8]?, UDPAddress?, UDPAddress?)? = conn.worker.sync {
             (conn.ownSettings, conn.ticketToResume, conn.remoteAddressOverride, conn.localAddressOverride)
         }
-        guard var engine = config.clientEngineConfiguration(serverName: sni ?? name, overrides: overrides?.0) else {
+        // QUIC_PARAM_CONN_REMOTE_ADDRESS set before start wins over resolving the name; the
+        // port is always ServerPort (MsQuic sets it on the address either way).
+        var remote: UDPAddress
+        if let set = overrides?.2 {
+            remote = set
+            remote.port = serverPort
+        } else if let name, let resolved = Resolver.resolve(name, port: serverPort, family: family) {
+            remote = resolved
+        } else {
+            return Status.invalidAddress
+        }
+        // With no name, the peer's address stands in for it (checked against the certificate
+        // as an IP, never sent as SNI: RFC 6066 §3).
+        let hostName = name ?? remote.hostDescription
+        let sni: String? = UDPAddress(host: hostName, port: 0) == nil ? hostName : nil
+        guard var engine = config.clientEngineConfiguration(serverName: sni ?? hostName, overrides: overrides?.0) else {
             return Status.invalidParameter
         }
         if let ticket = overrides?.1, let t = try? ClientSessionTicket(serialized: ticket) {
             engine.tls.resumptionTicket = t               // RFC 8446 §4.6.1, §2.2
         }
-        if sni == nil { engine.tls.serverName = name }   // an IP literal: checked, not sent (RFC 6066 §3)
+        if sni == nil { engine.tls.serverName = hostName }   // an IP literal: checked, not sent (RFC 6066 §3)
         if conn.worker.sync({ conn.started }) ?? true { return Status.invalidState }
-        // QUIC_PARAM_CONN_REMOTE_ADDRESS set before start wins over resolving the name.
-        guard let remote = overrides?.2 ?? Resolver.resolve(name, port: serverPort, family: family) else {
-            return Status.invalidAddress
-        }
         let localOverride = overrides?.3
         let result: QuicStatus? = conn.worker.sync {
             guard !conn.started, !conn.shutdownRequested else { return Status.invalidState }
             let local: UDPAddress = localOverride ?? (remote.family == .ipv4 ? .anyIPv4() : .anyIPv6())
             let socket: UDPSocket
             do { socket = try UDPSocket(bindingTo: local) } catch { return Status.internalError }
+            Library.noteSocket(socket.features)
             var ec = EndpointConfiguration(server: nil)
             ec.supportedVersions = engine.versions
             let binding = Binding(worker: conn.worker, endpoint: Endpoint(configuration: ec))
@@ -169,15 +183,11 @@ extension Api {
                 return Status.internalError
             }
             conn.configuration = config
-            conn.serverName = name
+            conn.serverName = hostName
             conn.quicVersion = engine.versions.first?.rawValue ?? 1
             conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
             conn.attach(core: core, binding: binding)
             conn.localAddressCache = socket.localAddress
-            // Streams started before ConnectionStart: opened before the first flight is built.
-            let early = conn.pendingStarts
-            conn.pendingStarts.removeAll()
-            for s in early { s.startOnWorker(flags: s.startFlags) }
             conn.service()
             return Status.success
         }

@@ -98,6 +98,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         if timer == nil {
             timer = WorkerTimer { [weak self] in self?.onTimer() }
         }
+        // Streams started before the connection had an engine (a client before
+        // ConnectionStart, a server inside NEW_CONNECTION): opened now, before the first flight.
+        let early = pendingStarts
+        pendingStarts.removeAll()
+        for s in early { s.startOnWorker(flags: s.startFlags) }
     }
 
     /// Server: the engine refused the client's first flight after the application accepted.

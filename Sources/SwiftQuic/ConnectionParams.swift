@@ -188,15 +188,21 @@ extension Api {
             return Status.success
         case ConnParam.remoteAddress, ConnParam.localAddress:
             guard let buffer, length == UInt32(QuicAddr.size) else { return Status.invalidParameter }
-            let family = buffer.load(as: UInt16.self)
-            guard family == QuicAddr.familyInet || family == QuicAddr.familyInet6 || (param == ConnParam.localAddress && family == 0),
-                  let a = QuicAddr.read(buffer) else { return Status.invalidParameter }
             if param == ConnParam.remoteAddress {
-                // A peer address must be a real host and port.
-                guard !c.isServer, !a.isWildcard, a.port != 0 else { return Status.invalidParameter }
+                // MsQuic (connection.c): INVALID_STATE once started, then INVALID_PARAMETER for a
+                // server or a wildcard address. The port may be 0: ConnectionStart's ServerPort
+                // replaces it.
                 guard !c.started else { return Status.invalidState }
+                let family = buffer.load(as: UInt16.self)
+                guard !c.isServer, family == QuicAddr.familyInet || family == QuicAddr.familyInet6,
+                      let a = QuicAddr.read(buffer), !a.isWildcard else { return Status.invalidParameter }
                 c.remoteAddressOverride = a
-            } else {
+                return Status.success
+            }
+            let family = buffer.load(as: UInt16.self)
+            guard family == QuicAddr.familyInet || family == QuicAddr.familyInet6 || family == 0,
+                  let a = QuicAddr.read(buffer) else { return Status.invalidParameter }
+            do {
                 // Rebinding a started connection (migration) is not implemented.
                 guard !c.started else { return Status.notSupported }
                 c.localAddressOverride = a

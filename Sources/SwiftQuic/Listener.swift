@@ -96,6 +96,7 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
                 return b
             }
             for (b, s) in zip(made, sockets) { b.socket = s }
+            if let first = sockets.first { Library.noteSocket(first.features) }
         } catch {
             for b in made { b.discard() }
             if let port = state.withLock({ $0.claimedPort }) { release(port: port) }

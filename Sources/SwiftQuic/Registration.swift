@@ -143,7 +143,9 @@ extension Api {
         registration.recordShutdown(flags: flags, errorCode: errorCode)
         // Every connection of the registration ends with this error code (RFC 9000 §10.2).
         for conn in registration.openConnections {
-            let op: @Sendable () -> Void = { conn.shutdownOnWorker(errorCode: errorCode) }
+            // QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT: no CONNECTION_CLOSE is sent (RFC 9000 §10.2).
+            let silent = flags & 0x1 != 0
+            let op: @Sendable () -> Void = { conn.shutdownOnWorker(errorCode: errorCode, silent: silent) }
             if conn.worker.isCurrent { op() } else { conn.worker.post(op) }
         }
     }

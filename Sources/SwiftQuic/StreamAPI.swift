@@ -44,8 +44,9 @@ extension Api {
             s.startRequested = true
             guard conn.core != nil else {
                 // A client stream started before ConnectionStart starts with the connection
-                // (its ALLOW_0_RTT sends can then go out in 0-RTT, RFC 9001 §4.6.1).
-                guard !conn.isServer, !conn.started, !conn.shutdownRequested else {
+                // (its ALLOW_0_RTT sends can then go out in 0-RTT, RFC 9001 §4.6.1); a server
+                // stream started inside NEW_CONNECTION, once the configuration is set.
+                guard !conn.started, !conn.shutdownRequested else {
                     s.startRequested = false
                     return Status.invalidState
                 }
@@ -136,10 +137,19 @@ extension Api {
         let chunks = UnsafeSendable(parts)
         return s.connection.worker.runOrQueue(queued: Status.pending, {
             let conn = s.connection
-            if s.id == nil && !s.startRequested {
-                guard flags & SendFlag.start != 0, conn.core != nil else { return Status.invalidState }
-                s.startRequested = true
-                s.startOnWorker(flags: StartFlag.immediate)
+            // MsQuic (api.c) takes sends on a stream not started yet: they wait for the start,
+            // which QUIC_SEND_FLAG_START requests (with the connection when it is not started).
+            if s.id == nil && !s.startRequested && flags & SendFlag.start != 0 {
+                if conn.core != nil {
+                    s.startRequested = true
+                    s.startOnWorker(flags: StartFlag.immediate)
+                } else if !conn.started && !conn.shutdownRequested {
+                    s.startRequested = true
+                    s.startFlags = StartFlag.immediate
+                    conn.pendingStarts.append(s)
+                } else {
+                    return Status.invalidState
+                }
             }
             guard !s.shutdownCompleteDelivered, !s.localFinSent else { return Status.invalidState }
             let fin = flags & SendFlag.fin != 0
