@@ -36,6 +36,32 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// A binding that never got going (its socket could not be made or registered): forget it.
     func discard() {
         _ = Binding.live.withLock { $0.removeValue(forKey: ObjectIdentifier(self)) }
+        Binding.unshare(self)
+    }
+
+    /// Client bindings opened with QUIC_PARAM_CONN_SHARE_UDP_BINDING, by local address: another
+    /// client connection set to the same local address (QUIC_PARAM_CONN_LOCAL_ADDRESS) joins
+    /// the binding instead of opening a socket, as MsQuic's non-exclusive bindings. Its
+    /// connections are told apart by connection ID (RFC 9000 §5.2).
+    static let sharedClients = Mutex<[(address: UDPAddress, binding: Binding)]>([])
+
+    static func share(_ binding: Binding, at address: UDPAddress) {
+        sharedClients.withLock { $0.append((address, binding)) }
+    }
+
+    static func unshare(_ binding: Binding) {
+        sharedClients.withLock { $0.removeAll { $0.binding === binding } }
+    }
+
+    /// The shared client binding for `local` (same family and port; the same address unless
+    /// either is a wildcard).
+    static func sharedClient(at local: UDPAddress) -> Binding? {
+        sharedClients.withLock { list in
+            list.first { entry in
+                entry.address.family == local.family && entry.address.port == local.port &&
+                    (entry.address.isWildcard || local.isWildcard || entry.address == local)
+            }?.binding
+        }
     }
 
     /// The bindings still open, forgotten by the registry (the last MsQuicClose).
@@ -150,6 +176,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
 
     func closeIfIdle() {
         guard closeWhenIdle, connections.isEmpty, pending.isEmpty, let socket else { return }
+        Binding.unshare(self)
         self.socket = nil
         worker.remove(socket)
         releaseEngineConnections()
@@ -171,6 +198,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// connections still closing or draining, without a word on the wire, and closes the
     /// socket, so that no binding/connection reference cycle outlives the library.
     func tearDown() {
+        Binding.unshare(self)
         listener = nil
         closeWhenIdle = true
         pending.removeAll()

@@ -34,7 +34,9 @@ extension Api {
             }
             address = a
         }
-        return object.start(alpns: alpns, address: address)
+        // NULL or QUIC_ADDRESS_FAMILY_UNSPEC: reported back as UNSPEC (see reportedLocalAddress).
+        let unspecified = localAddress == nil || localAddress?.load(as: UInt16.self) == Limits.addressFamilyUnspec
+        return object.start(alpns: alpns, address: address, unspecified: unspecified)
     }
 
     static func listenerStop(_ listener: OpaquePointer?) {
@@ -156,30 +158,56 @@ extension Api {
             engine.tls.resumptionTicket = t               // RFC 8446 §4.6.1, §2.2
         }
         if sni == nil { engine.tls.serverName = hostName }   // an IP literal: checked, not sent (RFC 6066 §3)
-        if conn.worker.sync({ conn.started }) ?? true { return Status.invalidState }
+        guard let (started, shareBinding) = conn.worker.sync({ (conn.started, conn.shareUDPBinding) }), !started else {
+            return Status.invalidState
+        }
         let localOverride = overrides?.3
+        // QUIC_PARAM_CONN_SHARE_UDP_BINDING with a local address another sharing client binding
+        // has: the connection joins that binding (and moves to its worker first). Only from an
+        // application thread, which may wait for both workers.
+        var joining: Binding?
+        if shareBinding, Worker.current == nil, let local = localOverride, let shared = Binding.sharedClient(at: local) {
+            let moved: Bool? = conn.worker.sync {
+                guard !conn.started, conn.core == nil else { return false }
+                conn.moveToWorker(shared.worker)
+                return true
+            }
+            if moved == true { joining = shared }
+        }
         let result: QuicStatus? = conn.worker.sync {
             guard !conn.started, !conn.shutdownRequested else { return Status.invalidState }
             let local: UDPAddress = localOverride ?? (remote.family == .ipv4 ? .anyIPv4() : .anyIPv6())
             let socket: UDPSocket
-            do { socket = try UDPSocket(bindingTo: local) } catch { return Status.internalError }
-            Library.noteSocket(socket.features)
-            var ec = EndpointConfiguration(server: nil)
-            ec.supportedVersions = engine.versions
-            let binding = Binding(worker: conn.worker, endpoint: Endpoint(configuration: ec))
-            binding.socket = socket
-            binding.closeWhenIdle = true
-            do { try conn.worker.add(socket, handler: binding) } catch {
-                socket.close()
-                binding.discard()
-                return Status.internalError
+            let binding: Binding
+            if let shared = joining, shared.worker.isCurrent, let s = shared.socket, shared.listener == nil {
+                socket = s
+                binding = shared
+            } else {
+                do { socket = try UDPSocket(bindingTo: local) } catch {
+                    if case PlatformError.system(_, let errno)? = error as? PlatformError, errno == 98 { return Status.addressInUse }
+                    return Status.internalError
+                }
+                Library.noteSocket(socket.features)
+                var ec = EndpointConfiguration(server: nil)
+                ec.supportedVersions = engine.versions
+                binding = Binding(worker: conn.worker, endpoint: Endpoint(configuration: ec))
+                binding.socket = socket
+                binding.closeWhenIdle = true
+                do { try conn.worker.add(socket, handler: binding) } catch {
+                    socket.close()
+                    binding.discard()
+                    return Status.internalError
+                }
+                if shareBinding { Binding.share(binding, at: socket.localAddress) }
             }
             let core: Connection
             do {
                 core = try binding.endpoint.connect(configuration: engine, to: remote.socketAddress, now: Runtime.now)
             } catch {
-                conn.worker.remove(socket)
-                binding.discard()
+                if binding !== joining {
+                    conn.worker.remove(socket)
+                    binding.discard()
+                }
                 return Status.internalError
             }
             conn.configuration = config

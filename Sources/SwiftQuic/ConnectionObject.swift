@@ -14,7 +14,11 @@ import Synchronization
 
 final class ConnectionObject: CallbackObject, @unchecked Sendable {
     let registration: Registration
-    let worker: Worker
+    /// The worker the connection lives on. Fixed, except that a client connection not started
+    /// yet moves to the worker of a shared UDP binding it joins (ConnectionStart, see
+    /// `moveToWorker`); hence behind a lock.
+    private let workerSlot: Mutex<Worker>
+    var worker: Worker { workerSlot.withLock { $0 } }
     let isServer: Bool
 
     var binding: Binding?
@@ -80,12 +84,20 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     init(registration: Registration, worker: Worker, isServer: Bool, handler: UnsafeRawPointer?,
          context: UnsafeMutableRawPointer?) {
         self.registration = registration
-        self.worker = worker
+        self.workerSlot = Mutex(worker)
         self.isServer = isServer
         super.init(handleType: isServer ? .connectionServer : .connectionClient, handler: handler)
         self.context = context
     }
 
+
+    /// Moves a client connection that has not started to `target` (QUIC_PARAM_CONN_SHARE_UDP_BINDING:
+    /// the binding it joins lives there). Called on the current worker, from a ConnectionStart
+    /// made on an application thread: work queued before ran on the old worker first, work
+    /// queued after runs on the new one.
+    func moveToWorker(_ target: Worker) {
+        workerSlot.withLock { $0 = target }
+    }
 
     // MARK: Engine attachment
 

@@ -59,8 +59,8 @@ extension Api {
         if let listener = object as? ListenerObject {
             switch param {
             case ConnParam.listenerLocalAddress:
-                guard let a = listener.localAddress else { return Status.invalidState }
-                return getFixed(QuicAddr.bytes(a), length, buffer)
+                guard let a = listener.reportedLocalAddress else { return Status.invalidState }
+                return getFixed(a, length, buffer)
             case ConnParam.listenerStats:
                 // QUIC_LISTENER_STATISTICS: TotalAcceptedConnections, TotalRejectedConnections,
                 // BindingRecvDroppedPackets (not counted: 0).

@@ -18,6 +18,8 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         var stopping = false
         /// The port this listener holds in `ListenerObject.ports`.
         var claimedPort: UInt16?
+        /// ListenerStart was given no address (a dual-stack wildcard socket).
+        var unspecifiedAddress = false
     }
     let state = Mutex(State())
     /// QUIC_LISTENER_STATISTICS counters.
@@ -32,6 +34,20 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
 
 
     var localAddress: UDPAddress? { state.withLock { $0.bindings.first?.socket?.localAddress } }
+
+    /// QUIC_PARAM_LISTENER_LOCAL_ADDRESS as MsQuic reports it (listener.c): the address given
+    /// to ListenerStart with the port the socket got; for a NULL address, an all-zero
+    /// QUIC_ADDR (QUIC_ADDRESS_FAMILY_UNSPEC) with that port, so that a client resolving
+    /// "localhost" with that family gets whatever the machine has (the socket takes both).
+    var reportedLocalAddress: [UInt8]? {
+        let (address, unspecified) = state.withLock { ($0.bindings.first?.socket?.localAddress, $0.unspecifiedAddress) }
+        guard let address else { return nil }
+        guard unspecified else { return QuicAddr.bytes(address) }
+        var out = [UInt8](repeating: 0, count: QuicAddr.size)
+        out[2] = UInt8(address.port >> 8)                 // sin_port, network byte order
+        out[3] = UInt8(address.port & 0xFF)
+        return out
+    }
 
     /// Ports of the started listeners of this process and their ALPNs. Listener sockets use
     /// SO_REUSEPORT (one per worker), so a second listener on the same port would bind too and
@@ -60,11 +76,12 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         }
     }
 
-    func start(alpns: [[UInt8]], address: UDPAddress) -> QuicStatus {
+    func start(alpns: [[UInt8]], address: UDPAddress, unspecified: Bool = false) -> QuicStatus {
         guard let pool = Runtime.workers() else { return Status.outOfMemory }
         let already = state.withLock { s -> Bool in
             if s.started { return true }
             s.started = true
+            s.unspecifiedAddress = unspecified
             return false
         }
         if already { return Status.invalidState }

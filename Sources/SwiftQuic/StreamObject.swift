@@ -230,7 +230,10 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             ev.set(16, UInt64(total))
             ev.set(24, UnsafeRawPointer(buffers))
             ev.set(32, UInt32(count))
-            ev.set(36, UInt32(fin ? 0x2 : 0))                       // QUIC_RECEIVE_FLAG_FIN
+            // QUIC_RECEIVE_FLAG_0_RTT (0x1) when data at the start of the indication came in
+            // 0-RTT packets (RFC 9001 §4.6.1); QUIC_RECEIVE_FLAG_FIN (0x2).
+            let early = spans.offset < core.streams.zeroRTTReceivedEnd(id)
+            ev.set(36, UInt32(fin ? 0x2 : 0) | UInt32(early ? 0x1 : 0))
             let status = appClosed ? Status.success : deliver(ev)
             let taken = min(ev.get(16, as: UInt64.self), UInt64(total))
             ev.free()

@@ -198,6 +198,10 @@ extension Connection {
         while let frame = try decoder.next() {
             if frame.isAckEliciting { ackEliciting = true }
             try handleFrame(frame, payload: payload, space: space, dcid: dcid, now: now)
+            // RFC 9001 §4.6.1: remember which stream data was 0-RTT (the API reports it).
+            if kind == .zeroRTT, case .stream(let f) = frame {
+                streams.noteZeroRTTData(StreamID(f.streamID), end: f.offset + UInt64(f.data.count))
+            }
             if state != .open { break }
         }
         return ackEliciting

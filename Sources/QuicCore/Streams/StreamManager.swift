@@ -259,6 +259,17 @@ public final class StreamManager {
         forget(s)
     }
 
+    /// How far a stream's data came in 0-RTT packets (0 if none did).
+    public func zeroRTTReceivedEnd(_ id: StreamID) -> UInt64 {
+        streams[id.rawValue]?.zeroRTTReceivedEnd ?? 0
+    }
+
+    /// Notes that STREAM data up to `end` arrived in a 0-RTT packet.
+    func noteZeroRTTData(_ id: StreamID, end: UInt64) {
+        guard let s = streams[id.rawValue] else { return }
+        s.zeroRTTReceivedEnd = max(s.zeroRTTReceivedEnd, end)
+    }
+
     /// The contiguous received data of a stream, in place, and whether it ends at the final
     /// size. The spans stay valid until `receiveComplete` (or the stream's shutdownComplete).
     public func readable(_ id: StreamID) -> (data: ReadableSpans, fin: Bool)? {
