@@ -215,6 +215,17 @@ extension Api {
             var own = c.ownSettings ?? Settings()
             guard own.apply(decoded) else { return Status.invalidParameter }
             c.ownSettings = own
+            // On a started connection the peer's stream counts apply at once (MsQuic
+            // QuicConnApplyNewSettings): more streams are allowed with MAX_STREAMS.
+            if let core = c.core {
+                if decoded.isSet(.peerBidiStreamCount) {
+                    core.streams.raisePeerStreamCount(bidirectional: true, to: decoded[.peerBidiStreamCount])
+                }
+                if decoded.isSet(.peerUnidiStreamCount) {
+                    core.streams.raisePeerStreamCount(bidirectional: false, to: decoded[.peerUnidiStreamCount])
+                }
+                c.service()
+            }
             return Status.success
         case ConnParam.streamSchedulingScheme:
             guard let buffer, length == 4 else { return Status.invalidParameter }

@@ -131,6 +131,8 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             connection.streams[newID.rawValue] = self
             if priority != 0x7FFF { try? core.streams.setPriority(newID, priority) }
             flushHeldSends()
+            // QUIC_STREAM_START_FLAG_IMMEDIATE: the peer hears of the stream now, data or not.
+            if flags & StartFlag.immediate != 0 { core.streams.announce(newID) }
             connection.deferred.append { [self] in self.deliverStartComplete(Status.success) }
         } catch .streamLimitReached {
             if flags & StartFlag.failBlocked != 0 {
