@@ -38,6 +38,8 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
         var allow0RTT: Bool
     }
     var heldSends: [HeldSend] = []
+    /// StreamShutdown made while the stream waited for its ID (flags, error code).
+    var pendingShutdown: (flags: UInt32, errorCode: UInt64)?
     /// Bytes handed to the engine before the handshake completed (QUIC_PARAM_STREAM_0RTT_LENGTH
     /// when the server accepted 0-RTT).
     var earlyBytes: UInt64 = 0
@@ -133,6 +135,10 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             flushHeldSends()
             // QUIC_STREAM_START_FLAG_IMMEDIATE: the peer hears of the stream now, data or not.
             if flags & StartFlag.immediate != 0 { core.streams.announce(newID) }
+            if let p = pendingShutdown {
+                pendingShutdown = nil
+                _ = Api.shutdownStarted(self, core: core, id: newID, flags: p.flags, errorCode: p.errorCode)
+            }
             connection.deferred.append { [self] in self.deliverStartComplete(Status.success) }
         } catch .streamLimitReached {
             if flags & StartFlag.failBlocked != 0 {
