@@ -158,6 +158,7 @@ extension Api {
             engine.tls.resumptionTicket = t               // RFC 8446 §4.6.1, §2.2
         }
         if sni == nil { engine.tls.serverName = hostName }   // an IP literal: checked, not sent (RFC 6066 §3)
+        applyTestParameters(&engine, conn, config)
         guard let (started, shareBinding) = conn.worker.sync({ (conn.started, conn.shareUDPBinding) }), !started else {
             return Status.invalidState
         }
@@ -222,6 +223,18 @@ extension Api {
         return result ?? Status.invalidState
     }
 
+    /// RFC 9368 version_information (configuration or global VERSION_NEGOTIATION_ENABLED, unless
+    /// the connection's DISABLE_VNE_TP_GENERATION) and the connection's TEST_TRANSPORT_PARAMETER.
+    /// On the connection's worker, or before it started (its fields are set before start).
+    private static func applyTestParameters(_ engine: inout ConnectionConfiguration, _ conn: ConnectionObject,
+                                            _ config: Configuration) {
+        let (extra, disableVI): (RawTransportParameter?, Bool) = conn.worker.isCurrent
+            ? (conn.testTransportParameter, conn.disableVersionInformation)
+            : conn.worker.sync { (conn.testTransportParameter, conn.disableVersionInformation) } ?? (nil, false)
+        engine.sendsVersionInformation = config.versionNegotiationExtEnabled && !disableVI
+        if let extra { engine.transportParameters.rawExtras = [extra] }
+    }
+
     static func connectionSetConfiguration(_ connection: OpaquePointer?,
                                            _ configuration: OpaquePointer?) -> QuicStatus {
         guard let conn = Handles.object(connection, as: ConnectionObject.self),
@@ -238,6 +251,7 @@ extension Api {
                 return Status.invalidParameter
             }
             engine.tls.resumptionAcceptance = conn.resumptionAcceptanceHook()   // RESUMED
+            applyTestParameters(&engine, conn, config)
             conn.configuration = config
             conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
             binding.completeAccept(dcid: dcid, configuration: engine, object: conn)

@@ -67,6 +67,9 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var localAddressOverride: UDPAddress?
     var ownSettings: Settings?
     var shareUDPBinding = false
+    /// Private test parameters: a transport parameter sent as given, and no version_information.
+    var testTransportParameter: RawTransportParameter?
+    var disableVersionInformation = false
     var schedulingScheme: UInt32 = 0                 // QUIC_STREAM_SCHEDULING_SCHEME_FIFO
     var tlsSecrets: UnsafeMutableRawPointer?
     var ticketToResume: [UInt8]?

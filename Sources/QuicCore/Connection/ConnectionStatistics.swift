@@ -19,6 +19,10 @@ public struct ConnectionStatistics: Equatable, Sendable {
     public var decryptionFailures: UInt64 = 0
     public var keyUpdates: UInt64 = 0
     public var pathMTU: Int = 1200
+    /// Client: the server answered with a Retry (RFC 9000 §8.1.2).
+    public var statelessRetry = false
+    /// Client: the handshake restarted after a Version Negotiation packet (RFC 9000 §6.2).
+    public var versionNegotiation = false
 }
 
 extension Connection {
@@ -38,6 +42,8 @@ extension Connection {
         s.decryptionFailures = forgedPackets
         s.receivedBytes = bytesReceived
         s.sentBytes = bytesSent
+        s.statelessRetry = role == .client && retrySourceCID != nil
+        s.versionNegotiation = role == .client && versionNegotiationVersions != nil
         return s
     }
 }
