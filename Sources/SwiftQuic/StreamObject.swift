@@ -23,6 +23,10 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     /// for StreamReceiveComplete.
     var receivePending = false
     var pendingLength: UInt64 = 0
+    /// Keeps the engine memory of a PENDING indication alive until StreamReceiveComplete (or
+    /// the handle's close): the application may still read or write those bytes even after a
+    /// reset dropped the stream's buffer (MsQuic keeps them too).
+    var pendingStorage: AnyObject?
     var receivedTotal: UInt64 = 0
     // Send side: request number -> (ClientSendContext, engine requests still outstanding).
     var sendRequests: [UInt64: (context: UnsafeMutableRawPointer?, parts: Int)] = [:]
@@ -249,6 +253,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             if status == Status.pending {
                 receivePending = true
                 pendingLength = UInt64(total)
+                pendingStorage = core.streams.receiveStorageOwner(id)
                 return
             }
             let consumed = Status.isFailure(status) ? UInt64(total) : taken
@@ -256,7 +261,10 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             connection.streamBytesReceived += consumed
             _ = try? core.receiveComplete(stream: id, count: consumed)
             if consumed < UInt64(total) {
-                receiveEnabled = false                              // until StreamReceiveSetEnabled(TRUE)
+                // QUIC_STATUS_CONTINUE: indicate the rest right away; otherwise a partial
+                // consumption pauses indications until StreamReceiveSetEnabled(TRUE).
+                if status == Status.continue { continue }
+                receiveEnabled = false
                 return
             }
             if total == 0 { return }
@@ -267,6 +275,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     func receiveComplete(_ length: UInt64) {
         guard receivePending, let id, let core = connection.core else { return }
         receivePending = false
+        pendingStorage = nil
         let consumed = min(length, pendingLength)
         receivedTotal += consumed
         connection.streamBytesReceived += consumed

@@ -285,6 +285,14 @@ public final class StreamManager {
         scheduleSend(s)
     }
 
+    /// The memory the stream's readable spans point into, as an opaque owner: the API layer
+    /// holds it while the application keeps received buffers past its callback (MsQuic's
+    /// QUIC_STATUS_PENDING from RECEIVE), so that a reset or the end of the stream, which drop
+    /// the engine's buffer, does not free memory the application may still touch.
+    public func receiveStorageOwner(_ id: StreamID) -> AnyObject? {
+        streams[id.rawValue]?.receive.storage
+    }
+
     /// How far a stream's data came in 0-RTT packets (0 if none did).
     public func zeroRTTReceivedEnd(_ id: StreamID) -> UInt64 {
         streams[id.rawValue]?.zeroRTTReceivedEnd ?? 0
