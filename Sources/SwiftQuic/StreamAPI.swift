@@ -207,7 +207,8 @@ extension Api {
     static func streamReceiveSetEnabled(_ stream: OpaquePointer?, _ enabled: UInt8) -> QuicStatus {
         guard let s = Handles.object(stream, as: StreamObject.self) else { return Status.invalidParameter }
         return s.connection.worker.runOrQueue(queued: Status.pending, {
-            guard !s.shutdownCompleteDelivered else { return Status.invalidState }
+            // MsQuic queues the call whatever the stream's state (api.c: always PENDING).
+            guard !s.shutdownCompleteDelivered else { return Status.pending }
             s.receiveEnabled = enabled != 0
             if s.receiveEnabled { s.deliverReceive() }
             s.connection.service()
