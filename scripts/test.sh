@@ -8,6 +8,9 @@
 #   5. library check                   exports only MsQuicOpenVersion/MsQuicClose@@msquic;
 #                                      needs only libc/libm/libstdc++/libgcc_s/libcrypto
 #   6. ../shared/abi/abi-check include/   the header against MsQuic 2.6.0, fact by fact
+#   7. scripts/msquictest-ci.sh        a chosen part of MsQuic's own suite (msquictest, cases in
+#                                      scripts/msquictest-ci.txt) on the release library, when
+#                                      ../shared/msquic-2.6.0 is present (else a SKIP line)
 # Every step runs even if an earlier one failed (except what needs the build); a summary follows.
 # Exit status: 0 when every step passed.
 #
@@ -76,6 +79,15 @@ else
   failed=1
 fi
 step "abi-check include/ (MsQuic 2.6.0)" abi_check
+MSQUIC_DIR="${MSQUIC_DIR:-$SWIFTQUIC_ROOT/../shared/msquic-2.6.0}"
+if [ ! -x "$MSQUIC_DIR/run-msquictest" ]; then
+  skip "msquictest CI subset" "$MSQUIC_DIR absent"
+elif [ ! -f "$BUILD_DIR/swift/release/libswiftquic.so" ]; then
+  skip "msquictest CI subset" "the build failed"
+else
+  step "msquictest CI subset (MsQuic's own suite, scripts/msquictest-ci.txt)" \
+    env MSQUIC_DIR="$MSQUIC_DIR" bash scripts/msquictest-ci.sh "$BUILD_DIR/swift/release/libswiftquic.so"
+fi
 
 printf '\n===== summary (%ss)\n' "$(( $(date +%s) - started ))"
 printf '%s\n' "${summary[@]}"

@@ -20,6 +20,9 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     var pending: [ConnectionID: PendingAccept] = [:]
     /// Closes the socket once the last connection is gone (listener stopped / client done).
     var closeWhenIdle = false
+    /// Datagrams no connection took and nothing answered (QUIC_LISTENER_STATISTICS'
+    /// BindingRecvDroppedPackets); read from application threads.
+    let droppedDatagrams = Atomic<UInt64>(0)
 
     init(worker: Worker, endpoint: Endpoint) {
         self.worker = worker
@@ -94,6 +97,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
                 if !touched.contains(where: { $0 === object }) { touched.append(object) }
             } else {
                 unrouted = true
+                if isDropped(d.payload) { droppedDatagrams.add(1, ordering: .relaxed) }
             }
             let retrying = listener != nil && endpoint.configuration.requireRetry
             // The endpoint answers a tokenless Initial with a Retry only when it accepts
@@ -114,6 +118,23 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
             flushStateless()
         }
         touched.removeAll(keepingCapacity: true)
+    }
+
+    /// Whether the endpoint will drop an unrouted datagram without an answer: unparseable
+    /// (RFC 9000 §5.2, §17.2: e.g. a connection ID over 20 bytes), a client Initial with a
+    /// DCID under 8 bytes (§7.2) or in a datagram under 1200 bytes (§14.1), another long
+    /// header packet for no connection. A short header one may get a stateless reset; an
+    /// unsupported version in a full-size datagram gets Version Negotiation.
+    private func isDropped(_ payload: UnsafeRawBufferPointer) -> Bool {
+        guard let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength) else {
+            return true
+        }
+        guard header.isLongHeader else { return false }
+        switch header.kind {
+        case .initial: return header.dcid.length < 8 || payload.count < 1200 || listener == nil
+        case .unsupportedVersion: return payload.count < 1200 || listener == nil
+        default: return true
+        }
     }
 
     private var touched: [ConnectionObject] = []
@@ -236,8 +257,9 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
             if object.acceptDCID == header.dcid { return nil }
             if let c = object.core, c.localConnectionIDs.contains(header.dcid) { return nil }
         }
-        // RFC 9000 §14.1: a first Initial comes in a datagram of at least 1200 bytes.
-        guard payload.count >= 1200, listener != nil, endpoint.configuration.supportedVersions.contains(header.version) else {
+        // RFC 9000 §14.1: a first Initial comes in a datagram of at least 1200 bytes; §7.2:
+        // with a DCID of at least 8 bytes.
+        guard payload.count >= 1200, header.dcid.length >= 8, listener != nil, endpoint.configuration.supportedVersions.contains(header.version) else {
             return nil
         }
         return header.dcid
@@ -246,7 +268,10 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     private func accept(_ buffer: UnsafeMutableRawBufferPointer, dcid: ConnectionID, remote: UDPAddress,
                         local: UDPAddress?, now: UInt64) {
         guard let header = try? PacketHeader.parse(UnsafeRawBufferPointer(buffer),
-                                                   shortHeaderDCIDLength: endpoint.configuration.connectionIDLength) else { return }
+                                                   shortHeaderDCIDLength: endpoint.configuration.connectionIDLength) else {
+            droppedDatagrams.add(1, ordering: .relaxed)
+            return
+        }
         var entry = pending[dcid] ?? PendingAccept(peek: InitialPeek(version: header.version, dcid: dcid), remote: remote)
         guard entry.object == nil else {
             // Waiting for ConnectionSetConfiguration: keep the datagram for later (bounded).
@@ -258,6 +283,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         do {
             result = try entry.peek.add(UnsafeRawBufferPointer(buffer))
         } catch {
+            // Not a valid client Initial (RFC 9001 §5.2 keys do not open it, or no ClientHello).
+            droppedDatagrams.add(1, ordering: .relaxed)
             pending[dcid] = nil
             return
         }

@@ -70,9 +70,10 @@ extension Api {
                 return getFixed(a, length, buffer)
             case ConnParam.listenerStats:
                 // QUIC_LISTENER_STATISTICS: TotalAcceptedConnections, TotalRejectedConnections,
-                // BindingRecvDroppedPackets (not counted: 0).
+                // BindingRecvDroppedPackets (datagrams its sockets dropped).
                 let values: [UInt64] = [listener.acceptedConnections.load(ordering: .relaxed),
-                                        listener.rejectedConnections.load(ordering: .relaxed), 0]
+                                        listener.rejectedConnections.load(ordering: .relaxed),
+                                        listener.droppedDatagrams]
                 return getFixed(bytes(ofArray: values), length, buffer)
             default:
                 return Status.invalidParameter

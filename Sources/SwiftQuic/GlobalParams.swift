@@ -112,6 +112,11 @@ extension Api {
             return Status.notSupported                  // no XDP datapath
 
         // Private test parameters (include/msquicp.h).
+        case Param.globalTestDatapathHooks, Param.globalAllocFailDenominator, Param.globalAllocFailCycle,
+             Param.globalPlatformWorkerPool:
+            // MsQuic's datapath hook structs, allocation-failure injection and platform worker
+            // pool have no counterpart here.
+            return Status.notSupported
         case Param.globalVersionNegotiationEnabled:
             return getFixed([Library.state.withLock { $0.versionNegotiationExtEnabled } ? 1 : 0], length, buffer)
         case Param.globalDatapathDscpRecvEnabled:
@@ -201,6 +206,9 @@ extension Api {
             return Status.notSupported                  // no XDP datapath
 
         // Private test parameters (include/msquicp.h).
+        case Param.globalTestDatapathHooks, Param.globalAllocFailDenominator, Param.globalAllocFailCycle,
+             Param.globalPlatformWorkerPool:
+            return Status.notSupported              // see include/msquicp.h
         case Param.globalVersionNegotiationEnabled:
             guard length == 1, let buffer else { return Status.invalidParameter }
             let on = buffer.load(as: UInt8.self) != 0

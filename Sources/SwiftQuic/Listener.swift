@@ -35,6 +35,11 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
 
     var localAddress: UDPAddress? { state.withLock { $0.bindings.first?.socket?.localAddress } }
 
+    /// Datagrams the listener's sockets dropped (BindingRecvDroppedPackets).
+    var droppedDatagrams: UInt64 {
+        state.withLock { $0.bindings.reduce(0) { $0 &+ $1.droppedDatagrams.load(ordering: .relaxed) } }
+    }
+
     /// QUIC_PARAM_LISTENER_LOCAL_ADDRESS as MsQuic reports it (listener.c): the address given
     /// to ListenerStart with the port the socket got; for a NULL address, an all-zero
     /// QUIC_ADDR (QUIC_ADDRESS_FAMILY_UNSPEC) with that port, so that a client resolving

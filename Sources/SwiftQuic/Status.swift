@@ -83,6 +83,10 @@ enum Param {
     static let configurationSchannelCredentialAttributeW: UInt32 = 0x0300_0003
 
     // MsQuic's private test parameters (msquicp.h; our include/msquicp.h). Test-only.
+    static let globalTestDatapathHooks: UInt32 = 0x8100_0000           // not supported
+    static let globalAllocFailDenominator: UInt32 = 0x8100_0001        // not supported
+    static let globalAllocFailCycle: UInt32 = 0x8100_0002              // not supported
+    static let globalPlatformWorkerPool: UInt32 = 0x8100_0006          // not supported
     static let globalVersionNegotiationEnabled: UInt32 = 0x8100_0003   // BOOLEAN
     static let globalInUse: UInt32 = 0x8100_0004                       // BOOLEAN, get-only
     static let globalDatapathFeatures: UInt32 = 0x8100_0005            // uint32_t, get-only
