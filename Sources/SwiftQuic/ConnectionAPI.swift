@@ -252,6 +252,11 @@ extension Api {
             }
             engine.tls.resumptionAcceptance = conn.resumptionAcceptanceHook()   // RESUMED
             applyTestParameters(&engine, conn, config)
+            // DATAGRAM_RECEIVE_ENABLED set on the connection inside NEW_CONNECTION wins over the
+            // configuration's setting (RFC 9221 §3: max_datagram_frame_size is advertised).
+            if let own = conn.ownSettings, own.isSet(.datagramReceiveEnabled) {
+                engine.datagramReceiveEnabled = own[.datagramReceiveEnabled] != 0
+            }
             conn.configuration = config
             conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
             binding.completeAccept(dcid: dcid, configuration: engine, object: conn)
@@ -351,8 +356,16 @@ extension Api {
             }
         }
         let bytes = payload
-        return conn.worker.runOrQueue(queued: Status.success, {
-            guard let core = conn.core, conn.datagramSendEnabled else { return Status.invalidState }
+        // MsQuic (api.c) queues every send and answers PENDING; before the handshake the
+        // datagram waits for the peer's transport parameters (RFC 9221 §3).
+        return conn.worker.runOrQueue(queued: Status.pending, {
+            guard conn.datagramSendEnabled, !conn.shutdownRequested, !conn.shutdownInitiated else {
+                return Status.invalidState
+            }
+            guard let core = conn.core, conn.connected else {
+                conn.earlyDatagrams.append((bytes, context))
+                return Status.pending
+            }
             do {
                 let id = try core.sendDatagram(bytes)
                 conn.datagramContexts[id] = context
@@ -360,7 +373,7 @@ extension Api {
                 return Status.invalidParameter
             }
             conn.service()
-            return Status.success
+            return Status.pending
         }, failedLater: { _ in
             // Queued from another worker and refused there: reported as canceled.
             let ev = RawEvent(type: EventType.datagramSendStateChanged)

@@ -58,7 +58,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var acceptDCID: ConnectionID?
     /// Settings in use (for GetParam SETTINGS / stream params).
     var datagramReceiveEnabled = false
-    var datagramSendEnabled = false
+    /// MsQuic starts with DATAGRAM_SEND_ENABLED TRUE; once connected it says whether the peer
+    /// advertised max_datagram_frame_size (RFC 9221 §3).
+    var datagramSendEnabled = true
+    /// DatagramSend calls made before the peer's transport parameters are known (bytes, context).
+    var earlyDatagrams: [([UInt8], UnsafeMutableRawPointer?)] = []
     var closeReasonPhrase: [UInt8] = []
     var resumptionTicket: [UInt8]?
     var negotiatedALPN: [UInt8]?
@@ -185,12 +189,34 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         }
     }
 
+    /// DatagramSend calls queued before the handshake: sent now, or canceled when the peer
+    /// takes no DATAGRAM frames (QUIC_DATAGRAM_SEND_CANCELED).
+    func flushEarlyDatagrams() {
+        let queued = earlyDatagrams
+        earlyDatagrams.removeAll()
+        for (bytes, context) in queued {
+            if datagramSendEnabled, let core, let id = try? core.sendDatagram(bytes) {
+                datagramContexts[id] = context
+            } else {
+                deferred.append { [self] in
+                    let ev = RawEvent(type: EventType.datagramSendStateChanged)
+                    ev.set(8, context)
+                    ev.set(16, UInt32(6))                // QUIC_DATAGRAM_SEND_CANCELED
+                    deliver(ev)
+                    ev.free()
+                }
+            }
+        }
+    }
+
     // MARK: Engine events -> QUIC_CONNECTION_EVENT
 
     private func handle(_ e: ConnectionEvent) {
         switch e {
         case .connected(let alpn, let resumed):
             connected = true
+            datagramSendEnabled = core?.peerTransportParameters?.maxDatagramFrameSize != nil
+            flushEarlyDatagrams()
             fillTLSSecrets()
             alpn.withUnsafeBufferPointer { a in
                 let ev = RawEvent(type: EventType.connected)
@@ -229,6 +255,15 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             for s in blockedStarts + pendingStarts { s.startFailed(Status.aborted) }
             blockedStarts.removeAll()
             pendingStarts.removeAll()
+            // Datagrams still waiting for the handshake are canceled.
+            for (_, context) in earlyDatagrams {
+                let ev = RawEvent(type: EventType.datagramSendStateChanged)
+                ev.set(8, context)
+                ev.set(16, UInt32(6))                    // QUIC_DATAGRAM_SEND_CANCELED
+                deliver(ev)
+                ev.free()
+            }
+            earlyDatagrams.removeAll()
             deliverShutdownComplete(handshakeCompleted: handshakeCompleted, peerAcknowledged: peerAcknowledged)
         case .peerStreamStarted(let id):
             let stream = StreamObject(connection: self, id: id)
