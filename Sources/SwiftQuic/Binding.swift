@@ -126,7 +126,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// header packet for no connection. A short header one may get a stateless reset; an
     /// unsupported version in a full-size datagram gets Version Negotiation.
     private func isDropped(_ payload: UnsafeRawBufferPointer) -> Bool {
-        guard let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength) else {
+        guard let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength,
+                                                   allowFixedBitZero: endpoint.configuration.allowsFixedBitZero) else {
             return true
         }
         guard header.isLongHeader else { return false }
@@ -143,7 +144,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     private var routes: [ConnectionID: ConnectionObject] = [:]
 
     private func route(_ payload: UnsafeRawBufferPointer) -> ConnectionObject? {
-        guard let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength)
+        guard let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength,
+                                                   allowFixedBitZero: endpoint.configuration.allowsFixedBitZero)
         else { return nil }
         if let o = routes[header.dcid], o.binding === self { return o }
         routes.removeAll(keepingCapacity: true)
@@ -246,7 +248,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// The DCID of a client Initial no connection owns yet (RFC 9000 §7.2), else nil.
     private func newInitialDCID(_ payload: UnsafeRawBufferPointer) -> ConnectionID? {
         guard payload.count > 0, payload[0] & 0x80 != 0,
-              let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength),
+              let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength,
+                                                   allowFixedBitZero: endpoint.configuration.allowsFixedBitZero),
               header.kind == .initial else { return nil }
         if pending[header.dcid] != nil { return header.dcid }
         // With Retry required, an Initial without a token goes to the endpoint, which answers
@@ -268,7 +271,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     private func accept(_ buffer: UnsafeMutableRawBufferPointer, dcid: ConnectionID, remote: UDPAddress,
                         local: UDPAddress?, now: UInt64) {
         guard let header = try? PacketHeader.parse(UnsafeRawBufferPointer(buffer),
-                                                   shortHeaderDCIDLength: endpoint.configuration.connectionIDLength) else {
+                                                   shortHeaderDCIDLength: endpoint.configuration.connectionIDLength,
+                                                   allowFixedBitZero: endpoint.configuration.allowsFixedBitZero) else {
             droppedDatagrams.add(1, ordering: .relaxed)
             return
         }
@@ -316,6 +320,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
             }
         }
         endpoint.configuration.server = nil
+        // RFC 9287 §3: a connection that advertised grease_quic_bit may get fixed-bit-0 packets.
+        if configuration.transportParameters.greaseQuicBit { endpoint.configuration.allowsFixedBitZero = true }
         guard let core = accepted else {
             object.acceptFailed()
             return

@@ -183,6 +183,7 @@ extension Api {
             if let shared = joining, shared.worker.isCurrent, let s = shared.socket, shared.listener == nil {
                 socket = s
                 binding = shared
+                if engine.transportParameters.greaseQuicBit { binding.endpoint.configuration.allowsFixedBitZero = true }
             } else {
                 do { socket = try UDPSocket(bindingTo: local) } catch {
                     if case PlatformError.system(_, let errno)? = error as? PlatformError, errno == 98 { return Status.addressInUse }
@@ -191,6 +192,7 @@ extension Api {
                 Library.noteSocket(socket.features)
                 var ec = EndpointConfiguration(server: nil)
                 ec.supportedVersions = engine.versions
+                ec.allowsFixedBitZero = engine.transportParameters.greaseQuicBit   // RFC 9287 §3
                 binding = Binding(worker: conn.worker, endpoint: Endpoint(configuration: ec))
                 binding.socket = socket
                 binding.closeWhenIdle = true

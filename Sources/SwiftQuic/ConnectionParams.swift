@@ -401,9 +401,15 @@ extension Api {
             s.StatelessRetry = st.statelessRetry ? 1 : 0
             s.VersionNegotiation = st.versionNegotiation ? 1 : 0
         }
+        s.GreaseBitNegotiated = greaseNegotiated(c) ? 1 : 0
         s.SendTotalStreamBytes = c.streamBytesSent
         s.RecvTotalStreamBytes = c.streamBytesReceived
         return withUnsafeBytes(of: s) { Array($0) }
+    }
+
+    /// RFC 9287: both endpoints advertised grease_quic_bit.
+    private static func greaseNegotiated(_ c: ConnectionObject) -> Bool {
+        c.core?.greaseQuicBitNegotiated ?? false
     }
 
     private static func statisticsV1(_ c: ConnectionObject) -> [UInt8] {

@@ -83,6 +83,7 @@ extension Configuration {
         p.initialMaxStreamsBidi = s[.peerBidiStreamCount]                     // initial_max_streams_bidi
         p.initialMaxStreamsUni = s[.peerUnidiStreamCount]                     // initial_max_streams_uni
         p.maxAckDelay = s[.maxAckDelayMs]                                     // max_ack_delay
+        p.greaseQuicBit = s[.greaseQuicBitEnabled] != 0                       // RFC 9287 grease_quic_bit
         var c = ConnectionConfiguration(tls: tls, transportParameters: p)
         c.handshakeIdleTimeout = s[.handshakeIdleTimeoutMs] * 1000
         c.keepAliveInterval = s[.keepAliveIntervalMs] * 1000

@@ -29,7 +29,9 @@ extension Connection {
         // RFC 9000 §10.3.1: the last 16 bytes, kept before decryption rewrites the buffer.
         let resetCandidate = StatelessReset.candidateToken(in: UnsafeRawBufferPointer(datagram))
         var processedAny = false
-        var packets = CoalescedPackets(UnsafeRawBufferPointer(datagram), shortHeaderDCIDLength: configuration.localConnectionIDLength)
+        // RFC 9287 §3: having advertised grease_quic_bit, packets with the fixed bit 0 are valid.
+        var packets = CoalescedPackets(UnsafeRawBufferPointer(datagram), shortHeaderDCIDLength: configuration.localConnectionIDLength,
+                                       allowFixedBitZero: configuration.transportParameters.greaseQuicBit)
         while state == .open {
             let header: PacketHeader
             do {

@@ -266,6 +266,11 @@ public final class Connection {
     /// Sends a PING in the next packet (RFC 9000 §19.2).
     public func ping() { pingPending = true }
 
+    /// RFC 9287: both endpoints advertised grease_quic_bit.
+    public var greaseQuicBitNegotiated: Bool {
+        configuration.transportParameters.greaseQuicBit && (peerTransportParameters?.greaseQuicBit ?? false)
+    }
+
     /// The Destination Connection ID of the client's first Initial (RFC 9000 §7.3).
     public var originalDestinationConnectionID: ConnectionID { originalDestinationCID }
 
