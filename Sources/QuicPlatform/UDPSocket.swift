@@ -175,6 +175,14 @@ public final class UDPSocket: @unchecked Sendable {
         for _ in 1..<count {
             group.append(try UDPSocket(bindingTo: shared, options: opts))
         }
+        if options.steerByConnectionID && count > 1 {
+            // The program belongs to the group; attaching it through the first socket is enough.
+            guard cplatform_attach_reuseport_cid_steering(first.fileDescriptor, UInt32(count)) == 0 else {
+                let e = errno
+                group.forEach { $0.close() }
+                throw .system(.setsockopt, errno: e)
+            }
+        }
         return group
     }
 }

@@ -127,7 +127,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     }
 
     /// Runs every connection of this socket (events, sends, timers).
-    func serviceAll(now: UInt64) {
+    func serviceAll(now: QuicInstant) {
         for object in Array(connections.values) { object.service(now: now) }
         flushStateless()
     }
@@ -220,7 +220,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     }
 
     private func accept(_ buffer: UnsafeMutableRawBufferPointer, dcid: ConnectionID, remote: UDPAddress,
-                        local: UDPAddress?, now: UInt64) {
+                        local: UDPAddress?, now: QuicInstant) {
         guard let header = try? PacketHeader.parse(UnsafeRawBufferPointer(buffer),
                                                    shortHeaderDCIDLength: endpoint.configuration.connectionIDLength) else { return }
         var entry = pending[dcid] ?? PendingAccept(peek: InitialPeek(version: header.version, dcid: dcid), remote: remote)

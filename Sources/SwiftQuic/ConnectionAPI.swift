@@ -288,9 +288,12 @@ extension Api {
         }
         var payload: [UInt8] = []
         var total = 0
-        for i in 0..<Int(bufferCount) { total += Int(QuicBuffers.length(buffers, i)) }
         // One DATAGRAM frame carries it whole (RFC 9221 §5): never more than a UDP payload.
-        guard total <= Int(UInt16.max) else { return Status.invalidParameter }
+        // Checked per buffer so the sum of app-given UInt32 lengths stays below 2^17.
+        for i in 0..<Int(bufferCount) {
+            total += Int(QuicBuffers.length(buffers, i))
+            guard total <= Int(UInt16.max) else { return Status.invalidParameter }
+        }
         for i in 0..<Int(bufferCount) {
             let length = Int(QuicBuffers.length(buffers, i))
             guard length == 0 || QuicBuffers.pointer(buffers, i) != nil else { return Status.invalidParameter }

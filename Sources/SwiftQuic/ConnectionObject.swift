@@ -122,7 +122,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
 
     /// Delivers the engine's events, sends, and re-arms the timer. Re-entrant calls (an API
     /// call made inside a callback) only ask the running loop for another round.
-    func service(now: UInt64 = Runtime.now) {
+    func service(now: QuicInstant = Runtime.now) {
         worker.assertIsCurrent()
         if inService { serviceAgain = true; return }
         inService = true
@@ -139,11 +139,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             transmit(now: now)
         } while serviceAgain || !deferred.isEmpty
         inService = false
-        if let rtt = core?.smoothedRTT, rtt > maxRTT { maxRTT = rtt }
+        if let rtt = core?.smoothedRTT.microseconds, rtt > maxRTT { maxRTT = rtt }
         rearm()
     }
 
-    private func transmit(now: UInt64) {
+    private func transmit(now: QuicInstant) {
         guard let core, let socket = binding?.socket else { return }
         while true {
             var buffer = socket.reserveSendBuffer()
@@ -290,6 +290,18 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             }
         case .newTokenReceived:
             break
+        case .peerAddressChanged(let address):
+            // QUIC_CONNECTION_EVENT_PEER_ADDRESS_CHANGED: the connection follows the peer to a
+            // new address (RFC 9000 §9.3); REMOTE_ADDRESS reports it from now on.
+            guard let new = UDPAddress(address) else { break }
+            remoteAddress = new
+            let addr = UnsafeMutableRawPointer.allocate(byteCount: QuicAddr.size, alignment: 8)
+            QuicAddr.write(new, to: addr)
+            let ev = RawEvent(type: EventType.peerAddressChanged)
+            ev.set(8, UnsafeRawPointer(addr))
+            _ = deliver(ev)
+            ev.free()
+            addr.deallocate()
         }
     }
 

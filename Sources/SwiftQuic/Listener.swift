@@ -98,11 +98,19 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         endpointConfiguration.supportedVersions = Self.acceptedVersions(versions)
         let bound: UDPAddress?
         do {
+            // Datagrams are steered to the worker whose index their DCID's first byte carries,
+            // and each worker's endpoint issues CIDs carrying its index: a client whose address
+            // or port changes (NAT rebinding, RFC 9000 §9) still reaches its connection.
+            var socketOptions = UDPSocketOptions()
+            socketOptions.steerByConnectionID = true
+            let group = UInt8(clamping: pool.workers.count)
             // Each binding is complete (socket, listener) before its socket is registered with
             // the worker: from that moment on only the worker touches it. Nothing here may
             // write a binding after `bindListener` has returned.
-            let sockets = try pool.bindListener(address: address) { worker, socket in
-                let b = Binding(worker: worker, endpoint: Endpoint(configuration: endpointConfiguration))
+            let sockets = try pool.bindListener(address: address, options: socketOptions) { worker, socket in
+                var partitioned = endpointConfiguration
+                partitioned.connectionIDPartition = (UInt8(clamping: made.count), group)
+                let b = Binding(worker: worker, endpoint: Endpoint(configuration: partitioned))
                 b.socket = socket
                 b.listener = self
                 made.append(b)
@@ -253,7 +261,7 @@ extension Binding {
     func refuse(dcid: ConnectionID, alpns: [[UInt8]], registration: Registration) {
         guard let entry = pending.removeValue(forKey: dcid) else { return }
         var config = ConnectionConfiguration(tls: TLSConfiguration(role: .server, alpnProtocols: alpns))
-        config.handshakeIdleTimeout = 1_000_000
+        config.handshakeIdleTimeout = .seconds(1)
         endpoint.configuration.server = config
         let now = Runtime.now
         for bytes in entry.peek.datagrams {

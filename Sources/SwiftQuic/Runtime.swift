@@ -3,6 +3,7 @@
 // to one worker for its life; listeners get one SO_REUSEPORT socket per worker.
 
 import Glibc
+import QuicCore
 import QuicPlatform
 import Synchronization
 
@@ -44,7 +45,7 @@ enum Runtime {
         try? p?.stop()
     }
 
-    static var now: UInt64 { MonotonicClock.now() }
+    static var now: QuicInstant { MonotonicClock.instant }
 }
 
 extension Worker {

@@ -38,7 +38,7 @@ public final class Endpoint: ConnectionIDRegistry {
     public var allConnections: [Connection] { Array(connections.values) }
 
     /// Starts a client connection to `remote`.
-    public func connect(configuration: ConnectionConfiguration, to remote: SocketAddress, now: UInt64) throws -> Connection {
+    public func connect(configuration: ConnectionConfiguration, to remote: SocketAddress, now: QuicInstant) throws -> Connection {
         var c = configuration
         c.localConnectionIDLength = self.configuration.connectionIDLength
         let conn = try Connection(client: c, remote: remote, now: now, registry: self)
@@ -49,10 +49,22 @@ public final class Endpoint: ConnectionIDRegistry {
     // MARK: ConnectionIDRegistry
 
     public func issueConnectionID(for connection: Connection) -> (ConnectionID, StatelessResetToken) {
-        var id = ConnectionID.random(length: configuration.connectionIDLength)
-        while routes[id] != nil { id = ConnectionID.random(length: configuration.connectionIDLength) }
+        var id = newConnectionID()
+        while routes[id] != nil { id = newConnectionID() }
         routes[id] = connection
         return (id, resetTokens.token(for: id) ?? StatelessResetToken(randomBytes(16)))
+    }
+
+    /// A random connection ID of the configured length whose first byte names this endpoint's
+    /// partition (RFC 9000 §5.1: the rest stays unpredictable).
+    func newConnectionID() -> ConnectionID {
+        var bytes = randomBytes(max(0, min(configuration.connectionIDLength, ConnectionID.maxLength)))
+        if let p = configuration.connectionIDPartition, p.count > 1, !bytes.isEmpty {
+            // byte0 = index + count * k for a random k that keeps it below 256.
+            let slots = (255 - Int(p.index)) / Int(p.count) + 1
+            bytes[0] = UInt8(Int(p.index) + Int(p.count) * (Int(bytes[0]) % slots))
+        }
+        return ConnectionID(bytes) ?? ConnectionID()
     }
 
     public func retireConnectionID(_ id: ConnectionID) {
@@ -69,7 +81,7 @@ public final class Endpoint: ConnectionIDRegistry {
 
     /// Processes a datagram received from `remote`. The buffer is decrypted in place.
     @discardableResult
-    public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: UInt64) -> EndpointEvent? {
+    public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: QuicInstant) -> EndpointEvent? {
         let bytes = UnsafeRawBufferPointer(datagram)
         guard let header = try? PacketHeader.parse(bytes, shortHeaderDCIDLength: configuration.connectionIDLength) else {
             return nil  // RFC 9000 §5.2: unparseable datagrams are dropped.
@@ -102,7 +114,7 @@ public final class Endpoint: ConnectionIDRegistry {
 
     /// `handle` for an array (copied).
     @discardableResult
-    public func handle(datagram: [UInt8], from remote: SocketAddress, now: UInt64) -> EndpointEvent? {
+    public func handle(datagram: [UInt8], from remote: SocketAddress, now: QuicInstant) -> EndpointEvent? {
         var copy = datagram
         return copy.withUnsafeMutableBytes { handle(datagram: $0, from: remote, now: now) }
     }
@@ -134,7 +146,7 @@ public final class Endpoint: ConnectionIDRegistry {
     // MARK: Server side
 
     func acceptInitial(_ header: PacketHeader, datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress,
-                       config: ConnectionConfiguration, now: UInt64) -> EndpointEvent? {
+                       config: ConnectionConfiguration, now: QuicInstant) -> EndpointEvent? {
         // RFC 9000 §14.1: a client's first Initial comes in a datagram of at least 1200 bytes;
         // §7.2: its DCID is at least 8 bytes.
         guard datagram.count >= 1200, header.dcid.length >= 8 else { return nil }
@@ -165,6 +177,8 @@ public final class Endpoint: ConnectionIDRegistry {
 
         var c = config
         c.localConnectionIDLength = configuration.connectionIDLength
+        // What the server's version_information lists (RFC 9368 §3): the versions this endpoint accepts.
+        c.versions = configuration.supportedVersions
         guard let conn = try? Connection(server: c, remote: remote, version: header.version, originalDCID: originalDCID,
                                          clientSCID: header.scid, currentDCID: header.dcid, retrySCID: retrySCID,
                                          registry: self, addressValidated: validated, now: now) else { return nil }
@@ -194,7 +208,7 @@ public final class Endpoint: ConnectionIDRegistry {
 
     // MARK: Short headers nobody owns
 
-    func handleUnroutableShortHeader(_ bytes: UnsafeRawBufferPointer, header: PacketHeader, remote: SocketAddress, now: UInt64) {
+    func handleUnroutableShortHeader(_ bytes: UnsafeRawBufferPointer, header: PacketHeader, remote: SocketAddress, now: QuicInstant) {
         // RFC 9000 §10.3.1: maybe a Stateless Reset for one of our connections.
         // One hash lookup, then the constant-time comparison of the connection's tokens.
         if let token = StatelessReset.candidateToken(in: bytes), let conn = resetTokenRoutes[token],

@@ -10,6 +10,11 @@ public struct EndpointConfiguration: @unchecked Sendable {
     /// Length of the connection IDs this endpoint issues (RFC 9000 §5.1); 4 to 20 so that
     /// short headers can be routed.
     public var connectionIDLength = 8
+    /// This endpoint's place in a group of endpoints sharing one UDP port (one per worker):
+    /// the first byte of every connection ID it issues is congruent to `index` modulo `count`,
+    /// which is how the group's datagram steering finds it (MsQuic encodes a partition id in its
+    /// connection IDs the same way). nil: connection IDs are fully random.
+    public var connectionIDPartition: (index: UInt8, count: UInt8)? = nil
     /// Accept incoming connections with this configuration (a server); nil for a client-only endpoint.
     public var server: ConnectionConfiguration?
     /// Versions accepted from clients, in preference order (RFC 9000 §6; RFC 9369).
@@ -21,8 +26,8 @@ public struct EndpointConfiguration: @unchecked Sendable {
     public var statelessResetKey: [UInt8]?
     /// Send a Retry to every client Initial without a valid token (RFC 9000 §8.1.2).
     public var requireRetry = false
-    /// Lifetime of Retry tokens, µs.
-    public var retryTokenLifetime: UInt64 = 10_000_000
+    /// Lifetime of Retry tokens.
+    public var retryTokenLifetime: QuicDuration = .seconds(10)
     /// Bound on connections whose handshake has not completed (unauthenticated peers).
     public var maxHandshakingConnections = 1000
     /// Bound on handshaking connections per peer address (without port).
