@@ -1,0 +1,72 @@
+/// Rate limits for what an endpoint sends without connection state (Version Negotiation,
+/// Retry, Stateless Reset): anyone can make us send these, with a spoofed source address too,
+/// so each costs the sender no more than it costs us and none can loop.
+///
+/// - One answer per remote (address and port) per `interval` (RFC 9000 §10.3.3: an endpoint
+///   limits the Stateless Resets it sends so two endpoints cannot ping-pong them; MsQuic keeps
+///   one stateless operation per remote for 100 ms).
+/// - At most `capacity` remotes remembered: when the table is full of unexpired entries, the
+///   answer is refused (bounded memory, and a bounded rate of `capacity / interval`).
+/// - Stateless Resets also draw from a token bucket (§10.3.3: "stop generating new Stateless
+///   Resets once a limit is reached").
+struct StatelessLimiter {
+    private var lastAnswer: [SocketAddress: UInt64] = [:]
+    /// Remotes in the order they were answered, for expiry (entries are appended with
+    /// non-decreasing times; `head` skips consumed entries without shifting the array).
+    private var order: [(SocketAddress, UInt64)] = []
+    private var head = 0
+    private var resetTokens: Int
+    private var resetRefilledAt: UInt64 = 0
+
+    init(resetBurst: Int) {
+        resetTokens = max(0, resetBurst)
+    }
+
+    var rememberedRemotes: Int { lastAnswer.count }
+
+    /// Whether a stateless answer may go to `remote` at `now`; records it when it may.
+    mutating func allow(_ remote: SocketAddress, now: UInt64, interval: UInt64, capacity: Int) -> Bool {
+        expire(now: now, interval: interval)
+        if let t = lastAnswer[remote], now < t &+ interval, now >= t { return false }
+        guard lastAnswer.count < capacity || lastAnswer[remote] != nil else { return false }
+        lastAnswer[remote] = now
+        order.append((remote, now))
+        return true
+    }
+
+    /// Takes a Stateless Reset token from the bucket (refilled at `perSecond`, up to `burst`).
+    mutating func takeResetToken(now: UInt64, burst: Int, perSecond: Int) -> Bool {
+        let cap = UInt64(max(0, burst))
+        if perSecond > 0, now > resetRefilledAt {
+            // Whole tokens earned since the last refill; the remainder keeps accruing.
+            let perToken = 1_000_000 / UInt64(min(perSecond, 1_000_000))
+            let earned = (now - resetRefilledAt) / perToken
+            if earned > 0 {
+                let total = UInt64(resetTokens) + min(earned, cap)
+                if total >= cap {
+                    resetTokens = Int(cap)
+                    resetRefilledAt = now
+                } else {
+                    resetTokens = Int(total)
+                    resetRefilledAt += earned * perToken   // ≤ now: earned * perToken ≤ now - resetRefilledAt
+                }
+            }
+        }
+        guard resetTokens > 0 else { return false }
+        resetTokens -= 1
+        return true
+    }
+
+    private mutating func expire(now: UInt64, interval: UInt64) {
+        while head < order.count {
+            let (remote, t) = order[head]
+            guard now >= t, now - t >= interval else { break }
+            if lastAnswer[remote] == t { lastAnswer[remote] = nil }
+            head += 1
+        }
+        if head > 64 && head * 2 >= order.count {
+            order.removeFirst(head)
+            head = 0
+        }
+    }
+}
