@@ -391,8 +391,9 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         closeIfIdle()
     }
 
-    /// Incomplete first flights held now (tests).
+    /// Incomplete first flights held now, and the most from one address (tests).
     var partialPendingCount: Int { partialCount }
+    var largestPartialPerAddress: Int { partialPerAddress.values.max() ?? 0 }
 
     /// The application gave the pending connection a configuration: create the engine
     /// connection with it and feed it the held datagrams.
