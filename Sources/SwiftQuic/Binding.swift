@@ -91,6 +91,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
             flushStateless()
         }
         touched.removeAll(keepingCapacity: true)
+        HandshakeBudget.indicateDosModeChanges()
     }
 
     private var touched: [ConnectionObject] = []
@@ -389,6 +390,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         }
         if let next, let pendingTimer { worker.schedule(pendingTimer, at: next) }
         closeIfIdle()
+        HandshakeBudget.indicateDosModeChanges()
     }
 
     /// Incomplete first flights held now, and the most from one address (tests).

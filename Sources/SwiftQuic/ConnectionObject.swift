@@ -141,6 +141,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             || shutdownCompleteDelivered || core?.isClosed == true {
             releaseHandshake()
         }
+        HandshakeBudget.indicateDosModeChanges()
         if let rtt = core?.smoothedRTT, rtt > maxRTT { maxRTT = rtt }
         rearm()
     }

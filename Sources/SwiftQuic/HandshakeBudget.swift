@@ -18,7 +18,8 @@ enum HandshakeBudget {
     static let connections = Atomic<Int>(0)
     /// RetryMemoryLimit × total memory / 65535, bytes.
     static let limit = Atomic<Int>(bytes(forRetryMemoryLimit: 65))
-    /// Changes of the Retry-everything state, for DOS_MODE_CHANGED (bumped on each change).
+    /// Changes of the Retry-everything state, for DOS_MODE_CHANGED (bumped on each change;
+    /// DosMode.swift raises the events).
     static let modeGeneration = Atomic<UInt64>(0)
     private static let lastMode = Atomic<Bool>(false)
 
@@ -48,6 +49,7 @@ enum HandshakeBudget {
     static func setRetryMemoryLimit(_ value: UInt16) {
         limit.store(bytes(forRetryMemoryLimit: value), ordering: .relaxed)
         noteMode()
+        indicateDosModeChanges()      // an API call: no engine state is being updated
     }
 
     /// New clients without a validated address get a Retry (MsQuic's SendRetryEnabled).

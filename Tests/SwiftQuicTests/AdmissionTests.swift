@@ -191,6 +191,12 @@ final class AdmissionTests: XCTestCase {
         XCTAssertEqual(quic.set(nil, QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT, UInt16(1)), S.success)
         defer { _ = quic.set(nil, QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT, UInt16(65)) }
         let (listener, port) = try startListener()
+        // QUIC_LISTENER_EVENT_DOS_MODE_CHANGED when the Retry mode starts and ends.
+        XCTAssertEqual(quic.set(listener, QUIC_PARAM_DOS_MODE_EVENTS, UInt8(1)), S.success)
+        let (got, enabled) = quic.get(listener, QUIC_PARAM_DOS_MODE_EVENTS, as: UInt8.self)
+        XCTAssertEqual(got, S.success)
+        XCTAssertEqual(enabled, 1)
+        XCTAssertFalse(server.events.contains("DOS_MODE_ON"), "not in Retry mode yet")
         let limit = HandshakeBudget.limit.load(ordering: .relaxed)
         let fit = limit / HandshakeBudget.connectionCost + 1
         // Clients that send a whole ClientHello and never answer: each becomes a handshaking
@@ -210,6 +216,8 @@ final class AdmissionTests: XCTestCase {
         for fd in silent { answers.append(drain(fd)) }
         let accepted = server.events.filter { $0 == "NEW_CONNECTION" }.count
         XCTAssertTrue(HandshakeBudget.retryMode)
+        XCTAssertTrue(server.wait(for: "DOS_MODE_ON"))
+        XCTAssertEqual(server.events.filter { $0 == "DOS_MODE_ON" }.count, 1)
         XCTAssertLessThanOrEqual(accepted, fit, "no NEW_CONNECTION above the limit")
         XCTAssertGreaterThanOrEqual(accepted, 1)
         // Those turned away got a Retry (long header, type 3) and nothing else.
@@ -239,6 +247,11 @@ final class AdmissionTests: XCTestCase {
         quic.api.ConnectionShutdown!(connection, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0)
         XCTAssertTrue(client.wait(for: "SHUTDOWN_COMPLETE"))
         quic.api.ConnectionClose!(connection)
+        // The limit back to MsQuic's default: the mode ends, the listener hears it.
+        XCTAssertEqual(quic.set(nil, QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT, UInt16(65)), S.success)
+        XCTAssertFalse(HandshakeBudget.retryMode)
+        XCTAssertTrue(server.wait(for: "DOS_MODE_OFF"))
+        XCTAssertEqual(server.events.filter { $0.hasPrefix("DOS_MODE") }, ["DOS_MODE_ON", "DOS_MODE_OFF"])
         for fd in silent { close(fd) }
         quic.api.ListenerClose!(listener)
         quic.api.ConfigurationClose!(clientConfig)
@@ -248,6 +261,10 @@ final class AdmissionTests: XCTestCase {
 
 private let admissionListenerCallback: QUIC_LISTENER_CALLBACK_HANDLER = { _, context, event in
     let r = Recorder.from(context)
+    if let event, event.pointee.Type == QUIC_LISTENER_EVENT_DOS_MODE_CHANGED {
+        r.record(event.pointee.DOS_MODE_CHANGED.DosModeEnabled != 0 ? "DOS_MODE_ON" : "DOS_MODE_OFF")
+        return S.success
+    }
     guard let event, event.pointee.Type == QUIC_LISTENER_EVENT_NEW_CONNECTION else { return S.success }
     var status = S.success
     r.record("NEW_CONNECTION") {
