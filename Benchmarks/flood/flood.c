@@ -5,12 +5,13 @@
  *   flood junk  PORT SECONDS MAXPACKETS
  *   flood valid PORT SECONDS MAXPACKETS CLIENTHELLO_HEX_FILE
  *
- * junk:  1200-byte QUIC v1 long-header Initials with random DCIDs whose payload is random
- *        bytes (they fail decryption: what MsQuic's quicattack -type:3 sends).
+ * junk:  1200-byte QUIC v1 long-header Initials with random DCIDs and SCIDs whose payload
+ *        is random bytes (they fail decryption: what MsQuic's quicattack -type:3 sends).
  * valid: 1200-byte QUIC v1 client Initials carrying a real ClientHello (from
- *        make_clienthello.py), each with a fresh random DCID and so protected with that
- *        DCID's Initial keys (RFC 9001 §5.2): every one is a new, decryptable connection
- *        attempt from a client that never answers.
+ *        make_clienthello.py), each with a fresh random DCID and SCID (the SCID also replaced
+ *        in the ClientHello's initial_source_connection_id, RFC 9000 §7.3) and so protected
+ *        with that DCID's Initial keys (RFC 9001 §5.2): every one is a new, decryptable,
+ *        consistent connection attempt from a client that never answers.
  *
  * Datagrams go from 64 sockets (64 source ports) to 127.0.0.1:PORT until SECONDS or
  * MAXPACKETS, whichever first, as fast as the machine allows, or at FLOOD_PPS datagrams per
@@ -77,6 +78,8 @@ static uint8_t clienthello[4096];
 static size_t clienthello_len;
 static uint8_t scid[20];
 static size_t scid_len;
+/* Where the captured SCID sits inside the ClientHello (its transport parameters). */
+static long scid_in_hello = -1;
 
 static int hexval(int c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
 
@@ -100,6 +103,9 @@ static void build(uint8_t* out, int valid, EVP_CIPHER_CTX* gcm, EVP_CIPHER_CTX* 
     uint8_t dcid[8];
     uint64_t r = rnd();
     memcpy(dcid, &r, 8);
+    r = rnd();
+    memcpy(scid, &r, scid_len < 8 ? scid_len : 8);
+    if (scid_in_hello >= 0) memcpy(clienthello + scid_in_hello, scid, scid_len);
     size_t n = 0;
     out[n++] = 0xc3; /* long header, fixed bit, Initial, 4-byte packet number */
     out[n++] = 0; out[n++] = 0; out[n++] = 0; out[n++] = 1;
@@ -172,10 +178,14 @@ int main(int argc, char** argv)
         scid_len = read_hex_line(f, scid, sizeof scid);
         clienthello_len = read_hex_line(f, clienthello, sizeof clienthello);
         fclose(f);
-        if (clienthello_len == 0 || clienthello_len > 1000 || scid_len == 0) {
+        if (clienthello_len == 0 || clienthello_len > 1000 || scid_len != 8) {
             fprintf(stderr, "flood: bad ClientHello file\n");
             return 2;
         }
+        for (size_t i = 0; i + scid_len <= clienthello_len; i++) {
+            if (memcmp(clienthello + i, scid, scid_len) == 0) { scid_in_hello = (long)i; break; }
+        }
+        if (scid_in_hello < 0) { fprintf(stderr, "flood: the SCID is not in the ClientHello\n"); return 2; }
     } else {
         scid_len = 8;
         uint64_t v = rnd();

@@ -3,8 +3,10 @@
  * the same binary runs on swiftquic or on MsQuic (LD_LIBRARY_PATH picks libmsquic.so.2).
  *
  *   flood_server server PORT CERT KEY   listener on 127.0.0.1:PORT, ALPN "flood"; accepts and
- *                                       configures every connection; runs until stdin closes,
- *                                       then prints "new_connection=N connected=N".
+ *                                       configures every connection; prints
+ *                                       "new_connection=N connected=N closed=N" (SHUTDOWN_COMPLETE)
+ *                                       for each line read from stdin and when stdin closes; the
+ *                                       line "trim" first calls malloc_trim(0).
  *                                       FLOOD_RETRY_MEMORY_LIMIT=N sets
  *                                       QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT (N/65535 of memory)
  *                                       first; the default is the library's (65).
@@ -16,6 +18,7 @@
 #define _GNU_SOURCE 1
 #include "msquic.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,7 +30,7 @@
 static const QUIC_API_TABLE* MsQuic;
 static HQUIC Registration, Configuration;
 static const QUIC_BUFFER Alpn = {sizeof("flood") - 1, (uint8_t*)"flood"};
-static atomic_long NewConnections, Connected;
+static atomic_long NewConnections, Connected, Closed;
 
 static double now_ms(void)
 {
@@ -45,6 +48,7 @@ static QUIC_STATUS QUIC_API ServerConnectionCallback(HQUIC Connection, void* Con
         MsQuic->ConnectionShutdown(Connection, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
         break;
     case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
+        atomic_fetch_add(&Closed, 1);
         if (!Event->SHUTDOWN_COMPLETE.AppCloseInProgress) MsQuic->ConnectionClose(Connection);
         break;
     default:
@@ -94,11 +98,16 @@ static int RunServer(uint16_t Port, const char* Cert, const char* Key)
     fflush(stdout);
     char Line[64];
     while (fgets(Line, sizeof Line, stdin)) {
-        printf("new_connection=%ld connected=%ld\n", atomic_load(&NewConnections), atomic_load(&Connected));
+        /* "trim": hand freed heap pages back to the kernel (a diagnostic: RSS that drops then
+         * was freed memory the allocator kept, not memory still in use). */
+        if (strncmp(Line, "trim", 4) == 0) malloc_trim(0);
+        printf("new_connection=%ld connected=%ld closed=%ld\n", atomic_load(&NewConnections), atomic_load(&Connected),
+               atomic_load(&Closed));
         fflush(stdout);
     }
     MsQuic->ListenerClose(Listener);
-    printf("new_connection=%ld connected=%ld\n", atomic_load(&NewConnections), atomic_load(&Connected));
+    printf("new_connection=%ld connected=%ld closed=%ld\n", atomic_load(&NewConnections), atomic_load(&Connected),
+               atomic_load(&Closed));
     fflush(stdout);
     MsQuic->ConfigurationClose(Configuration);
     return 0;

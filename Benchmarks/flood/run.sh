@@ -2,7 +2,8 @@
 # run.sh LIBDIR MODE [SECONDS] [MAXPACKETS] — one Initial flood against flood_server on the
 # libmsquic.so.2 found in LIBDIR (swiftquic or MsQuic), loopback only.
 #   MODE: junk (random Initials that fail decryption) or valid (real ClientHellos, random DCIDs)
-# Prints one line: RSS before / peak during / 5 s and 15 s after the flood (KiB), the listener's
+# Prints one line: RSS before / peak during / 5 s and 15 s after the flood and then after the
+# server's malloc_trim(0) (KiB), the listener's
 # NEW_CONNECTION count, whether an honest client connected during and after the flood, and
 # what flood saw come back (retry=...).
 # Needs flood and flood_server built in $WORK (default /tmp/floodwork, see README.md) and the
@@ -49,12 +50,14 @@ after5=$(rss)                  # 5 s after the flood
 after_client=$(client)
 sleep 10
 after15=$(rss)                 # 15 s after: handshakes the flood started have timed out (10 s)
+echo trim >&3; sleep 0.5
+trimmed=$(rss)                 # after malloc_trim(0) in the server: what is really still in use
 echo >&3
 sleep 0.5
 exec 3>&-
 wait $spid
 counts=$(grep new_connection "$work/server.$$.out" | tail -1)
-printf '%s %s: rss_kib before=%s peak=%s after5s=%s after15s=%s | %s | client before: %s| during: %s| after: %s| flood: %s\n' \
-  "$(basename "$lib")" "$mode" "$base" "$peak" "$after5" "$after15" "$counts" "$before_client" "$during_client" "$after_client" \
+printf '%s %s: rss_kib before=%s peak=%s after5s=%s after15s=%s trimmed=%s | %s | client before: %s| during: %s| after: %s| flood: %s\n' \
+  "$(basename "$lib")" "$mode" "$base" "$peak" "$after5" "$after15" "$trimmed" "$counts" "$before_client" "$during_client" "$after_client" \
   "$(cat "$work/flood.$$.out")"
 rm -f "$fifo" "$work/server.$$.out" "$work/flood.$$.out" "$work/during.$$.out"
