@@ -269,6 +269,10 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         let token = endpoint.initialToken(header, in: bytes, from: remote.socketAddress, now: now)
         if token == .invalidRetry { return }
         let validated = token == .validRetry
+        let retry = !validated && HandshakeBudget.retryMode
+        // A Retry that the stateless-answer limits would not let out: nothing to do, and no
+        // decryption spent on it (what a flood beyond those limits costs is a header parse).
+        if retry && !endpoint.couldAnswerStatelessly(remote.socketAddress, now: now) { return }
         var entry = PendingAccept(peek: InitialPeek(version: header.version, dcid: dcid), remote: remote, createdAt: now)
         let outcome: InitialPeek.Outcome
         do { outcome = try entry.peek.add(bytes) } catch { return }
@@ -277,7 +281,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         // MsQuic's QuicBindingShouldRetryConnection: above the handshake memory limit (or with
         // RetryMemoryLimit 0), a client that has not proven its address gets a stateless
         // Retry (RFC 9000 §8.1.2) before anything is kept or NEW_CONNECTION is raised.
-        if !validated && HandshakeBudget.retryMode {
+        if retry {
             if endpoint.answerWithRetry(header, datagram: bytes, from: remote.socketAddress, now: now) {
                 Binding.retriesSent.add(1, ordering: .relaxed)
             }

@@ -8,6 +8,7 @@
 // so a flood from spoofed addresses costs no state. RetryMemoryLimit 0 retries every client.
 
 import Glibc
+import QuicPlatform
 import Synchronization
 
 enum HandshakeBudget {
@@ -22,6 +23,10 @@ enum HandshakeBudget {
     /// DosMode.swift raises the events).
     static let modeGeneration = Atomic<UInt64>(0)
     private static let lastMode = Atomic<Bool>(false)
+    /// Set when handshakes held at least a (non-zero) limit: a flood or a burst. Once they
+    /// are down to an eighth of it, the heap is trimmed, so that the memory the flood made
+    /// the allocator keep goes back to the system (RSS back near its baseline).
+    private static let flooded = Atomic<Bool>(false)
 
     /// What one handshaking connection is counted as: the engine connection with its TLS
     /// state, send/receive buffers of the handshake and the API object (measured about
@@ -61,8 +66,16 @@ enum HandshakeBudget {
 
     static func charge(bytes: Int) {
         guard bytes != 0 else { return }
-        used.add(bytes, ordering: .relaxed)
+        let now = used.add(bytes, ordering: .relaxed).newValue
         noteMode()
+        let cap = limit.load(ordering: .relaxed)
+        guard cap > 0 else { return }
+        if bytes > 0 {
+            if now >= cap, !flooded.load(ordering: .relaxed) { flooded.store(true, ordering: .relaxed) }
+        } else if now <= cap / 8, flooded.load(ordering: .relaxed),
+                  flooded.exchange(false, ordering: .relaxed) {
+            Heap.trim()
+        }
     }
 
     static func chargeConnection() {

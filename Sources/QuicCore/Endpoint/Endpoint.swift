@@ -220,6 +220,13 @@ public final class Endpoint: ConnectionIDRegistry {
         return token.first == RetryToken.tag ? .invalidRetry : .absent
     }
 
+    /// Whether a stateless answer (e.g. a Retry) could go to `remote` now, without using the
+    /// allowance: lets a listener skip work on datagrams it could not answer anyway.
+    public func couldAnswerStatelessly(_ remote: SocketAddress, now: UInt64) -> Bool {
+        statelessLimiter.wouldAllow(remote, now: now, interval: configuration.statelessResponseInterval,
+                                    capacity: configuration.maxStatelessResponseRemotes)
+    }
+
     /// Answers a client Initial with a Retry (RFC 9000 §8.1.2), within the stateless-answer
     /// limits; nothing is kept. Returns whether a Retry was queued.
     @discardableResult

@@ -26,12 +26,17 @@ struct StatelessLimiter {
 
     /// Whether a stateless answer may go to `remote` at `now`; records it when it may.
     mutating func allow(_ remote: SocketAddress, now: UInt64, interval: UInt64, capacity: Int) -> Bool {
-        expire(now: now, interval: interval)
-        if let t = lastAnswer[remote], now < t &+ interval, now >= t { return false }
-        guard lastAnswer.count < capacity || lastAnswer[remote] != nil else { return false }
+        guard wouldAllow(remote, now: now, interval: interval, capacity: capacity) else { return false }
         lastAnswer[remote] = now
         order.append((remote, now))
         return true
+    }
+
+    /// Whether `allow` would say yes now, without recording anything (expired entries go).
+    mutating func wouldAllow(_ remote: SocketAddress, now: UInt64, interval: UInt64, capacity: Int) -> Bool {
+        expire(now: now, interval: interval)
+        if let t = lastAnswer[remote], now < t &+ interval, now >= t { return false }
+        return lastAnswer.count < capacity || lastAnswer[remote] != nil
     }
 
     /// Takes a Stateless Reset token from the bucket (refilled at `perSecond`, up to `burst`).
