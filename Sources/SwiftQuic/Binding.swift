@@ -142,7 +142,12 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
 
     /// Called by a connection whose engine closed: forget it, close an idle socket.
     func remove(_ core: Connection) {
-        connections[ObjectIdentifier(core)] = nil
+        if let object = connections.removeValue(forKey: ObjectIdentifier(core)) {
+            // The route cache must not keep a closed connection (and its memory) alive until
+            // the next rebuild.
+            for id in core.localConnectionIDs where routes[id] === object { routes[id] = nil }
+            if let d = object.acceptDCID, routes[d] === object { routes[d] = nil }
+        }
         // The endpoint forgets closed connections by itself only when a datagram reaches them;
         // one closed by its timer (draining over, idle timeout) or by the API stays in its
         // tables, and `Connection.registry` points back at the endpoint: a reference cycle

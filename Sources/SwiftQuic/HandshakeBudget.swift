@@ -24,8 +24,8 @@ enum HandshakeBudget {
     static let modeGeneration = Atomic<UInt64>(0)
     private static let lastMode = Atomic<Bool>(false)
     /// Set when handshakes held at least a (non-zero) limit: a flood or a burst. Once they
-    /// are down to an eighth of it, the heap is trimmed, so that the memory the flood made
-    /// the allocator keep goes back to the system (RSS back near its baseline).
+    /// are down to 1/64 of it (nearly all gone), the heap is trimmed, so that the memory the
+    /// flood made the allocator keep goes back to the system (RSS back near its baseline).
     private static let flooded = Atomic<Bool>(false)
 
     /// What one handshaking connection is counted as: the engine connection with its TLS
@@ -72,9 +72,15 @@ enum HandshakeBudget {
         guard cap > 0 else { return }
         if bytes > 0 {
             if now >= cap, !flooded.load(ordering: .relaxed) { flooded.store(true, ordering: .relaxed) }
-        } else if now <= cap / 8, flooded.load(ordering: .relaxed),
+        } else if now <= cap / 64, flooded.load(ordering: .relaxed),
                   flooded.exchange(false, ordering: .relaxed) {
-            Heap.trim()
+            // A moment later: the connections that just stopped counting are still being
+            // closed and freed.
+            if let worker = Worker.current {
+                _ = worker.schedule(WorkerTimer { Heap.trim() }, at: MonotonicClock.now() + 1_000_000)
+            } else {
+                Heap.trim()
+            }
         }
     }
 
