@@ -1,7 +1,8 @@
 // What strangers can make a listener hold (HandshakeBudget.swift, Binding.swift): junk
 // Initials keep nothing; incomplete ClientHellos are bounded per source address and expire;
 // above the RetryMemoryLimit share new clients get a stateless Retry before any
-// NEW_CONNECTION, and an honest client still connects through it. Raw datagrams go from
+// NEW_CONNECTION, and an honest client still connects through it; Stateless Resets are
+// rate-limited. Raw datagrams go from
 // sockets of this process to the listener on 127.0.0.1 only.
 
 import CMsQuic
@@ -182,6 +183,31 @@ final class AdmissionTests: XCTestCase {
         XCTAssertEqual(partialCount(port: port), 0)
         XCTAssertEqual(HandshakeBudget.used.load(ordering: .relaxed), usedBefore, "the budget got its bytes back")
         for fd in junkSockets + one + others { close(fd) }
+        quic.api.ListenerClose!(listener)
+        quic.api.ConfigurationClose!(admissionServerConfiguration)
+    }
+
+    func testStatelessResetsToOneSourceAreRateLimited() throws {
+        // RFC 9000 §10.3.3: 1,000 short-header datagrams for unknown connections from one
+        // address and port get at most one Stateless Reset per 100 ms (MsQuic answered 1 of
+        // 1,000; unlimited, we answered 393). The bound is counted from the time the sending
+        // actually took, so a slow machine only loosens it.
+        let (listener, port) = try startListener()
+        let fd = udpSocket()
+        let start = Date()
+        for _ in 0..<1000 {
+            var trigger = (0..<60).map { _ in UInt8.random(in: 0...255) }
+            trigger[0] = 0x40 | (trigger[0] & 0x3f)          // short header, fixed bit
+            send(fd, trigger, port: port)
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        usleep(300_000)
+        let resets = drain(fd).filter { $0.count >= 21 && $0[0] & 0xc0 == 0x40 }.count
+        let allowed = 1 + Int(((elapsed + 0.3) / 0.1).rounded(.up))
+        XCTAssertGreaterThanOrEqual(resets, 1, "the first one is answered")
+        XCTAssertLessThanOrEqual(resets, allowed, "one per 100 ms at most (sent in \(elapsed) s)")
+        XCTAssertLessThan(resets, 100)
+        close(fd)
         quic.api.ListenerClose!(listener)
         quic.api.ConfigurationClose!(admissionServerConfiguration)
     }
