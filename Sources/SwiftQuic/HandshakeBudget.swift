@@ -29,8 +29,10 @@ enum HandshakeBudget {
     private static let flooded = Atomic<Bool>(false)
 
     /// What one handshaking connection is counted as: the engine connection with its TLS
-    /// state, send/receive buffers of the handshake and the API object (measured about
-    /// 60 KB RSS per connection mid-handshake; MsQuic counts ~40 KB for its own).
+    /// state, send/receive buffers of the handshake and the API object (measured: about
+    /// 58 KB of RSS per connection mid-handshake, BENCHMARKS.md "Initial floods"). MsQuic
+    /// counts its own estimate the same way (QUIC_CONN_HANDSHAKE_MEMORY_USAGE: the connection
+    /// object, the TLS send buffer, a stream receive buffer, 16 KB for TLS, 1 KB more).
     static let connectionCost = 64 * 1024
     /// Last resort, whatever the memory limit says: no more handshaking connections than
     /// this in the process (each socket's Endpoint has its own cap too). Reached only when
