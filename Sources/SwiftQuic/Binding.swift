@@ -21,8 +21,11 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// application's answer to NEW_CONNECTION. Use `storePending`/`removePending`, which keep
     /// the handshake budget's count of their bytes.
     private(set) var pending: [ConnectionID: PendingAccept] = [:]
-    /// Incomplete first flights per source IP address (port ignored).
-    private var partialPerAddress: [SocketAddress: Int] = [:]
+    /// Incomplete first flights per source IP address (port ignored), over every listener
+    /// socket of the process (the kernel spreads one address's ports over the sockets of a
+    /// SO_REUSEPORT group).
+    private static let partialPerAddress = Mutex<[SocketAddress: Int]>([:])
+    /// Incomplete first flights of this socket.
     private var partialCount = 0
     /// Sweeps expired incomplete first flights (on this worker).
     private var pendingTimer: WorkerTimer?
@@ -207,8 +210,9 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// Initials were lost sends its whole first flight again on its PTO (RFC 9002 §6.2), so
     /// nothing of value is lost; 3 s covers the first PTOs of a client.
     static let pendingLifetime: UInt64 = 3_000_000
-    /// Incomplete first flights per client IP address (any port): an honest client has one
-    /// per connection attempt and only while its ClientHello spans several datagrams.
+    /// Incomplete first flights per client IP address (any port, all sockets): an honest
+    /// client has one per connection attempt and only while its ClientHello spans several
+    /// datagrams.
     static let maxPartialPerAddress = 16
     /// Incomplete first flights per socket, whatever the memory budget says.
     static let maxPartial = 4096
@@ -300,7 +304,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         case .incomplete:
             let key = Binding.addressKey(remote)
             guard partialCount < Binding.maxPartial,
-                  partialPerAddress[key, default: 0] < Binding.maxPartialPerAddress else { return }
+                  Binding.partialPerAddress.withLock({ $0[key, default: 0] }) < Binding.maxPartialPerAddress else { return }
             storePending(entry, for: dcid)
             armPendingTimer(now: now)
         case .complete(let info, let crypto):
@@ -341,8 +345,10 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
             let key = Binding.addressKey(entry.remote)
             let delta = isPartial ? 1 : -1
             partialCount += delta
-            let n = partialPerAddress[key, default: 0] + delta
-            partialPerAddress[key] = n > 0 ? n : nil
+            Binding.partialPerAddress.withLock { map in
+                let n = map[key, default: 0] + delta
+                map[key] = n > 0 ? n : nil
+            }
         }
         pending[dcid] = entry
     }
@@ -355,8 +361,10 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         if entry.object == nil {
             let key = Binding.addressKey(entry.remote)
             partialCount -= 1
-            let n = partialPerAddress[key, default: 0] - 1
-            partialPerAddress[key] = n > 0 ? n : nil
+            Binding.partialPerAddress.withLock { map in
+                let n = map[key, default: 0] - 1
+                map[key] = n > 0 ? n : nil
+            }
         }
         return entry
     }
@@ -404,7 +412,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
 
     /// Incomplete first flights held now, and the most from one address (tests).
     var partialPendingCount: Int { partialCount }
-    var largestPartialPerAddress: Int { partialPerAddress.values.max() ?? 0 }
+    static var largestPartialPerAddress: Int { partialPerAddress.withLock { $0.values.max() ?? 0 } }
 
     /// The application gave the pending connection a configuration: create the engine
     /// connection with it and feed it the held datagrams.
