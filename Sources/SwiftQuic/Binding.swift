@@ -8,6 +8,10 @@ import QuicTLS
 import QuicWire
 import Synchronization
 
+/// Sendable (unchecked): worker-bound. It is made complete (socket, listener, endpoint) on the
+/// creating thread before its socket is registered with the worker (Listener.start,
+/// startOnWorker), and from then on used only on that worker (`Listener.stop` goes through
+/// `perform`); the `live` registry is a Mutex.
 final class Binding: UDPSocketHandler, @unchecked Sendable {
     let worker: Worker
     var socket: UDPSocket?
@@ -129,7 +133,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     }
 
     /// Runs every connection of this socket (events, sends, timers).
-    func serviceAll(now: UInt64) {
+    func serviceAll(now: QuicInstant) {
         for object in Array(connections.values) { object.service(now: now) }
         flushStateless()
     }
@@ -209,7 +213,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// Incomplete first flights expire after this long (µs): a client whose remaining
     /// Initials were lost sends its whole first flight again on its PTO (RFC 9002 §6.2), so
     /// nothing of value is lost; 3 s covers the first PTOs of a client.
-    static let pendingLifetime: UInt64 = 3_000_000
+    static let pendingLifetime: QuicDuration = .seconds(3)
     /// Incomplete first flights per client IP address (any port, all sockets): an honest
     /// client has one per connection attempt and only while its ClientHello spans several
     /// datagrams.
@@ -242,7 +246,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// A client Initial for no connection: admission (Retry when over the handshake budget),
     /// then the ClientHello is gathered and the listener raises NEW_CONNECTION.
     private func accept(_ buffer: UnsafeMutableRawBufferPointer, header: PacketHeader, remote: UDPAddress,
-                        local: UDPAddress?, now: UInt64) {
+                        local: UDPAddress?, now: QuicInstant) {
         let dcid = header.dcid
         let bytes = UnsafeRawBufferPointer(buffer)
         if var entry = pending[dcid] {
@@ -385,7 +389,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         storePending(entry, for: dcid)
     }
 
-    private func armPendingTimer(now: UInt64) {
+    private func armPendingTimer(now: QuicInstant) {
         if pendingTimer == nil {
             pendingTimer = WorkerTimer { [weak self] in self?.expirePending() }
         }
@@ -396,7 +400,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// Drops incomplete first flights older than `pendingLifetime` and re-arms for the next.
     private func expirePending() {
         let now = Runtime.now
-        var next: UInt64?
+        var next: QuicInstant?
         for (dcid, entry) in pending where entry.object == nil {
             let deadline = entry.createdAt + Binding.pendingLifetime
             if deadline <= now {
@@ -451,7 +455,7 @@ struct PendingAccept {
     var peek: InitialPeek
     let remote: UDPAddress
     /// When the first datagram arrived (for expiry of an incomplete ClientHello).
-    var createdAt: UInt64 = 0
+    var createdAt: QuicInstant = .zero
     /// Bytes counted for this entry in the handshake budget.
     var charged = 0
     /// The API object handed out in NEW_CONNECTION, once the event was raised.

@@ -8,6 +8,7 @@
 // so a flood from spoofed addresses costs no state. RetryMemoryLimit 0 retries every client.
 
 import Glibc
+import QuicCore
 import QuicPlatform
 import Synchronization
 
@@ -79,7 +80,7 @@ enum HandshakeBudget {
             // A moment later: the connections that just stopped counting are still being
             // closed and freed.
             if let worker = Worker.current {
-                _ = worker.schedule(WorkerTimer { Heap.trim() }, at: MonotonicClock.now() + 1_000_000)
+                _ = worker.schedule(WorkerTimer { Heap.trim() }, at: Runtime.now + .seconds(1))
             } else {
                 Heap.trim()
             }

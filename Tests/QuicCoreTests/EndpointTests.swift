@@ -163,16 +163,16 @@ final class EndpointTests: XCTestCase {
         var junk = [UInt8](repeating: 0x55, count: 60)
         junk[0] = 0x41
         var resets = 0
-        let start: UInt64 = 10_000_000
+        let start: QuicInstant = 10_000_000
         for i in 0..<1000 {
-            ep.handle(datagram: junk, from: SocketAddress(ipv4: 1, 2, 3, 4, port: 9), now: start + UInt64(i) * 50)
+            ep.handle(datagram: junk, from: SocketAddress(ipv4: 1, 2, 3, 4, port: 9), now: start + .microseconds(UInt64(i) * 50))
             while ep.pollTransmit() != nil { resets += 1 }
         }
         XCTAssertEqual(resets, 1)
         resets = 0
         for i in 0..<1000 {
             ep.handle(datagram: junk, from: SocketAddress(ipv4: 1, 2, 3, 4, port: UInt16(1000 + i)),
-                      now: start + 1_000_000 + UInt64(i) * 50)
+                      now: start + .seconds(1) + .microseconds(UInt64(i) * 50))
             while ep.pollTransmit() != nil { resets += 1 }
         }
         // 50 ms at 100/s refills 5 tokens at most.
@@ -181,7 +181,7 @@ final class EndpointTests: XCTestCase {
         // The remembered remotes stay bounded.
         XCTAssertLessThanOrEqual(ep.statelessLimiter.rememberedRemotes, c.maxStatelessResponseRemotes)
         // Much later the same remote is answered again.
-        ep.handle(datagram: junk, from: SocketAddress(ipv4: 1, 2, 3, 4, port: 9), now: start + 10_000_000)
+        ep.handle(datagram: junk, from: SocketAddress(ipv4: 1, 2, 3, 4, port: 9), now: start + .seconds(10))
         XCTAssertNotNil(ep.pollTransmit())
     }
 

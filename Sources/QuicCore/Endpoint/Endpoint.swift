@@ -38,7 +38,7 @@ public final class Endpoint: ConnectionIDRegistry {
     }
 
     /// Whether a stateless packet may go to `remote` now (RFC 9000 §10.3.3), recording it.
-    func mayAnswerStatelessly(_ remote: SocketAddress, now: UInt64) -> Bool {
+    func mayAnswerStatelessly(_ remote: SocketAddress, now: QuicInstant) -> Bool {
         statelessLimiter.allow(remote, now: now, interval: configuration.statelessResponseInterval,
                                capacity: configuration.maxStatelessResponseRemotes)
     }
@@ -47,7 +47,7 @@ public final class Endpoint: ConnectionIDRegistry {
     public var allConnections: [Connection] { Array(connections.values) }
 
     /// Starts a client connection to `remote`.
-    public func connect(configuration: ConnectionConfiguration, to remote: SocketAddress, now: UInt64) throws -> Connection {
+    public func connect(configuration: ConnectionConfiguration, to remote: SocketAddress, now: QuicInstant) throws -> Connection {
         var c = configuration
         c.localConnectionIDLength = self.configuration.connectionIDLength
         let conn = try Connection(client: c, remote: remote, now: now, registry: self)
@@ -58,10 +58,22 @@ public final class Endpoint: ConnectionIDRegistry {
     // MARK: ConnectionIDRegistry
 
     public func issueConnectionID(for connection: Connection) -> (ConnectionID, StatelessResetToken) {
-        var id = ConnectionID.random(length: configuration.connectionIDLength)
-        while routes[id] != nil { id = ConnectionID.random(length: configuration.connectionIDLength) }
+        var id = newConnectionID()
+        while routes[id] != nil { id = newConnectionID() }
         routes[id] = connection
         return (id, resetTokens.token(for: id) ?? StatelessResetToken(randomBytes(16)))
+    }
+
+    /// A random connection ID of the configured length whose first byte names this endpoint's
+    /// partition (RFC 9000 §5.1: the rest stays unpredictable).
+    func newConnectionID() -> ConnectionID {
+        var bytes = randomBytes(max(0, min(configuration.connectionIDLength, ConnectionID.maxLength)))
+        if let p = configuration.connectionIDPartition, p.count > 1, !bytes.isEmpty {
+            // byte0 = index + count * k for a random k that keeps it below 256.
+            let slots = (255 - Int(p.index)) / Int(p.count) + 1
+            bytes[0] = UInt8(Int(p.index) + Int(p.count) * (Int(bytes[0]) % slots))
+        }
+        return ConnectionID(bytes) ?? ConnectionID()
     }
 
     public func retireConnectionID(_ id: ConnectionID) {
@@ -78,7 +90,7 @@ public final class Endpoint: ConnectionIDRegistry {
 
     /// Processes a datagram received from `remote`. The buffer is decrypted in place.
     @discardableResult
-    public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: UInt64) -> EndpointEvent? {
+    public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: QuicInstant) -> EndpointEvent? {
         let bytes = UnsafeRawBufferPointer(datagram)
         guard let header = try? PacketHeader.parse(bytes, shortHeaderDCIDLength: configuration.connectionIDLength) else {
             return nil  // RFC 9000 §5.2: unparseable datagrams are dropped.
@@ -113,7 +125,7 @@ public final class Endpoint: ConnectionIDRegistry {
 
     /// `handle` for an array (copied).
     @discardableResult
-    public func handle(datagram: [UInt8], from remote: SocketAddress, now: UInt64) -> EndpointEvent? {
+    public func handle(datagram: [UInt8], from remote: SocketAddress, now: QuicInstant) -> EndpointEvent? {
         var copy = datagram
         return copy.withUnsafeMutableBytes { handle(datagram: $0, from: remote, now: now) }
     }
@@ -145,7 +157,7 @@ public final class Endpoint: ConnectionIDRegistry {
     // MARK: Server side
 
     func acceptInitial(_ header: PacketHeader, datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress,
-                       config: ConnectionConfiguration, now: UInt64) -> EndpointEvent? {
+                       config: ConnectionConfiguration, now: QuicInstant) -> EndpointEvent? {
         // RFC 9000 §14.1: a client's first Initial comes in a datagram of at least 1200 bytes;
         // §7.2: its DCID is at least 8 bytes.
         guard datagram.count >= 1200, header.dcid.length >= 8 else { return nil }
@@ -175,6 +187,8 @@ public final class Endpoint: ConnectionIDRegistry {
 
         var c = config
         c.localConnectionIDLength = configuration.connectionIDLength
+        // What the server's version_information lists (RFC 9368 §3): the versions this endpoint accepts.
+        c.versions = configuration.supportedVersions
         guard let conn = try? Connection(server: c, remote: remote, version: header.version, originalDCID: originalDCID,
                                          clientSCID: header.scid, currentDCID: header.dcid, retrySCID: retrySCID,
                                          registry: self, addressValidated: validated, now: now) else { return nil }
@@ -213,7 +227,7 @@ public final class Endpoint: ConnectionIDRegistry {
     }
 
     public func initialToken(_ header: PacketHeader, in datagram: UnsafeRawBufferPointer, from remote: SocketAddress,
-                             now: UInt64) -> InitialToken {
+                             now: QuicInstant) -> InitialToken {
         guard !header.tokenRange.isEmpty else { return .absent }
         let token = Array(datagram[header.tokenRange])
         if validateRetryToken(token, retrySCID: header.dcid, remote: remote, now: now) != nil { return .validRetry }
@@ -222,7 +236,7 @@ public final class Endpoint: ConnectionIDRegistry {
 
     /// Whether a stateless answer (e.g. a Retry) could go to `remote` now, without using the
     /// allowance: lets a listener skip work on datagrams it could not answer anyway.
-    public func couldAnswerStatelessly(_ remote: SocketAddress, now: UInt64) -> Bool {
+    public func couldAnswerStatelessly(_ remote: SocketAddress, now: QuicInstant) -> Bool {
         statelessLimiter.wouldAllow(remote, now: now, interval: configuration.statelessResponseInterval,
                                     capacity: configuration.maxStatelessResponseRemotes)
     }
@@ -231,7 +245,7 @@ public final class Endpoint: ConnectionIDRegistry {
     /// limits; nothing is kept. Returns whether a Retry was queued.
     @discardableResult
     public func answerWithRetry(_ header: PacketHeader, datagram: UnsafeRawBufferPointer, from remote: SocketAddress,
-                                now: UInt64) -> Bool {
+                                now: QuicInstant) -> Bool {
         guard header.kind == .initial, datagram.count >= 1200, mayAnswerStatelessly(remote, now: now) else { return false }
         let before = transmits.count
         sendRetry(header, datagram, to: remote, now: now)
@@ -257,7 +271,7 @@ public final class Endpoint: ConnectionIDRegistry {
 
     // MARK: Short headers nobody owns
 
-    func handleUnroutableShortHeader(_ bytes: UnsafeRawBufferPointer, header: PacketHeader, remote: SocketAddress, now: UInt64) {
+    func handleUnroutableShortHeader(_ bytes: UnsafeRawBufferPointer, header: PacketHeader, remote: SocketAddress, now: QuicInstant) {
         // RFC 9000 §10.3.1: maybe a Stateless Reset for one of our connections.
         // One hash lookup, then the constant-time comparison of the connection's tokens.
         if let token = StatelessReset.candidateToken(in: bytes), let conn = resetTokenRoutes[token],

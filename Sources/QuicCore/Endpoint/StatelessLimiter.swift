@@ -10,13 +10,13 @@
 /// - Stateless Resets also draw from a token bucket (§10.3.3: "stop generating new Stateless
 ///   Resets once a limit is reached").
 struct StatelessLimiter {
-    private var lastAnswer: [SocketAddress: UInt64] = [:]
+    private var lastAnswer: [SocketAddress: QuicInstant] = [:]
     /// Remotes in the order they were answered, for expiry (entries are appended with
     /// non-decreasing times; `head` skips consumed entries without shifting the array).
-    private var order: [(SocketAddress, UInt64)] = []
+    private var order: [(SocketAddress, QuicInstant)] = []
     private var head = 0
     private var resetTokens: Int
-    private var resetRefilledAt: UInt64 = 0
+    private var resetRefilledAt: QuicInstant = .zero
 
     init(resetBurst: Int) {
         resetTokens = max(0, resetBurst)
@@ -25,7 +25,7 @@ struct StatelessLimiter {
     var rememberedRemotes: Int { lastAnswer.count }
 
     /// Whether a stateless answer may go to `remote` at `now`; records it when it may.
-    mutating func allow(_ remote: SocketAddress, now: UInt64, interval: UInt64, capacity: Int) -> Bool {
+    mutating func allow(_ remote: SocketAddress, now: QuicInstant, interval: QuicDuration, capacity: Int) -> Bool {
         guard wouldAllow(remote, now: now, interval: interval, capacity: capacity) else { return false }
         lastAnswer[remote] = now
         order.append((remote, now))
@@ -33,19 +33,19 @@ struct StatelessLimiter {
     }
 
     /// Whether `allow` would say yes now, without recording anything (expired entries go).
-    mutating func wouldAllow(_ remote: SocketAddress, now: UInt64, interval: UInt64, capacity: Int) -> Bool {
+    mutating func wouldAllow(_ remote: SocketAddress, now: QuicInstant, interval: QuicDuration, capacity: Int) -> Bool {
         expire(now: now, interval: interval)
-        if let t = lastAnswer[remote], now < t &+ interval, now >= t { return false }
+        if let t = lastAnswer[remote], now >= t, now - t < interval { return false }
         return lastAnswer.count < capacity || lastAnswer[remote] != nil
     }
 
     /// Takes a Stateless Reset token from the bucket (refilled at `perSecond`, up to `burst`).
-    mutating func takeResetToken(now: UInt64, burst: Int, perSecond: Int) -> Bool {
+    mutating func takeResetToken(now: QuicInstant, burst: Int, perSecond: Int) -> Bool {
         let cap = UInt64(max(0, burst))
         if perSecond > 0, now > resetRefilledAt {
             // Whole tokens earned since the last refill; the remainder keeps accruing.
             let perToken = 1_000_000 / UInt64(min(perSecond, 1_000_000))
-            let earned = (now - resetRefilledAt) / perToken
+            let earned = (now - resetRefilledAt).microseconds / perToken
             if earned > 0 {
                 let total = UInt64(resetTokens) + min(earned, cap)
                 if total >= cap {
@@ -53,7 +53,8 @@ struct StatelessLimiter {
                     resetRefilledAt = now
                 } else {
                     resetTokens = Int(total)
-                    resetRefilledAt += earned * perToken   // ≤ now: earned * perToken ≤ now - resetRefilledAt
+                    // ≤ now: earned * perToken ≤ now - resetRefilledAt
+                    resetRefilledAt += .microseconds(earned * perToken)
                 }
             }
         }
@@ -62,7 +63,7 @@ struct StatelessLimiter {
         return true
     }
 
-    private mutating func expire(now: UInt64, interval: UInt64) {
+    private mutating func expire(now: QuicInstant, interval: QuicDuration) {
         while head < order.count {
             let (remote, t) = order[head]
             guard now >= t, now - t >= interval else { break }
