@@ -1611,7 +1611,7 @@ class HostileServer:
     """A one-connection aioquic server (sans-I/O) in a thread; it echoes streams, and its
     transport parameters and frames are the attack."""
 
-    def __init__(self, certs, tp_override=None, after_handshake=None):
+    def __init__(self, certs, tp_override=None, after_handshake=None, before_flight=None, after_flight=None):
         self.sock = raw_socket()
         self.port = self.sock.getsockname()[1]
         self.config = QuicConfiguration(is_client=False, alpn_protocols=[ALPN], idle_timeout=10.0,
@@ -1619,6 +1619,10 @@ class HostileServer:
         self.config.load_cert_chain(os.path.join(certs, "server.crt"), os.path.join(certs, "server.key"))
         self.tp_override = tp_override
         self.after_handshake = after_handshake
+        # Forged datagrams sent to our client around the server's first flight: functions of the
+        # client's first Initial header returning a list of datagrams.
+        self.before_flight = before_flight
+        self.after_flight = after_flight
         self.ep = None
         self.error = None
         self.stop_flag = threading.Event()
@@ -1644,6 +1648,11 @@ class HostileServer:
                 ep = Endpoint(conn, self.sock, addr)
                 ep.on_stream_data = lambda ev, ep=ep: ep.conn.send_stream_data(ev.stream_id, ev.data, ev.end_stream)
                 conn.receive_datagram(data, addr, now=time.monotonic())
+                for forged in (self.before_flight(header) if self.before_flight else []):
+                    self.sock.sendto(forged, addr)
+                ep.flush()
+                for forged in (self.after_flight(header) if self.after_flight else []):
+                    self.sock.sendto(forged, addr)
                 self.ep = ep
             if self.ep is None:
                 return
@@ -1696,11 +1705,12 @@ class SkipCase(Exception):
     pass
 
 
-def client_case(name, tp_override=None, after_handshake=None, codes=None, mode="echo", note=""):
+def client_case(name, tp_override=None, after_handshake=None, codes=None, mode="echo", note="",
+                before_flight=None, after_flight=None):
     """codes None: the connection must succeed (client prints RESULT ok); otherwise our client
     must close with one of `codes` and the hostile server must receive it."""
     def run(ctx):
-        server = HostileServer(ctx.certs, _resolve(tp_override or {}), after_handshake)
+        server = HostileServer(ctx.certs, _resolve(tp_override or {}), after_handshake, before_flight, after_flight)
         try:
             out, rc = run_our_client(ctx, server.port, mode)
         finally:
@@ -1769,6 +1779,33 @@ client_case("tp_version_information_mismatch", {"version_information": "CHOSEN_V
                  "(RFC 9368 §4)")
 client_case("tp_unknown_parameter_huge_id", {"_raw": [(VARINT_MAX, os.urandom(1000))]},
             note="an unknown parameter (id 2^62-1, 1,000 bytes) from the server: ignored (RFC 9000 §18.1)")
+# Forged Version Negotiation and Retry packets, as an off-path attacker who saw the client's
+# Initial could send them (RFC 9000 §6.2, §17.2.5.2): our client must ignore them and connect.
+def _vn(header, versions):
+    from aioquic.quic.packet import encode_quic_version_negotiation
+    return encode_quic_version_negotiation(source_cid=header.destination_cid, destination_cid=header.source_cid,
+                                           supported_versions=versions)
+
+
+def _retry(header, token=b"forged-token", tag_ok=True):
+    from aioquic.quic.packet import encode_quic_retry
+    data = encode_quic_retry(version=header.version, source_cid=os.urandom(8), destination_cid=header.source_cid,
+                             original_destination_cid=header.destination_cid, retry_token=token)
+    return data if tag_ok else data[:-1] + bytes([data[-1] ^ 0x01])
+
+
+client_case("vn_listing_current_version", before_flight=lambda h: [_vn(h, [0x1A2A3A4A, 0x00000001])],
+            note="a Version Negotiation packet that lists the version in use: discarded (RFC 9000 §6.2), "
+                 "our client connects and echoes")
+client_case("vn_after_server_initial", after_flight=lambda h: [_vn(h, [0x1A2A3A4A])],
+            note="a Version Negotiation packet after the server's Initial: discarded (RFC 9000 §6.2), our "
+                 "client connects and echoes")
+client_case("retry_bad_integrity_tag", before_flight=lambda h: [_retry(h, tag_ok=False)],
+            note="a Retry whose integrity tag does not verify: discarded (RFC 9000 §17.2.5.2, RFC 9001 §5.8)")
+client_case("retry_empty_token", before_flight=lambda h: [_retry(h, token=b"")],
+            note="a Retry with a zero-length token: discarded (RFC 9000 §17.2.5.2)")
+client_case("retry_after_server_initial", after_flight=lambda h: [_retry(h)],
+            note="a valid Retry after the server's Initial: discarded (RFC 9000 §17.2.5.2)")
 client_case("ack_unsent_packet", after_handshake=lambda ep: ep.inject([ack_frame(1 << 30, 0, 0)]),
             codes=PROTOCOL_VIOLATION, mode="busy",
             note="the server ACKs packet 2^30, never sent: PROTOCOL_VIOLATION (RFC 9000 §13.1)")
