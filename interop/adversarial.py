@@ -1806,6 +1806,14 @@ client_case("retry_empty_token", before_flight=lambda h: [_retry(h, token=b"")],
             note="a Retry with a zero-length token: discarded (RFC 9000 §17.2.5.2)")
 client_case("retry_after_server_initial", after_flight=lambda h: [_retry(h)],
             note="a valid Retry after the server's Initial: discarded (RFC 9000 §17.2.5.2)")
+client_case("forged_server_initial_garbage",
+            before_flight=lambda h: [b"\xc3" + h.version.to_bytes(4, "big") + bytes([len(h.source_cid)]) + h.source_cid +
+                                     b"\x08" + os.urandom(8) + b"\x00" + varint(1100) + os.urandom(1100)] * 5,
+            note="5 server Initials that fail authentication ahead of the real one: dropped (RFC 9001 §5.3), "
+                 "our client connects and echoes")
+client_case("forged_stateless_resets", after_flight=lambda h: [b"\x41" + os.urandom(42) for _ in range(20)],
+            note="20 short-header packets that look like stateless resets with unknown tokens: ignored "
+                 "(RFC 9000 §10.3.1), our client connects and echoes")
 client_case("ack_unsent_packet", after_handshake=lambda ep: ep.inject([ack_frame(1 << 30, 0, 0)]),
             codes=PROTOCOL_VIOLATION, mode="busy",
             note="the server ACKs packet 2^30, never sent: PROTOCOL_VIOLATION (RFC 9000 §13.1)")
