@@ -205,6 +205,10 @@ typedef struct STREAM_CTX {
     TU_EVENT ShutdownComplete;
     QUIC_STATUS SendAfterShutdown;
     int SendCompletes;
+    /* When set, SHUTDOWN_COMPLETE waits (bounded) for MainDone before closing the stream, so
+     * the test thread's own calls on the handle never race with that StreamClose. */
+    int HoldClose;
+    TU_EVENT MainDone;
 } STREAM_CTX;
 
 static QUIC_STATUS QUIC_API client_stream(HQUIC Stream, void* Context, QUIC_STREAM_EVENT* Event)
@@ -217,6 +221,9 @@ static QUIC_STATUS QUIC_API client_stream(HQUIC Stream, void* Context, QUIC_STRE
         S->SendCompletes++;
         break;
     case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
+        if (S->HoldClose) {
+            (void)tu_event_wait(&S->MainDone, 1, 5000);
+        }
         S->SendAfterShutdown = Api->StreamSend(Stream, &B, 1, QUIC_SEND_FLAG_NONE, NULL);
         Api->StreamClose(Stream);                           /* from its own callback: allowed */
         tu_event_signal(&S->ShutdownComplete, Stream, NULL, 0);
@@ -347,6 +354,8 @@ static void test_connection_start_misuse(uint16_t Port)
         QUIC_STATUS St;
         memset(&S, 0, sizeof(S));
         tu_event_init(&S.ShutdownComplete);
+        tu_event_init(&S.MainDone);
+        S.HoldClose = 1;
         CHECK_STATUS(Api->StreamOpen(Conn, QUIC_STREAM_OPEN_FLAG_NONE, client_stream, &S, &Stream),
                      QUIC_STATUS_SUCCESS, "StreamOpen");
         if (Stream != NULL) {
@@ -358,6 +367,7 @@ static void test_connection_start_misuse(uint16_t Port)
                          "StreamSend with FIN");
             CHECK_STATUS(Api->StreamSend(Stream, &B, 1, QUIC_SEND_FLAG_NONE, NULL), QUIC_STATUS_INVALID_STATE,
                          "StreamSend after FIN");
+            tu_event_signal(&S.MainDone, NULL, NULL, 0);
             CHECK(tu_event_wait(&S.ShutdownComplete, 1, WAIT_MS) == 1, "stream SHUTDOWN_COMPLETE");
             CHECK_STATUS(S.SendAfterShutdown, QUIC_STATUS_INVALID_STATE,
                          "StreamSend from SHUTDOWN_COMPLETE (then StreamClose there)");

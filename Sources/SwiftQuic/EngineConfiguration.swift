@@ -71,6 +71,11 @@ extension Configuration {
         return own
     }
 
+    /// Bounds (issue 10 audit): every value here passed `Settings.valuesAreValid` (INVALID_PARAMETER
+    /// otherwise) and has its QUIC_SETTINGS field width: IdleTimeoutMs and HandshakeIdleTimeoutMs
+    /// ≤ 2^62-1 (varint), MaxAckDelayMs < 2^14, InitialRttMs 1...2^32-1 (clamped to 2^40 µs by the
+    /// RTT estimator), the windows and KeepAlive/SendIdle timeouts UInt32, stream counts UInt16.
+    /// Durations become saturating `QuicDuration`s; nothing below multiplies a raw setting.
     private func engineConfiguration(_ tls: TLSConfiguration, overrides: Settings? = nil) -> ConnectionConfiguration {
         let s = connectionSettings(overrides)
         var p = ConnectionConfiguration.defaultTransportParameters
