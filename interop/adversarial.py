@@ -326,7 +326,7 @@ class Endpoint:
         return self.terminated is None and self.conn.peer_close is None and self.conn._close_event is None
 
     # -- hostile packets
-    def inject(self, frames, epoch=None, max_datagram_size=1200, sock=None):
+    def inject(self, frames, epoch=None, max_datagram_size=1200, sock=None, dcid=None):
         """Sends frames [(type, body bytes)] in correctly protected packets of the connection's
         current keys (1-RTT once the handshake completed). aioquic's loss recovery does not
         know these packets; their numbers come from its sequence, so it stays consistent.
@@ -336,7 +336,7 @@ class Endpoint:
         if epoch is None:
             epoch = tls.Epoch.ONE_RTT
         crypto = conn._cryptos[epoch]
-        builder = QuicPacketBuilder(host_cid=conn.host_cid, peer_cid=conn._peer_cid.cid, version=conn._version,
+        builder = QuicPacketBuilder(host_cid=conn.host_cid, peer_cid=dcid or conn._peer_cid.cid, version=conn._version,
                                     is_client=conn._is_client, max_datagram_size=max_datagram_size,
                                     packet_number=conn._packet_number, peer_token=conn._peer_token,
                                     spin_bit=conn._spin_bit)
@@ -1337,6 +1337,36 @@ def _(ctx):
     expect_alive_and_echo(ep, "after the path challenge")
 
 
+@case("path_response_on_probed_path",
+      xfail="a PATH_RESPONSE always goes to the connection's current peer address (Connection.pathResponses "
+            "keeps no address), so a client probing a new path (RFC 9000 §9.1) never sees its path validated. "
+            "Fix: queue each response with the address its challenge came from and send it there, within "
+            "3x of what that address sent (§8.2.2, §9.3)",
+      xfail_match="no PATH_RESPONSE")
+def _(ctx):
+    """A probe (PATH_CHALLENGE only) from a new source port, to a spare connection ID the server
+    issued (RFC 9000 §9.5): the PATH_RESPONSE comes back on that path, i.e. to the new port
+    ("A PATH_RESPONSE frame MUST be sent on the network path where the PATH_CHALLENGE frame was
+    received", RFC 9000 §8.2.2)"""
+    ep = connected(ctx)
+    ep.echo(256)
+    spare = list(ep.conn._peer_cid_available)
+    check(spare, "the server issued no spare connection ID")
+    s = raw_socket()
+    try:
+        before = ep.conn.counts["path_response"]
+        ep.inject([(0x1A, os.urandom(8))], sock=s, dcid=spare[0].cid)
+        got = answers(s, 2.0)
+        for g in got:  # aioquic decrypts what came back on the new path
+            ep.conn.receive_datagram(g, ep.peer_addr, now=time.monotonic())
+        responses = ep.conn.counts["path_response"] - before
+    finally:
+        s.close()
+    say(f"  {len(got)} datagrams on the probed path, {responses} PATH_RESPONSE")
+    check(responses >= 1, f"no PATH_RESPONSE on the probed path ({len(got)} datagrams came back there)")
+    expect_alive_and_echo(ep, "after the probe")
+
+
 @case("path_probe_flood_many_ports")
 def _(ctx):
     """1-RTT packets carrying only PATH_CHALLENGE (probing frames, RFC 9000 §9.1) from 200 new
@@ -1372,12 +1402,7 @@ def _(ctx):
     expect_alive_and_echo(ep, "probes from 200 ports (the original path)")
 
 
-@case("stateless_reset_oracle", server_args=["--stateless-reset-key", "5a" * 32],
-      xfail="listener worker sockets (SO_REUSEPORT, one Endpoint per worker) are chosen by the kernel's "
-            "4-tuple hash: a live connection's CID from a new source port reaches a worker that does "
-            "not know it, which answers with a stateless reset whose token, under the global reset key, "
-            "is the connection's own (RFC 9000 §21.11 oracle). Fix: CID-aware routing across workers",
-      xfail_match="stateless resets that would end the live connection")
+@case("stateless_reset_oracle", server_args=["--stateless-reset-key", "5a" * 32])
 def _(ctx):
     """With QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY set, packets with a live connection's CID sent
     from 64 new source ports must not be answered by a Stateless Reset carrying that
