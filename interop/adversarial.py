@@ -1402,6 +1402,8 @@ def _(ctx):
     expect_alive_and_echo(ep, "probes from 200 ports (the original path)")
 
 
+# Passes since the listener group steers datagrams by the DCID's first byte (the worker index
+# every issued CID carries), so a CID from a new source port reaches its own worker.
 @case("stateless_reset_oracle", server_args=["--stateless-reset-key", "5a" * 32])
 def _(ctx):
     """With QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY set, packets with a live connection's CID sent
