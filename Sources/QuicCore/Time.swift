@@ -7,6 +7,10 @@
 
 /// A non-negative span of time, counted in microseconds. Saturating: values that do not fit
 /// become `.infinite`; subtraction stops at `.zero`.
+///
+/// Deliberately not ExpressibleByIntegerLiteral: every duration says its unit
+/// (`.milliseconds(25)`, `.microseconds(x)`), and `UInt64 * literal` stays unambiguous in
+/// code that imports QuicCore.
 public struct QuicDuration: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The length in microseconds; `UInt64.max` is `.infinite`.
     public let microseconds: UInt64

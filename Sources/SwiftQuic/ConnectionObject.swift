@@ -12,9 +12,17 @@ import QuicTLS
 import QuicWire
 import Synchronization
 
+/// Sendable (unchecked): worker-bound. Fields are set by the opening thread before the handle
+/// is published, then used on `worker` only (see "Threading" above; `service`, `deliver`,
+/// `attach`, `shutdownOnWorker`, `closeOnWorker` assert it in debug builds); the handler and
+/// context are atomics (CallbackObject); `registration`, `worker`, `isServer` are `let`s.
 final class ConnectionObject: CallbackObject, @unchecked Sendable {
     let registration: Registration
-    let worker: Worker
+    /// The worker the connection lives on. Fixed, except that a client connection not started
+    /// yet moves to the worker of a shared UDP binding it joins (ConnectionStart, see
+    /// `moveToWorker`); hence behind a lock.
+    private let workerSlot: Mutex<Worker>
+    var worker: Worker { workerSlot.withLock { $0 } }
     let isServer: Bool
 
     var binding: Binding?
@@ -54,7 +62,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var acceptDCID: ConnectionID?
     /// Settings in use (for GetParam SETTINGS / stream params).
     var datagramReceiveEnabled = false
-    var datagramSendEnabled = false
+    /// MsQuic starts with DATAGRAM_SEND_ENABLED TRUE; once connected it says whether the peer
+    /// advertised max_datagram_frame_size (RFC 9221 §3).
+    var datagramSendEnabled = true
+    /// DatagramSend calls made before the peer's transport parameters are known (bytes, context).
+    var earlyDatagrams: [([UInt8], UnsafeMutableRawPointer?)] = []
     var closeReasonPhrase: [UInt8] = []
     var resumptionTicket: [UInt8]?
     var negotiatedALPN: [UInt8]?
@@ -63,6 +75,9 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var localAddressOverride: UDPAddress?
     var ownSettings: Settings?
     var shareUDPBinding = false
+    /// Private test parameters: a transport parameter sent as given, and no version_information.
+    var testTransportParameter: RawTransportParameter?
+    var disableVersionInformation = false
     var schedulingScheme: UInt32 = 0                 // QUIC_STREAM_SCHEDULING_SCHEME_FIFO
     var tlsSecrets: UnsafeMutableRawPointer?
     var ticketToResume: [UInt8]?
@@ -73,6 +88,10 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var correlationID: UInt64 { UInt64(UInt(bitPattern: Int(bitPattern: UInt(bitPattern: block)))) }
     var quicVersion: UInt32 = 0
 
+    /// Counted in `HandshakeBudget` as a handshaking connection (server, from NEW_CONNECTION
+    /// until its handshake completes or it starts closing).
+    private var handshakeCharged = false
+
     var inService = false
     private var serviceAgain = false
     let shutdownCompleteEvent = OneShotEvent()
@@ -80,16 +99,25 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     init(registration: Registration, worker: Worker, isServer: Bool, handler: UnsafeRawPointer?,
          context: UnsafeMutableRawPointer?) {
         self.registration = registration
-        self.worker = worker
+        self.workerSlot = Mutex(worker)
         self.isServer = isServer
         super.init(handleType: isServer ? .connectionServer : .connectionClient, handler: handler)
         self.context = context
     }
 
 
+    /// Moves a client connection that has not started to `target` (QUIC_PARAM_CONN_SHARE_UDP_BINDING:
+    /// the binding it joins lives there). Called on the current worker, from a ConnectionStart
+    /// made on an application thread: work queued before ran on the old worker first, work
+    /// queued after runs on the new one.
+    func moveToWorker(_ target: Worker) {
+        workerSlot.withLock { $0 = target }
+    }
+
     // MARK: Engine attachment
 
     func attach(core: Connection, binding: Binding) {
+        worker.assertIsCurrent()
         self.core = core
         self.binding = binding
         started = true
@@ -98,6 +126,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         if timer == nil {
             timer = WorkerTimer { [weak self] in self?.onTimer() }
         }
+        // Streams started before the connection had an engine (a client before
+        // ConnectionStart, a server inside NEW_CONNECTION): opened now, before the first flight.
+        let early = pendingStarts
+        pendingStarts.removeAll()
+        for s in early { s.startOnWorker(flags: s.startFlags) }
     }
 
     /// Server: the engine refused the client's first flight after the application accepted.
@@ -118,6 +151,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     /// Delivers the engine's events, sends, and re-arms the timer. Re-entrant calls (an API
     /// call made inside a callback) only ask the running loop for another round.
     func service(now: QuicInstant = Runtime.now) {
+        worker.assertIsCurrent()
         if inService { serviceAgain = true; return }
         inService = true
         repeat {
@@ -133,6 +167,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             transmit(now: now)
         } while serviceAgain || !deferred.isEmpty
         inService = false
+        if handshakeCharged, connected || shutdownInitiated || shutdownRequested || appClosed
+            || shutdownCompleteDelivered || core?.isClosed == true {
+            releaseHandshake()
+        }
+        HandshakeBudget.indicateDosModeChanges()
         if let rtt = core?.smoothedRTT.microseconds, rtt > maxRTT { maxRTT = rtt }
         rearm()
     }
@@ -165,12 +204,34 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         }
     }
 
+    /// DatagramSend calls queued before the handshake: sent now, or canceled when the peer
+    /// takes no DATAGRAM frames (QUIC_DATAGRAM_SEND_CANCELED).
+    func flushEarlyDatagrams() {
+        let queued = earlyDatagrams
+        earlyDatagrams.removeAll()
+        for (bytes, context) in queued {
+            if datagramSendEnabled, let core, let id = try? core.sendDatagram(bytes) {
+                datagramContexts[id] = context
+            } else {
+                deferred.append { [self] in
+                    let ev = RawEvent(type: EventType.datagramSendStateChanged)
+                    ev.set(8, context)
+                    ev.set(16, UInt32(6))                // QUIC_DATAGRAM_SEND_CANCELED
+                    deliver(ev)
+                    ev.free()
+                }
+            }
+        }
+    }
+
     // MARK: Engine events -> QUIC_CONNECTION_EVENT
 
     private func handle(_ e: ConnectionEvent) {
         switch e {
         case .connected(let alpn, let resumed):
             connected = true
+            datagramSendEnabled = core?.peerTransportParameters?.maxDatagramFrameSize != nil
+            flushEarlyDatagrams()
             fillTLSSecrets()
             alpn.withUnsafeBufferPointer { a in
                 let ev = RawEvent(type: EventType.connected)
@@ -209,6 +270,15 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             for s in blockedStarts + pendingStarts { s.startFailed(Status.aborted) }
             blockedStarts.removeAll()
             pendingStarts.removeAll()
+            // Datagrams still waiting for the handshake are canceled.
+            for (_, context) in earlyDatagrams {
+                let ev = RawEvent(type: EventType.datagramSendStateChanged)
+                ev.set(8, context)
+                ev.set(16, UInt32(6))                    // QUIC_DATAGRAM_SEND_CANCELED
+                deliver(ev)
+                ev.free()
+            }
+            earlyDatagrams.removeAll()
             deliverShutdownComplete(handshakeCompleted: handshakeCompleted, peerAcknowledged: peerAcknowledged)
         case .peerStreamStarted(let id):
             let stream = StreamObject(connection: self, id: id)
@@ -284,6 +354,18 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             }
         case .newTokenReceived:
             break
+        case .peerAddressChanged(let address):
+            // QUIC_CONNECTION_EVENT_PEER_ADDRESS_CHANGED: the connection follows the peer to a
+            // new address (RFC 9000 §9.3); REMOTE_ADDRESS reports it from now on.
+            guard let new = UDPAddress(address) else { break }
+            remoteAddress = new
+            let addr = UnsafeMutableRawPointer.allocate(byteCount: QuicAddr.size, alignment: 8)
+            QuicAddr.write(new, to: addr)
+            let ev = RawEvent(type: EventType.peerAddressChanged)
+            ev.set(8, UnsafeRawPointer(addr))
+            _ = deliver(ev)
+            ev.free()
+            addr.deallocate()
         }
     }
 
@@ -298,6 +380,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     }
 
     func deliverShutdownComplete(handshakeCompleted: Bool, peerAcknowledged: Bool) {
+        releaseHandshake()
         guard !shutdownCompleteDelivered else { return }
         shutdownCompleteDelivered = true
         if !appClosed {
@@ -315,6 +398,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     /// Calls the application's callback, unless the handle is closed.
     @discardableResult
     func deliver(_ event: RawEvent) -> QuicStatus {
+        worker.assertIsCurrent()
         guard !appClosed else { return Status.success }
         return event.deliver(handler, handle, context)
     }
@@ -401,6 +485,7 @@ extension ConnectionObject {
     /// The listener's application refused NEW_CONNECTION (a failure status).
     func refusedByListener() {
         appClosed = true
+        releaseHandshake()
         if let core {
             core.close(errorCode: 0, now: Runtime.now)
             service()
@@ -434,6 +519,7 @@ extension ConnectionObject {
     /// ConnectionShutdown on the worker (RFC 9000 §10.2: CONNECTION_CLOSE 0x1d with the
     /// application's error code).
     func shutdownOnWorker(errorCode: UInt64, silent: Bool = false) {
+        worker.assertIsCurrent()
         guard !shutdownRequested, !shutdownCompleteDelivered else { return }
         if indicatingResumed {
             deferred.append { [self] in shutdownOnWorker(errorCode: errorCode, silent: silent) }
@@ -461,6 +547,7 @@ extension ConnectionObject {
     /// ConnectionClose on the worker: an implicit shutdown if needed (SHUTDOWN_COMPLETE with
     /// AppCloseInProgress), then no more events; the engine finishes closing on its own.
     func closeOnWorker() {
+        worker.assertIsCurrent()
         if indicatingResumed {
             deferred.append { [self] in closeOnWorker() }
             return
@@ -494,6 +581,7 @@ extension ConnectionObject {
     /// stream) is left behind. No event is delivered any more.
     func abandon() {
         appClosed = true
+        releaseHandshake()
         shutdownCompleteDelivered = true
         if let timer { worker.cancel(timer) }
         core?.terminate()
@@ -534,5 +622,22 @@ extension ConnectionObject {
         }
         out.storeBytes(of: UInt8(length), toByteOffset: 0, as: UInt8.self)
         out.storeBytes(of: isSet, toByteOffset: 1, as: UInt8.self)
+    }
+}
+
+extension ConnectionObject {
+    /// Server: counts this connection in the handshake memory budget (HandshakeBudget.swift).
+    func chargeHandshake() {
+        guard !handshakeCharged else { return }
+        handshakeCharged = true
+        HandshakeBudget.chargeConnection()
+    }
+
+    /// The handshake completed, or the connection is closing, draining or gone: no longer
+    /// counted (closing and draining connections hold no handshake state worth a Retry).
+    func releaseHandshake() {
+        guard handshakeCharged else { return }
+        handshakeCharged = false
+        HandshakeBudget.releaseConnection()
     }
 }

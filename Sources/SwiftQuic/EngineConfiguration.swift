@@ -71,6 +71,11 @@ extension Configuration {
         return own
     }
 
+    /// Bounds (issue 10 audit): every value here passed `Settings.valuesAreValid` (INVALID_PARAMETER
+    /// otherwise) and has its QUIC_SETTINGS field width: IdleTimeoutMs and HandshakeIdleTimeoutMs
+    /// ≤ 2^62-1 (varint), MaxAckDelayMs < 2^14, InitialRttMs 1...2^32-1 (clamped to 2^40 µs by the
+    /// RTT estimator), the windows and KeepAlive/SendIdle timeouts UInt32, stream counts UInt16.
+    /// Durations become saturating `QuicDuration`s; nothing below multiplies a raw setting.
     private func engineConfiguration(_ tls: TLSConfiguration, overrides: Settings? = nil) -> ConnectionConfiguration {
         let s = connectionSettings(overrides)
         var p = ConnectionConfiguration.defaultTransportParameters
@@ -83,6 +88,7 @@ extension Configuration {
         p.initialMaxStreamsBidi = s[.peerBidiStreamCount]                     // initial_max_streams_bidi
         p.initialMaxStreamsUni = s[.peerUnidiStreamCount]                     // initial_max_streams_uni
         p.maxAckDelay = s[.maxAckDelayMs]                                     // max_ack_delay
+        p.greaseQuicBit = s[.greaseQuicBitEnabled] != 0                       // RFC 9287 grease_quic_bit
         var c = ConnectionConfiguration(tls: tls, transportParameters: p)
         // Durations: converted once here, saturating (IdleTimeoutMs and HandshakeIdleTimeoutMs
         // go up to QUIC_VAR_INT_MAX ms, which is "never" in µs; issue 10).

@@ -111,6 +111,25 @@ extension Api {
         case Param.globalXdpMapConfig:
             return Status.notSupported                  // no XDP datapath
 
+        // Private test parameters (include/msquicp.h).
+        case Param.globalTestDatapathHooks, Param.globalAllocFailDenominator, Param.globalAllocFailCycle,
+             Param.globalPlatformWorkerPool:
+            // MsQuic's datapath hook structs, allocation-failure injection and platform worker
+            // pool have no counterpart here.
+            return Status.notSupported
+        case Param.globalVersionNegotiationEnabled:
+            return getFixed([Library.state.withLock { $0.versionNegotiationExtEnabled } ? 1 : 0], length, buffer)
+        case Param.globalDatapathDscpRecvEnabled:
+            return getFixed([Library.state.withLock { $0.dscpRecvEnabled } ? 1 : 0], length, buffer)
+        case Param.globalInUse:
+            return getFixed([Library.state.withLock { $0.bindingsInUse } ? 1 : 0], length, buffer)
+        case Param.globalDatapathFeatures:
+            if length.pointee < 4 { length.pointee = 4; return Status.bufferTooSmall }
+            guard buffer != nil else { return Status.invalidParameter }
+            // MsQuic: INVALID_STATE before its datapath exists.
+            guard let f = Library.state.withLock({ $0.datapathFeatures }) else { return Status.invalidState }
+            return getFixed(bytes(of: f), length, buffer)
+
         case Param.globalStatelessResetKey, Param.globalStatelessRetryConfig:
             return Status.invalidParameter              // set-only (secrets are not read back)
 
@@ -128,6 +147,7 @@ extension Api {
                 s.settings.global.retryMemoryLimit = value
                 s.settings.global.isSet |= GlobalOnlySettings.retryMemoryLimitBit
             }
+            HandshakeBudget.setRetryMemoryLimit(value)   // applies at once, as in MsQuic
             return Status.success
 
         case Param.globalLoadBalancingMode:
@@ -186,6 +206,31 @@ extension Api {
             _ = buffer
             return Status.notSupported                  // no XDP datapath
 
+        // Private test parameters (include/msquicp.h).
+        case Param.globalTestDatapathHooks, Param.globalAllocFailDenominator, Param.globalAllocFailCycle,
+             Param.globalPlatformWorkerPool:
+            return Status.notSupported              // see include/msquicp.h
+        case Param.globalVersionNegotiationEnabled:
+            guard length == 1, let buffer else { return Status.invalidParameter }
+            let on = buffer.load(as: UInt8.self) != 0
+            Library.state.withLock { $0.versionNegotiationExtEnabled = on }
+            return Status.success
+
+        case Param.globalDatapathDscpRecvEnabled:
+            // MsQuic takes it only before its datapath starts (the first registration).
+            // Our sockets always ask for the TOS byte (IP_RECVTOS), so the DSCP of received
+            // datagrams is available either way; the flag is recorded.
+            guard length == 1, let buffer else { return Status.invalidParameter }
+            let on = buffer.load(as: UInt8.self) != 0
+            return Library.state.withLock { s in
+                if s.lazyInitComplete { return Status.invalidState }
+                s.dscpRecvEnabled = on
+                return Status.success
+            }
+
+        case Param.globalInUse, Param.globalDatapathFeatures:
+            return Status.invalidParameter              // get-only
+
         case Param.globalSupportedVersions, Param.globalPerfCounters, Param.globalLibraryVersion,
              Param.globalLibraryGitHash, Param.globalTLSProvider, Param.globalStatisticsV2Sizes:
             return Status.invalidParameter              // get-only
@@ -196,14 +241,17 @@ extension Api {
     }
 
     private static func applyGlobal(_ source: Settings) -> QuicStatus {
-        Library.state.withLock { s in
+        let (status, retryLimit) = Library.state.withLock { s -> (QuicStatus, UInt16) in
             // The load balancing mode is fixed once connection IDs have been issued.
             if s.bindingsInUse, source.global.isSet & GlobalOnlySettings.loadBalancingModeBit != 0,
                source.global.loadBalancingMode != s.settings.global.loadBalancingMode {
-                return Status.invalidState
+                return (Status.invalidState, s.settings.global.retryMemoryLimit)
             }
-            return s.settings.apply(source) ? Status.success : Status.invalidParameter
+            let ok = s.settings.apply(source)
+            return (ok ? Status.success : Status.invalidParameter, s.settings.global.retryMemoryLimit)
         }
+        HandshakeBudget.setRetryMemoryLimit(retryLimit)
+        return status
     }
 
     /// QUIC_GLOBAL_EXECUTION_CONFIG: Flags 0, PollingIdleTimeoutUs 4, ProcessorCount 8,

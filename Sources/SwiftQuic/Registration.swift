@@ -12,6 +12,7 @@ import Glibc
 import QuicPlatform
 import Synchronization
 
+/// Sendable (unchecked): `let`s and one Mutex-guarded `State`.
 final class Registration: QuicObject, @unchecked Sendable {
     /// QUIC_REGISTRATION_CONFIG.AppName ("" when none was given).
     let appName: String
@@ -147,9 +148,11 @@ extension Api {
         // SHUTDOWN_COMPLETE for it (secnetperf's client crashed on one). `started` is the
         // worker's state, so it is read there.
         for conn in registration.openConnections {
+            // QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT: no CONNECTION_CLOSE is sent (RFC 9000 §10.2).
+            let silent = flags & 0x1 != 0
             let op: @Sendable () -> Void = {
                 guard conn.isServer || conn.started else { return }
-                conn.shutdownOnWorker(errorCode: errorCode)
+                conn.shutdownOnWorker(errorCode: errorCode, silent: silent)
             }
             if conn.worker.isCurrent { op() } else { conn.worker.post(op) }
         }

@@ -1,5 +1,6 @@
 import XCTest
 @testable import QuicCore
+import QuicWire
 
 /// `QuicDuration` / `QuicInstant` (issue 10): saturating at both ends, never trapping.
 final class TimeTypesTests: XCTestCase {
@@ -148,5 +149,57 @@ final class ExtremeTimingTests: XCTestCase {
         s.transportParameters.ackDelayExponent = 20
         let (net, client, server) = try pair(server: s, client: c)
         try exchange(net, client, server)
+    }
+}
+
+extension ExtremeTimingTests {
+    /// An ACK whose ACK Delay is 2^62-1 (with the peer's ack_delay_exponent 20): the RTT
+    /// arithmetic saturates; the connection lives on and still transfers (issue 10).
+    func testHugeAckDelayFromPeer() throws {
+        var c = SimConfigs.client()
+        c.transportParameters.ackDelayExponent = 20
+        let (net, client, server) = try pair(client: c)
+        let maxVarInt: [UInt8] = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+        // ACK: Largest Acknowledged 0, ACK Delay 2^62-1, no additional range, First ACK Range 0.
+        client.injectedFrames.append([0x02, 0x00] + maxVarInt + [0x00, 0x00])
+        net.run(for: 1_000_000)
+        XCTAssertFalse(server.isClosed)
+        try exchange(net, client, server)
+        XCTAssertLessThan(server.smoothedRTT, .seconds(10))
+    }
+}
+
+/// Transport parameters out of RFC 9000 §18.2's range end a live handshake with
+/// TRANSPORT_PARAMETER_ERROR (0x08) in CONNECTION_CLOSE, seen by both sides (issue 10 audit).
+final class PeerTransportParameterLimitTests: XCTestCase {
+    func assertHandshakeFails(client configure: (inout TransportParameters) -> Void,
+                              file: StaticString = #filePath, line: UInt = #line) throws {
+        var c = SimConfigs.client()
+        configure(&c.transportParameters)
+        let net = SimConfigs.network()
+        let client = try net.connect(c)
+        XCTAssertTrue(net.run(for: 30_000_000) { client.isClosed && (net.server.accepted.first?.isClosed ?? true) },
+                      file: file, line: line)
+        XCTAssertFalse(client.isHandshakeComplete, file: file, line: line)
+        XCTAssertEqual(net.client.events(client).transportClose?.errorCode,
+                       TransportErrorCode.transportParameterError.rawValue, file: file, line: line)
+        XCTAssertEqual(net.client.events(client).transportClose?.fromPeer, true, file: file, line: line)
+    }
+
+    func testAckDelayExponentAbove20() throws {
+        try assertHandshakeFails { $0.ackDelayExponent = 21 }
+    }
+
+    func testMaxAckDelayAt2To14() throws {
+        try assertHandshakeFails { $0.maxAckDelay = 1 << 14 }
+    }
+
+    func testInitialMaxStreamsAbove2To60() throws {
+        try assertHandshakeFails { $0.initialMaxStreamsBidi = (1 << 60) + 1 }
+        try assertHandshakeFails { $0.initialMaxStreamsUni = (1 << 60) + 1 }
+    }
+
+    func testMaxUDPPayloadSizeBelow1200() throws {
+        try assertHandshakeFails { $0.maxUDPPayloadSize = 1199 }
     }
 }

@@ -18,11 +18,27 @@ extension Connection {
     func ourTransportParameters(resetToken: StatelessResetToken) -> TransportParameters {
         var p = configuration.transportParameters
         p.initialSourceConnectionID = cids.local.first?.id
+        // RFC 9368 §3: version_information when the extension is enabled.
+        if configuration.sendsVersionInformation, p.versionInformation == nil {
+            var available = configuration.versions
+            if !available.contains(version) { available.insert(version, at: 0) }
+            p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: available)
+        }
         p.activeConnectionIDLimit = max(2, p.activeConnectionIDLimit)
         if configuration.datagramReceiveEnabled {
             p.maxDatagramFrameSize = p.maxDatagramFrameSize ?? 65535
         } else {
             p.maxDatagramFrameSize = nil
+        }
+        // RFC 9368 §3: version_information in both roles, Chosen Version = the version in use.
+        // A server lists every version it accepts, so a client that reacted to Version
+        // Negotiation can check it was not downgraded (§4; MsQuic's client aborts with
+        // VERSION_NEGOTIATION_ERROR without it). A client lists only the version it chose:
+        // we do not switch to another compatible version mid-handshake (§2.3), so offering one
+        // would let a server pick it.
+        if p.versionInformation == nil {
+            let available = role == .server ? [version] + configuration.versions.filter { $0 != version } : [version]
+            p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: available)
         }
         if role == .server {
             p.originalDestinationConnectionID = originalDestinationCID
@@ -131,7 +147,11 @@ extension Connection {
         }
         try checkVersionDowngrade(p.versionInformation)
         peerTransportParameters = p
-        recovery.maxAckDelay = .milliseconds(p.maxAckDelay)  // < 2^14 ms: validate() above, RFC 9000 §18.2
+        // Converted once, here (issue 10). Bounds from validate() above (RFC 9000 §18.2):
+        // max_ack_delay < 2^14 ms, ack_delay_exponent ≤ 20. max_idle_timeout (any varint) is
+        // converted, saturating, by restartIdleTimer.
+        recovery.maxAckDelay = .milliseconds(p.maxAckDelay)
+        recovery.ackDelayExponent = p.ackDelayExponent
         if let m = p.maxDatagramFrameSize, m > 0 {
             emit(.datagramStateChanged(sendEnabled: true, maxSendLength: Swift.max(0, min(Int(clamping: m) - 3, maxDatagramPayload))))
         }
