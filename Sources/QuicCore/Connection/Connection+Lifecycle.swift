@@ -74,7 +74,13 @@ extension Connection {
         if let p = pathTimer { t = min(t, p) }
         // The pacer's release time when data waits only for it (RFC 9002 §7.7).
         if let p = pacingReleaseTime, !pathBlocked { t = min(t, p) }
-        if !configuration.keepAliveInterval.isZero, isHandshakeComplete, !pathBlocked { t = min(t, lastSendTime + configuration.keepAliveInterval) }
+        // Keep-alive (RFC 9000 §10.1.2): once its PING is pending, the pacer (RFC 9002 §7.7) or
+        // congestion control (§7, then the loss timer) decides when it leaves; a deadline
+        // still reported here would stay due and spin the owner's event loop (found by the
+        // connection fuzzer: a paced PING kept the timer at `lastSendTime + interval` < now).
+        if !configuration.keepAliveInterval.isZero, isHandshakeComplete, !pingPending, !pathBlocked {
+            t = min(t, lastSendTime + configuration.keepAliveInterval)
+        }
         return t.isNever ? nil : t  // e.g. no idle timeout on either side and nothing else armed
     }
 

@@ -206,7 +206,7 @@ public final class Connection {
         idleDeadline = now + (configuration.handshakeIdleTimeout.isZero ? .infinite : configuration.handshakeIdleTimeout)
         var finalTLS = configuration.tls
         let ours = ourTransportParameters(resetToken: token)
-        finalTLS.transportParameters = try ours.encoded()
+        finalTLS.transportParameters = try configuration.transportParametersEncoder?(ours) ?? ours.encoded()
         if role == .server, finalTLS.enableEarlyData {
             // RFC 9000 §7.4.1, RFC 9221 §3: no 0-RTT when a remembered limit went down.
             finalTLS.earlyDataAcceptance = Self.earlyDataAcceptance(current: ours, application: configuration.tls.earlyDataAcceptance)

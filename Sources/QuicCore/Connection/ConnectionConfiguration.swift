@@ -47,6 +47,12 @@ public struct ConnectionConfiguration: @unchecked Sendable {
     /// Server only: a resumption/validation token for the Initial (client), e.g. from NEW_TOKEN
     /// or Retry (handled by the connection itself).
     public var initialToken: [UInt8] = []
+    /// Tests and fuzzing only (internal, reached with @testable): replaces the encoding of our
+    /// transport parameters in the TLS handshake. It gets the parameters the connection would
+    /// announce (connection ID fields filled in, RFC 9000 §7.3) and returns the bytes to send,
+    /// so a harness can play a peer announcing any value while this connection keeps its own
+    /// configured limits.
+    var transportParametersEncoder: ((TransportParameters) -> [UInt8])?
 
     public init(tls: TLSConfiguration, transportParameters: TransportParameters = ConnectionConfiguration.defaultTransportParameters) {
         self.tls = tls
