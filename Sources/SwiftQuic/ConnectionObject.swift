@@ -373,7 +373,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         switch e {
         case .dataAvailable(let i), .peerSendShutdown(let i), .shutdownComplete(let i): id = i
         case .sendComplete(let i, _, _), .peerSendAborted(let i, _), .peerReceiveAborted(let i, _),
-             .sendShutdownComplete(let i, _): id = i
+             .sendShutdownComplete(let i, _), .idealSendBufferSize(let i, _): id = i
         case .peerStreamStarted, .streamsAvailable: return
         }
         guard let stream = streams[id.rawValue] else { return }

@@ -202,6 +202,12 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             ev.free()
         case .shutdownComplete:
             deliverShutdownComplete(connectionShutdown: connection.shutdownInitiated)
+        case .idealSendBufferSize(_, let bytes):
+            // QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE: ByteCount (uint64) at offset 8.
+            let ev = RawEvent(type: EventType.idealSendBufferSize)
+            ev.set(8, bytes)
+            deliver(ev)
+            ev.free()
         case .peerStreamStarted, .streamsAvailable:
             break
         }

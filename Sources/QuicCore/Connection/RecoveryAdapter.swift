@@ -23,6 +23,7 @@ final class RecoveryAdapter {
         set { recovery.peerAckDelayExponent = newValue }
     }
     var bytesInFlight: UInt64 { recovery.bytesInFlight }
+    var bytesInFlightMax: UInt64 { recovery.congestion.bytesInFlightMax }
 
     func onHandshakeConfirmed(now: QuicInstant) { recovery.onHandshakeConfirmed(now: now) }
     func onHandshakeKeysAvailable(now: QuicInstant) { recovery.onHandshakeKeysAvailable(now: now) }
