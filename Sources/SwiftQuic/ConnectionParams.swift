@@ -374,8 +374,7 @@ extension Api {
             return getFixed(bytes(of: accepted ? s.earlyBytes : 0), length, buffer)
         case ConnParam.streamIdealSendBufferSize:
             // The value last indicated with IDEAL_SEND_BUFFER_SIZE (MsQuic's LastIdealSendBuffer).
-            let ideal = s.id.flatMap { s.connection.core?.streams.idealSendBufferSize($0) }
-            return getFixed(bytes(of: ideal ?? StreamManager.defaultIdealSendBytes), length, buffer)
+            return getFixed(bytes(of: s.idealSendBufferSize), length, buffer)
         case ConnParam.streamPriority:
             return getFixed(bytes(of: s.priority), length, buffer)
         case ConnParam.streamStatistics:

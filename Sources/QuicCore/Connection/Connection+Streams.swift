@@ -74,7 +74,7 @@ extension Connection {
     /// Tells the stream layer the time and RTT of this step: the application's
     /// `receiveComplete` (which takes no time) auto-tunes receive windows with them.
     func noteTime(_ now: QuicInstant) {
-        if now > streams.now { streams.now = now }
+        if streams.now.map({ now > $0 }) ?? true { streams.now = now }
         streams.smoothedRTT = recovery.smoothedRTT
     }
 

@@ -122,8 +122,9 @@ public struct ReceiveCredit: Equatable, Sendable {
     /// consumed within one RTT's share (RFC 9000 §4.2 leaves the rate of increase to the
     /// receiver: "implementations might use ... the rate at which the application consumes
     /// data"), so the window never limits a sender that the application keeps up with.
-    public mutating func onConsumed(_ count: UInt64, now: QuicInstant, smoothedRTT: QuicDuration) {
+    public mutating func onConsumed(_ count: UInt64, now: QuicInstant?, smoothedRTT: QuicDuration) {
         onConsumed(count)
+        guard let now else { return }  // no clock: a fixed window
         let (sum, o) = consumedSinceCheck.addingReportingOverflow(count)
         consumedSinceCheck = o ? .max : sum
         let threshold = Swift.max(window / Self.drainRatio, 1)

@@ -47,8 +47,9 @@ public final class StreamManager {
     var connectionReceive: ReceiveCredit
 
     /// The latest time and smoothed RTT the connection told us (set on each of its entry
-    /// points), for receive window auto-tuning (FlowControl.swift).
-    public var now: QuicInstant = .zero
+    /// points), for receive window auto-tuning (FlowControl.swift). Without a time (a stream
+    /// layer driven on its own) windows keep their size.
+    public var now: QuicInstant?
     public var smoothedRTT: QuicDuration = .milliseconds(333)
     /// The connection's ideal send buffer bytes (StreamManager+Send.swift).
     public internal(set) var idealSendBytes: UInt64 = StreamManager.defaultIdealSendBytes
