@@ -8,6 +8,10 @@ import Synchronization
 
 /// A socket registered with a worker, and its handler. Created on the adding thread, then
 /// used only on the worker (the epoll entry and the registry carry it across).
+///
+/// Sendable (unchecked): complete before it is published (registry insert under its mutex, then
+/// epoll_ctl, which orders it before the worker's epoll_wait sees it); `active` is written
+/// and read only on the worker.
 final class SocketRegistration: @unchecked Sendable {
     let socket: UDPSocket
     let handler: any UDPSocketHandler
@@ -19,6 +23,10 @@ final class SocketRegistration: @unchecked Sendable {
     }
 }
 
+/// Sendable (unchecked): what other threads touch is a `let`, a `Mutex` (inbox, registry) or an
+/// `Atomic` (stop flag, lifecycle); `thread` is written once in `init` before the worker is
+/// published; the timer heap, the running list, the flush list and `retired` belong to the
+/// worker's own thread (`threadMain` and what it calls).
 public final class Worker: @unchecked Sendable {
     public typealias Operation = @Sendable () -> Void
 

@@ -8,6 +8,10 @@ import QuicTLS
 import QuicWire
 import Synchronization
 
+/// Sendable (unchecked): worker-bound. It is made complete (socket, listener, endpoint) on the
+/// creating thread before its socket is registered with the worker (Listener.start,
+/// startOnWorker), and from then on used only on that worker (`Listener.stop` goes through
+/// `perform`); the `live` registry is a Mutex.
 final class Binding: UDPSocketHandler, @unchecked Sendable {
     let worker: Worker
     var socket: UDPSocket?

@@ -85,9 +85,9 @@ extension Api {
 
     static func connectionClose(_ connection: OpaquePointer?) {
         guard let conn = Handles.object(connection, as: ConnectionObject.self) else { return }
-        // The handle becomes invalid now; the worker finishes the close (blocking off-worker).
-        Handles.unregister(conn)
-        conn.worker.perform { conn.closeOnWorker() }
+        // The worker finishes the close (blocking off-worker); the handle stays valid through
+        // the SHUTDOWN_COMPLETE it delivers and becomes invalid after it.
+        Handles.close(conn, on: conn.worker) { conn.closeOnWorker() }
     }
 
     static func connectionShutdown(_ connection: OpaquePointer?, _ flags: UInt32, _ errorCode: UInt64) {

@@ -12,6 +12,10 @@ import QuicTLS
 import QuicWire
 import Synchronization
 
+/// Sendable (unchecked): worker-bound. Fields are set by the opening thread before the handle
+/// is published, then used on `worker` only (see "Threading" above; `service`, `deliver`,
+/// `attach`, `shutdownOnWorker`, `closeOnWorker` assert it in debug builds); the handler and
+/// context are atomics (CallbackObject); `registration`, `worker`, `isServer` are `let`s.
 final class ConnectionObject: CallbackObject, @unchecked Sendable {
     let registration: Registration
     let worker: Worker
@@ -90,6 +94,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     // MARK: Engine attachment
 
     func attach(core: Connection, binding: Binding) {
+        worker.assertIsCurrent()
         self.core = core
         self.binding = binding
         started = true
@@ -118,6 +123,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     /// Delivers the engine's events, sends, and re-arms the timer. Re-entrant calls (an API
     /// call made inside a callback) only ask the running loop for another round.
     func service(now: QuicInstant = Runtime.now) {
+        worker.assertIsCurrent()
         if inService { serviceAgain = true; return }
         inService = true
         repeat {
@@ -282,6 +288,18 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             }
         case .newTokenReceived:
             break
+        case .peerAddressChanged(let address):
+            // QUIC_CONNECTION_EVENT_PEER_ADDRESS_CHANGED: the connection follows the peer to a
+            // new address (RFC 9000 §9.3); REMOTE_ADDRESS reports it from now on.
+            guard let new = UDPAddress(address) else { break }
+            remoteAddress = new
+            let addr = UnsafeMutableRawPointer.allocate(byteCount: QuicAddr.size, alignment: 8)
+            QuicAddr.write(new, to: addr)
+            let ev = RawEvent(type: EventType.peerAddressChanged)
+            ev.set(8, UnsafeRawPointer(addr))
+            _ = deliver(ev)
+            ev.free()
+            addr.deallocate()
         }
     }
 
@@ -313,6 +331,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     /// Calls the application's callback, unless the handle is closed.
     @discardableResult
     func deliver(_ event: RawEvent) -> QuicStatus {
+        worker.assertIsCurrent()
         guard !appClosed else { return Status.success }
         return event.deliver(handler, handle, context)
     }
@@ -432,6 +451,7 @@ extension ConnectionObject {
     /// ConnectionShutdown on the worker (RFC 9000 §10.2: CONNECTION_CLOSE 0x1d with the
     /// application's error code).
     func shutdownOnWorker(errorCode: UInt64, silent: Bool = false) {
+        worker.assertIsCurrent()
         guard !shutdownRequested, !shutdownCompleteDelivered else { return }
         if indicatingResumed {
             deferred.append { [self] in shutdownOnWorker(errorCode: errorCode, silent: silent) }
@@ -459,6 +479,7 @@ extension ConnectionObject {
     /// ConnectionClose on the worker: an implicit shutdown if needed (SHUTDOWN_COMPLETE with
     /// AppCloseInProgress), then no more events; the engine finishes closing on its own.
     func closeOnWorker() {
+        worker.assertIsCurrent()
         if indicatingResumed {
             deferred.append { [self] in closeOnWorker() }
             return

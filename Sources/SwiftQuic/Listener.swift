@@ -8,6 +8,8 @@ import QuicTLS
 import QuicWire
 import Synchronization
 
+/// Sendable (unchecked): `let`s, a Mutex-guarded `State` and atomic counters. Its bindings are
+/// touched only on their workers after `start` (see Binding).
 final class ListenerObject: CallbackObject, @unchecked Sendable {
     let registration: Registration
 
@@ -18,6 +20,9 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         var stopping = false
         /// The port this listener holds in `ListenerObject.ports`.
         var claimedPort: UInt16?
+        /// The address the sockets are bound to, kept here so that QUIC_PARAM_LISTENER_LOCAL_ADDRESS
+        /// from an application thread never reads `Binding.socket`, which belongs to the worker.
+        var localAddress: UDPAddress?
     }
     let state = Mutex(State())
     /// QUIC_LISTENER_STATISTICS counters.
@@ -31,7 +36,7 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
     }
 
 
-    var localAddress: UDPAddress? { state.withLock { $0.bindings.first?.socket?.localAddress } }
+    var localAddress: UDPAddress? { state.withLock { $0.localAddress } }
 
     /// Ports of the started listeners of this process and their ALPNs. Listener sockets use
     /// SO_REUSEPORT (one per worker), so a second listener on the same port would bind too and
@@ -62,15 +67,18 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
 
     func start(alpns: [[UInt8]], address: UDPAddress) -> QuicStatus {
         guard let pool = Runtime.workers() else { return Status.outOfMemory }
+        // The ALPNs are in place before any socket is live: a worker may raise NEW_CONNECTION
+        // (indicateNewConnection reads them) as soon as the first socket is registered.
         let already = state.withLock { s -> Bool in
             if s.started { return true }
             s.started = true
+            s.alpns = alpns
             return false
         }
         if already { return Status.invalidState }
         if address.port != 0 {
             if let refused = claim(port: address.port, alpns: alpns) {
-                state.withLock { $0.started = false }
+                state.withLock { $0.started = false; $0.alpns = [] }
                 return refused
             }
             state.withLock { $0.claimedPort = address.port }
@@ -88,28 +96,41 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         // QUIC_PARAM_GLOBAL_VERSION_SETTINGS: a client Initial in a version outside the
         // AcceptableVersions gets a Version Negotiation packet listing them (RFC 9000 §6.1).
         endpointConfiguration.supportedVersions = Self.acceptedVersions(versions)
+        let bound: UDPAddress?
         do {
-            let sockets = try pool.bindListener(address: address) { worker in
-                let b = Binding(worker: worker, endpoint: Endpoint(configuration: endpointConfiguration))
+            // Datagrams are steered to the worker whose index their DCID's first byte carries,
+            // and each worker's endpoint issues CIDs carrying its index: a client whose address
+            // or port changes (NAT rebinding, RFC 9000 §9) still reaches its connection.
+            var socketOptions = UDPSocketOptions()
+            socketOptions.steerByConnectionID = true
+            let group = UInt8(clamping: pool.workers.count)
+            // Each binding is complete (socket, listener) before its socket is registered with
+            // the worker: from that moment on only the worker touches it. Nothing here may
+            // write a binding after `bindListener` has returned.
+            let sockets = try pool.bindListener(address: address, options: socketOptions) { worker, socket in
+                var partitioned = endpointConfiguration
+                partitioned.connectionIDPartition = (UInt8(clamping: made.count), group)
+                let b = Binding(worker: worker, endpoint: Endpoint(configuration: partitioned))
+                b.socket = socket
                 b.listener = self
                 made.append(b)
                 return b
             }
-            for (b, s) in zip(made, sockets) { b.socket = s }
+            bound = sockets.first?.localAddress         // immutable on the socket
         } catch {
             for b in made { b.discard() }
             if let port = state.withLock({ $0.claimedPort }) { release(port: port) }
-            state.withLock { $0.started = false; $0.claimedPort = nil }
+            state.withLock { $0.started = false; $0.claimedPort = nil; $0.alpns = [] }
             if case .system(_, let errno) = error, errno == 98 { return Status.addressInUse }
             return Status.internalError
         }
-        if address.port == 0, let port = made.first?.socket?.localAddress.port, port != 0 {
+        if address.port == 0, let port = bound?.port, port != 0 {
             // An ephemeral port: the kernel gave every socket of the group the same one.
             if claim(port: port, alpns: alpns) == nil { state.withLock { $0.claimedPort = port } }
         }
         state.withLock { s in
-            s.alpns = alpns
             s.bindings = made
+            s.localAddress = bound
             s.stopping = false
         }
         return Status.success
@@ -147,7 +168,7 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
                 b.closeIfIdle()
             }
         }
-        state.withLock { $0.started = false; $0.stopping = false }
+        state.withLock { $0.started = false; $0.stopping = false; $0.localAddress = nil }
         // STOP_COMPLETE (AppCloseInProgress when ListenerClose stopped it).
         let ev = RawEvent(type: EventType.stopComplete)
         ev.set(8, UInt8(appClosing ? 1 : 0))

@@ -12,6 +12,7 @@ import Glibc
 import QuicPlatform
 import Synchronization
 
+/// Sendable (unchecked): `let`s and one Mutex-guarded `State`.
 final class Registration: QuicObject, @unchecked Sendable {
     /// QUIC_REGISTRATION_CONFIG.AppName ("" when none was given).
     let appName: String

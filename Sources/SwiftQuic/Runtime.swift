@@ -89,10 +89,15 @@ extension Worker {
     }
 }
 
+/// Sendable (unchecked): written by the operation on the worker, read by the waiting thread only
+/// after `runAndWait` returned (its OneShotEvent mutex orders the write before the read).
 final class ResultBox<T>: @unchecked Sendable { var value: T? }
 
 /// Carries a non-Sendable closure to the worker that runs it (the caller waits, or the
 /// objects it touches are only used on that worker).
+///
+/// Sendable (unchecked): the caller guarantees what `value` touches is either waited for (the
+/// caller blocks until the worker ran it) or worker-bound to the worker that runs it.
 struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

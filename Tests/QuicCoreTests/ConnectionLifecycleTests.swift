@@ -49,6 +49,31 @@ final class ConnectionLifecycleTests: XCTestCase {
         XCTAssertTrue(net.client.events(client).shutdownComplete)
     }
 
+    /// The peer's close is answered once with CONNECTION_CLOSE(NO_ERROR) (RFC 9000 §10.2.2),
+    /// which the closing side takes as the peer acknowledging its shutdown (§10.2.1; MsQuic's
+    /// PeerAcknowledgedShutdown); with the reply lost, the closing side times out unacknowledged.
+    func testCloseIsAnsweredAndAcknowledged() throws {
+        func peerAcknowledged(_ events: [ConnectionEvent]) -> Bool? {
+            for e in events { if case .shutdownComplete(_, let acked, _) = e { return acked } }
+            return nil
+        }
+        do {
+            let (net, client, server) = try pair()
+            client.close(errorCode: 9, now: net.now)
+            XCTAssertTrue(net.run(for: 10_000_000) { client.isClosed && server.isClosed })
+            XCTAssertEqual(peerAcknowledged(net.client.events(client)), true, "the server answered the close")
+            XCTAssertEqual(peerAcknowledged(net.server.events(server)), true)
+            XCTAssertTrue(net.server.events(server).contains(.shutdownInitiatedByPeer(errorCode: 9)))
+        }
+        do {
+            let (net, client, server) = try pair()
+            client.close(errorCode: 9, now: net.now)
+            net.tap = { toServer, bytes in toServer ? bytes : nil }   // the reply is lost
+            XCTAssertTrue(net.run(for: 10_000_000) { client.isClosed && server.isClosed })
+            XCTAssertEqual(peerAcknowledged(net.client.events(client)), false)
+        }
+    }
+
     /// A client that closes as soon as its handshake completes (an app shutting down inside
     /// CONNECTED) still delivers its Finished and ACKs ahead of CONNECTION_CLOSE: the server
     /// completes its handshake, has an RTT sample, and drains for 3 PTOs of a real RTT

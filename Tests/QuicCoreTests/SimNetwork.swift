@@ -32,7 +32,7 @@ struct SimLink {
 /// One endpoint of the simulation and what its connections reported.
 final class SimPeer {
     let endpoint: Endpoint
-    let address: SocketAddress
+    var address: SocketAddress
     var events: [ObjectIdentifier: [ConnectionEvent]] = [:]
     var accepted: [Connection] = []
     init(endpoint: Endpoint, address: SocketAddress) { self.endpoint = endpoint; self.address = address }
@@ -56,6 +56,8 @@ final class SimNetwork {
     /// Runs after each round of deliveries and timers, before the peers send: where an
     /// application reacting to an event (e.g. closing on CONNECTED) acts.
     var afterDelivery: (() -> Void)?
+    /// Server datagrams addressed to a client address that is gone (dropped).
+    var misaddressed = 0
 
     init(seed: UInt64, server: EndpointConfiguration, client: EndpointConfiguration = EndpointConfiguration()) {
         rng = SimRandom(seed: seed)
@@ -92,8 +94,14 @@ final class SimNetwork {
     private func flush(_ peer: SimPeer, toServer: Bool) {
         for conn in peer.endpoint.allConnections + (toServer ? tracedConnections : []) {
             var guardCount = 0
-            while let (_, bytes) = conn.pollTransmit(now: now) {
-                send(bytes, toServer: toServer)
+            while let (transmit, bytes) = conn.pollTransmit(now: now) {
+                // A datagram to an address the client no longer has (after a simulated NAT
+                // rebinding) is lost.
+                if !toServer && transmit.destination != client.address {
+                    misaddressed += 1
+                } else {
+                    send(bytes, toServer: toServer)
+                }
                 guardCount += 1
                 if guardCount > 10_000 { XCTFail("connection keeps sending"); break }
             }

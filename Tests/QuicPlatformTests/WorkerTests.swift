@@ -207,7 +207,7 @@ final class WorkerTests: XCTestCase {
         let pool = try WorkerPool(workerCount: 2)
         defer { try? pool.stop() }
         var handlers: [CountingHandler] = []
-        let sockets = try pool.bindListener(address: .loopbackIPv4()) { _ in
+        let sockets = try pool.bindListener(address: .loopbackIPv4()) { _, _ in
             let h = CountingHandler()
             handlers.append(h)
             return h
@@ -287,7 +287,7 @@ final class WorkerStressTests: XCTestCase {
     func testStopUnderTraffic() throws {
         let pool = try WorkerPool(workerCount: 2)
         var handlers: [EchoHandler] = []
-        let sockets = try pool.bindListener(address: .loopbackIPv4()) { _ in
+        let sockets = try pool.bindListener(address: .loopbackIPv4()) { _, _ in
             let h = EchoHandler()
             handlers.append(h)
             return h

@@ -58,6 +58,13 @@ int cplatform_ipv6_tclass(void);
 int cplatform_ipv6_v6only(void);
 int cplatform_so_reuseport(void);
 
+// Attaches to `fd`'s SO_REUSEPORT group a classic BPF program that picks the group's socket
+// from the first byte of the QUIC Destination Connection ID (offset 6 in a long header, 1 in a
+// short one), modulo `group_size`: every datagram of a connection reaches the same socket
+// whatever the peer's address or port, as long as the server's connection IDs carry that
+// socket's index in their first byte (modulo group_size). Returns 0 or -1 with errno set.
+int cplatform_attach_reuseport_cid_steering(int fd, unsigned int group_size);
+
 // pthread_setname_np (GNU); names longer than 15 bytes are cut.
 int cplatform_set_thread_name(const char *name);
 

@@ -63,14 +63,18 @@ extension Connection {
         }
         var t = idleDeadline
         if let l = recovery.lossDetectionTimeout() { t = min(t, l) }
-        // ACKs wait for keys to send them with (a server acknowledges 0-RTT once it has 1-RTT keys).
-        for s in PacketNumberSpace.allCases where hasKeys(s) {
+        // ACKs wait for keys to send them with (a server acknowledges 0-RTT once it has 1-RTT keys),
+        // and for the amplification limit of an unvalidated new path (§9.3) to allow a datagram:
+        // a deadline that cannot be acted on would only spin the owner's event loop.
+        let pathBlocked = (pathAmplificationBudget ?? .max) < 64
+        for s in PacketNumberSpace.allCases where hasKeys(s) && !pathBlocked {
             if let a = recovery.ackDeadline(s) { t = min(t, a) }
         }
         if let k = previousKeysDiscardTime { t = min(t, k) }
+        if let p = pathTimer { t = min(t, p) }
         // The pacer's release time when data waits only for it (RFC 9002 §7.7).
-        if let p = pacingReleaseTime { t = min(t, p) }
-        if !configuration.keepAliveInterval.isZero, isHandshakeComplete { t = min(t, lastSendTime + configuration.keepAliveInterval) }
+        if let p = pacingReleaseTime, !pathBlocked { t = min(t, p) }
+        if !configuration.keepAliveInterval.isZero, isHandshakeComplete, !pathBlocked { t = min(t, lastSendTime + configuration.keepAliveInterval) }
         return t.isNever ? nil : t  // e.g. no idle timeout on either side and nothing else armed
     }
 
@@ -97,6 +101,7 @@ extension Connection {
             oneRTT?.discardPreviousReceiveKeys()  // RFC 9001 §6.5
             previousKeysDiscardTime = nil
         }
+        handlePathTimers(now: now)
         if let l = recovery.lossDetectionTimeout(), now >= l {
             let result = recovery.onLossDetectionTimeout(now: now)
             for token in result.lost { onPacketLost(token) }
@@ -190,6 +195,9 @@ extension Connection {
             emit(.shutdownInitiatedByTransport(reason))
         }
         enterDraining(now: now, immediate: false)
+        // RFC 9000 §10.2.2: one packet with CONNECTION_CLOSE (NO_ERROR) before draining, so the
+        // peer learns its close arrived and can stop (MsQuic answers the same way).
+        drainReplyPending = true
     }
 
     /// RFC 9000 §10.2.2: draining lasts three PTOs; nothing is sent. `immediate` (stateless
@@ -212,7 +220,7 @@ extension Connection {
 
     func finishClose() {
         guard state != .closed else { return }
-        let peerAcknowledged = closeReason?.fromPeer ?? false
+        let peerAcknowledged = (closeReason?.fromPeer ?? false) || peerAcknowledgedClose
         state = .closed
         for id in cids.local where !id.retired { registry.retireConnectionID(id.id) }
         syncPeerResetTokens()

@@ -17,6 +17,13 @@ extension Connection {
             // limit (§8.1), which counts these datagrams too.
             bytesReceived += UInt64(datagram.count)
             closePacketPending = true
+            // RFC 9000 §10.2.1: a CONNECTION_CLOSE from the peer means it is closing or
+            // draining too; we may stop answering and drain. Packets are opened only to find
+            // that frame (handleFrame ignores every other one while closing).
+            var packets = CoalescedPackets(UnsafeRawBufferPointer(datagram), shortHeaderDCIDLength: configuration.localConnectionIDLength)
+            while state == .closing, let header = try? packets.next() {
+                _ = try? handlePacket(header, datagram: datagram, from: remote, now: now)
+            }
             return
         case .open:
             break
@@ -24,6 +31,9 @@ extension Connection {
         // RFC 9000 §8.1: every datagram attributed to the connection counts, whether or not
         // its packets can be processed.
         bytesReceived += UInt64(datagram.count)
+        // §9.3: what an unvalidated new peer address sent us bounds what we send it.
+        if pathValidation?.target == remote { pathValidation!.received &+= UInt64(datagram.count) }
+        datagramMayMigrate = false
         if role == .server && !addressValidated && 3 * bytesReceived > bytesSent + 1200 {
             recovery.setAmplificationLimited(false, now: now)
         }
@@ -48,6 +58,10 @@ extension Connection {
             } catch {
                 closeWithError(QuicError(code: .internalError, reason: "\(error)"), now: now)
             }
+        }
+        // RFC 9000 §9.3: the highest-numbered non-probing packet decides the peer's address.
+        if datagramMayMigrate, state == .open, shouldFollowPeer(to: remote) {
+            onPeerAddressChange(to: remote, now: now)
         }
         // RFC 9000 §10.3.1: a datagram we could not process that ends in a known reset token.
         if !processedAny, state == .open, let token = resetCandidate, cids.matchesResetToken(token) {
@@ -130,6 +144,7 @@ extension Connection {
             }
         }
         let pn = decrypted.packetNumber
+        let isNewLargest = s.largestReceived.map { pn > $0 } ?? true
         if recovery.isDuplicate(space, pn) { counters.droppedPackets += 1; return false }  // RFC 9000 §12.3
         counters.receivedPackets += 1
         // RFC 9000 §17.2, §17.3.1: reserved bits must be zero after decryption.
@@ -174,6 +189,7 @@ extension Connection {
 
         let payload = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[decrypted.payload])
         let ackEliciting = try processFrames(payload, kind: header.kind, space: space, dcid: header.dcid, now: now)
+        if header.kind == .oneRTT && isNewLargest && lastPacketNonProbing { datagramMayMigrate = true }
         if state == .open || state == .closing {
             recovery.onPacketReceived(space, pn, ackEliciting: ackEliciting, now: now)
         }
@@ -196,16 +212,31 @@ extension Connection {
                        dcid: ConnectionID, now: QuicInstant) throws -> Bool {
         var decoder = FrameDecoder(payload, packetKind: kind, sender: role == .client ? .server : .client)
         var ackEliciting = false
+        let startState = state
+        lastPacketNonProbing = false
         while let frame = try decoder.next() {
             if frame.isAckEliciting { ackEliciting = true }
+            switch frame {
+            case .pathChallenge, .pathResponse, .newConnectionID, .padding: break  // probing frames (§9.1)
+            default: lastPacketNonProbing = true
+            }
             try handleFrame(frame, payload: payload, space: space, dcid: dcid, now: now)
-            if state != .open { break }
+            if state != startState { break }
         }
         return ackEliciting
     }
 
     func handleFrame(_ frame: Frame, payload: UnsafeRawBufferPointer, space: PacketNumberSpace,
                      dcid: ConnectionID, now: QuicInstant) throws {
+        if state == .closing {
+            // RFC 9000 §10.2.1: while closing only the peer's CONNECTION_CLOSE matters.
+            if case .connectionClose = frame {
+                peerAcknowledgedClose = true
+                state = .draining        // the closing deadline stands; nothing more is sent
+                closePacketPending = false
+            }
+            return
+        }
         switch frame {
         case .padding, .ping:
             break
@@ -233,8 +264,8 @@ extension Connection {
             }
         case .pathChallenge(let data):
             if pathResponses.count < 4 { pathResponses.append(data) }  // RFC 9000 §8.2.2
-        case .pathResponse:
-            break  // no path validation in progress (no migration yet)
+        case .pathResponse(let data):
+            onPathResponse(data)
         case .connectionClose(let f):
             handlePeerClose(f, payload: payload, now: now)
         case .datagram(let f):

@@ -38,7 +38,8 @@ extension Connection {
     public func pollTransmit(now: QuicInstant, into buffer: UnsafeMutableRawBufferPointer) -> Transmit? {
         noteTime(now)
         switch state {
-        case .closed, .draining: return nil
+        case .closed: return nil
+        case .draining: if !drainReplyPending { return nil }
         case .closing: if !closePacketPending { return nil }
         case .open: break
         }
@@ -52,6 +53,8 @@ extension Connection {
             // RFC 9002 §6.2.2.1: no PTO while blocked by the amplification limit.
             recovery.setAmplificationLimited(limit < 1200, now: now)
         }
+        // RFC 9000 §9.3: at most three times what an unvalidated new peer address sent us.
+        if let budget = pathAmplificationBudget { limit = min(limit, Int(clamping: budget)) }
         guard limit >= 64 else { return nil }
         maybeInitiateKeyUpdate(now: now)
         if state == .open, packetsWithCurrentKey >= hardConfidentialityLimit {
@@ -62,23 +65,30 @@ extension Connection {
         pacingReleaseTime = nil
         var position = 0
         var packets: [PacketUnderConstruction] = []
-        let closing = state == .closing
+        let replying = state == .draining
+        let closing = state == .closing || replying
         for space in PacketNumberSpace.allCases {
             let remaining = limit - position
             guard remaining > 48 else { break }
-            let p = closing ? buildClosePacket(space, buffer: buffer, start: position, end: limit, now: now)
+            let p = closing ? buildClosePacket(space, buffer: buffer, start: position, end: limit, now: now, reply: replying)
                             : buildPacket(space, buffer: buffer, start: position, end: limit, now: now)
             guard let p else { continue }
             position = p.payloadEnd + PacketAEAD.tagLength
             packets.append(p)
         }
         guard !packets.isEmpty else {
-            if closing { closePacketPending = false }
+            if closing { closePacketPending = false; drainReplyPending = false }
             return nil
         }
         // RFC 9000 §14.1: a client's datagrams with Initial packets, and a server's with
-        // ack-eliciting Initial packets, are padded to at least 1200 bytes.
-        if let first = packets.first, first.space == .initial, role == .client || first.ackEliciting, position < 1200 {
+        // ack-eliciting Initial packets, are padded to at least 1200 bytes. RFC 9000 §8.2.2:
+        // so is a datagram with a PATH_RESPONSE frame, as far as the anti-amplification limit
+        // (already in `limit`) allows.
+        let initialPadding = packets.first.map { $0.space == .initial && (role == .client || $0.ackEliciting) } ?? false
+        let pathResponsePadding = packets.contains { p in
+            p.frames.contains { if case .pathResponse = $0 { return true } else { return false } }
+        }
+        if initialPadding || pathResponsePadding, position < 1200 {
             let pad = min(1200, limit) - position
             if pad > 0 {
                 let last = packets.count - 1
@@ -88,6 +98,16 @@ extension Connection {
                 position += pad
             }
         }
+        // RFC 9000 §8.2.1: a datagram with PATH_CHALLENGE is expanded to 1200 bytes when the
+        // amplification limit of the path allows it.
+        if pathChallengeWritten, position < 1200, limit >= 1200, let last = packets.indices.last {
+            let pad = 1200 - position
+            for i in 0..<pad { buffer[packets[last].payloadEnd + i] = 0 }
+            packets[last].payloadEnd += pad
+            packets[last].padded = true
+            position += pad
+        }
+        pathChallengeWritten = false
         var sentHandshake = false
         for p in packets {
             let end = p.payloadEnd + PacketAEAD.tagLength
@@ -129,7 +149,8 @@ extension Connection {
         if !closing { streams.raiseIdealSendBytes(bytesInFlightMax: recovery.bytesInFlightMax) }
         // RFC 9001 §4.9.1: a client drops Initial keys when it first sends a Handshake packet.
         if role == .client && sentHandshake { discardKeys(.initial, now: now) }
-        if closing { closePacketPending = false }
+        if closing { closePacketPending = false; drainReplyPending = false }
+        if pathValidation != nil { pathValidation!.sent &+= UInt64(position) }
         bytesSent += UInt64(position)
         lastSendTime = now
         return Transmit(destination: remoteAddress, size: position)
@@ -190,7 +211,7 @@ extension Connection {
         let s = spaces[space.rawValue]
         if streams.crypto.hasPendingData(level: space.encryptionLevel) || s.probesPending > 0 { return true }
         if space == .application {
-            return handshakeDonePending || pingPending || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
+            return handshakeDonePending || pingPending || pathValidation?.challengePending == true || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
                 || !cids.pendingRetirements.isEmpty || !datagramQueue.isEmpty || streamsHaveDataToSend
         }
         return false
@@ -276,6 +297,11 @@ extension Connection {
             handshakeDonePending = false
             frames.append(.handshakeDone); ackEliciting = true
         }
+        if let v = pathValidation, v.challengePending, (try? FrameEncoder.write(.pathChallenge(v.data), into: &w)) != nil {
+            pathValidation!.challengePending = false
+            pathChallengeWritten = true
+            frames.append(.ping); ackEliciting = true   // recorded like a PING: never retransmitted as is
+        }
         while let data = pathResponses.first, (try? FrameEncoder.write(.pathResponse(data), into: &w)) != nil {
             pathResponses.removeFirst()
             frames.append(.pathResponse(data)); ackEliciting = true
@@ -322,8 +348,10 @@ extension Connection {
     /// The CONNECTION_CLOSE packet of a space (RFC 9000 §10.2.3): in Initial and Handshake
     /// packets an application close becomes a transport APPLICATION_ERROR without reason.
     func buildClosePacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int,
-                          now: QuicInstant) -> PacketUnderConstruction? {
-        guard hasKeys(space), let reason = closeReason else { return nil }
+                          now: QuicInstant, reply: Bool = false) -> PacketUnderConstruction? {
+        // A reply to the peer's close says NO_ERROR (RFC 9000 §10.2.2); otherwise our reason.
+        let reply = reply ? ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: false) : nil
+        guard hasKeys(space), let reason = reply ?? closeReason else { return nil }
         if space == .application && sendingZeroRTT { return nil }  // the close goes in Initial/Handshake packets
         // Only the highest space the peer can read matters once the handshake is confirmed.
         if isHandshakeConfirmed && space != .application { return nil }
@@ -333,7 +361,7 @@ extension Connection {
         if space == .initial && role == .client && hasKeys(.handshake) { return nil }
         guard let (header, pn) = writeHeader(space, buffer: buffer, start: start, end: end) else { return nil }
         var w = WireWriter(buffer, start: header.payloadOffset, end: end - PacketAEAD.tagLength)
-        if space != .application {
+        if space != .application && reply == nil {
             // A close during the handshake first carries what the peer still lacks of this
             // space: our ACK (its RTT sample) and unsent CRYPTO data (a client's Finished), so the
             // peer completes its handshake, reads the close and drains briefly instead of
@@ -355,7 +383,7 @@ extension Connection {
             }
         }
         var frame = ConnectionCloseFrame(isApplicationError: reason.isApplication, errorCode: reason.errorCode,
-                                         frameType: closeFrameType, reasonPhrase: 0..<reason.reason.count)
+                                         frameType: reply == nil ? closeFrameType : 0, reasonPhrase: 0..<reason.reason.count)
         var phrase = reason.reason
         if space != .application && reason.isApplication {
             frame = ConnectionCloseFrame(isApplicationError: false, errorCode: TransportErrorCode.applicationError.rawValue,

@@ -56,7 +56,7 @@ public final class Connection {
     var nextSentToken: UInt64 = 0
 
     /// The peer's address (RFC 9000 §9: no migration yet, the path is fixed).
-    public private(set) var remoteAddress: SocketAddress
+    public internal(set) var remoteAddress: SocketAddress
 
     // Handshake (RFC 9000 §7)
     /// Client: the DCID of its first Initial; server: the DCID the client chose.
@@ -88,12 +88,28 @@ public final class Connection {
     var stateDeadline: QuicInstant = .zero
     var closeReason: ConnectionCloseReason?
     var closePacketPending = false
+    /// Draining after the peer's CONNECTION_CLOSE: our one reply is still to be sent
+    /// (RFC 9000 §10.2.2).
+    var drainReplyPending = false
+    /// The peer answered our CONNECTION_CLOSE with its own while we were closing
+    /// (RFC 9000 §10.2.1): MsQuic's PeerAcknowledgedShutdown.
+    var peerAcknowledgedClose = false
     var closeFrameType: UInt64 = 0
     var idleDeadline: QuicInstant = .zero
     var lastSendTime: QuicInstant = .zero
     var ackElicitingSentSinceReceive = false
     var pingPending = false
     var pathResponses: [UInt64] = []
+    /// A validation of the peer's new address in progress (RFC 9000 §8.2, §9.3).
+    var pathValidation: PathValidation?
+    /// Set while a datagram is processed: a 1-RTT packet carrying a non-probing frame with the
+    /// highest packet number so far (RFC 9000 §9.3) was among its packets.
+    var datagramMayMigrate = false
+    /// The datagram being built carries a PATH_CHALLENGE (padded to 1200 bytes, §8.2.1).
+    var pathChallengeWritten = false
+    /// The last packet processed carried a frame other than PATH_CHALLENGE, PATH_RESPONSE,
+    /// NEW_CONNECTION_ID and PADDING (RFC 9000 §9.1).
+    var lastPacketNonProbing = false
     var events: [ConnectionEvent] = []
     var eventIndex = 0
     /// Datagrams queued by the application (RFC 9221).

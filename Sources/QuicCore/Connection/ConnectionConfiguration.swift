@@ -2,6 +2,10 @@ import QuicTLS
 import QuicWire
 
 /// Everything a `Connection` needs besides its addresses. The role is the TLS configuration's.
+///
+/// Sendable (unchecked): a value whose members are Sendable except
+/// `tls.resumptionAcceptance` (see `TLSConfiguration`). It is built on the calling thread and
+/// moved to the connection's worker, where the engine reads it and calls that closure.
 public struct ConnectionConfiguration: @unchecked Sendable {
     /// The TLS handshake settings; `tls.transportParameters` is filled in by the connection.
     public var tls: TLSConfiguration

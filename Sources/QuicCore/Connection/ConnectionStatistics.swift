@@ -18,6 +18,8 @@ public struct ConnectionStatistics: Equatable, Sendable {
     public var droppedPackets: UInt64 = 0
     public var decryptionFailures: UInt64 = 0
     public var keyUpdates: UInt64 = 0
+    /// Times the peer's address changed and the connection followed it (RFC 9000 §9.3).
+    public var pathChanges: UInt64 = 0
     public var pathMTU: Int = 1200
 }
 

@@ -25,6 +25,7 @@ final class RecoveryAdapter {
     var bytesInFlight: UInt64 { recovery.bytesInFlight }
     var bytesInFlightMax: UInt64 { recovery.congestion.bytesInFlightMax }
 
+    func resetForNewPath() { recovery.resetForNewPath() }
     func onHandshakeConfirmed(now: QuicInstant) { recovery.onHandshakeConfirmed(now: now) }
     func onHandshakeKeysAvailable(now: QuicInstant) { recovery.onHandshakeKeysAvailable(now: now) }
     func setAmplificationLimited(_ limited: Bool, now: QuicInstant) { recovery.setAmplificationLimited(limited, now: now) }

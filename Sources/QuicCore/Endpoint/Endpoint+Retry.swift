@@ -25,7 +25,8 @@ extension Endpoint {
     /// original DCID, protected with the Retry Integrity Tag (RFC 9001 §5.8).
     func sendRetry(_ header: PacketHeader, _ bytes: UnsafeRawBufferPointer, to remote: SocketAddress, now: QuicInstant) {
         guard let pv = ProtectionVersion(wireVersion: header.version.rawValue) else { return }
-        let retrySCID = ConnectionID.random(length: configuration.connectionIDLength)
+        // The client's next Initial is sent to this CID: it must reach this endpoint again.
+        let retrySCID = newConnectionID()
         guard let mac = retryKey.token(for: RetryToken.macInput(time: now.microseconds, odcid: header.dcid, retrySCID: retrySCID,
                                                                 remote: remote)) else { return }
         var token: [UInt8] = [RetryToken.tag]

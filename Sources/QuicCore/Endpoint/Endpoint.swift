@@ -49,10 +49,22 @@ public final class Endpoint: ConnectionIDRegistry {
     // MARK: ConnectionIDRegistry
 
     public func issueConnectionID(for connection: Connection) -> (ConnectionID, StatelessResetToken) {
-        var id = ConnectionID.random(length: configuration.connectionIDLength)
-        while routes[id] != nil { id = ConnectionID.random(length: configuration.connectionIDLength) }
+        var id = newConnectionID()
+        while routes[id] != nil { id = newConnectionID() }
         routes[id] = connection
         return (id, resetTokens.token(for: id) ?? StatelessResetToken(randomBytes(16)))
+    }
+
+    /// A random connection ID of the configured length whose first byte names this endpoint's
+    /// partition (RFC 9000 §5.1: the rest stays unpredictable).
+    func newConnectionID() -> ConnectionID {
+        var bytes = randomBytes(max(0, min(configuration.connectionIDLength, ConnectionID.maxLength)))
+        if let p = configuration.connectionIDPartition, p.count > 1, !bytes.isEmpty {
+            // byte0 = index + count * k for a random k that keeps it below 256.
+            let slots = (255 - Int(p.index)) / Int(p.count) + 1
+            bytes[0] = UInt8(Int(p.index) + Int(p.count) * (Int(bytes[0]) % slots))
+        }
+        return ConnectionID(bytes) ?? ConnectionID()
     }
 
     public func retireConnectionID(_ id: ConnectionID) {

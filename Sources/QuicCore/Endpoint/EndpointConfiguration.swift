@@ -2,10 +2,19 @@ import QuicCrypto
 import QuicWire
 
 /// Settings of an `Endpoint` (one UDP socket's worth of connections).
+///
+/// Sendable (unchecked): a value; unchecked only because it carries a `ConnectionConfiguration`
+/// (see there). A copy is built on the calling thread and then read and changed only on the
+/// worker of the endpoint's socket.
 public struct EndpointConfiguration: @unchecked Sendable {
     /// Length of the connection IDs this endpoint issues (RFC 9000 §5.1); 4 to 20 so that
     /// short headers can be routed.
     public var connectionIDLength = 8
+    /// This endpoint's place in a group of endpoints sharing one UDP port (one per worker):
+    /// the first byte of every connection ID it issues is congruent to `index` modulo `count`,
+    /// which is how the group's datagram steering finds it (MsQuic encodes a partition id in its
+    /// connection IDs the same way). nil: connection IDs are fully random.
+    public var connectionIDPartition: (index: UInt8, count: UInt8)? = nil
     /// Accept incoming connections with this configuration (a server); nil for a client-only endpoint.
     public var server: ConnectionConfiguration?
     /// Versions accepted from clients, in preference order (RFC 9000 §6; RFC 9369).

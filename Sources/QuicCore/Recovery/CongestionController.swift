@@ -34,6 +34,14 @@ public struct CongestionController: Sendable {
     /// CUBIC state (RFC 9438 §4); unused by NewReno.
     var cubic = CubicState()
 
+    /// RFC 9000 §9.4: on a new path the window starts over; packets already in flight stay
+    /// counted until they are acknowledged or lost.
+    public mutating func resetForNewPath() {
+        let inFlight = bytesInFlight
+        self = CongestionController(config: config)
+        bytesInFlight = inFlight
+    }
+
     public init(config: CongestionControlConfig = CongestionControlConfig()) {
         self.config = config
         congestionWindow = UInt64(config.initialWindowPackets) * UInt64(config.maxDatagramSize)

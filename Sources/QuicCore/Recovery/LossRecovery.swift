@@ -122,6 +122,12 @@ public final class LossRecovery {
         discardedPackets.reserveCapacity(16)
     }
 
+    /// RFC 9000 §9.4: a new path gets the initial RTT estimate and a fresh congestion window.
+    public func resetForNewPath() {
+        rtt = RTTEstimator(initialRTT: config.initialRTT)
+        congestion.resetForNewPath()
+    }
+
     // MARK: queries
 
     public var bytesInFlight: UInt64 { congestion.bytesInFlight }
