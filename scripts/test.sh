@@ -14,6 +14,9 @@
 #                                      thread-tests: SwiftQuicTests and QuicPlatformTests under TSan.
 #                                      Fails on any TSan report (a few minutes, most of it the TSan
 #                                      builds; Tests/SANITIZERS.md)
+#   8. scripts/msquictest-ci.sh        a chosen part of MsQuic's own suite (msquictest, cases in
+#                                      scripts/msquictest-ci.txt) on the release library, when
+#                                      ../shared/msquic-2.6.0 is present (else a SKIP line)
 # Every step runs even if an earlier one failed (except what needs the build); a summary follows.
 # Exit status: 0 when every step passed.
 #
@@ -83,6 +86,15 @@ else
   failed=1
 fi
 step "abi-check include/ (MsQuic 2.6.0)" abi_check
+MSQUIC_DIR="${MSQUIC_DIR:-$SWIFTQUIC_ROOT/../shared/msquic-2.6.0}"
+if [ ! -x "$MSQUIC_DIR/run-msquictest" ]; then
+  skip "msquictest CI subset" "$MSQUIC_DIR absent"
+elif [ ! -f "$BUILD_DIR/swift/release/libswiftquic.so" ]; then
+  skip "msquictest CI subset" "the build failed"
+else
+  step "msquictest CI subset (MsQuic's own suite, scripts/msquictest-ci.txt)" \
+    env MSQUIC_DIR="$MSQUIC_DIR" bash scripts/msquictest-ci.sh "$BUILD_DIR/swift/release/libswiftquic.so"
+fi
 if [ "${SKIP_TSAN:-0}" = 1 ]; then
   skip "ThreadSanitizer (api_stress)" "SKIP_TSAN=1"
 else

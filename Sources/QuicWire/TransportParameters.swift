@@ -99,6 +99,16 @@ public struct CibirEncoding: Equatable, Sendable {
     public init(length: UInt64, offset: UInt64) { self.length = length; self.offset = offset }
 }
 
+/// A transport parameter written byte for byte (id, value).
+public struct RawTransportParameter: Equatable, Sendable {
+    public var id: UInt64
+    public var value: [UInt8]
+    public init(id: UInt64, value: [UInt8]) {
+        self.id = id
+        self.value = value
+    }
+}
+
 /// A full set of transport parameters. Absent parameters hold their RFC default values
 /// (RFC 9000 §18.2); optional ones are nil when absent.
 public struct TransportParameters: Equatable, Sendable {
@@ -139,6 +149,9 @@ public struct TransportParameters: Equatable, Sendable {
     /// MsQuic timestamps: flags varint.
     public var enableTimestamp: UInt64? = nil
     public var cibirEncoding: CibirEncoding? = nil
+    /// Parameters written as given after the others (a test hook: MsQuic's private
+    /// QUIC_PARAM_CONN_TEST_TRANSPORT_PARAMETER sends arbitrary, even invalid, parameters).
+    public var rawExtras: [RawTransportParameter] = []
 
     public init() {}
 

@@ -258,6 +258,11 @@ extension TransportParameters {
             if let m = minAckDelay { try integer(ID.minAckDelay, m, default: nil) }
             try flag(ID.reliableResetMsQuic, reliableResetMsQuic)
             try flag(ID.resetStreamAt, resetStreamAt)
+            for extra in rawExtras {
+                try w.writeVarInt(extra.id)
+                try w.writeVarInt(UInt64(extra.value.count))
+                try w.writeBytes(extra.value)
+            }
         } catch {
             w.position = start
             throw error
@@ -268,7 +273,8 @@ extension TransportParameters {
     /// Throws only for an unencodable value (an IPv6 preferred address that is not 16 bytes,
     /// a value above 2^62-1, or more available versions than fit in 4 KiB).
     public func encoded() throws(BufferTooSmall) -> [UInt8] {
-        try [UInt8].encoding(capacity: 4096 + 4 * (versionInformation?.availableVersions.count ?? 0)) {
+        let extras = rawExtras.reduce(0) { $0 + 16 + $1.value.count }
+        return try [UInt8].encoding(capacity: 4096 + extras + 4 * (versionInformation?.availableVersions.count ?? 0)) {
             (w: inout WireWriter) throws(BufferTooSmall) in
             try encode(into: &w)
         }

@@ -24,6 +24,9 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     var pending: [ConnectionID: PendingAccept] = [:]
     /// Closes the socket once the last connection is gone (listener stopped / client done).
     var closeWhenIdle = false
+    /// Datagrams no connection took and nothing answered (QUIC_LISTENER_STATISTICS'
+    /// BindingRecvDroppedPackets); read from application threads.
+    let droppedDatagrams = Atomic<UInt64>(0)
 
     init(worker: Worker, endpoint: Endpoint) {
         self.worker = worker
@@ -40,6 +43,32 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// A binding that never got going (its socket could not be made or registered): forget it.
     func discard() {
         _ = Binding.live.withLock { $0.removeValue(forKey: ObjectIdentifier(self)) }
+        Binding.unshare(self)
+    }
+
+    /// Client bindings opened with QUIC_PARAM_CONN_SHARE_UDP_BINDING, by local address: another
+    /// client connection set to the same local address (QUIC_PARAM_CONN_LOCAL_ADDRESS) joins
+    /// the binding instead of opening a socket, as MsQuic's non-exclusive bindings. Its
+    /// connections are told apart by connection ID (RFC 9000 §5.2).
+    static let sharedClients = Mutex<[(address: UDPAddress, binding: Binding)]>([])
+
+    static func share(_ binding: Binding, at address: UDPAddress) {
+        sharedClients.withLock { $0.append((address, binding)) }
+    }
+
+    static func unshare(_ binding: Binding) {
+        sharedClients.withLock { $0.removeAll { $0.binding === binding } }
+    }
+
+    /// The shared client binding for `local` (same family and port; the same address unless
+    /// either is a wildcard).
+    static func sharedClient(at local: UDPAddress) -> Binding? {
+        sharedClients.withLock { list in
+            list.first { entry in
+                entry.address.family == local.family && entry.address.port == local.port &&
+                    (entry.address.isWildcard || local.isWildcard || entry.address == local)
+            }?.binding
+        }
     }
 
     /// The bindings still open, forgotten by the registry (the last MsQuicClose).
@@ -72,6 +101,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
                 if !touched.contains(where: { $0 === object }) { touched.append(object) }
             } else {
                 unrouted = true
+                if isDropped(d.payload) { droppedDatagrams.add(1, ordering: .relaxed) }
             }
             let retrying = listener != nil && endpoint.configuration.requireRetry
             // The endpoint answers a tokenless Initial with a Retry only when it accepts
@@ -94,13 +124,32 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         touched.removeAll(keepingCapacity: true)
     }
 
+    /// Whether the endpoint will drop an unrouted datagram without an answer: unparseable
+    /// (RFC 9000 §5.2, §17.2: e.g. a connection ID over 20 bytes), a client Initial with a
+    /// DCID under 8 bytes (§7.2) or in a datagram under 1200 bytes (§14.1), another long
+    /// header packet for no connection. A short header one may get a stateless reset; an
+    /// unsupported version in a full-size datagram gets Version Negotiation.
+    private func isDropped(_ payload: UnsafeRawBufferPointer) -> Bool {
+        guard let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength,
+                                                   allowFixedBitZero: endpoint.configuration.allowsFixedBitZero) else {
+            return true
+        }
+        guard header.isLongHeader else { return false }
+        switch header.kind {
+        case .initial: return header.dcid.length < 8 || payload.count < 1200 || listener == nil
+        case .unsupportedVersion: return payload.count < 1200 || listener == nil
+        default: return true
+        }
+    }
+
     private var touched: [ConnectionObject] = []
     static let retryOnlyConfiguration = ConnectionConfiguration(tls: TLSConfiguration(role: .server, alpnProtocols: []))
     /// Connection IDs (and accepted Initial DCIDs) -> connections; rebuilt when a lookup misses.
     private var routes: [ConnectionID: ConnectionObject] = [:]
 
     private func route(_ payload: UnsafeRawBufferPointer) -> ConnectionObject? {
-        guard let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength)
+        guard let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength,
+                                                   allowFixedBitZero: endpoint.configuration.allowsFixedBitZero)
         else { return nil }
         if let o = routes[header.dcid], o.binding === self { return o }
         routes.removeAll(keepingCapacity: true)
@@ -154,6 +203,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
 
     func closeIfIdle() {
         guard closeWhenIdle, connections.isEmpty, pending.isEmpty, let socket else { return }
+        Binding.unshare(self)
         self.socket = nil
         worker.remove(socket)
         releaseEngineConnections()
@@ -175,6 +225,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// connections still closing or draining, without a word on the wire, and closes the
     /// socket, so that no binding/connection reference cycle outlives the library.
     func tearDown() {
+        Binding.unshare(self)
         listener = nil
         closeWhenIdle = true
         pending.removeAll()
@@ -201,7 +252,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// The DCID of a client Initial no connection owns yet (RFC 9000 §7.2), else nil.
     private func newInitialDCID(_ payload: UnsafeRawBufferPointer) -> ConnectionID? {
         guard payload.count > 0, payload[0] & 0x80 != 0,
-              let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength),
+              let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength,
+                                                   allowFixedBitZero: endpoint.configuration.allowsFixedBitZero),
               header.kind == .initial else { return nil }
         if pending[header.dcid] != nil { return header.dcid }
         // With Retry required, an Initial without a token goes to the endpoint, which answers
@@ -212,8 +264,9 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
             if object.acceptDCID == header.dcid { return nil }
             if let c = object.core, c.localConnectionIDs.contains(header.dcid) { return nil }
         }
-        // RFC 9000 §14.1: a first Initial comes in a datagram of at least 1200 bytes.
-        guard payload.count >= 1200, listener != nil, endpoint.configuration.supportedVersions.contains(header.version) else {
+        // RFC 9000 §14.1: a first Initial comes in a datagram of at least 1200 bytes; §7.2:
+        // with a DCID of at least 8 bytes.
+        guard payload.count >= 1200, header.dcid.length >= 8, listener != nil, endpoint.configuration.supportedVersions.contains(header.version) else {
             return nil
         }
         return header.dcid
@@ -222,7 +275,11 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     private func accept(_ buffer: UnsafeMutableRawBufferPointer, dcid: ConnectionID, remote: UDPAddress,
                         local: UDPAddress?, now: QuicInstant) {
         guard let header = try? PacketHeader.parse(UnsafeRawBufferPointer(buffer),
-                                                   shortHeaderDCIDLength: endpoint.configuration.connectionIDLength) else { return }
+                                                   shortHeaderDCIDLength: endpoint.configuration.connectionIDLength,
+                                                   allowFixedBitZero: endpoint.configuration.allowsFixedBitZero) else {
+            droppedDatagrams.add(1, ordering: .relaxed)
+            return
+        }
         var entry = pending[dcid] ?? PendingAccept(peek: InitialPeek(version: header.version, dcid: dcid), remote: remote)
         guard entry.object == nil else {
             // Waiting for ConnectionSetConfiguration: keep the datagram for later (bounded).
@@ -234,6 +291,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         do {
             result = try entry.peek.add(UnsafeRawBufferPointer(buffer))
         } catch {
+            // Not a valid client Initial (RFC 9001 §5.2 keys do not open it, or no ClientHello).
+            droppedDatagrams.add(1, ordering: .relaxed)
             pending[dcid] = nil
             return
         }
@@ -265,6 +324,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
             }
         }
         endpoint.configuration.server = nil
+        // RFC 9287 §3: a connection that advertised grease_quic_bit may get fixed-bit-0 packets.
+        if configuration.transportParameters.greaseQuicBit { endpoint.configuration.allowsFixedBitZero = true }
         guard let core = accepted else {
             object.acceptFailed()
             return

@@ -26,6 +26,9 @@ final class Configuration: QuicObject, @unchecked Sendable {
         /// The key ring built from `ticketKeys` (or a random key) for this configuration's
         /// server connections; rebuilt when the keys change.
         var ticketRing: TicketKeyRing? = nil
+        /// Private QUIC_PARAM_CONFIGURATION_VERSION_NEG_ENABLED (RFC 9368); nil follows the
+        /// global QUIC_PARAM_GLOBAL_VERSION_NEGOTIATION_ENABLED.
+        var versionNegotiationExt: Bool? = nil
     }
     let state = Mutex(State())
 
@@ -44,6 +47,11 @@ final class Configuration: QuicObject, @unchecked Sendable {
     }
 
     var credential: LoadedCredential? { state.withLock { $0.credential } }
+
+    /// Whether connections of this configuration send version_information (RFC 9368).
+    var versionNegotiationExtEnabled: Bool {
+        state.withLock { $0.versionNegotiationExt } ?? Library.state.withLock { $0.versionNegotiationExtEnabled }
+    }
 
     /// Seals and opens this configuration's session tickets (RFC 8446 §4.6.1): the keys of
     /// QUIC_PARAM_CONFIGURATION_TICKET_KEYS, the first one sealing, or one random key.
@@ -147,6 +155,12 @@ extension Api {
             return setTicketKeys(configuration, length, buffer)
         case Param.configurationSchannelCredentialAttributeW:
             return Status.notSupported              // Schannel only (Windows)
+        case Param.configurationVersionNegEnabled:
+            // Private test parameter (include/msquicp.h): BOOLEAN.
+            guard let buffer, length == 1 else { return Status.invalidParameter }
+            let on = buffer.load(as: UInt8.self) != 0
+            configuration.state.withLock { $0.versionNegotiationExt = on }
+            return Status.success
         default:
             return Status.invalidParameter
         }
@@ -160,6 +174,8 @@ extension Api {
             return SettingsCodec.encodeSettings(configuration.effectiveSettings, length: length, buffer: buffer)
         case Param.configurationVersionSettings:
             return SettingsCodec.encodeVersionSettings(configuration.effectiveSettings, length: length, buffer: buffer)
+        case Param.configurationVersionNegEnabled:
+            return getFixed([configuration.versionNegotiationExtEnabled ? 1 : 0], length, buffer)
         case Param.configurationTicketKeys, Param.configurationSchannelCredentialAttributeW:
             return Status.invalidParameter          // set-only (MsQuic has no getter)
         default:

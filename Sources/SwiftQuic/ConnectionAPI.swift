@@ -34,7 +34,9 @@ extension Api {
             }
             address = a
         }
-        return object.start(alpns: alpns, address: address)
+        // NULL or QUIC_ADDRESS_FAMILY_UNSPEC: reported back as UNSPEC (see reportedLocalAddress).
+        let unspecified = localAddress == nil || localAddress?.load(as: UInt16.self) == Limits.addressFamilyUnspec
+        return object.start(alpns: alpns, address: address, unspecified: unspecified)
     }
 
     static func listenerStop(_ listener: OpaquePointer?) {
@@ -109,8 +111,11 @@ extension Api {
             return Status.invalidParameter
         }
         guard !conn.isServer else { return Status.invalidParameter }
-        guard let serverName else { return Status.invalidParameter }
-        let name = String(cString: serverName)
+        // MsQuic (api.c): the server name may be NULL when QUIC_PARAM_CONN_REMOTE_ADDRESS was
+        // set; then no SNI is sent.
+        let remoteSet = conn.worker.sync { conn.remoteAddressOverride != nil } ?? false
+        guard serverName != nil || remoteSet else { return Status.invalidParameter }
+        let name = serverName.map { String(cString: $0) }
         guard config.credential != nil else { return Status.invalidParameter }
         if Worker.current != nil && !conn.worker.isCurrent {
             // From a callback on another worker, which cannot wait for this one: queued, as
@@ -127,61 +132,109 @@ extension Api {
 
     /// The body of ConnectionStart, from an application thread or on the connection's worker.
     private static func startOnWorker(_ conn: ConnectionObject, _ config: Configuration, _ family: UInt16,
-                                      _ name: String, _ serverPort: UInt16) -> QuicStatus {
-        let sni: String? = UDPAddress(host: name, port: 0) == nil ? name : nil
+                                      _ name: String?, _ serverPort: UInt16) -> QuicStatus {
         let overrides: (Settings?, [UInt8]?, UDPAddress?, UDPAddress?)? = conn.worker.sync {
             (conn.ownSettings, conn.ticketToResume, conn.remoteAddressOverride, conn.localAddressOverride)
         }
-        guard var engine = config.clientEngineConfiguration(serverName: sni ?? name, overrides: overrides?.0) else {
+        // QUIC_PARAM_CONN_REMOTE_ADDRESS set before start wins over resolving the name; the
+        // port is always ServerPort (MsQuic sets it on the address either way).
+        var remote: UDPAddress
+        if let set = overrides?.2 {
+            remote = set
+            remote.port = serverPort
+        } else if let name, let resolved = Resolver.resolve(name, port: serverPort, family: family) {
+            remote = resolved
+        } else {
+            return Status.invalidAddress
+        }
+        // With no name, the peer's address stands in for it (checked against the certificate
+        // as an IP, never sent as SNI: RFC 6066 §3).
+        let hostName = name ?? remote.hostDescription
+        let sni: String? = UDPAddress(host: hostName, port: 0) == nil ? hostName : nil
+        guard var engine = config.clientEngineConfiguration(serverName: sni ?? hostName, overrides: overrides?.0) else {
             return Status.invalidParameter
         }
         if let ticket = overrides?.1, let t = try? ClientSessionTicket(serialized: ticket) {
             engine.tls.resumptionTicket = t               // RFC 8446 §4.6.1, §2.2
         }
-        if sni == nil { engine.tls.serverName = name }   // an IP literal: checked, not sent (RFC 6066 §3)
-        if conn.worker.sync({ conn.started }) ?? true { return Status.invalidState }
-        // QUIC_PARAM_CONN_REMOTE_ADDRESS set before start wins over resolving the name.
-        guard let remote = overrides?.2 ?? Resolver.resolve(name, port: serverPort, family: family) else {
-            return Status.invalidAddress
+        if sni == nil { engine.tls.serverName = hostName }   // an IP literal: checked, not sent (RFC 6066 §3)
+        applyTestParameters(&engine, conn, config)
+        guard let (started, shareBinding) = conn.worker.sync({ (conn.started, conn.shareUDPBinding) }), !started else {
+            return Status.invalidState
         }
         let localOverride = overrides?.3
+        // QUIC_PARAM_CONN_SHARE_UDP_BINDING with a local address another sharing client binding
+        // has: the connection joins that binding (and moves to its worker first). Only from an
+        // application thread, which may wait for both workers.
+        var joining: Binding?
+        if shareBinding, Worker.current == nil, let local = localOverride, let shared = Binding.sharedClient(at: local) {
+            let moved: Bool? = conn.worker.sync {
+                guard !conn.started, conn.core == nil else { return false }
+                conn.moveToWorker(shared.worker)
+                return true
+            }
+            if moved == true { joining = shared }
+        }
         let result: QuicStatus? = conn.worker.sync {
             guard !conn.started, !conn.shutdownRequested else { return Status.invalidState }
             let local: UDPAddress = localOverride ?? (remote.family == .ipv4 ? .anyIPv4() : .anyIPv6())
             let socket: UDPSocket
-            do { socket = try UDPSocket(bindingTo: local) } catch { return Status.internalError }
-            var ec = EndpointConfiguration(server: nil)
-            ec.supportedVersions = engine.versions
-            let binding = Binding(worker: conn.worker, endpoint: Endpoint(configuration: ec))
-            binding.socket = socket
-            binding.closeWhenIdle = true
-            do { try conn.worker.add(socket, handler: binding) } catch {
-                socket.close()
-                binding.discard()
-                return Status.internalError
+            let binding: Binding
+            if let shared = joining, shared.worker.isCurrent, let s = shared.socket, shared.listener == nil {
+                socket = s
+                binding = shared
+                if engine.transportParameters.greaseQuicBit { binding.endpoint.configuration.allowsFixedBitZero = true }
+            } else {
+                do { socket = try UDPSocket(bindingTo: local) } catch {
+                    if case PlatformError.system(_, let errno)? = error as? PlatformError, errno == 98 { return Status.addressInUse }
+                    return Status.internalError
+                }
+                Library.noteSocket(socket.features)
+                var ec = EndpointConfiguration(server: nil)
+                ec.supportedVersions = engine.versions
+                ec.allowsFixedBitZero = engine.transportParameters.greaseQuicBit   // RFC 9287 §3
+                binding = Binding(worker: conn.worker, endpoint: Endpoint(configuration: ec))
+                binding.socket = socket
+                binding.closeWhenIdle = true
+                do { try conn.worker.add(socket, handler: binding) } catch {
+                    socket.close()
+                    binding.discard()
+                    return Status.internalError
+                }
+                if shareBinding { Binding.share(binding, at: socket.localAddress) }
             }
             let core: Connection
             do {
                 core = try binding.endpoint.connect(configuration: engine, to: remote.socketAddress, now: Runtime.now)
             } catch {
-                conn.worker.remove(socket)
-                binding.discard()
+                if binding !== joining {
+                    conn.worker.remove(socket)
+                    binding.discard()
+                }
                 return Status.internalError
             }
             conn.configuration = config
-            conn.serverName = name
+            conn.serverName = hostName
             conn.quicVersion = engine.versions.first?.rawValue ?? 1
             conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
             conn.attach(core: core, binding: binding)
             conn.localAddressCache = socket.localAddress
-            // Streams started before ConnectionStart: opened before the first flight is built.
-            let early = conn.pendingStarts
-            conn.pendingStarts.removeAll()
-            for s in early { s.startOnWorker(flags: s.startFlags) }
             conn.service()
             return Status.success
         }
         return result ?? Status.invalidState
+    }
+
+    /// RFC 9368 version_information (configuration or global VERSION_NEGOTIATION_ENABLED, unless
+    /// the connection's DISABLE_VNE_TP_GENERATION) and the connection's TEST_TRANSPORT_PARAMETER.
+    /// On the connection's worker, or before it started (its fields are set before start).
+    private static func applyTestParameters(_ engine: inout ConnectionConfiguration, _ conn: ConnectionObject,
+                                            _ config: Configuration) {
+        let (extra, disableVI): (RawTransportParameter?, Bool) = conn.worker.isCurrent
+            ? (conn.testTransportParameter, conn.disableVersionInformation)
+            : conn.worker.sync { (conn.testTransportParameter, conn.disableVersionInformation) } ?? (nil, false)
+        engine.sendsVersionInformation = config.versionNegotiationExtEnabled && !disableVI
+        if let extra { engine.transportParameters.rawExtras = [extra] }
     }
 
     static func connectionSetConfiguration(_ connection: OpaquePointer?,
@@ -200,6 +253,12 @@ extension Api {
                 return Status.invalidParameter
             }
             engine.tls.resumptionAcceptance = conn.resumptionAcceptanceHook()   // RESUMED
+            applyTestParameters(&engine, conn, config)
+            // DATAGRAM_RECEIVE_ENABLED set on the connection inside NEW_CONNECTION wins over the
+            // configuration's setting (RFC 9221 §3: max_datagram_frame_size is advertised).
+            if let own = conn.ownSettings, own.isSet(.datagramReceiveEnabled) {
+                engine.datagramReceiveEnabled = own[.datagramReceiveEnabled] != 0
+            }
             conn.configuration = config
             conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
             binding.completeAccept(dcid: dcid, configuration: engine, object: conn)
@@ -302,8 +361,16 @@ extension Api {
             }
         }
         let bytes = payload
-        return conn.worker.runOrQueue(queued: Status.success, {
-            guard let core = conn.core, conn.datagramSendEnabled else { return Status.invalidState }
+        // MsQuic (api.c) queues every send and answers PENDING; before the handshake the
+        // datagram waits for the peer's transport parameters (RFC 9221 §3).
+        return conn.worker.runOrQueue(queued: Status.pending, {
+            guard conn.datagramSendEnabled, !conn.shutdownRequested, !conn.shutdownInitiated else {
+                return Status.invalidState
+            }
+            guard let core = conn.core, conn.connected else {
+                conn.earlyDatagrams.append((bytes, context))
+                return Status.pending
+            }
             do {
                 let id = try core.sendDatagram(bytes)
                 conn.datagramContexts[id] = context
@@ -311,7 +378,7 @@ extension Api {
                 return Status.invalidParameter
             }
             conn.service()
-            return Status.success
+            return Status.pending
         }, failedLater: { _ in
             // Queued from another worker and refused there: reported as canceled.
             let ev = RawEvent(type: EventType.datagramSendStateChanged)

@@ -18,7 +18,11 @@ import Synchronization
 /// context are atomics (CallbackObject); `registration`, `worker`, `isServer` are `let`s.
 final class ConnectionObject: CallbackObject, @unchecked Sendable {
     let registration: Registration
-    let worker: Worker
+    /// The worker the connection lives on. Fixed, except that a client connection not started
+    /// yet moves to the worker of a shared UDP binding it joins (ConnectionStart, see
+    /// `moveToWorker`); hence behind a lock.
+    private let workerSlot: Mutex<Worker>
+    var worker: Worker { workerSlot.withLock { $0 } }
     let isServer: Bool
 
     var binding: Binding?
@@ -58,7 +62,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var acceptDCID: ConnectionID?
     /// Settings in use (for GetParam SETTINGS / stream params).
     var datagramReceiveEnabled = false
-    var datagramSendEnabled = false
+    /// MsQuic starts with DATAGRAM_SEND_ENABLED TRUE; once connected it says whether the peer
+    /// advertised max_datagram_frame_size (RFC 9221 §3).
+    var datagramSendEnabled = true
+    /// DatagramSend calls made before the peer's transport parameters are known (bytes, context).
+    var earlyDatagrams: [([UInt8], UnsafeMutableRawPointer?)] = []
     var closeReasonPhrase: [UInt8] = []
     var resumptionTicket: [UInt8]?
     var negotiatedALPN: [UInt8]?
@@ -67,6 +75,9 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var localAddressOverride: UDPAddress?
     var ownSettings: Settings?
     var shareUDPBinding = false
+    /// Private test parameters: a transport parameter sent as given, and no version_information.
+    var testTransportParameter: RawTransportParameter?
+    var disableVersionInformation = false
     var schedulingScheme: UInt32 = 0                 // QUIC_STREAM_SCHEDULING_SCHEME_FIFO
     var tlsSecrets: UnsafeMutableRawPointer?
     var ticketToResume: [UInt8]?
@@ -84,12 +95,20 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     init(registration: Registration, worker: Worker, isServer: Bool, handler: UnsafeRawPointer?,
          context: UnsafeMutableRawPointer?) {
         self.registration = registration
-        self.worker = worker
+        self.workerSlot = Mutex(worker)
         self.isServer = isServer
         super.init(handleType: isServer ? .connectionServer : .connectionClient, handler: handler)
         self.context = context
     }
 
+
+    /// Moves a client connection that has not started to `target` (QUIC_PARAM_CONN_SHARE_UDP_BINDING:
+    /// the binding it joins lives there). Called on the current worker, from a ConnectionStart
+    /// made on an application thread: work queued before ran on the old worker first, work
+    /// queued after runs on the new one.
+    func moveToWorker(_ target: Worker) {
+        workerSlot.withLock { $0 = target }
+    }
 
     // MARK: Engine attachment
 
@@ -103,6 +122,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         if timer == nil {
             timer = WorkerTimer { [weak self] in self?.onTimer() }
         }
+        // Streams started before the connection had an engine (a client before
+        // ConnectionStart, a server inside NEW_CONNECTION): opened now, before the first flight.
+        let early = pendingStarts
+        pendingStarts.removeAll()
+        for s in early { s.startOnWorker(flags: s.startFlags) }
     }
 
     /// Server: the engine refused the client's first flight after the application accepted.
@@ -169,12 +193,34 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         }
     }
 
+    /// DatagramSend calls queued before the handshake: sent now, or canceled when the peer
+    /// takes no DATAGRAM frames (QUIC_DATAGRAM_SEND_CANCELED).
+    func flushEarlyDatagrams() {
+        let queued = earlyDatagrams
+        earlyDatagrams.removeAll()
+        for (bytes, context) in queued {
+            if datagramSendEnabled, let core, let id = try? core.sendDatagram(bytes) {
+                datagramContexts[id] = context
+            } else {
+                deferred.append { [self] in
+                    let ev = RawEvent(type: EventType.datagramSendStateChanged)
+                    ev.set(8, context)
+                    ev.set(16, UInt32(6))                // QUIC_DATAGRAM_SEND_CANCELED
+                    deliver(ev)
+                    ev.free()
+                }
+            }
+        }
+    }
+
     // MARK: Engine events -> QUIC_CONNECTION_EVENT
 
     private func handle(_ e: ConnectionEvent) {
         switch e {
         case .connected(let alpn, let resumed):
             connected = true
+            datagramSendEnabled = core?.peerTransportParameters?.maxDatagramFrameSize != nil
+            flushEarlyDatagrams()
             fillTLSSecrets()
             alpn.withUnsafeBufferPointer { a in
                 let ev = RawEvent(type: EventType.connected)
@@ -213,6 +259,15 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             for s in blockedStarts + pendingStarts { s.startFailed(Status.aborted) }
             blockedStarts.removeAll()
             pendingStarts.removeAll()
+            // Datagrams still waiting for the handshake are canceled.
+            for (_, context) in earlyDatagrams {
+                let ev = RawEvent(type: EventType.datagramSendStateChanged)
+                ev.set(8, context)
+                ev.set(16, UInt32(6))                    // QUIC_DATAGRAM_SEND_CANCELED
+                deliver(ev)
+                ev.free()
+            }
+            earlyDatagrams.removeAll()
             deliverShutdownComplete(handshakeCompleted: handshakeCompleted, peerAcknowledged: peerAcknowledged)
         case .peerStreamStarted(let id):
             let stream = StreamObject(connection: self, id: id)

@@ -44,6 +44,13 @@ enum ConnParam {
     static func isKnownConnectionParam(_ p: UInt32) -> Bool {
         (0x0500_0000...0x0500_001A).contains(p) || p == 0x0500_0020 || p == 0x0600_0000 || p == 0x0600_0001
     }
+    // MsQuic's private test parameters (include/msquicp.h).
+    static let forceKeyUpdate: UInt32 = 0x8500_0000              // no payload
+    static let forceCIDUpdate: UInt32 = 0x8500_0001              // no payload
+    static let testTransportParameter: UInt32 = 0x8500_0002      // QUIC_PRIVATE_TRANSPORT_PARAMETER
+    static let keepAlivePadding: UInt32 = 0x8500_0003            // uint16_t
+    static let disableVNETPGeneration: UInt32 = 0x8500_0004      // BOOLEAN
+    static let streamReliableOffsetRecv: UInt32 = 0x8800_0000    // uint64_t
     static let tlsHandshakeInfo: UInt32 = 0x0600_0000
     static let tlsNegotiatedALPN: UInt32 = 0x0600_0001
     static let streamID: UInt32 = 0x0800_0000
@@ -59,13 +66,14 @@ extension Api {
         if let listener = object as? ListenerObject {
             switch param {
             case ConnParam.listenerLocalAddress:
-                guard let a = listener.localAddress else { return Status.invalidState }
-                return getFixed(QuicAddr.bytes(a), length, buffer)
+                guard let a = listener.reportedLocalAddress else { return Status.invalidState }
+                return getFixed(a, length, buffer)
             case ConnParam.listenerStats:
                 // QUIC_LISTENER_STATISTICS: TotalAcceptedConnections, TotalRejectedConnections,
-                // BindingRecvDroppedPackets (not counted: 0).
+                // BindingRecvDroppedPackets (datagrams its sockets dropped).
                 let values: [UInt64] = [listener.acceptedConnections.load(ordering: .relaxed),
-                                        listener.rejectedConnections.load(ordering: .relaxed), 0]
+                                        listener.rejectedConnections.load(ordering: .relaxed),
+                                        listener.droppedDatagrams]
                 return getFixed(bytes(ofArray: values), length, buffer)
             default:
                 return Status.invalidParameter
@@ -160,6 +168,15 @@ extension Api {
         case ConnParam.resumptionTicket:
             guard let t = c.resumptionTicket else { return Status.invalidState }
             return getFixed(t, length, buffer)
+        case ConnParam.origDestCID:
+            // RFC 9000 §7.3: the DCID of the client's first Initial.
+            guard let core = c.core else { return Status.invalidState }
+            return getFixed(core.originalDestinationConnectionID.bytes, length, buffer)
+        case ConnParam.disableVNETPGeneration:
+            return getFixed([c.disableVersionInformation ? 1 : 0], length, buffer)
+        case ConnParam.forceKeyUpdate, ConnParam.forceCIDUpdate, ConnParam.testTransportParameter,
+             ConnParam.keepAlivePadding:
+            return Status.invalidParameter                 // set-only
         case ConnParam.tlsHandshakeInfo:
             // No TLS session before the connection starts (MsQuic: INVALID_PARAMETER).
             guard let core = c.core else { return Status.invalidParameter }
@@ -188,15 +205,21 @@ extension Api {
             return Status.success
         case ConnParam.remoteAddress, ConnParam.localAddress:
             guard let buffer, length == UInt32(QuicAddr.size) else { return Status.invalidParameter }
-            let family = buffer.load(as: UInt16.self)
-            guard family == QuicAddr.familyInet || family == QuicAddr.familyInet6 || (param == ConnParam.localAddress && family == 0),
-                  let a = QuicAddr.read(buffer) else { return Status.invalidParameter }
             if param == ConnParam.remoteAddress {
-                // A peer address must be a real host and port.
-                guard !c.isServer, !a.isWildcard, a.port != 0 else { return Status.invalidParameter }
+                // MsQuic (connection.c): INVALID_STATE once started, then INVALID_PARAMETER for a
+                // server or a wildcard address. The port may be 0: ConnectionStart's ServerPort
+                // replaces it.
                 guard !c.started else { return Status.invalidState }
+                let family = buffer.load(as: UInt16.self)
+                guard !c.isServer, family == QuicAddr.familyInet || family == QuicAddr.familyInet6,
+                      let a = QuicAddr.read(buffer), !a.isWildcard else { return Status.invalidParameter }
                 c.remoteAddressOverride = a
-            } else {
+                return Status.success
+            }
+            let family = buffer.load(as: UInt16.self)
+            guard family == QuicAddr.familyInet || family == QuicAddr.familyInet6 || family == 0,
+                  let a = QuicAddr.read(buffer) else { return Status.invalidParameter }
+            do {
                 // Rebinding a started connection (migration) is not implemented.
                 guard !c.started else { return Status.notSupported }
                 c.localAddressOverride = a
@@ -209,6 +232,17 @@ extension Api {
             var own = c.ownSettings ?? Settings()
             guard own.apply(decoded) else { return Status.invalidParameter }
             c.ownSettings = own
+            // On a started connection the peer's stream counts apply at once (MsQuic
+            // QuicConnApplyNewSettings): more streams are allowed with MAX_STREAMS.
+            if let core = c.core {
+                if decoded.isSet(.peerBidiStreamCount) {
+                    core.streams.raisePeerStreamCount(bidirectional: true, to: decoded[.peerBidiStreamCount])
+                }
+                if decoded.isSet(.peerUnidiStreamCount) {
+                    core.streams.raisePeerStreamCount(bidirectional: false, to: decoded[.peerUnidiStreamCount])
+                }
+                c.service()
+            }
             return Status.success
         case ConnParam.streamSchedulingScheme:
             guard let buffer, length == 4 else { return Status.invalidParameter }
@@ -255,6 +289,42 @@ extension Api {
             guard !c.started else { return Status.invalidState }
             c.tlsSecrets = UnsafeMutableRawPointer(mutating: buffer)
             return Status.success
+        // MsQuic's private test parameters (include/msquicp.h).
+        case ConnParam.forceKeyUpdate:
+            // RFC 9001 §6: only once the handshake is confirmed and the previous update was
+            // acknowledged (MsQuic: INVALID_STATE otherwise).
+            guard let core = c.core, c.connected else { return Status.invalidState }
+            do { try core.initiateKeyUpdate() } catch { return Status.invalidState }
+            core.ping()                          // the new phase goes out now
+            c.service()
+            return Status.success
+        case ConnParam.forceCIDUpdate:
+            // RFC 9000 §5.1.2: move to another of the peer's CIDs (INVALID_STATE without one).
+            guard let core = c.core, c.connected, core.switchPeerConnectionID() else { return Status.invalidState }
+            core.ping()
+            c.service()
+            return Status.success
+        case ConnParam.testTransportParameter:
+            // QUIC_PRIVATE_TRANSPORT_PARAMETER: Type (uint32) 0, Length (uint16) 4, Buffer 8.
+            guard let buffer, length == 16 else { return Status.invalidParameter }
+            guard !c.started else { return Status.invalidState }
+            let type = buffer.loadUnaligned(as: UInt32.self)
+            let count = Int(buffer.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
+            let bytes = buffer.loadUnaligned(fromByteOffset: 8, as: UnsafeRawPointer?.self)
+            guard count == 0 || bytes != nil else { return Status.invalidParameter }
+            let value = bytes.map { Array(UnsafeRawBufferPointer(start: $0, count: count)) } ?? []
+            c.testTransportParameter = RawTransportParameter(id: UInt64(type), value: value)
+            return Status.success
+        case ConnParam.disableVNETPGeneration:
+            guard let buffer, length == 1 else { return Status.invalidParameter }
+            guard !c.started else { return Status.invalidState }
+            c.disableVersionInformation = buffer.load(as: UInt8.self) != 0
+            return Status.success
+        case ConnParam.keepAlivePadding:
+            // Padding keep-alive packets (MsQuic uses it with NAT rebinding tests) is not
+            // implemented: the engine's keep-alive PINGs are not padded.
+            guard buffer != nil, length == 2 else { return Status.invalidParameter }
+            return Status.notSupported
         case ConnParam.quicVersion, ConnParam.statistics,
              ConnParam.statisticsPlat, ConnParam.statisticsV2, ConnParam.statisticsV2Plat,
              ConnParam.localBidiStreamCount, ConnParam.localUnidiStreamCount, ConnParam.maxStreamIDs,
@@ -328,10 +398,18 @@ extension Api {
             s.RecvDroppedPackets = st.droppedPackets
             s.RecvDecryptionFailures = st.decryptionFailures
             s.KeyUpdateCount = UInt32(clamping: st.keyUpdates)
+            s.StatelessRetry = st.statelessRetry ? 1 : 0
+            s.VersionNegotiation = st.versionNegotiation ? 1 : 0
         }
+        s.GreaseBitNegotiated = greaseNegotiated(c) ? 1 : 0
         s.SendTotalStreamBytes = c.streamBytesSent
         s.RecvTotalStreamBytes = c.streamBytesReceived
         return withUnsafeBytes(of: s) { Array($0) }
+    }
+
+    /// RFC 9287: both endpoints advertised grease_quic_bit.
+    private static func greaseNegotiated(_ c: ConnectionObject) -> Bool {
+        c.core?.greaseQuicBitNegotiated ?? false
     }
 
     private static func statisticsV1(_ c: ConnectionObject) -> [UInt8] {
@@ -354,6 +432,8 @@ extension Api {
             s.Recv.DroppedPackets = st.droppedPackets
             s.Recv.DecryptionFailures = st.decryptionFailures
             s.Misc.KeyUpdateCount = UInt32(clamping: st.keyUpdates)
+            s.StatelessRetry = st.statelessRetry ? 1 : 0
+            s.VersionNegotiation = st.versionNegotiation ? 1 : 0
         }
         s.Send.TotalStreamBytes = c.streamBytesSent
         s.Recv.TotalStreamBytes = c.streamBytesReceived
@@ -379,6 +459,12 @@ extension Api {
             return getFixed(bytes(of: s.priority), length, buffer)
         case ConnParam.streamStatistics:
             return getFixed([UInt8](repeating: 0, count: MemoryLayout<QUIC_STREAM_STATISTICS>.size), length, buffer)
+        case ConnParam.streamReliableOffsetRecv:
+            // Private (msquicp.h): the offset a peer's reliable reset keeps. Reliable reset is
+            // never negotiated here, so there is none (MsQuic: INVALID_STATE then).
+            if length.pointee < 8 { length.pointee = 8; return Status.bufferTooSmall }
+            guard buffer != nil else { return Status.invalidParameter }
+            return Status.invalidState
         default:
             return (0x0800_0000...0x0800_0005).contains(param) ? Status.notSupported : Status.invalidParameter
         }

@@ -88,6 +88,7 @@ extension Configuration {
         p.initialMaxStreamsBidi = s[.peerBidiStreamCount]                     // initial_max_streams_bidi
         p.initialMaxStreamsUni = s[.peerUnidiStreamCount]                     // initial_max_streams_uni
         p.maxAckDelay = s[.maxAckDelayMs]                                     // max_ack_delay
+        p.greaseQuicBit = s[.greaseQuicBitEnabled] != 0                       // RFC 9287 grease_quic_bit
         var c = ConnectionConfiguration(tls: tls, transportParameters: p)
         // Durations: converted once here, saturating (IdleTimeoutMs and HandshakeIdleTimeoutMs
         // go up to QUIC_VAR_INT_MAX ms, which is "never" in µs; issue 10).

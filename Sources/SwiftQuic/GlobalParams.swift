@@ -111,6 +111,25 @@ extension Api {
         case Param.globalXdpMapConfig:
             return Status.notSupported                  // no XDP datapath
 
+        // Private test parameters (include/msquicp.h).
+        case Param.globalTestDatapathHooks, Param.globalAllocFailDenominator, Param.globalAllocFailCycle,
+             Param.globalPlatformWorkerPool:
+            // MsQuic's datapath hook structs, allocation-failure injection and platform worker
+            // pool have no counterpart here.
+            return Status.notSupported
+        case Param.globalVersionNegotiationEnabled:
+            return getFixed([Library.state.withLock { $0.versionNegotiationExtEnabled } ? 1 : 0], length, buffer)
+        case Param.globalDatapathDscpRecvEnabled:
+            return getFixed([Library.state.withLock { $0.dscpRecvEnabled } ? 1 : 0], length, buffer)
+        case Param.globalInUse:
+            return getFixed([Library.state.withLock { $0.bindingsInUse } ? 1 : 0], length, buffer)
+        case Param.globalDatapathFeatures:
+            if length.pointee < 4 { length.pointee = 4; return Status.bufferTooSmall }
+            guard buffer != nil else { return Status.invalidParameter }
+            // MsQuic: INVALID_STATE before its datapath exists.
+            guard let f = Library.state.withLock({ $0.datapathFeatures }) else { return Status.invalidState }
+            return getFixed(bytes(of: f), length, buffer)
+
         case Param.globalStatelessResetKey, Param.globalStatelessRetryConfig:
             return Status.invalidParameter              // set-only (secrets are not read back)
 
@@ -185,6 +204,31 @@ extension Api {
             guard let buffer, length > 0, length % 8 == 0 else { return Status.invalidParameter }
             _ = buffer
             return Status.notSupported                  // no XDP datapath
+
+        // Private test parameters (include/msquicp.h).
+        case Param.globalTestDatapathHooks, Param.globalAllocFailDenominator, Param.globalAllocFailCycle,
+             Param.globalPlatformWorkerPool:
+            return Status.notSupported              // see include/msquicp.h
+        case Param.globalVersionNegotiationEnabled:
+            guard length == 1, let buffer else { return Status.invalidParameter }
+            let on = buffer.load(as: UInt8.self) != 0
+            Library.state.withLock { $0.versionNegotiationExtEnabled = on }
+            return Status.success
+
+        case Param.globalDatapathDscpRecvEnabled:
+            // MsQuic takes it only before its datapath starts (the first registration).
+            // Our sockets always ask for the TOS byte (IP_RECVTOS), so the DSCP of received
+            // datagrams is available either way; the flag is recorded.
+            guard length == 1, let buffer else { return Status.invalidParameter }
+            let on = buffer.load(as: UInt8.self) != 0
+            return Library.state.withLock { s in
+                if s.lazyInitComplete { return Status.invalidState }
+                s.dscpRecvEnabled = on
+                return Status.success
+            }
+
+        case Param.globalInUse, Param.globalDatapathFeatures:
+            return Status.invalidParameter              // get-only
 
         case Param.globalSupportedVersions, Param.globalPerfCounters, Param.globalLibraryVersion,
              Param.globalLibraryGitHash, Param.globalTLSProvider, Param.globalStatisticsV2Sizes:

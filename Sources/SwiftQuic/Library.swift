@@ -10,6 +10,7 @@
 // the last reference would wait forever; nothing in MsQuic's contract needs that).
 
 import Glibc
+import QuicPlatform
 import Synchronization
 
 struct LibraryState {
@@ -24,8 +25,15 @@ struct LibraryState {
     var lazyInitComplete = false
     /// MsQuic's "library in use": set when the first UDP binding is created (by the engine,
     /// once listeners and connections exist). From then on the load balancing mode, which the
-    /// connection IDs already issued encode, may no longer change. Nothing sets it yet.
+    /// connection IDs already issued encode, may no longer change. Set by `Library.noteSocket`.
     var bindingsInUse = false
+    /// First socket's datapath features (CXPLAT_DATAPATH_FEATURE_* bits, for the private
+    /// QUIC_PARAM_GLOBAL_DATAPATH_FEATURES); nil until a socket exists.
+    var datapathFeatures: UInt32? = nil
+    /// Private test parameters (msquicp.h): VERSION_NEGOTIATION_ENABLED (RFC 9368 extension)
+    /// and DATAPATH_DSCP_RECV_ENABLED.
+    var versionNegotiationExtEnabled = false
+    var dscpRecvEnabled = false
     /// QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY, for the engine (RFC 9000 §10.3).
     var statelessResetKey: [UInt8]? = nil
     /// QUIC_PARAM_GLOBAL_STATELESS_RETRY_CONFIG (algorithm, rotation, secret), for the engine.
@@ -53,6 +61,22 @@ enum Library {
 
     /// The global settings (a copy).
     static var settings: Settings { state.withLock { $0.settings } }
+
+    /// Called for each UDP socket a binding opens: the library is "in use" (MsQuic's
+    /// MsQuicLib.InUse) and the datapath's features are known.
+    static func noteSocket(_ features: UDPSocketFeatures) {
+        state.withLock { s in
+            s.bindingsInUse = true
+            if s.datapathFeatures == nil {
+                // CXPLAT_DATAPATH_FEATURE_RECV_COALESCING 0x2, SEND_SEGMENTATION 0x4,
+                // RECV_DSCP 0x400 (the TOS byte is read on every socket: IP_RECVTOS).
+                var f: UInt32 = 0x400
+                if features.gro { f |= 0x2 }
+                if features.gso { f |= 0x4 }
+                s.datapathFeatures = f
+            }
+        }
+    }
 
     /// Takes a reference, starting the library on the first one, and records `table`.
     static func open(table: UnsafeMutableRawPointer) {

@@ -23,6 +23,8 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         /// The address the sockets are bound to, kept here so that QUIC_PARAM_LISTENER_LOCAL_ADDRESS
         /// from an application thread never reads `Binding.socket`, which belongs to the worker.
         var localAddress: UDPAddress?
+        /// ListenerStart was given no address (a dual-stack wildcard socket).
+        var unspecifiedAddress = false
     }
     let state = Mutex(State())
     /// QUIC_LISTENER_STATISTICS counters.
@@ -37,6 +39,25 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
 
 
     var localAddress: UDPAddress? { state.withLock { $0.localAddress } }
+
+    /// Datagrams the listener's sockets dropped (BindingRecvDroppedPackets).
+    var droppedDatagrams: UInt64 {
+        state.withLock { $0.bindings.reduce(0) { $0 &+ $1.droppedDatagrams.load(ordering: .relaxed) } }
+    }
+
+    /// QUIC_PARAM_LISTENER_LOCAL_ADDRESS as MsQuic reports it (listener.c): the address given
+    /// to ListenerStart with the port the socket got; for a NULL address, an all-zero
+    /// QUIC_ADDR (QUIC_ADDRESS_FAMILY_UNSPEC) with that port, so that a client resolving
+    /// "localhost" with that family gets whatever the machine has (the socket takes both).
+    var reportedLocalAddress: [UInt8]? {
+        let (address, unspecified) = state.withLock { ($0.localAddress, $0.unspecifiedAddress) }
+        guard let address else { return nil }
+        guard unspecified else { return QuicAddr.bytes(address) }
+        var out = [UInt8](repeating: 0, count: QuicAddr.size)
+        out[2] = UInt8(address.port >> 8)                 // sin_port, network byte order
+        out[3] = UInt8(address.port & 0xFF)
+        return out
+    }
 
     /// Ports of the started listeners of this process and their ALPNs. Listener sockets use
     /// SO_REUSEPORT (one per worker), so a second listener on the same port would bind too and
@@ -65,7 +86,7 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         }
     }
 
-    func start(alpns: [[UInt8]], address: UDPAddress) -> QuicStatus {
+    func start(alpns: [[UInt8]], address: UDPAddress, unspecified: Bool = false) -> QuicStatus {
         guard let pool = Runtime.workers() else { return Status.outOfMemory }
         // The ALPNs are in place before any socket is live: a worker may raise NEW_CONNECTION
         // (indicateNewConnection reads them) as soon as the first socket is registered.
@@ -73,6 +94,7 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
             if s.started { return true }
             s.started = true
             s.alpns = alpns
+            s.unspecifiedAddress = unspecified
             return false
         }
         if already { return Status.invalidState }
@@ -117,6 +139,7 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
                 return b
             }
             bound = sockets.first?.localAddress         // immutable on the socket
+            if let first = sockets.first { Library.noteSocket(first.features) }
         } catch {
             for b in made { b.discard() }
             if let port = state.withLock({ $0.claimedPort }) { release(port: port) }

@@ -148,9 +148,11 @@ extension Api {
         // SHUTDOWN_COMPLETE for it (secnetperf's client crashed on one). `started` is the
         // worker's state, so it is read there.
         for conn in registration.openConnections {
+            // QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT: no CONNECTION_CLOSE is sent (RFC 9000 §10.2).
+            let silent = flags & 0x1 != 0
             let op: @Sendable () -> Void = {
                 guard conn.isServer || conn.started else { return }
-                conn.shutdownOnWorker(errorCode: errorCode)
+                conn.shutdownOnWorker(errorCode: errorCode, silent: silent)
             }
             if conn.worker.isCurrent { op() } else { conn.worker.post(op) }
         }

@@ -82,6 +82,17 @@ enum Param {
     static let configurationVersionSettings: UInt32 = 0x0300_0002
     static let configurationSchannelCredentialAttributeW: UInt32 = 0x0300_0003
 
+    // MsQuic's private test parameters (msquicp.h; our include/msquicp.h). Test-only.
+    static let globalTestDatapathHooks: UInt32 = 0x8100_0000           // not supported
+    static let globalAllocFailDenominator: UInt32 = 0x8100_0001        // not supported
+    static let globalAllocFailCycle: UInt32 = 0x8100_0002              // not supported
+    static let globalPlatformWorkerPool: UInt32 = 0x8100_0006          // not supported
+    static let globalVersionNegotiationEnabled: UInt32 = 0x8100_0003   // BOOLEAN
+    static let globalInUse: UInt32 = 0x8100_0004                       // BOOLEAN, get-only
+    static let globalDatapathFeatures: UInt32 = 0x8100_0005            // uint32_t, get-only
+    static let globalDatapathDscpRecvEnabled: UInt32 = 0x8100_0007     // BOOLEAN
+    static let configurationVersionNegEnabled: UInt32 = 0x8300_0001    // BOOLEAN
+
     /// QUIC_PARAM_IS_GLOBAL
     static func isGlobal(_ param: UInt32) -> Bool { (param & 0x3F00_0000) == prefixGlobal }
 }

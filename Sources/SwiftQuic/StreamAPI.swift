@@ -44,8 +44,9 @@ extension Api {
             s.startRequested = true
             guard conn.core != nil else {
                 // A client stream started before ConnectionStart starts with the connection
-                // (its ALLOW_0_RTT sends can then go out in 0-RTT, RFC 9001 §4.6.1).
-                guard !conn.isServer, !conn.started, !conn.shutdownRequested else {
+                // (its ALLOW_0_RTT sends can then go out in 0-RTT, RFC 9001 §4.6.1); a server
+                // stream started inside NEW_CONNECTION, once the configuration is set.
+                guard !conn.started, !conn.shutdownRequested else {
                     s.startRequested = false
                     return Status.invalidState
                 }
@@ -77,43 +78,59 @@ extension Api {
             return Status.invalidParameter
         }
         return s.connection.worker.runOrQueue(queued: Status.success, {
-            guard let core = s.connection.core else { return Status.invalidState }
+            let conn = s.connection
+            if s.id == nil, s.startRequested, !s.shutdownCompleteDelivered,
+               conn.blockedStarts.contains(where: { $0 === s }) || conn.pendingStarts.contains(where: { $0 === s }) {
+                // Started but waiting for an ID (the peer's MAX_STREAMS, or the connection's
+                // start): the shutdown applies once the stream exists, as in MsQuic.
+                s.pendingShutdown = (flags, errorCode)
+                return Status.success
+            }
+            guard let core = conn.core else { return Status.invalidState }
             guard let id = s.id else {
                 // Never started: the stream ends locally.
                 s.startRequested = true
-                s.connection.deferred.append { s.deliverShutdownComplete(connectionShutdown: false) }
-                s.connection.service()
+                conn.deferred.append { s.deliverShutdownComplete(connectionShutdown: false) }
+                conn.service()
                 return Status.success
             }
-            if s.shutdownCompleteDelivered { return Status.success }
-            do throws(StreamAPIError) {
-                if flags & StreamShutdownFlag.immediate != 0 && flags & StreamShutdownFlag.abortSend != 0
-                    && flags & StreamShutdownFlag.abortReceive != 0 {
-                    try core.streams.shutdownImmediately(id, errorCode: errorCode)
-                } else {
-                    if flags & StreamShutdownFlag.graceful != 0 {
-                        if !s.heldSends.isEmpty {
-                            // The FIN goes after the requests still waiting to be passed on.
-                            s.heldSends[s.heldSends.count - 1].fin = true
-                            s.localFinSent = true
-                        } else {
-                            try core.finishSending(stream: id)
-                        }
-                    }
-                    if flags & StreamShutdownFlag.abortSend != 0, id.canSend(core.role) {
-                        try core.resetStream(id, errorCode: errorCode)
-                    }
-                    if flags & StreamShutdownFlag.abortReceive != 0, id.isBidirectional || id.initiator != core.role {
-                        try core.stopSending(id, errorCode: errorCode)
+            let status = shutdownStarted(s, core: core, id: id, flags: flags, errorCode: errorCode)
+            conn.service()
+            return status
+        })
+    }
+
+    /// StreamShutdown on a stream that has an ID (also the deferred one of a stream that
+    /// was waiting for its ID).
+    static func shutdownStarted(_ s: StreamObject, core: Connection, id: StreamID, flags: UInt32,
+                                errorCode: UInt64) -> QuicStatus {
+        if s.shutdownCompleteDelivered { return Status.success }
+        do throws(StreamAPIError) {
+            if flags & StreamShutdownFlag.immediate != 0 && flags & StreamShutdownFlag.abortSend != 0
+                && flags & StreamShutdownFlag.abortReceive != 0 {
+                try core.streams.shutdownImmediately(id, errorCode: errorCode)
+            } else {
+                if flags & StreamShutdownFlag.graceful != 0 {
+                    if !s.heldSends.isEmpty {
+                        // The FIN goes after the requests still waiting to be passed on.
+                        s.heldSends[s.heldSends.count - 1].fin = true
+                        s.localFinSent = true
+                    } else {
+                        try core.finishSending(stream: id)
                     }
                 }
-            } catch {
-                // Already shut down in that direction: MsQuic ignores repeated shutdowns.
-                if error == .invalidParameter { return Status.invalidParameter }
+                if flags & StreamShutdownFlag.abortSend != 0, id.canSend(core.role) {
+                    try core.resetStream(id, errorCode: errorCode)
+                }
+                if flags & StreamShutdownFlag.abortReceive != 0, id.isBidirectional || id.initiator != core.role {
+                    try core.stopSending(id, errorCode: errorCode)
+                }
             }
-            s.connection.service()
-            return Status.success
-        })
+        } catch {
+            // Already shut down in that direction: MsQuic ignores repeated shutdowns.
+            if error == .invalidParameter { return Status.invalidParameter }
+        }
+        return Status.success
     }
 
     static func streamSend(_ stream: OpaquePointer?, _ buffers: UnsafeRawPointer?, _ bufferCount: UInt32,
@@ -136,10 +153,19 @@ extension Api {
         let chunks = UnsafeSendable(parts)
         return s.connection.worker.runOrQueue(queued: Status.pending, {
             let conn = s.connection
-            if s.id == nil && !s.startRequested {
-                guard flags & SendFlag.start != 0, conn.core != nil else { return Status.invalidState }
-                s.startRequested = true
-                s.startOnWorker(flags: StartFlag.immediate)
+            // MsQuic (api.c) takes sends on a stream not started yet: they wait for the start,
+            // which QUIC_SEND_FLAG_START requests (with the connection when it is not started).
+            if s.id == nil && !s.startRequested && flags & SendFlag.start != 0 {
+                if conn.core != nil {
+                    s.startRequested = true
+                    s.startOnWorker(flags: StartFlag.immediate)
+                } else if !conn.started && !conn.shutdownRequested {
+                    s.startRequested = true
+                    s.startFlags = StartFlag.immediate
+                    conn.pendingStarts.append(s)
+                } else {
+                    return Status.invalidState
+                }
             }
             guard !s.shutdownCompleteDelivered, !s.localFinSent else { return Status.invalidState }
             let fin = flags & SendFlag.fin != 0
@@ -181,7 +207,8 @@ extension Api {
     static func streamReceiveSetEnabled(_ stream: OpaquePointer?, _ enabled: UInt8) -> QuicStatus {
         guard let s = Handles.object(stream, as: StreamObject.self) else { return Status.invalidParameter }
         return s.connection.worker.runOrQueue(queued: Status.pending, {
-            guard !s.shutdownCompleteDelivered else { return Status.invalidState }
+            // MsQuic queues the call whatever the stream's state (api.c: always PENDING).
+            guard !s.shutdownCompleteDelivered else { return Status.pending }
             s.receiveEnabled = enabled != 0
             if s.receiveEnabled { s.deliverReceive() }
             s.connection.service()

@@ -26,6 +26,10 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     /// for StreamReceiveComplete.
     var receivePending = false
     var pendingLength: UInt64 = 0
+    /// Keeps the engine memory of a PENDING indication alive until StreamReceiveComplete (or
+    /// the handle's close): the application may still read or write those bytes even after a
+    /// reset dropped the stream's buffer (MsQuic keeps them too).
+    var pendingStorage: AnyObject?
     var receivedTotal: UInt64 = 0
     // Send side: request number -> (ClientSendContext, engine requests still outstanding).
     var sendRequests: [UInt64: (context: UnsafeMutableRawPointer?, parts: Int)] = [:]
@@ -41,6 +45,8 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
         var allow0RTT: Bool
     }
     var heldSends: [HeldSend] = []
+    /// StreamShutdown made while the stream waited for its ID (flags, error code).
+    var pendingShutdown: (flags: UInt32, errorCode: UInt64)?
     /// Bytes handed to the engine before the handshake completed (QUIC_PARAM_STREAM_0RTT_LENGTH
     /// when the server accepted 0-RTT).
     var earlyBytes: UInt64 = 0
@@ -138,6 +144,12 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             connection.streams[newID.rawValue] = self
             if priority != 0x7FFF { try? core.streams.setPriority(newID, priority) }
             flushHeldSends()
+            // QUIC_STREAM_START_FLAG_IMMEDIATE: the peer hears of the stream now, data or not.
+            if flags & StartFlag.immediate != 0 { core.streams.announce(newID) }
+            if let p = pendingShutdown {
+                pendingShutdown = nil
+                _ = Api.shutdownStarted(self, core: core, id: newID, flags: p.flags, errorCode: p.errorCode)
+            }
             connection.deferred.append { [self] in self.deliverStartComplete(Status.success) }
         } catch .streamLimitReached {
             if flags & StartFlag.failBlocked != 0 {
@@ -244,7 +256,10 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             ev.set(16, UInt64(total))
             ev.set(24, UnsafeRawPointer(buffers))
             ev.set(32, UInt32(count))
-            ev.set(36, UInt32(fin ? 0x2 : 0))                       // QUIC_RECEIVE_FLAG_FIN
+            // QUIC_RECEIVE_FLAG_0_RTT (0x1) when data at the start of the indication came in
+            // 0-RTT packets (RFC 9001 §4.6.1); QUIC_RECEIVE_FLAG_FIN (0x2).
+            let early = spans.offset < core.streams.zeroRTTReceivedEnd(id)
+            ev.set(36, UInt32(fin ? 0x2 : 0) | UInt32(early ? 0x1 : 0))
             let status = appClosed ? Status.success : deliver(ev)
             let taken = min(ev.get(16, as: UInt64.self), UInt64(total))
             ev.free()
@@ -252,6 +267,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             if status == Status.pending {
                 receivePending = true
                 pendingLength = UInt64(total)
+                pendingStorage = core.streams.receiveStorageOwner(id)
                 return
             }
             let consumed = Status.isFailure(status) ? UInt64(total) : taken
@@ -259,7 +275,10 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             connection.streamBytesReceived += consumed
             _ = try? core.receiveComplete(stream: id, count: consumed)
             if consumed < UInt64(total) {
-                receiveEnabled = false                              // until StreamReceiveSetEnabled(TRUE)
+                // QUIC_STATUS_CONTINUE: indicate the rest right away; otherwise a partial
+                // consumption pauses indications until StreamReceiveSetEnabled(TRUE).
+                if status == Status.continue { continue }
+                receiveEnabled = false
                 return
             }
             if total == 0 { return }
@@ -270,6 +289,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     func receiveComplete(_ length: UInt64) {
         guard receivePending, let id, let core = connection.core else { return }
         receivePending = false
+        pendingStorage = nil
         let consumed = min(length, pendingLength)
         receivedTotal += consumed
         connection.streamBytesReceived += consumed

@@ -18,6 +18,12 @@ extension Connection {
     func ourTransportParameters(resetToken: StatelessResetToken) -> TransportParameters {
         var p = configuration.transportParameters
         p.initialSourceConnectionID = cids.local.first?.id
+        // RFC 9368 §3: version_information when the extension is enabled.
+        if configuration.sendsVersionInformation, p.versionInformation == nil {
+            var available = configuration.versions
+            if !available.contains(version) { available.insert(version, at: 0) }
+            p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: available)
+        }
         p.activeConnectionIDLimit = max(2, p.activeConnectionIDLimit)
         if configuration.datagramReceiveEnabled {
             p.maxDatagramFrameSize = p.maxDatagramFrameSize ?? 65535

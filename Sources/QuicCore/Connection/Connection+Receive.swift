@@ -40,7 +40,9 @@ extension Connection {
         // RFC 9000 §10.3.1: the last 16 bytes, kept before decryption rewrites the buffer.
         let resetCandidate = StatelessReset.candidateToken(in: UnsafeRawBufferPointer(datagram))
         var processedAny = false
-        var packets = CoalescedPackets(UnsafeRawBufferPointer(datagram), shortHeaderDCIDLength: configuration.localConnectionIDLength)
+        // RFC 9287 §3: having advertised grease_quic_bit, packets with the fixed bit 0 are valid.
+        var packets = CoalescedPackets(UnsafeRawBufferPointer(datagram), shortHeaderDCIDLength: configuration.localConnectionIDLength,
+                                       allowFixedBitZero: configuration.transportParameters.greaseQuicBit)
         while state == .open {
             let header: PacketHeader
             do {
@@ -221,6 +223,10 @@ extension Connection {
             default: lastPacketNonProbing = true
             }
             try handleFrame(frame, payload: payload, space: space, dcid: dcid, now: now)
+            // RFC 9001 §4.6.1: remember which stream data was 0-RTT (the API reports it).
+            if kind == .zeroRTT, case .stream(let f) = frame {
+                streams.noteZeroRTTData(StreamID(f.streamID), end: f.offset + UInt64(f.data.count))
+            }
             if state != startState { break }
         }
         return ackEliciting

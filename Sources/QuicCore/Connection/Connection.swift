@@ -286,6 +286,23 @@ public final class Connection {
     /// Sends a PING in the next packet (RFC 9000 §19.2).
     public func ping() { pingPending = true }
 
+    /// RFC 9287: both endpoints advertised grease_quic_bit.
+    public var greaseQuicBitNegotiated: Bool {
+        configuration.transportParameters.greaseQuicBit && (peerTransportParameters?.greaseQuicBit ?? false)
+    }
+
+    /// The Destination Connection ID of the client's first Initial (RFC 9000 §7.3).
+    public var originalDestinationConnectionID: ConnectionID { originalDestinationCID }
+
+    /// Sends to a new connection ID of the peer from now on, retiring the one in use (RFC 9000
+    /// §5.1.2; MsQuic's private QUIC_PARAM_CONN_FORCE_CID_UPDATE). False before the handshake
+    /// is confirmed or when the peer gave no spare CID.
+    public func switchPeerConnectionID() -> Bool {
+        guard isHandshakeConfirmed, cids.switchRemote() else { return false }
+        syncPeerResetTokens()
+        return true
+    }
+
     /// Forces a key update (RFC 9001 §6.1); refused until the handshake is confirmed and the
     /// peer acknowledged a packet of the current phase.
     public func initiateKeyUpdate() throws {

@@ -12,6 +12,9 @@ public struct ConnectionConfiguration: @unchecked Sendable {
     /// Client: the version of the first Initial is `versions[0]`. Server: the versions accepted.
     /// RFC 9000 (v1) and RFC 9369 (v2).
     public var versions: [QuicVersion] = [.v1, .v2]
+    /// RFC 9368 (version negotiation extension): send version_information (Chosen Version =
+    /// the connection's version, Available Versions = `versions`) in the transport parameters.
+    public var sendsVersionInformation = false
     /// Our transport parameters (limits, idle timeout, ...). The connection ID parameters
     /// (original/initial/retry source CID, stateless reset token) are set by the connection
     /// (RFC 9000 §7.3, §18.2).

@@ -153,6 +153,16 @@ struct ConnectionIDState {
         }
     }
 
+    /// Moves to another of the peer's CIDs and retires the one in use (RFC 9000 §5.1.2,
+    /// §19.16). False when the peer gave no spare CID.
+    mutating func switchRemote() -> Bool {
+        guard remote.count >= 2, remote.indices.contains(activeRemote) else { return false }
+        let old = remote.remove(at: activeRemote)
+        if !pendingRetirements.contains(old.sequence) { pendingRetirements.append(old.sequence) }
+        activeRemote = remote.indices.min { remote[$0].sequence < remote[$1].sequence } ?? 0
+        return true
+    }
+
     /// RETIRE_CONNECTION_ID from the peer (RFC 9000 §19.16); returns the retired CID.
     /// RFC 9000 §5.1.2: the RETIRE_CONNECTION_ID frames we owe are bounded. "An endpoint
     /// SHOULD allow for sending and tracking a number of RETIRE_CONNECTION_ID frames of at

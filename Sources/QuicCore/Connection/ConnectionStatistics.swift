@@ -21,6 +21,10 @@ public struct ConnectionStatistics: Equatable, Sendable {
     /// Times the peer's address changed and the connection followed it (RFC 9000 §9.3).
     public var pathChanges: UInt64 = 0
     public var pathMTU: Int = 1200
+    /// Client: the server answered with a Retry (RFC 9000 §8.1.2).
+    public var statelessRetry = false
+    /// Client: the handshake restarted after a Version Negotiation packet (RFC 9000 §6.2).
+    public var versionNegotiation = false
 }
 
 extension Connection {
@@ -40,6 +44,8 @@ extension Connection {
         s.decryptionFailures = forgedPackets
         s.receivedBytes = bytesReceived
         s.sentBytes = bytesSent
+        s.statelessRetry = role == .client && retrySourceCID != nil
+        s.versionNegotiation = role == .client && versionNegotiationVersions != nil
         return s
     }
 }

@@ -83,7 +83,8 @@ public final class Endpoint: ConnectionIDRegistry {
     @discardableResult
     public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: QuicInstant) -> EndpointEvent? {
         let bytes = UnsafeRawBufferPointer(datagram)
-        guard let header = try? PacketHeader.parse(bytes, shortHeaderDCIDLength: configuration.connectionIDLength) else {
+        guard let header = try? PacketHeader.parse(bytes, shortHeaderDCIDLength: configuration.connectionIDLength,
+                                                   allowFixedBitZero: configuration.allowsFixedBitZero) else {
             return nil  // RFC 9000 §5.2: unparseable datagrams are dropped.
         }
         if let conn = routes[header.dcid] ?? (header.isLongHeader ? initialRoutes[header.dcid] : nil), !conn.isClosed {

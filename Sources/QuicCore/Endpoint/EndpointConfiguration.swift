@@ -22,6 +22,9 @@ public struct EndpointConfiguration: @unchecked Sendable {
     /// Answer client Initials of other versions with Version Negotiation (RFC 9000 §6.1) even
     /// without a `server` configuration: for a listener that creates its connections itself.
     public var answersVersionNegotiation = false
+    /// Packets with the fixed bit 0 are parsed rather than dropped: a connection of this
+    /// endpoint advertised grease_quic_bit (RFC 9287 §3).
+    public var allowsFixedBitZero = false
     /// Key of the stateless reset tokens (RFC 9000 §10.3.2); random when nil.
     public var statelessResetKey: [UInt8]?
     /// Send a Retry to every client Initial without a valid token (RFC 9000 §8.1.2).

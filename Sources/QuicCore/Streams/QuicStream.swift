@@ -13,6 +13,12 @@ public final class QuicStream {
     public let hasReceivePart: Bool
 
     public internal(set) var sendState: StreamSendState
+    /// End of the stream data received in 0-RTT packets (RFC 9001 §4.6.1), for the API's
+    /// QUIC_RECEIVE_FLAG_0_RTT.
+    public internal(set) var zeroRTTReceivedEnd: UInt64 = 0
+    /// An empty STREAM frame is owed to open the stream at the peer before any data
+    /// (MsQuic's QUIC_STREAM_START_FLAG_IMMEDIATE).
+    var announcePending = false
     public internal(set) var receiveState: StreamReceiveState
 
     /// Scheduling priority (MsQuic QUIC_PARAM_STREAM_PRIORITY): higher goes first, round-robin

@@ -13,7 +13,7 @@ extension StreamManager {
         }
         if !controlQueue.isEmpty { return true }
         let credit = connectionSend.available
-        for s in sendQueue where s.wantsToSend(connectionCredit: credit) { return true }
+        for s in sendQueue where s.announcePending || s.wantsToSend(connectionCredit: credit) { return true }
         return false
     }
 
@@ -141,6 +141,25 @@ extension StreamManager {
         var skipped = 0  // streams at the head of the queue that cannot send now
         while skipped < sendQueue.count, w.remaining > 2 {
             let s = sendQueue[skipped]
+            if s.announcePending {
+                // An empty STREAM frame opens the stream at the peer (see `announce`); data
+                // queued meanwhile opens it anyway.
+                s.announcePending = false
+                if s.send.nextOffset == 0, !s.send.hasNewData, s.resetErrorCode == nil {
+                    let before = w.position
+                    do {
+                        try FrameEncoder.writeStreamHeader(streamID: s.id.rawValue, offset: 0, length: 0, fin: false,
+                                                           explicitLength: true, into: &w)
+                        if s.sendState == .ready { s.sendState = .send }
+                        sent.append(.stream(id: s.id.rawValue, offset: 0, length: 0, fin: false))
+                    } catch {
+                        w.position = before
+                        s.announcePending = true
+                        skipped += 1
+                        continue
+                    }
+                }
+            }
             let credit = Swift.min(s.sendCredit.available, connectionSend.available)
             guard s.resetErrorCode == nil,
                   let probe = s.send.nextSegment(maxLength: Int.max, newDataCredit: credit) else {

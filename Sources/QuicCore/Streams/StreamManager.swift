@@ -33,6 +33,9 @@ public final class StreamManager {
     var localLimit: [UInt64] = [0, 0]
     /// The next index of a peer stream not yet opened.
     var nextRemoteIndex: [UInt64] = [0, 0]
+    /// How many streams of each kind the peer may have open at once (the configured counts;
+    /// raised by `raisePeerStreamCount`).
+    var peerConcurrency: [UInt64] = [0, 0]
     /// The MAX_STREAMS we advertised: how many streams the peer may open.
     var remoteLimit: [UInt64]
     /// The MAX_STREAMS value to advertise next (grows as peer streams finish).
@@ -79,6 +82,7 @@ public final class StreamManager {
         self.config = config
         remoteLimit = [config.maxStreamsBidi, config.maxStreamsUni]
         remoteLimitNext = remoteLimit
+        peerConcurrency = remoteLimit
         connectionSend = SendCredit(limit: 0)
         connectionReceive = ReceiveCredit(window: config.maxData)
         crypto = CryptoStreams(bufferLimit: config.cryptoBufferLimit)
@@ -273,6 +277,47 @@ public final class StreamManager {
             s.inControlQueue = false
         }
         forget(s)
+    }
+
+    /// The application allows the peer more concurrent streams of a kind (MsQuic: a new
+    /// PeerBidiStreamCount/PeerUnidiStreamCount on a started connection): the difference is
+    /// added to the MAX_STREAMS we advertise, sent at once (RFC 9000 §4.6, §19.11). A lower
+    /// count is not taken back (MAX_STREAMS cannot decrease).
+    public func raisePeerStreamCount(bidirectional: Bool, to count: UInt64) {
+        let k = Self.kind(bidirectional)
+        let count = Swift.min(count, 1 << 60)
+        guard count > peerConcurrency[k] else { return }
+        remoteLimitNext[k] = Swift.min(remoteLimitNext[k] + (count - peerConcurrency[k]), 1 << 60)
+        peerConcurrency[k] = count
+        maxStreamsPending[k] = true
+    }
+
+    /// Makes the peer learn of a local stream now, even with no data queued: an empty STREAM
+    /// frame at offset 0 (RFC 9000 §19.8 allows a zero-length STREAM frame; §3.2: any frame
+    /// opens the stream at the peer). Nothing is sent if data already went out.
+    public func announce(_ id: StreamID) {
+        guard let s = streams[id.rawValue], s.isLocal, s.hasSendPart, s.send.nextOffset == 0 else { return }
+        s.announcePending = true
+        scheduleSend(s)
+    }
+
+    /// The memory the stream's readable spans point into, as an opaque owner: the API layer
+    /// holds it while the application keeps received buffers past its callback (MsQuic's
+    /// QUIC_STATUS_PENDING from RECEIVE), so that a reset or the end of the stream, which drop
+    /// the engine's buffer, does not free memory the application may still touch.
+    public func receiveStorageOwner(_ id: StreamID) -> AnyObject? {
+        streams[id.rawValue]?.receive.storage
+    }
+
+    /// How far a stream's data came in 0-RTT packets (0 if none did).
+    public func zeroRTTReceivedEnd(_ id: StreamID) -> UInt64 {
+        streams[id.rawValue]?.zeroRTTReceivedEnd ?? 0
+    }
+
+    /// Notes that STREAM data up to `end` arrived in a 0-RTT packet.
+    func noteZeroRTTData(_ id: StreamID, end: UInt64) {
+        guard let s = streams[id.rawValue] else { return }
+        s.zeroRTTReceivedEnd = max(s.zeroRTTReceivedEnd, end)
     }
 
     /// The contiguous received data of a stream, in place, and whether it ends at the final
