@@ -459,7 +459,8 @@ extension Api {
             let accepted = s.connection.core?.handshake.isEarlyDataAccepted ?? false
             return getFixed(bytes(of: accepted ? s.earlyBytes : 0), length, buffer)
         case ConnParam.streamIdealSendBufferSize:
-            return getFixed(bytes(of: UInt64(128 * 1024)), length, buffer)
+            // The value last indicated with IDEAL_SEND_BUFFER_SIZE (MsQuic's LastIdealSendBuffer).
+            return getFixed(bytes(of: s.idealSendBufferSize), length, buffer)
         case ConnParam.streamPriority:
             return getFixed(bytes(of: s.priority), length, buffer)
         case ConnParam.streamStatistics:

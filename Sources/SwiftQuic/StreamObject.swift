@@ -53,6 +53,9 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
 
     /// QUIC_PARAM_STREAM_PRIORITY (0x7FFF by default), applied to the engine's stream.
     var priority: UInt16 = 0x7FFF
+    /// The last QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE value indicated (MsQuic's
+    /// LastIdealSendBuffer), reported by QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE.
+    var idealSendBufferSize = StreamManager.defaultIdealSendBytes
 
     static let flagUnidirectional: UInt32 = 0x1
 
@@ -218,6 +221,13 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             ev.free()
         case .shutdownComplete:
             deliverShutdownComplete(connectionShutdown: connection.shutdownInitiated)
+        case .idealSendBufferSize(_, let bytes):
+            // QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE: ByteCount (uint64) at offset 8.
+            idealSendBufferSize = bytes
+            let ev = RawEvent(type: EventType.idealSendBufferSize)
+            ev.set(8, bytes)
+            deliver(ev)
+            ev.free()
         case .peerStreamStarted, .streamsAvailable:
             break
         }

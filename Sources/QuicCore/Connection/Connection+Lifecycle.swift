@@ -86,6 +86,7 @@ extension Connection {
 
     /// Runs the timers that expired at `now`.
     public func handleTimeout(now: QuicInstant) {
+        noteTime(now)
         switch state {
         case .closed: return
         case .closing, .draining:

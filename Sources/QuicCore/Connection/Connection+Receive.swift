@@ -7,6 +7,7 @@ import QuicWire
 extension Connection {
     /// Processes one UDP datagram from `remote`. The buffer is decrypted in place.
     public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: QuicInstant) {
+        noteTime(now)
         switch state {
         case .closed, .draining:
             return  // RFC 9000 §10.2.2: a draining endpoint sends nothing.

@@ -29,9 +29,14 @@ extension Connection {
         return max(1200, min(configuration.maxDatagramSize, peer))
     }
 
+    /// The size of a full datagram now (what `pollTransmit` fills to when it has enough to
+    /// send): equal-size runs of these can leave as one GSO send.
+    public var maxDatagramSize: Int { currentMaxDatagramSize }
+
     /// Writes the next datagram to send into `buffer` (at least 1200 bytes), nil when there
     /// is nothing to send now.
     public func pollTransmit(now: QuicInstant, into buffer: UnsafeMutableRawBufferPointer) -> Transmit? {
+        noteTime(now)
         switch state {
         case .closed: return nil
         case .draining: if !drainReplyPending { return nil }
@@ -150,6 +155,9 @@ extension Connection {
                 ackElicitingSentSinceReceive = true
             }
         }
+        // The queue an application should keep grows with what congestion control lets fly
+        // (QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE).
+        if !closing { streams.raiseIdealSendBytes(bytesInFlightMax: recovery.bytesInFlightMax) }
         // RFC 9001 §4.9.1: a client drops Initial keys when it first sends a Handshake packet.
         if role == .client && sentHandshake { discardKeys(.initial, now: now) }
         if closing { closePacketPending = false; drainReplyPending = false }
