@@ -446,6 +446,11 @@ extension Api {
                                        _ buffer: UnsafeMutableRawPointer?) -> QuicStatus {
         switch param {
         case ConnParam.streamID:
+            // MsQuic (stream.c): the size protocol first, then INVALID_STATE before the stream
+            // has an ID. (MsQuic gives a stream its ID at StreamStart even before
+            // ConnectionStart; here such a stream gets it when the connection starts.)
+            if length.pointee < 8 { length.pointee = 8; return Status.bufferTooSmall }
+            guard buffer != nil else { return Status.invalidParameter }
             guard let id = s.id else { return Status.invalidState }
             return getFixed(bytes(of: id.rawValue), length, buffer)
         case ConnParam.stream0RTTLength:
