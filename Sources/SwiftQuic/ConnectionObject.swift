@@ -75,6 +75,8 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var localAddressOverride: UDPAddress?
     var ownSettings: Settings?
     var shareUDPBinding = false
+    /// RegistrationShutdown reached this client connection before ConnectionStart.
+    var registrationShutDown = false
     /// Private test parameters: a transport parameter sent as given, and no version_information.
     var testTransportParameter: RawTransportParameter?
     var disableVersionInformation = false

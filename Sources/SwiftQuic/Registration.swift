@@ -151,8 +151,13 @@ extension Api {
             // QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT: no CONNECTION_CLOSE is sent (RFC 9000 §10.2).
             let silent = flags & 0x1 != 0
             let op: @Sendable () -> Void = {
-                guard conn.isServer || conn.started else { return }
-                conn.shutdownOnWorker(errorCode: errorCode, silent: silent)
+                if !conn.isServer && !conn.started && conn.core == nil {
+                    // MsQuic: a client connection not started yet hears nothing now; a later
+                    // ConnectionStart ends it (SHUTDOWN_COMPLETE, status ABORTED).
+                    conn.registrationShutDown = true
+                } else {
+                    conn.shutdownOnWorker(errorCode: errorCode, silent: silent)
+                }
             }
             if conn.worker.isCurrent { op() } else { conn.worker.post(op) }
         }
