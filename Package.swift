@@ -44,10 +44,13 @@ let package = Package(
             dependencies: ["CMsQuic", "CSwiftQuicVersion", "CCrypto", "QuicWire", "QuicCrypto", "QuicTLS", "QuicCore", "QuicPlatform"],
             swiftSettings: headerFlags,
             linkerSettings: [
-                .unsafeFlags([
-                    "-Xlinker", "--version-script=\(root)/cmake/msquic.map",
-                    "-Xlinker", "-soname=libswiftquic.so",
-                ]),
+                .unsafeFlags(["-Xlinker", "-soname=libswiftquic.so"]),
+                // The export map shapes the shipped (release) library only. SwiftPM also applies a
+                // target's linker flags to every executable that links it, and in a debug test
+                // binary the map made the AddressSanitizer runtime's malloc/free local, so the
+                // Swift runtime's allocations bypassed ASan's interceptors and XCTest aborted at
+                // start-up with a bad-free (`swift test --sanitize=address`, Tests/SANITIZERS.md).
+                .unsafeFlags(["-Xlinker", "--version-script=\(root)/cmake/msquic.map"], .when(configuration: .release)),
                 // The shipped (release) library carries the Swift runtime inside it, so C programs
                 // need only libc, libstdc++ and libcrypto. Debug builds (what `swift test` links,
                 // and there is no static XCTest) keep the shared runtime. GNU ld (bfd), not gold:

@@ -43,6 +43,25 @@ static int count_dir(const char* Path)
     return N;
 }
 
+/* Prints what each open file descriptor is (for a failure report). */
+static void dump_fds(void)
+{
+    DIR* D = opendir("/proc/self/fd");
+    struct dirent* E;
+    char Link[300], Target[256];
+    if (D == NULL) return;
+    while ((E = readdir(D)) != NULL) {
+        ssize_t N;
+        if (E->d_name[0] == '.') continue;
+        snprintf(Link, sizeof(Link), "/proc/self/fd/%s", E->d_name);
+        N = readlink(Link, Target, sizeof(Target) - 1);
+        if (N < 0) continue;
+        Target[N] = 0;
+        printf("     fd %s -> %s\n", E->d_name, Target);
+    }
+    closedir(D);
+}
+
 /* ---- server -------------------------------------------------------------- */
 
 static TU_EVENT ServerStreamShutdown;
@@ -205,6 +224,10 @@ typedef struct STREAM_CTX {
     TU_EVENT ShutdownComplete;
     QUIC_STATUS SendAfterShutdown;
     int SendCompletes;
+    /* When set, SHUTDOWN_COMPLETE waits (bounded) for MainDone before closing the stream, so
+     * the test thread's own calls on the handle never race with that StreamClose. */
+    int HoldClose;
+    TU_EVENT MainDone;
 } STREAM_CTX;
 
 static QUIC_STATUS QUIC_API client_stream(HQUIC Stream, void* Context, QUIC_STREAM_EVENT* Event)
@@ -217,6 +240,9 @@ static QUIC_STATUS QUIC_API client_stream(HQUIC Stream, void* Context, QUIC_STRE
         S->SendCompletes++;
         break;
     case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
+        if (S->HoldClose) {
+            (void)tu_event_wait(&S->MainDone, 1, 5000);
+        }
         S->SendAfterShutdown = Api->StreamSend(Stream, &B, 1, QUIC_SEND_FLAG_NONE, NULL);
         Api->StreamClose(Stream);                           /* from its own callback: allowed */
         tu_event_signal(&S->ShutdownComplete, Stream, NULL, 0);
@@ -347,6 +373,8 @@ static void test_connection_start_misuse(uint16_t Port)
         QUIC_STATUS St;
         memset(&S, 0, sizeof(S));
         tu_event_init(&S.ShutdownComplete);
+        tu_event_init(&S.MainDone);
+        S.HoldClose = 1;
         CHECK_STATUS(Api->StreamOpen(Conn, QUIC_STREAM_OPEN_FLAG_NONE, client_stream, &S, &Stream),
                      QUIC_STATUS_SUCCESS, "StreamOpen");
         if (Stream != NULL) {
@@ -358,6 +386,7 @@ static void test_connection_start_misuse(uint16_t Port)
                          "StreamSend with FIN");
             CHECK_STATUS(Api->StreamSend(Stream, &B, 1, QUIC_SEND_FLAG_NONE, NULL), QUIC_STATUS_INVALID_STATE,
                          "StreamSend after FIN");
+            tu_event_signal(&S.MainDone, NULL, NULL, 0);
             CHECK(tu_event_wait(&S.ShutdownComplete, 1, WAIT_MS) == 1, "stream SHUTDOWN_COMPLETE");
             CHECK_STATUS(S.SendAfterShutdown, QUIC_STATUS_INVALID_STATE,
                          "StreamSend from SHUTDOWN_COMPLETE (then StreamClose there)");
@@ -734,6 +763,7 @@ static void test_reopen(int FdsAtStart, int ThreadsAtStart)
     CHECK(Threads == ThreadsAtStart, "the last MsQuicClose stopped every worker thread (%d, at start %d)", Threads,
           ThreadsAtStart);
     CHECK(Fds == FdsAtStart, "the last MsQuicClose closed every socket (%d fds, at start %d)", Fds, FdsAtStart);
+    if (Fds != FdsAtStart) dump_fds();
     CHECK_STATUS(MsQuicOpen2(&Api), QUIC_STATUS_SUCCESS, "MsQuicOpen2 after the last MsQuicClose");
     if (Api == NULL) return;
     CHECK_STATUS(Api->RegistrationOpen(NULL, &Reg), QUIC_STATUS_SUCCESS, "RegistrationOpen after a reopen");

@@ -4,6 +4,9 @@
  * here wrote (aioquic, ngtcp2); interop/run_interop.py pairs them.
  *
  *   msquic_peer server --port 0 --cert F --key F [--alpn A] [--max-bytes-per-key N]
+ *       [--conn-flow-control-window N]   (QUIC_SETTINGS.ConnFlowControlWindow: our initial_max_data)
+ *       [--stateless-reset-key HEX64]    (QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY, 32 bytes)
+ *       [--initial-rtt-ms N]             (QUIC_SETTINGS.InitialRttMs)
  *       Listens on --host (127.0.0.1), prints "LISTENING <port>", echoes every
  *       bidirectional stream (data and FIN) and every DATAGRAM, prints one line per
  *       connection event, and runs until SIGTERM/SIGINT.
@@ -171,6 +174,14 @@ static QUIC_STATUS open_configuration(void)
         Settings.IsSet.ServerResumptionLevel = 1;
         Settings.ServerResumptionLevel = QUIC_SERVER_RESUME_AND_ZERORTT;
     }
+    if (Opt.InitialRttMs != 0) {
+        Settings.IsSet.InitialRttMs = 1;
+        Settings.InitialRttMs = Opt.InitialRttMs;
+    }
+    if (Opt.ConnFlowControlWindow != 0) {
+        Settings.IsSet.ConnFlowControlWindow = 1;   /* our initial_max_data */
+        Settings.ConnFlowControlWindow = Opt.ConnFlowControlWindow;
+    }
     if (Opt.MaxBytesPerKey != 0) {
         Settings.IsSet.MaxBytesPerKey = 1;
         Settings.MaxBytesPerKey = Opt.MaxBytesPerKey;
@@ -258,7 +269,9 @@ static void usage(void)
             "usage: msquic_peer server|client [--host H] [--port P] [--server-name N] [--alpn A[,B]]\n"
             "       [--cert F --key F] [--ca F | --insecure] [--mode echo|datagram|handshake|resume]\n"
             "       [--bytes N] [--streams K] [--version 1|2[,..]] [--expect-fail alpn|cert|version]\n"
-            "       [--max-bytes-per-key N] [--timeout S] [--zero-rtt]\n");
+            "       [--max-bytes-per-key N] [--conn-flow-control-window N] [--stateless-reset-key HEX64]\n"
+            "       [--initial-rtt-ms N]\n"
+            "       [--timeout S] [--zero-rtt]\n");
 }
 
 int main(int argc, char** argv)
@@ -272,6 +285,9 @@ int main(int argc, char** argv)
         {"mode", required_argument, NULL, 'm'},      {"expect-fail", required_argument, NULL, 'x'},
         {"version", required_argument, NULL, 'v'},   {"max-bytes-per-key", required_argument, NULL, 'K'},
         {"timeout", required_argument, NULL, 't'},   {"zero-rtt", no_argument, NULL, 'z'},
+        {"conn-flow-control-window", required_argument, NULL, 'W'},
+        {"stateless-reset-key", required_argument, NULL, 'R'},
+        {"initial-rtt-ms", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     const QUIC_REGISTRATION_CONFIG RegConfig = {"msquic_peer", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
@@ -312,6 +328,9 @@ int main(int argc, char** argv)
         case 'K': Opt.MaxBytesPerKey = strtoull(optarg, NULL, 10); break;
         case 't': Opt.TimeoutSeconds = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'z': Opt.ZeroRtt = 1; break;
+        case 'W': Opt.ConnFlowControlWindow = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'R': Opt.StatelessResetKey = optarg; break;
+        case 'T': Opt.InitialRttMs = (uint32_t)strtoul(optarg, NULL, 10); break;
         default: usage(); return 2;
         }
     }
@@ -338,6 +357,28 @@ int main(int argc, char** argv)
     if (QUIC_FAILED(Status)) {
         say("RESULT fail RegistrationOpen status=0x%x", (unsigned)Status);
         return 1;
+    }
+    if (Opt.StatelessResetKey != NULL) {
+        /* QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY: 32 bytes given as 64 hex digits; set once the
+           library is initialized (after RegistrationOpen), as MsQuic requires. */
+        uint8_t Key[QUIC_STATELESS_RESET_KEY_LENGTH];
+        unsigned Byte;
+        if (strlen(Opt.StatelessResetKey) != 2 * sizeof(Key)) {
+            usage();
+            return 2;
+        }
+        for (size_t i = 0; i < sizeof(Key); i++) {
+            if (sscanf(Opt.StatelessResetKey + 2 * i, "%2x", &Byte) != 1) {
+                usage();
+                return 2;
+            }
+            Key[i] = (uint8_t)Byte;
+        }
+        Status = Api->SetParam(NULL, QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY, sizeof(Key), Key);
+        if (QUIC_FAILED(Status)) {
+            say("RESULT fail SetParam(GLOBAL_STATELESS_RESET_KEY) status=0x%x", (unsigned)Status);
+            return 1;
+        }
     }
     if (QUIC_FAILED(open_configuration())) {
         return 1;

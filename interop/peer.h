@@ -42,6 +42,9 @@ typedef struct OPTIONS {
     uint32_t Versions[4];
     uint32_t VersionCount;
     uint64_t MaxBytesPerKey;
+    uint32_t ConnFlowControlWindow;
+    const char* StatelessResetKey;
+    uint32_t InitialRttMs;
     unsigned TimeoutSeconds;
     int ZeroRtt;
 } OPTIONS;

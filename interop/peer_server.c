@@ -1,6 +1,8 @@
 /* peer_server.c - the server of msquic_peer: listener, echo of streams and datagrams. */
 #include "peer.h"
 
+#include <arpa/inet.h>
+
 /* ---- server ------------------------------------------------------------------------- */
 
 
@@ -96,6 +98,15 @@ static QUIC_STATUS QUIC_API server_connection_callback(HQUIC Connection, void* C
             (unsigned)Event->SHUTDOWN_INITIATED_BY_TRANSPORT.Status,
             (unsigned long long)Event->SHUTDOWN_INITIATED_BY_TRANSPORT.ErrorCode);
         break;
+    case QUIC_CONNECTION_EVENT_PEER_ADDRESS_CHANGED: {
+        char Text[64] = "?";
+        const QUIC_ADDR* A = Event->PEER_ADDRESS_CHANGED.Address;
+        if (A != NULL && QuicAddrGetFamily(A) == QUIC_ADDRESS_FAMILY_INET) {
+            inet_ntop(AF_INET, &A->Ipv4.sin_addr, Text, sizeof(Text));
+        }
+        say("EVENT server PEER_ADDRESS_CHANGED %s:%u", Text, A != NULL ? (unsigned)QuicAddrGetPort(A) : 0u);
+        break;
+    }
     case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER:
         say("EVENT server shutdown by peer error=0x%llx", (unsigned long long)Event->SHUTDOWN_INITIATED_BY_PEER.ErrorCode);
         break;

@@ -4,18 +4,26 @@
 #   1. installs missing tools (apt-get: cmake, openssl, libssl-dev, pkg-config, python3, gcc, ...)
 #   2. swift test                      all Swift test targets (XCTest)
 #   3. CMake build                     release libswiftquic.so (swift build -c release) + C tests
-#   4. ctest --output-on-failure       C tests (CTests/*.c), packaging tests, export check
+#   4. ctest --output-on-failure       C tests (CTests/*.c), packaging tests, export check, interop
+#                                      (ctest -L interop) and the adversarial battery (-L adversarial)
 #   5. library check                   exports only MsQuicOpenVersion/MsQuicClose@@msquic;
 #                                      needs only libc/libm/libstdc++/libgcc_s/libcrypto
 #   6. ../shared/abi/abi-check include/   the header against MsQuic 2.6.0, fact by fact
-#   7. scripts/msquictest-ci.sh        a chosen part of MsQuic's own suite (msquictest, cases in
+#   7. ThreadSanitizer                 scripts/sanitize.sh thread: libswiftquic.so built with TSan,
+#                                      CTests/api_stress.c hammering the C API from 4 threads for
+#                                      TSAN_STRESS_SECONDS (default 20); then sanitize.sh
+#                                      thread-tests: SwiftQuicTests and QuicPlatformTests under TSan.
+#                                      Fails on any TSan report (a few minutes, most of it the TSan
+#                                      builds; Tests/SANITIZERS.md)
+#   8. scripts/msquictest-ci.sh        a chosen part of MsQuic's own suite (msquictest, cases in
 #                                      scripts/msquictest-ci.txt) on the release library, when
 #                                      ../shared/msquic-2.6.0 is present (else a SKIP line)
 # Every step runs even if an earlier one failed (except what needs the build); a summary follows.
 # Exit status: 0 when every step passed.
 #
 # Environment: BUILD_DIR (default build/cmake), JOBS (default nproc), SKIP_SWIFT_TEST=1 to skip
-# step 2, SWIFT_TEST_TIMEOUT (default 45m), CTEST_ARGS (extra ctest arguments, e.g. "-R smoke").
+# step 2, SWIFT_TEST_TIMEOUT (default 45m), CTEST_ARGS (extra ctest arguments, e.g. "-R smoke"),
+# SKIP_TSAN=1 to skip step 7, TSAN_STRESS_SECONDS (default 20).
 set -uo pipefail
 export LC_ALL=C
 
@@ -87,6 +95,16 @@ elif [ ! -f "$BUILD_DIR/swift/release/libswiftquic.so" ]; then
 else
   step "msquictest CI subset (MsQuic's own suite, scripts/msquictest-ci.txt)" \
     env MSQUIC_DIR="$MSQUIC_DIR" bash scripts/msquictest-ci.sh "$BUILD_DIR/swift/release/libswiftquic.so"
+fi
+if [ "${SKIP_TSAN:-0}" = 1 ]; then
+  skip "ThreadSanitizer (api_stress)" "SKIP_TSAN=1"
+else
+  # The longer runs (and swift test --sanitize=address) are by hand: Tests/SANITIZERS.md.
+  step "ThreadSanitizer: api_stress ${TSAN_STRESS_SECONDS:-20}s over a TSan libswiftquic.so" \
+    env STRESS_SECONDS="${TSAN_STRESS_SECONDS:-20}" STRESS_THREADS=4 \
+    timeout --foreground 20m bash scripts/sanitize.sh thread
+  step "ThreadSanitizer: swift test SwiftQuicTests, QuicPlatformTests" \
+    timeout --foreground 20m bash scripts/sanitize.sh thread-tests
 fi
 
 printf '\n===== summary (%ss)\n' "$(( $(date +%s) - started ))"

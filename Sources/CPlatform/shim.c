@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <string.h>
+#include <errno.h>
+#include <linux/filter.h>
 
 #ifndef SOL_UDP
 #define SOL_UDP 17
@@ -52,4 +54,26 @@ int cplatform_set_thread_name(const char *name) {
     strncpy(cut, name, sizeof cut - 1);
     cut[sizeof cut - 1] = 0;
     return pthread_setname_np(pthread_self(), cut);
+}
+
+#ifndef SO_ATTACH_REUSEPORT_CBPF
+#define SO_ATTACH_REUSEPORT_CBPF 51
+#endif
+
+int cplatform_attach_reuseport_cid_steering(int fd, unsigned int group_size)
+{
+    if (group_size == 0 || group_size > 255) { errno = EINVAL; return -1; }
+    // For a reuseport program the packet data starts at the UDP payload (the QUIC packet).
+    // A load past the end ends the program with 0 (the first socket).
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),                 // A = first byte
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x80, 0, 2),      // long header?
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),                 //   A = DCID[0] (long header)
+        BPF_JUMP(BPF_JMP | BPF_JA, 1, 0, 0),
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 1),                 //   A = DCID[0] (short header)
+        BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, group_size),       // A %= group size
+        BPF_STMT(BPF_RET | BPF_A, 0),                          // socket index
+    };
+    struct sock_fprog prog = { .len = (unsigned short)(sizeof(code) / sizeof(code[0])), .filter = code };
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog));
 }

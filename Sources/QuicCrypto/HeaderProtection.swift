@@ -8,6 +8,8 @@ import CCrypto
 ///
 /// Not thread-safe: the cipher context is reused, so an instance is confined to one thread
 /// at a time.
+///
+/// Sendable (unchecked): confined to the owning connection's worker (see `OneRTTKeys`).
 public final class HeaderProtection: @unchecked Sendable {
     /// Bytes of ciphertext sampled (RFC 9001 §5.4.2).
     public static let sampleLength = 16

@@ -22,6 +22,10 @@ public enum KeyPhase {
 /// The 1-RTT packet protection of a connection across key updates (RFC 9001 §6).
 ///
 /// Not thread-safe; confined to the connection's worker.
+///
+/// Sendable (unchecked): only so a connection can be created on one thread and handed to its
+/// worker; from then on every use is on that worker (a QuicCore `Connection` and everything it
+/// owns is confined to the worker of its API object, see SwiftQuic/ConnectionObject.swift).
 public final class OneRTTKeys: @unchecked Sendable {
     /// Which receive key matched a packet's key phase.
     public enum ReceiveKey: Sendable, Equatable {

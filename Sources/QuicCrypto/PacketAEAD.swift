@@ -7,6 +7,8 @@ import CCrypto
 ///
 /// Not thread-safe: the cipher contexts are reused for every packet, so an instance is
 /// confined to one thread at a time (the worker that owns the connection).
+///
+/// Sendable (unchecked): confined to the owning connection's worker (see `OneRTTKeys`).
 public final class PacketAEAD: @unchecked Sendable {
     /// The AEAD tag length of every QUIC cipher suite (RFC 9001 §5.3).
     public static let tagLength = 16

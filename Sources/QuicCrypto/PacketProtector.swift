@@ -18,6 +18,9 @@ public struct UnprotectedPacket: Sendable, Equatable {
 /// AEAD and header protection keys of one direction at one encryption level.
 ///
 /// Not thread-safe (see `PacketAEAD`).
+///
+/// Sendable (unchecked): confined to the worker of the connection that owns it, like
+/// `OneRTTKeys`; the conformance only lets the connection be handed to that worker.
 public final class PacketProtector: @unchecked Sendable {
     public let aead: PacketAEAD
     public let headerProtection: HeaderProtection

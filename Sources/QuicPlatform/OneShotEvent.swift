@@ -2,6 +2,8 @@
 // that must wait until their operation has run on a worker.
 import Glibc
 
+/// Sendable (unchecked): `signaled` is read and written only under the pthread mutex, which
+/// also orders everything the signaling thread did before `signal()` before the waiter wakes.
 public final class OneShotEvent: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>

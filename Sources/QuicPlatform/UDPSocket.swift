@@ -3,6 +3,9 @@
 import CPlatform
 import Glibc
 
+/// Sendable (unchecked): owned by one thread at a time: the thread that creates it until
+/// `Worker.add` registers it, then only that worker (`localAddress` and `options` are `let`s
+/// and may be read anywhere).
 public final class UDPSocket: @unchecked Sendable {
     /// The file descriptor (-1 once closed).
     public private(set) var fileDescriptor: Int32
@@ -171,6 +174,14 @@ public final class UDPSocket: @unchecked Sendable {
         shared.port = first.localAddress.port
         for _ in 1..<count {
             group.append(try UDPSocket(bindingTo: shared, options: opts))
+        }
+        if options.steerByConnectionID && count > 1 {
+            // The program belongs to the group; attaching it through the first socket is enough.
+            guard cplatform_attach_reuseport_cid_steering(first.fileDescriptor, UInt32(count)) == 0 else {
+                let e = errno
+                group.forEach { $0.close() }
+                throw .system(.setsockopt, errno: e)
+            }
         }
         return group
     }

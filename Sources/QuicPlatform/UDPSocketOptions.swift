@@ -7,6 +7,11 @@ public struct UDPSocketOptions: Sendable {
     /// IPV6_V6ONLY for IPv6 sockets. Off by default: a socket bound to :: also receives IPv4
     /// (dual stack), reported as IPv4 addresses.
     public var ipv6Only = false
+    /// For a reuse-port group: steer each datagram to the group's socket whose index (modulo the
+    /// group size) is the first byte of its QUIC Destination Connection ID (a classic BPF
+    /// program, SO_ATTACH_REUSEPORT_CBPF), instead of the kernel's 4-tuple hash. A peer whose
+    /// address or port changes then still reaches the worker that holds its connection.
+    public var steerByConnectionID = false
     /// Messages per recvmmsg call.
     public var receiveBatchSize = 32
     /// Bytes per receive buffer. With GRO one message can carry up to 64 KiB of coalesced

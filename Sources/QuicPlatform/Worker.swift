@@ -3,10 +3,15 @@
 // poll sockets -> deliver received batches -> run due timers -> drain operations -> flush sends.
 import CPlatform
 import Glibc
+import QuicCore
 import Synchronization
 
 /// A socket registered with a worker, and its handler. Created on the adding thread, then
 /// used only on the worker (the epoll entry and the registry carry it across).
+///
+/// Sendable (unchecked): complete before it is published (registry insert under its mutex, then
+/// epoll_ctl, which orders it before the worker's epoll_wait sees it); `active` is written
+/// and read only on the worker.
 final class SocketRegistration: @unchecked Sendable {
     let socket: UDPSocket
     let handler: any UDPSocketHandler
@@ -18,6 +23,10 @@ final class SocketRegistration: @unchecked Sendable {
     }
 }
 
+/// Sendable (unchecked): what other threads touch is a `let`, a `Mutex` (inbox, registry) or an
+/// `Atomic` (stop flag, lifecycle); `thread` is written once in `init` before the worker is
+/// published; the timer heap, the running list, the flush list and `retired` belong to the
+/// worker's own thread (`threadMain` and what it calls).
 public final class Worker: @unchecked Sendable {
     public typealias Operation = @Sendable () -> Void
 
@@ -219,12 +228,13 @@ public final class Worker: @unchecked Sendable {
 
     // MARK: timers (worker thread only)
 
-    /// Arms (or moves) `timer` to fire at `deadline` (`MonotonicClock.now()` microseconds).
-    /// Only on this worker's thread; returns false (and does nothing) elsewhere.
+    /// Arms (or moves) `timer` to fire at `deadline` (on `MonotonicClock.instant`'s clock;
+    /// `.never` parks it at the end of the heap). Only on this worker's thread; returns false
+    /// (and does nothing) elsewhere.
     @discardableResult
-    public func schedule(_ timer: WorkerTimer, at deadline: UInt64) -> Bool {
+    public func schedule(_ timer: WorkerTimer, at deadline: QuicInstant) -> Bool {
         guard isCurrent else { return false }
-        timers.schedule(timer, at: deadline)
+        timers.schedule(timer, at: deadline.microseconds)
         return true
     }
 
@@ -289,6 +299,7 @@ public final class Worker: @unchecked Sendable {
             if micros < 0 {
                 n = epoll_pwait2(epollFD, events, Int32(maxEvents), nil, nil)
             } else {
+                // Bound: pollTimeout() caps micros at 60 s, and (micros % 10^6) × 1000 < 10^9 ns.
                 var ts = timespec(tv_sec: Int(micros / 1_000_000), tv_nsec: Int(micros % 1_000_000) * 1000)
                 n = epoll_pwait2(epollFD, events, Int32(maxEvents), &ts, nil)
             }

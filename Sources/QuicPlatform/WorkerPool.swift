@@ -35,14 +35,17 @@ public final class WorkerPool: Sendable {
     }
 
     /// Binds one SO_REUSEPORT socket per worker on `address` (port 0: one ephemeral port for
-    /// all) and registers each with its worker, using `makeHandler(worker)` for its handler.
+    /// all) and registers each with its worker, using `makeHandler(worker, socket)` for its
+    /// handler. `makeHandler` runs on the calling thread before that socket is registered, so
+    /// the handler can be set up completely (e.g. keep the socket) before the worker can call
+    /// it; after registration only the worker may touch the handler's state.
     /// On failure every socket made so far is closed.
     public func bindListener(address: UDPAddress, options: UDPSocketOptions = UDPSocketOptions(),
-                             makeHandler: (Worker) -> any UDPSocketHandler) throws(PlatformError) -> [UDPSocket] {
+                             makeHandler: (Worker, UDPSocket) -> any UDPSocketHandler) throws(PlatformError) -> [UDPSocket] {
         let sockets = try UDPSocket.bindReusePortGroup(count: workers.count, address: address, options: options)
         for (i, socket) in sockets.enumerated() {
             do throws(PlatformError) {
-                try workers[i].add(socket, handler: makeHandler(workers[i]))
+                try workers[i].add(socket, handler: makeHandler(workers[i], socket))
             } catch {
                 for (j, s) in sockets.enumerated() {
                     if j < i { workers[j].remove(s) } else { s.close() }

@@ -3,6 +3,9 @@
 
 /// A timer owned by one worker. Create it once (e.g. per connection) with its handler, then
 /// schedule / reschedule / cancel it as often as needed, on that worker's thread only.
+///
+/// Sendable (unchecked): created on any thread, then worker-bound: `Worker.schedule`/`cancel`
+/// refuse to touch it (or the heap) off their thread, and only that worker runs the handler.
 public final class WorkerTimer: @unchecked Sendable {
     let handler: () -> Void
     /// Deadline in microseconds of `MonotonicClock.now()`; meaningful while scheduled.

@@ -11,6 +11,9 @@ public enum CredentialError: Error, Equatable, Sendable {
 /// A certificate chain and its private key, loaded through libcrypto. This is what a
 /// configuration's credential holds for the TLS handshake: the server (or a client doing
 /// client authentication) sends `chain` and signs with `privateKey`.
+///
+/// Sendable (unchecked): immutable after loading; the EVP_PKEY and X509 objects are only read
+/// (signing uses a fresh EVP_MD_CTX per handshake), which OpenSSL 3 allows from any thread.
 public final class TLSCredential: @unchecked Sendable {
     /// `EVP_PKEY *`, owned by this object.
     public let privateKey: OpaquePointer

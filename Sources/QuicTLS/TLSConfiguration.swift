@@ -10,6 +10,11 @@ public protocol SessionTicketSealer: AnyObject, Sendable {
 }
 
 /// Everything one handshake needs to know, for either role.
+///
+/// Sendable (unchecked): a value whose members are Sendable (values, immutable credential and
+/// validator classes, a Sendable ticket sealer, a @Sendable `earlyDataAcceptance`) except
+/// `resumptionAcceptance`, which the API layer sets to a closure over one connection and which
+/// the handshake calls only on that connection's worker.
 public struct TLSConfiguration: @unchecked Sendable {
     public var role: TLSRole
 

@@ -157,6 +157,19 @@ public struct TransportParameters: Equatable, Sendable {
 
     /// Checks the rules of RFC 9000 §18.2 (and the extensions) for parameters sent by `sender`.
     /// Any violation is a TRANSPORT_PARAMETER_ERROR (RFC 9000 §7.4, §18.2).
+    ///
+    /// Bounds the engine relies on afterwards (issue 10 audit). Every integer parameter is a
+    /// varint, so ≤ 2^62-1 by decoding; beyond that:
+    /// - ack_delay_exponent ≤ 20 and max_ack_delay < 2^14 ms: checked here; QuicCore converts
+    ///   them to saturating `QuicDuration`s anyway.
+    /// - max_idle_timeout: any varint (2^62-1 ms is valid); QuicCore converts it with
+    ///   `QuicDuration.milliseconds`, which saturates to "never".
+    /// - initial_max_streams_bidi/uni ≤ 2^60: checked here, so index << 2 + type fits 2^62.
+    /// - initial_max_data / initial_max_stream_data_*: any varint; used only as flow control
+    ///   limits, compared and subtracted after a comparison (FlowControl.swift).
+    /// - active_connection_id_limit ≥ 2: checked here; only compared (ConnectionIDs.swift).
+    /// - max_udp_payload_size ≥ 1200: checked here; clamped to Int and to our buffers.
+    /// - max_datagram_frame_size: any varint; clamped to Int, then to what a packet holds.
     public func validate(sender: TransportParameterSender) throws(QuicError) {
         if sender == .client {
             // §18.2: server-only parameters.
@@ -188,6 +201,7 @@ public struct TransportParameters: Equatable, Sendable {
             }
         }
         // ack-frequency draft §3: min_ack_delay (µs) must not exceed max_ack_delay (ms).
+        // Bound: maxAckDelay < 2^14 was checked above, so the product is < 2^24.
         if let m = minAckDelay, m > maxAckDelay * 1000 {
             throw .transportParameter("min_ack_delay greater than max_ack_delay")
         }

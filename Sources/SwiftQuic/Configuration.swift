@@ -8,6 +8,7 @@
 import QuicTLS
 import Synchronization
 
+/// Sendable (unchecked): `let`s and one Mutex-guarded `State`.
 final class Configuration: QuicObject, @unchecked Sendable {
     let registration: Registration
     /// ALPN protocol IDs in preference order (RFC 7301 §3.1), each 1...255 bytes.

@@ -47,6 +47,7 @@ extension Api {
     static func listenerClose(_ listener: OpaquePointer?) {
         guard let object = Handles.object(listener, as: ListenerObject.self) else { return }
         _ = object.stop(appClosing: true)
+        HandshakeBudget.forgetDosListener(object)
         Handles.unregister(object)
     }
 
@@ -87,9 +88,9 @@ extension Api {
 
     static func connectionClose(_ connection: OpaquePointer?) {
         guard let conn = Handles.object(connection, as: ConnectionObject.self) else { return }
-        // The handle becomes invalid now; the worker finishes the close (blocking off-worker).
-        Handles.unregister(conn)
-        conn.worker.perform { conn.closeOnWorker() }
+        // The worker finishes the close (blocking off-worker); the handle stays valid through
+        // the SHUTDOWN_COMPLETE it delivers and becomes invalid after it.
+        Handles.close(conn, on: conn.worker) { conn.closeOnWorker() }
     }
 
     static func connectionShutdown(_ connection: OpaquePointer?, _ flags: UInt32, _ errorCode: UInt64) {
@@ -352,9 +353,12 @@ extension Api {
         }
         var payload: [UInt8] = []
         var total = 0
-        for i in 0..<Int(bufferCount) { total += Int(QuicBuffers.length(buffers, i)) }
         // One DATAGRAM frame carries it whole (RFC 9221 §5): never more than a UDP payload.
-        guard total <= Int(UInt16.max) else { return Status.invalidParameter }
+        // Checked per buffer so the sum of app-given UInt32 lengths stays below 2^17.
+        for i in 0..<Int(bufferCount) {
+            total += Int(QuicBuffers.length(buffers, i))
+            guard total <= Int(UInt16.max) else { return Status.invalidParameter }
+        }
         for i in 0..<Int(bufferCount) {
             let length = Int(QuicBuffers.length(buffers, i))
             guard length == 0 || QuicBuffers.pointer(buffers, i) != nil else { return Status.invalidParameter }

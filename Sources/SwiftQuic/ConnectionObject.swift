@@ -12,6 +12,10 @@ import QuicTLS
 import QuicWire
 import Synchronization
 
+/// Sendable (unchecked): worker-bound. Fields are set by the opening thread before the handle
+/// is published, then used on `worker` only (see "Threading" above; `service`, `deliver`,
+/// `attach`, `shutdownOnWorker`, `closeOnWorker` assert it in debug builds); the handler and
+/// context are atomics (CallbackObject); `registration`, `worker`, `isServer` are `let`s.
 final class ConnectionObject: CallbackObject, @unchecked Sendable {
     let registration: Registration
     /// The worker the connection lives on. Fixed, except that a client connection not started
@@ -86,6 +90,10 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var correlationID: UInt64 { UInt64(UInt(bitPattern: Int(bitPattern: UInt(bitPattern: block)))) }
     var quicVersion: UInt32 = 0
 
+    /// Counted in `HandshakeBudget` as a handshaking connection (server, from NEW_CONNECTION
+    /// until its handshake completes or it starts closing).
+    private var handshakeCharged = false
+
     var inService = false
     private var serviceAgain = false
     let shutdownCompleteEvent = OneShotEvent()
@@ -111,6 +119,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     // MARK: Engine attachment
 
     func attach(core: Connection, binding: Binding) {
+        worker.assertIsCurrent()
         self.core = core
         self.binding = binding
         started = true
@@ -143,7 +152,8 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
 
     /// Delivers the engine's events, sends, and re-arms the timer. Re-entrant calls (an API
     /// call made inside a callback) only ask the running loop for another round.
-    func service(now: UInt64 = Runtime.now) {
+    func service(now: QuicInstant = Runtime.now) {
+        worker.assertIsCurrent()
         if inService { serviceAgain = true; return }
         inService = true
         repeat {
@@ -159,11 +169,16 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             transmit(now: now)
         } while serviceAgain || !deferred.isEmpty
         inService = false
-        if let rtt = core?.smoothedRTT, rtt > maxRTT { maxRTT = rtt }
+        if handshakeCharged, connected || shutdownInitiated || shutdownRequested || appClosed
+            || shutdownCompleteDelivered || core?.isClosed == true {
+            releaseHandshake()
+        }
+        HandshakeBudget.indicateDosModeChanges()
+        if let rtt = core?.smoothedRTT.microseconds, rtt > maxRTT { maxRTT = rtt }
         rearm()
     }
 
-    private func transmit(now: UInt64) {
+    private func transmit(now: QuicInstant) {
         guard let core, let socket = binding?.socket else { return }
         while true {
             var buffer = socket.reserveSendBuffer()
@@ -341,6 +356,18 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             }
         case .newTokenReceived:
             break
+        case .peerAddressChanged(let address):
+            // QUIC_CONNECTION_EVENT_PEER_ADDRESS_CHANGED: the connection follows the peer to a
+            // new address (RFC 9000 §9.3); REMOTE_ADDRESS reports it from now on.
+            guard let new = UDPAddress(address) else { break }
+            remoteAddress = new
+            let addr = UnsafeMutableRawPointer.allocate(byteCount: QuicAddr.size, alignment: 8)
+            QuicAddr.write(new, to: addr)
+            let ev = RawEvent(type: EventType.peerAddressChanged)
+            ev.set(8, UnsafeRawPointer(addr))
+            _ = deliver(ev)
+            ev.free()
+            addr.deallocate()
         }
     }
 
@@ -355,6 +382,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     }
 
     func deliverShutdownComplete(handshakeCompleted: Bool, peerAcknowledged: Bool) {
+        releaseHandshake()
         guard !shutdownCompleteDelivered else { return }
         shutdownCompleteDelivered = true
         if !appClosed {
@@ -372,6 +400,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     /// Calls the application's callback, unless the handle is closed.
     @discardableResult
     func deliver(_ event: RawEvent) -> QuicStatus {
+        worker.assertIsCurrent()
         guard !appClosed else { return Status.success }
         return event.deliver(handler, handle, context)
     }
@@ -458,6 +487,7 @@ extension ConnectionObject {
     /// The listener's application refused NEW_CONNECTION (a failure status).
     func refusedByListener() {
         appClosed = true
+        releaseHandshake()
         if let core {
             core.close(errorCode: 0, now: Runtime.now)
             service()
@@ -491,6 +521,7 @@ extension ConnectionObject {
     /// ConnectionShutdown on the worker (RFC 9000 §10.2: CONNECTION_CLOSE 0x1d with the
     /// application's error code).
     func shutdownOnWorker(errorCode: UInt64, silent: Bool = false) {
+        worker.assertIsCurrent()
         guard !shutdownRequested, !shutdownCompleteDelivered else { return }
         if indicatingResumed {
             deferred.append { [self] in shutdownOnWorker(errorCode: errorCode, silent: silent) }
@@ -518,6 +549,7 @@ extension ConnectionObject {
     /// ConnectionClose on the worker: an implicit shutdown if needed (SHUTDOWN_COMPLETE with
     /// AppCloseInProgress), then no more events; the engine finishes closing on its own.
     func closeOnWorker() {
+        worker.assertIsCurrent()
         if indicatingResumed {
             deferred.append { [self] in closeOnWorker() }
             return
@@ -551,6 +583,7 @@ extension ConnectionObject {
     /// stream) is left behind. No event is delivered any more.
     func abandon() {
         appClosed = true
+        releaseHandshake()
         shutdownCompleteDelivered = true
         if let timer { worker.cancel(timer) }
         core?.terminate()
@@ -591,5 +624,22 @@ extension ConnectionObject {
         }
         out.storeBytes(of: UInt8(length), toByteOffset: 0, as: UInt8.self)
         out.storeBytes(of: isSet, toByteOffset: 1, as: UInt8.self)
+    }
+}
+
+extension ConnectionObject {
+    /// Server: counts this connection in the handshake memory budget (HandshakeBudget.swift).
+    func chargeHandshake() {
+        guard !handshakeCharged else { return }
+        handshakeCharged = true
+        HandshakeBudget.chargeConnection()
+    }
+
+    /// The handshake completed, or the connection is closing, draining or gone: no longer
+    /// counted (closing and draining connections hold no handshake state worth a Retry).
+    func releaseHandshake() {
+        guard handshakeCharged else { return }
+        handshakeCharged = false
+        HandshakeBudget.releaseConnection()
     }
 }

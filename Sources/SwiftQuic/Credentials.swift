@@ -86,6 +86,9 @@ enum AllowedCipherSuite {
 
 /// What a configuration keeps from a successful ConfigurationLoadCredential, for the TLS
 /// engine (later work).
+///
+/// Sendable (unchecked): immutable after the load (every stored property is a `let`; the
+/// `TLSCredential` it holds is immutable too).
 final class LoadedCredential: @unchecked Sendable {
     let type: UInt32
     let flags: UInt32
@@ -319,6 +322,7 @@ typealias CredentialLoadHandler =
 
 /// LOAD_ASYNCHRONOUS loads: one detached pthread each (there is no worker pool yet).
 enum AsyncCredentialLoad {
+    /// Sendable (unchecked): immutable, handed to the one thread that runs the load.
     private final class Job: @unchecked Sendable {
         let configuration: Configuration
         let request: CredentialRequest

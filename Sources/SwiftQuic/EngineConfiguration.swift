@@ -73,6 +73,11 @@ extension Configuration {
         return own
     }
 
+    /// Bounds (issue 10 audit): every value here passed `Settings.valuesAreValid` (INVALID_PARAMETER
+    /// otherwise) and has its QUIC_SETTINGS field width: IdleTimeoutMs and HandshakeIdleTimeoutMs
+    /// ≤ 2^62-1 (varint), MaxAckDelayMs < 2^14, InitialRttMs 1...2^32-1 (clamped to 2^40 µs by the
+    /// RTT estimator), the windows and KeepAlive/SendIdle timeouts UInt32, stream counts UInt16.
+    /// Durations become saturating `QuicDuration`s; nothing below multiplies a raw setting.
     private func engineConfiguration(_ tls: TLSConfiguration, overrides: Settings? = nil) -> ConnectionConfiguration {
         let s = connectionSettings(overrides)
         var p = ConnectionConfiguration.defaultTransportParameters
@@ -87,14 +92,16 @@ extension Configuration {
         p.maxAckDelay = s[.maxAckDelayMs]                                     // max_ack_delay
         p.greaseQuicBit = s[.greaseQuicBitEnabled] != 0                       // RFC 9287 grease_quic_bit
         var c = ConnectionConfiguration(tls: tls, transportParameters: p)
-        c.handshakeIdleTimeout = s[.handshakeIdleTimeoutMs] * 1000
-        c.keepAliveInterval = s[.keepAliveIntervalMs] * 1000
+        // Durations: converted once here, saturating (IdleTimeoutMs and HandshakeIdleTimeoutMs
+        // go up to QUIC_VAR_INT_MAX ms, which is "never" in µs; issue 10).
+        c.handshakeIdleTimeout = .milliseconds(s[.handshakeIdleTimeoutMs])
+        c.keepAliveInterval = .milliseconds(s[.keepAliveIntervalMs])
         // QUIC_SETTINGS.MaxBytesPerKey: bytes protected with one 1-RTT key before a key update.
         c.keyUpdateBytes = s[.maxBytesPerKey]
-        c.initialRTT = s[.initialRttMs] * 1000
+        c.initialRTT = .milliseconds(s[.initialRttMs])
         c.datagramReceiveEnabled = s[.datagramReceiveEnabled] != 0
         c.congestionControl.initialWindowPackets = UInt32(clamping: s[.initialWindowPackets])
-        c.congestionControl.sendIdleTimeout = s[.sendIdleTimeoutMs] * 1000
+        c.congestionControl.sendIdleTimeout = .milliseconds(s[.sendIdleTimeoutMs])
         if let v = s.versions?.offered.map({ QuicVersion($0) }), !v.isEmpty {
             c.versions = v.filter { $0 == .v1 || $0 == .v2 }
             if c.versions.isEmpty { c.versions = [.v1, .v2] }

@@ -20,10 +20,15 @@
 // allocator has reused for a newer handle: the stale pointer then names the new object, exactly
 // as it would in MsQuic. The registry costs one mutex acquisition per call.
 
+import QuicPlatform
 import Synchronization
 
 /// Base of every object an HQUIC can name (registration, configuration; later listener,
 /// connection, stream).
+///
+/// Sendable (unchecked): `handleType` and `block` are `let`s; the block is written before the
+/// handle is registered (under the registry mutex, which every lookup takes) and not after;
+/// the context and the close claim are atomics. Subclasses say why their own state is safe.
 class QuicObject: @unchecked Sendable {
     let handleType: HandleType
     /// The memory an HQUIC points at (layout above). Lives as long as the object, so a worker
@@ -31,6 +36,10 @@ class QuicObject: @unchecked Sendable {
     let block: UnsafeMutableRawPointer
     /// The application's context pointer (SetContext/GetContext/SetCallbackHandler).
     private let contextBits = Atomic<UInt>(0)
+    /// Set by the first ConnectionClose/StreamClose of this handle: a second close of the same
+    /// handle (an application bug MsQuic does not survive either) is ignored instead of closing
+    /// twice while the first is still delivering its last events.
+    private let closeClaimed = Atomic<Bool>(false)
 
     init(handleType: HandleType) {
         self.handleType = handleType
@@ -49,6 +58,11 @@ class QuicObject: @unchecked Sendable {
         set { contextBits.store(UInt(bitPattern: newValue), ordering: .releasing) }
     }
 
+    /// True for the one caller that may close this handle.
+    func claimClose() -> Bool {
+        !closeClaimed.exchange(true, ordering: .acquiringAndReleasing)
+    }
+
     /// Installs an application callback (SetCallbackHandler). The base object has none
     /// (registrations and configurations take no callback in MsQuic).
     func setCallbackHandler(_ handler: UnsafeMutableRawPointer?) -> Bool { false }
@@ -56,6 +70,8 @@ class QuicObject: @unchecked Sendable {
 
 /// An object that delivers events to an application callback: listeners, connections and
 /// streams. The handler is read on the worker and replaced from any thread (SetCallbackHandler).
+///
+/// Sendable (unchecked): adds only the atomic handler slot.
 class CallbackObject: QuicObject, @unchecked Sendable {
     private let handlerBits = Atomic<UInt>(0)
 
@@ -110,6 +126,26 @@ enum Handles {
         let removed = open.withLock { $0.remove(key) != nil }
         if removed { Unmanaged.passUnretained(object).release() }
         return removed
+    }
+
+    /// ConnectionClose / StreamClose: `finish` runs on `worker` (it delivers the last events,
+    /// e.g. SHUTDOWN_COMPLETE with AppCloseInProgress, and stops any further one) and only then
+    /// is the handle closed. Closing the handle first would let those last callbacks, and stream
+    /// events racing a StreamClose made on another thread, see their own handle already invalid
+    /// (GetContext NULL, every call on it INVALID_PARAMETER), which MsQuic never does: the
+    /// handle and its context stay valid until after the final callback.
+    /// From an application thread this waits for the worker; inline on the object's own
+    /// worker; from another worker's callback (which must not wait) it is queued.
+    static func close(_ object: QuicObject, on worker: Worker, _ finish: @escaping @Sendable () -> Void) {
+        guard object.claimClose() else { return }
+        let body: @Sendable () -> Void = { finish(); unregister(object) }
+        if worker.isCurrent { body(); return }
+        if Worker.current != nil {
+            if !worker.post(body) { unregister(object) }
+            return
+        }
+        // Only a stopped worker refuses (the library is closing): the handle still goes.
+        do { try worker.runAndWait(body) } catch { unregister(object) }
     }
 
     /// Forgets every open handle (the last MsQuicClose). Returns the objects so the caller can

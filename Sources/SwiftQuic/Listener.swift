@@ -8,6 +8,8 @@ import QuicTLS
 import QuicWire
 import Synchronization
 
+/// Sendable (unchecked): `let`s, a Mutex-guarded `State` and atomic counters. Its bindings are
+/// touched only on their workers after `start` (see Binding).
 final class ListenerObject: CallbackObject, @unchecked Sendable {
     let registration: Registration
 
@@ -18,6 +20,9 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         var stopping = false
         /// The port this listener holds in `ListenerObject.ports`.
         var claimedPort: UInt16?
+        /// The address the sockets are bound to, kept here so that QUIC_PARAM_LISTENER_LOCAL_ADDRESS
+        /// from an application thread never reads `Binding.socket`, which belongs to the worker.
+        var localAddress: UDPAddress?
         /// ListenerStart was given no address (a dual-stack wildcard socket).
         var unspecifiedAddress = false
     }
@@ -33,7 +38,7 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
     }
 
 
-    var localAddress: UDPAddress? { state.withLock { $0.bindings.first?.socket?.localAddress } }
+    var localAddress: UDPAddress? { state.withLock { $0.localAddress } }
 
     /// Datagrams the listener's sockets dropped (BindingRecvDroppedPackets).
     var droppedDatagrams: UInt64 {
@@ -45,7 +50,7 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
     /// QUIC_ADDR (QUIC_ADDRESS_FAMILY_UNSPEC) with that port, so that a client resolving
     /// "localhost" with that family gets whatever the machine has (the socket takes both).
     var reportedLocalAddress: [UInt8]? {
-        let (address, unspecified) = state.withLock { ($0.bindings.first?.socket?.localAddress, $0.unspecifiedAddress) }
+        let (address, unspecified) = state.withLock { ($0.localAddress, $0.unspecifiedAddress) }
         guard let address else { return nil }
         guard unspecified else { return QuicAddr.bytes(address) }
         var out = [UInt8](repeating: 0, count: QuicAddr.size)
@@ -83,56 +88,73 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
 
     func start(alpns: [[UInt8]], address: UDPAddress, unspecified: Bool = false) -> QuicStatus {
         guard let pool = Runtime.workers() else { return Status.outOfMemory }
+        // The ALPNs are in place before any socket is live: a worker may raise NEW_CONNECTION
+        // (indicateNewConnection reads them) as soon as the first socket is registered.
         let already = state.withLock { s -> Bool in
             if s.started { return true }
             s.started = true
+            s.alpns = alpns
             s.unspecifiedAddress = unspecified
             return false
         }
         if already { return Status.invalidState }
         if address.port != 0 {
             if let refused = claim(port: address.port, alpns: alpns) {
-                state.withLock { $0.started = false }
+                state.withLock { $0.started = false; $0.alpns = [] }
                 return refused
             }
             state.withLock { $0.claimedPort = address.port }
         }
         var made: [Binding] = []
-        // QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT 0: every client's address is validated with a
-        // Retry first (RFC 9000 §8.1.2); QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY keys the reset
-        // tokens (RFC 9000 §10.3.2).
+        // QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT: above that share of memory held by
+        // handshakes (0: always) new clients are validated with a Retry first (RFC 9000
+        // §8.1.2), decided per Initial by the binding (HandshakeBudget);
+        // QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY keys the reset tokens (RFC 9000 §10.3.2).
         var endpointConfiguration = EndpointConfiguration(server: nil)
         let (retryLimit, resetKey, versions) = Library.state.withLock {
             ($0.settings.global.retryMemoryLimit, $0.statelessResetKey, $0.settings.versions)
         }
-        endpointConfiguration.requireRetry = retryLimit == 0
+        HandshakeBudget.setRetryMemoryLimit(retryLimit)
         endpointConfiguration.statelessResetKey = resetKey
         // QUIC_PARAM_GLOBAL_VERSION_SETTINGS: a client Initial in a version outside the
         // AcceptableVersions gets a Version Negotiation packet listing them (RFC 9000 §6.1).
         endpointConfiguration.supportedVersions = Self.acceptedVersions(versions)
+        let bound: UDPAddress?
         do {
-            let sockets = try pool.bindListener(address: address) { worker in
-                let b = Binding(worker: worker, endpoint: Endpoint(configuration: endpointConfiguration))
+            // Datagrams are steered to the worker whose index their DCID's first byte carries,
+            // and each worker's endpoint issues CIDs carrying its index: a client whose address
+            // or port changes (NAT rebinding, RFC 9000 §9) still reaches its connection.
+            var socketOptions = UDPSocketOptions()
+            socketOptions.steerByConnectionID = true
+            let group = UInt8(clamping: pool.workers.count)
+            // Each binding is complete (socket, listener) before its socket is registered with
+            // the worker: from that moment on only the worker touches it. Nothing here may
+            // write a binding after `bindListener` has returned.
+            let sockets = try pool.bindListener(address: address, options: socketOptions) { worker, socket in
+                var partitioned = endpointConfiguration
+                partitioned.connectionIDPartition = (UInt8(clamping: made.count), group)
+                let b = Binding(worker: worker, endpoint: Endpoint(configuration: partitioned))
+                b.socket = socket
                 b.listener = self
                 made.append(b)
                 return b
             }
-            for (b, s) in zip(made, sockets) { b.socket = s }
+            bound = sockets.first?.localAddress         // immutable on the socket
             if let first = sockets.first { Library.noteSocket(first.features) }
         } catch {
             for b in made { b.discard() }
             if let port = state.withLock({ $0.claimedPort }) { release(port: port) }
-            state.withLock { $0.started = false; $0.claimedPort = nil }
+            state.withLock { $0.started = false; $0.claimedPort = nil; $0.alpns = [] }
             if case .system(_, let errno) = error, errno == 98 { return Status.addressInUse }
             return Status.internalError
         }
-        if address.port == 0, let port = made.first?.socket?.localAddress.port, port != 0 {
+        if address.port == 0, let port = bound?.port, port != 0 {
             // An ephemeral port: the kernel gave every socket of the group the same one.
             if claim(port: port, alpns: alpns) == nil { state.withLock { $0.claimedPort = port } }
         }
         state.withLock { s in
-            s.alpns = alpns
             s.bindings = made
+            s.localAddress = bound
             s.stopping = false
         }
         return Status.success
@@ -166,11 +188,11 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
             b.worker.perform {
                 b.listener = nil
                 b.closeWhenIdle = true
-                for (dcid, entry) in b.pending where entry.object == nil { b.pending[dcid] = nil }
+                b.removeUnannouncedPending()
                 b.closeIfIdle()
             }
         }
-        state.withLock { $0.started = false; $0.stopping = false }
+        state.withLock { $0.started = false; $0.stopping = false; $0.localAddress = nil }
         // STOP_COMPLETE (AppCloseInProgress when ListenerClose stopped it).
         let ev = RawEvent(type: EventType.stopComplete)
         ev.set(8, UInt8(appClosing ? 1 : 0))
@@ -208,7 +230,10 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         conn.quicVersion = version.rawValue
         registration.adoptConnection(conn)
         Handles.register(conn)
-        binding.pending[dcid]?.object = conn
+        binding.setPendingObject(conn, for: dcid)
+        // Counted as a handshaking connection until its handshake completes or it closes
+        // (MsQuic: QuicLibraryOnHandshakeConnectionAdded when the connection is created).
+        conn.chargeHandshake()
 
         // QUIC_NEW_CONNECTION_INFO (msquic.h): QuicVersion 0, LocalAddress 8, RemoteAddress 16,
         // CryptoBufferLength 24, ClientAlpnListLength 28, ServerNameLength 30,
@@ -261,9 +286,9 @@ extension Binding {
     /// credential and our ALPN list, so the client gets CRYPTO_ERROR no_application_protocol
     /// (RFC 9001 §8.1) instead of silence.
     func refuse(dcid: ConnectionID, alpns: [[UInt8]], registration: Registration) {
-        guard let entry = pending.removeValue(forKey: dcid) else { return }
+        guard let entry = removePending(dcid) else { return }
         var config = ConnectionConfiguration(tls: TLSConfiguration(role: .server, alpnProtocols: alpns))
-        config.handshakeIdleTimeout = 1_000_000
+        config.handshakeIdleTimeout = .seconds(1)
         endpoint.configuration.server = config
         let now = Runtime.now
         for bytes in entry.peek.datagrams {

@@ -12,6 +12,7 @@ import Glibc
 import QuicPlatform
 import Synchronization
 
+/// Sendable (unchecked): `let`s and one Mutex-guarded `State`.
 final class Registration: QuicObject, @unchecked Sendable {
     /// QUIC_REGISTRATION_CONFIG.AppName ("" when none was given).
     let appName: String
@@ -142,6 +143,11 @@ extension Api {
               errorCode <= Limits.uint62Max else { return }
         registration.recordShutdown(flags: flags, errorCode: errorCode)
         // Every connection of the registration ends with this error code (RFC 9000 §10.2).
+        // A client connection the app opened but never started is left alone, as MsQuic does:
+        // it has nothing to shut down, and the app that will start or close it expects no
+        // SHUTDOWN_COMPLETE for it now (secnetperf's client crashed on one); a ConnectionStart
+        // made later ends it (msquictest OwnershipValidation). `started` is the worker's
+        // state, so it is read there.
         for conn in registration.openConnections {
             // QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT: no CONNECTION_CLOSE is sent (RFC 9000 §10.2).
             let silent = flags & 0x1 != 0

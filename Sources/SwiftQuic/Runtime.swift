@@ -3,6 +3,7 @@
 // to one worker for its life; listeners get one SO_REUSEPORT socket per worker.
 
 import Glibc
+import QuicCore
 import QuicPlatform
 import Synchronization
 
@@ -44,7 +45,7 @@ enum Runtime {
         try? p?.stop()
     }
 
-    static var now: UInt64 { MonotonicClock.now() }
+    static var now: QuicInstant { MonotonicClock.instant }
 }
 
 extension Worker {
@@ -88,10 +89,15 @@ extension Worker {
     }
 }
 
+/// Sendable (unchecked): written by the operation on the worker, read by the waiting thread only
+/// after `runAndWait` returned (its OneShotEvent mutex orders the write before the read).
 final class ResultBox<T>: @unchecked Sendable { var value: T? }
 
 /// Carries a non-Sendable closure to the worker that runs it (the caller waits, or the
 /// objects it touches are only used on that worker).
+///
+/// Sendable (unchecked): the caller guarantees what `value` touches is either waited for (the
+/// caller blocks until the worker ran it) or worker-bound to the worker that runs it.
 struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

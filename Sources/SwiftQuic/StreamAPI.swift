@@ -237,8 +237,9 @@ extension Api {
 
     static func streamClose(_ stream: OpaquePointer?) {
         guard let s = Handles.object(stream, as: StreamObject.self) else { return }
-        Handles.unregister(s)
-        s.connection.worker.perform {
+        // The handle stays valid until the worker has stopped its events (an event racing this
+        // call from another thread still sees its handle and context), then becomes invalid.
+        Handles.close(s, on: s.connection.worker) {
             // MsQuic: closing a stream that is not shut down aborts it silently.
             if !s.shutdownCompleteDelivered {
                 s.appClosed = true

@@ -7,6 +7,9 @@ import QuicCore
 import QuicWire
 import Synchronization
 
+/// Sendable (unchecked): worker-bound. Every mutable field is used on `connection.worker` only
+/// (API calls run there through perform/sync/runOrQueue; `deliver` asserts it in debug builds);
+/// the handler and context are atomics (CallbackObject); the rest are `let`s.
 final class StreamObject: CallbackObject, @unchecked Sendable {
     let connection: ConnectionObject
     let openFlags: UInt32
@@ -78,6 +81,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
 
     @discardableResult
     func deliver(_ event: RawEvent) -> QuicStatus {
+        connection.worker.assertIsCurrent()
         guard !appClosed else { return Status.success }
         return event.deliver(handler, handle, context)
     }

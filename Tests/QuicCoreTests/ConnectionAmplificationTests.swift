@@ -90,8 +90,8 @@ final class ConnectionAmplificationTests: XCTestCase {
         for i in 1...5 {
             var junk = first
             junk[junk.count - 1] ^= UInt8(i)
-            ep.handle(datagram: junk, from: from, now: UInt64(i))
-            while let (_, d) = server.pollTransmit(now: UInt64(i)) { sent += d.count }
+            ep.handle(datagram: junk, from: from, now: QuicInstant(microseconds: UInt64(i)))
+            while let (_, d) = server.pollTransmit(now: QuicInstant(microseconds: UInt64(i))) { sent += d.count }
         }
         XCTAssertEqual(server.bytesReceived, UInt64(6 * first.count))
         XCTAssertLessThanOrEqual(sent, 3 * 6 * first.count)

@@ -127,3 +127,34 @@ final class ConnectionIDRulesTests: XCTestCase {
         try assertServerCloses(with: .connectionIDLimitError, frame: frames)
     }
 }
+
+extension ConnectionIDRulesTests {
+    /// RFC 9000 §5.1.2: a peer that raises Retire Prior To in every NEW_CONNECTION_ID makes us
+    /// owe one RETIRE_CONNECTION_ID per frame; past twice our active_connection_id_limit (at
+    /// least 16) owed retirements, CONNECTION_ID_LIMIT_ERROR (issue 10: bounded state).
+    func testRetirePriorToFloodIsConnectionIDLimitError() throws {
+        var frames: [UInt8] = []
+        for seq: UInt8 in 40..<62 {
+            frames += [0x18, seq, seq, 0x08] + [UInt8](repeating: seq, count: 8) + [UInt8](repeating: seq &+ 100, count: 16)
+        }
+        // Only the server is checked: it retired every CID the client really owns, so its
+        // CONNECTION_CLOSE goes to one of the made-up CIDs of the frames above.
+        let (net, client, server) = try pair()
+        client.injectedFrames.append(frames)
+        XCTAssertTrue(net.run(for: 10_000_000) { server.isClosed })
+        XCTAssertEqual(server.closeReason?.errorCode, TransportErrorCode.connectionIDLimitError.rawValue)
+        XCTAssertFalse(server.closeReason?.fromPeer ?? true)
+    }
+
+    func testRetirePriorToWithinBoundIsAccepted() throws {
+        let (net, client, server) = try pair()
+        var frames: [UInt8] = []
+        for seq: UInt8 in 40..<46 {
+            frames += [0x18, seq, seq, 0x08] + [UInt8](repeating: seq, count: 8) + [UInt8](repeating: seq &+ 100, count: 16)
+        }
+        client.injectedFrames.append(frames)
+        net.run(for: 2_000_000)
+        XCTAssertFalse(server.isClosed)
+        XCTAssertFalse(client.isClosed)
+    }
+}

@@ -26,7 +26,7 @@ final class ConnectionKeyUpdateRulesTests: XCTestCase {
     /// The server sends whatever it has (its ACK), dropped on the way.
     func serverSendsAck(_ net: SimNetwork, _ server: Connection) {
         var sent = 0
-        while server.pollTransmit(now: net.now + 100_000) != nil { sent += 1 }
+        while server.pollTransmit(now: net.now + .milliseconds(100)) != nil { sent += 1 }
         XCTAssertGreaterThan(sent, 0)
     }
 
@@ -152,13 +152,14 @@ final class ConnectionKeyUpdateBytesTests: XCTestCase {
     func testUpdatesAfterTheConfiguredBytesPerKey() throws {
         var c = SimConfigs.client()
         c.keyUpdateBytes = 50_000
-        let client = try transfer(client: c, bytes: 300_000)
+        let client = try transfer(client: c, bytes: 1_000_000)
         // Each phase protects at least the configured bytes (more while an update waits for
-        // the acknowledgment of the current phase, RFC 9001 §6.1): 311 KB on the wire allow at
-        // most six updates; a phase never grows past one flight, so there are several.
+        // the acknowledgment of the current phase, RFC 9001 §6.1, and then 3 PTOs, §6.5): the
+        // bytes on the wire bound the number of updates from above; the transfer lasts long
+        // enough for several.
         let sent = client.statistics.sentBytes
         XCTAssertLessThanOrEqual(client.keyUpdateGeneration, sent / 50_000)
-        XCTAssertGreaterThanOrEqual(client.keyUpdateGeneration, 3)
+        XCTAssertGreaterThanOrEqual(client.keyUpdateGeneration, 2)
     }
 
     func testNoByteLimitMeansNoUpdate() throws {
@@ -182,7 +183,44 @@ final class ConnectionKeyUpdateBytesTests: XCTestCase {
         net.run(for: 500_000)
         XCTAssertEqual(client.keyUpdateGeneration, 1)
         net.tap = nil
+        // Traffic after the 3-PTO wait of RFC 9001 §6.5 gives the next update its occasion.
+        net.run(for: 1_000_000)
+        let more = try client.openStream(bidirectional: true)
+        try client.send(stream: more, bytes: [UInt8](repeating: 8, count: 40_000), fin: true)
         net.run(for: 5_000_000)
         XCTAssertGreaterThan(client.keyUpdateGeneration, 1)
+    }
+
+    /// RFC 9001 §6.5: with a tiny MaxBytesPerKey, successive updates we start are at least
+    /// three PTOs apart (each waits 3 PTOs after the acknowledgment that confirmed the one
+    /// before), and the transfer completes. Before, the next update followed ~1 RTT after the
+    /// confirmation and ngtcp2 dropped the packets of the new phase.
+    func testSuccessiveUpdatesWaitThreePTOs() throws {
+        let net = SimConfigs.network()
+        var c = SimConfigs.client()
+        c.keyUpdateBytes = 3_000
+        let client = try net.connect(c)
+        XCTAssertTrue(net.run { client.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeComplete ?? false) })
+        let server = try XCTUnwrap(net.server.accepted.first)
+        var updates: [(at: QuicInstant, pto: QuicDuration)] = []
+        var generation = client.keyUpdateGeneration
+        net.afterDelivery = {
+            if client.keyUpdateGeneration != generation {
+                generation = client.keyUpdateGeneration
+                updates.append((net.now, client.recovery.pto))
+            }
+        }
+        let id = try client.openStream(bidirectional: true)
+        let data = [UInt8](repeating: 5, count: 400_000)
+        try client.send(stream: id, bytes: data, fin: true)
+        let sink = StreamSink()
+        sink.seen.insert(id)
+        XCTAssertTrue(net.run(for: 60_000_000) { sink.pump(server, events: []); return sink.fin.contains(id) })
+        XCTAssertTrue(sink.data[id] == data)
+        XCTAssertGreaterThanOrEqual(updates.count, 2)
+        for (a, b) in zip(updates, updates.dropFirst()) {
+            // The decision used the PTO of its moment (b's), counted from a confirmation after a.
+            XCTAssertGreaterThanOrEqual(b.at - a.at, 3 * b.pto, "updates at \(a.at) and \(b.at)")
+        }
     }
 }

@@ -22,8 +22,8 @@ final class ConnectionLifecycleTests: XCTestCase {
         net.link.blackhole = true
         XCTAssertTrue(net.run(for: 60_000_000) { client.isClosed && server.isClosed })
         let elapsed = net.now - start
-        XCTAssertGreaterThanOrEqual(elapsed, 5_000_000)
-        XCTAssertLessThan(elapsed, 8_000_000)
+        XCTAssertGreaterThanOrEqual(elapsed, .seconds(5))
+        XCTAssertLessThan(elapsed, .seconds(8))
         XCTAssertEqual(net.client.events(client).transportClose?.idleTimeout, true)
         XCTAssertEqual(net.server.events(server).transportClose?.idleTimeout, true)
         XCTAssertTrue(net.client.events(client).shutdownComplete)
@@ -33,7 +33,7 @@ final class ConnectionLifecycleTests: XCTestCase {
         var s = SimConfigs.server()
         s.transportParameters.maxIdleTimeout = 3_000
         var c = SimConfigs.client()
-        c.keepAliveInterval = 1_000_000
+        c.keepAliveInterval = .seconds(1)
         let (net, client, server) = try pair(server: s, client: c)
         net.run(for: 20_000_000)
         XCTAssertFalse(client.isClosed)
@@ -47,6 +47,53 @@ final class ConnectionLifecycleTests: XCTestCase {
         XCTAssertTrue(net.server.events(server).contains(.shutdownInitiatedByPeer(errorCode: 42)))
         XCTAssertTrue(net.server.events(server).shutdownComplete)
         XCTAssertTrue(net.client.events(client).shutdownComplete)
+    }
+
+    /// The peer's close is answered once with CONNECTION_CLOSE(NO_ERROR) (RFC 9000 §10.2.2),
+    /// which the closing side takes as the peer acknowledging its shutdown (§10.2.1; MsQuic's
+    /// PeerAcknowledgedShutdown); with the reply lost, the closing side times out unacknowledged.
+    func testCloseIsAnsweredAndAcknowledged() throws {
+        func peerAcknowledged(_ events: [ConnectionEvent]) -> Bool? {
+            for e in events { if case .shutdownComplete(_, let acked, _) = e { return acked } }
+            return nil
+        }
+        do {
+            let (net, client, server) = try pair()
+            client.close(errorCode: 9, now: net.now)
+            XCTAssertTrue(net.run(for: 10_000_000) { client.isClosed && server.isClosed })
+            XCTAssertEqual(peerAcknowledged(net.client.events(client)), true, "the server answered the close")
+            XCTAssertEqual(peerAcknowledged(net.server.events(server)), true)
+            XCTAssertTrue(net.server.events(server).contains(.shutdownInitiatedByPeer(errorCode: 9)))
+        }
+        do {
+            let (net, client, server) = try pair()
+            client.close(errorCode: 9, now: net.now)
+            net.tap = { toServer, bytes in toServer ? bytes : nil }   // the reply is lost
+            XCTAssertTrue(net.run(for: 10_000_000) { client.isClosed && server.isClosed })
+            XCTAssertEqual(peerAcknowledged(net.client.events(client)), false)
+        }
+    }
+
+    /// A client that closes as soon as its handshake completes (an app shutting down inside
+    /// CONNECTED) still delivers its Finished and ACKs ahead of CONNECTION_CLOSE: the server
+    /// completes its handshake, has an RTT sample, and drains for 3 PTOs of a real RTT
+    /// instead of 3 × the 1 s initial PTO (RFC 9000 §10.2.3; MsQuic does the same).
+    func testCloseRightAfterHandshakeCarriesFinished() throws {
+        let net = SimConfigs.network(seed: 3, server: SimConfigs.server())
+        let client = try net.connect(SimConfigs.client())
+        var closedAt: QuicInstant?
+        net.afterDelivery = {
+            if closedAt == nil, client.isHandshakeComplete {
+                client.close(errorCode: 7, now: net.now)
+                closedAt = net.now
+            }
+        }
+        XCTAssertTrue(net.run(for: 20_000_000) { client.isClosed && (net.server.accepted.first?.isClosed ?? false) })
+        let server = try XCTUnwrap(net.server.accepted.first)
+        XCTAssertTrue(server.isHandshakeComplete, "the server read the client's Finished before its close")
+        XCTAssertNotNil(server.closeReason)
+        // Both ends are gone well inside one initial PTO (RTT here is 20 ms).
+        XCTAssertLessThan(net.now - (closedAt ?? net.now), .milliseconds(500))
     }
 
     /// The client plays a misbehaving peer; the server must close with `code`.

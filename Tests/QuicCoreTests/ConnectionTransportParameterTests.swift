@@ -86,3 +86,25 @@ final class ConnectionTransportParameterTests: XCTestCase {
         assertTransportParameterError(try server(), p, "stateless_reset_token from a client")
     }
 }
+
+extension ConnectionTransportParameterTests {
+    /// The peer's timing parameters are converted once, when applied (issue 10):
+    /// max_ack_delay in ms → QuicDuration, ack_delay_exponent used to scale ACK Delay.
+    func testPeerTimingParametersApplied() throws {
+        let c = try client()
+        var p = serverParameters(for: c)
+        p.maxAckDelay = (1 << 14) - 1
+        p.ackDelayExponent = 20
+        p.maxIdleTimeout = (1 << 62) - 1
+        XCTAssertNoThrow(try c.applyPeerTransportParameters(p.encoded()))
+        XCTAssertEqual(c.recovery.maxAckDelay, .milliseconds((1 << 14) - 1))
+        XCTAssertEqual(c.recovery.ackDelayExponent, 20)
+        c.restartIdleTimer(now: 5)
+        // The handshake idle timeout (10 s) applies until the handshake completes; the peer's
+        // huge max_idle_timeout does not overflow anything.
+        XCTAssertEqual(c.idleDeadline, 5 + QuicDuration.seconds(10))
+        c.isHandshakeComplete = true
+        c.restartIdleTimer(now: 5)
+        XCTAssertEqual(c.idleDeadline, 5 + QuicDuration.seconds(30))  // our 30 s, the smaller
+    }
+}

@@ -71,3 +71,31 @@ final class ConnectionVersionRestartTests: XCTestCase {
         XCTAssertEqual(c.drainedTransportClose()?.versionNegotiation, true)
     }
 }
+
+/// version_information in both roles (RFC 9368 §3).
+final class ConnectionVersionInformationTests: XCTestCase {
+    func testBothRolesSendVersionInformation() throws {
+        let net = SimConfigs.network { $0.supportedVersions = [.v1, .v2] }
+        let client = try net.connect(SimConfigs.client(versions: [.v1]))
+        XCTAssertTrue(net.run { client.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeComplete ?? false) })
+        let server = try XCTUnwrap(net.server.accepted.first)
+        // The server lists every version it accepts, the version in use as chosen.
+        let fromServer = try XCTUnwrap(client.peerTransportParameters?.versionInformation)
+        XCTAssertEqual(fromServer.chosenVersion, .v1)
+        XCTAssertEqual(Set(fromServer.availableVersions), [.v1, .v2])
+        // The client offers no other version: it does not switch mid-handshake (§2.3).
+        let fromClient = try XCTUnwrap(server.peerTransportParameters?.versionInformation)
+        XCTAssertEqual(fromClient.chosenVersion, .v1)
+        XCTAssertEqual(fromClient.availableVersions, [.v1])
+    }
+
+    /// After Version Negotiation the server's version_information (only v1 accepted there)
+    /// passes the client's downgrade check (§4), the case where MsQuic's client aborted.
+    func testServerListPassesDowngradeCheckAfterVersionNegotiation() throws {
+        let net = SimConfigs.network { $0.supportedVersions = [.v1] }
+        let client = try net.connect(SimConfigs.client(versions: [.v2, .v1]))
+        XCTAssertTrue(net.run { client.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeComplete ?? false) })
+        XCTAssertEqual(client.peerTransportParameters?.versionInformation?.availableVersions, [.v1])
+        XCTAssertNil(net.client.events(client).transportClose)
+    }
+}

@@ -58,7 +58,7 @@ final class RecoveryAckTrackerTests: XCTestCase {
         XCTAssertNil(t.ackDeadline)
         XCTAssertTrue(t.hasUnacknowledged)
         t.onPacketReceived(1, ackEliciting: true, now: 100)
-        XCTAssertEqual(t.ackDeadline, 100 + 25_000)
+        XCTAssertEqual(t.ackDeadline, 25_100)
         XCTAssertFalse(t.isAckDue(now: 25_099))
         XCTAssertTrue(t.isAckDue(now: 25_100))
         t.onPacketReceived(2, ackEliciting: true, now: 200)
@@ -66,7 +66,7 @@ final class RecoveryAckTrackerTests: XCTestCase {
         // Settable threshold (ACK_FREQUENCY).
         var f = AckTracker(space: .application)
         f.ackElicitingThreshold = 4
-        f.maxAckDelay = 5_000
+        f.maxAckDelay = .microseconds(5_000)
         for pn in UInt64(0)..<3 { f.onPacketReceived(pn, ackEliciting: true, now: 10) }
         XCTAssertEqual(f.ackDeadline, 5_010)
         f.onPacketReceived(3, ackEliciting: true, now: 20)

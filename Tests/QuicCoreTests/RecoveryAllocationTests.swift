@@ -29,12 +29,12 @@ final class RecoveryAllocationTests: XCTestCase {
         var ackBytes = [UInt8](repeating: 0, count: 64)
         var out = [UInt8](repeating: 0, count: 256)
         var pn: UInt64 = 0
-        var now: UInt64 = 0
+        var now: QuicInstant = 0
 
         func cycle() throws {
             // Send two packets, receive two, write an ACK, process the peer's ACK.
             for _ in 0..<2 {
-                now += 500
+                now += .microseconds(500)
                 r.onPacketSent(SentPacket(packetNumber: pn, timeSent: now, size: 1200, ackEliciting: true,
                                           inFlight: true, token: pn), space: .application, now: now)
                 r.ackTrackers[.application].onPacketReceived(pn, ackEliciting: true, now: now)
@@ -45,7 +45,7 @@ final class RecoveryAllocationTests: XCTestCase {
                 var w = WireWriter(b)
                 _ = r.ackTrackers[.application].writeAckFrame(now: now, ackDelayExponent: 3, into: &w)
             }
-            now += 20_000
+            now += .microseconds(20_000)
             let length = try ackBytes.withUnsafeMutableBytes { b -> Int in
                 var w = WireWriter(b)
                 try FrameEncoder.writeAck(ranges: CollectionOfOne((pn - 2)...(pn - 1)), ackDelay: 10, into: &w)

@@ -4,7 +4,7 @@ import XCTest
 final class RecoveryCongestionTests: XCTestCase {
     let rtt100: RTTEstimator = {
         var r = RTTEstimator()
-        r.update(latest: 100_000, ackDelay: 0, maxAckDelay: 0, handshakeConfirmed: true, now: 0)
+        r.update(latest: .microseconds(100_000), ackDelay: .microseconds(0), maxAckDelay: .microseconds(0), handshakeConfirmed: true, now: 0)
         return r
     }()
 
@@ -40,8 +40,8 @@ final class RecoveryCongestionTests: XCTestCase {
     // RFC 9002 §7.3.1: slow start grows by the bytes acknowledged.
     func testSlowStart() {
         var c = reno()
-        for i in 0..<10 { c.onPacketSent(bytes: 1200, now: UInt64(i)) }
-        for i in 0..<10 { c.onPacketAcked(bytes: 1200, timeSent: UInt64(i), now: 100_000, rtt: rtt100) }
+        for i in 0..<10 { c.onPacketSent(bytes: 1200, now: QuicInstant(microseconds: UInt64(i))) }
+        for i in 0..<10 { c.onPacketAcked(bytes: 1200, timeSent: QuicInstant(microseconds: UInt64(i)), now: 100_000, rtt: rtt100) }
         XCTAssertEqual(c.congestionWindow, 24_000)
         XCTAssertEqual(c.bytesInFlight, 0)
     }
@@ -51,10 +51,10 @@ final class RecoveryCongestionTests: XCTestCase {
     // the first acknowledgement of a packet sent after it ends the period.
     func testNewRenoRecoveryPeriod() {
         var c = reno()
-        for t in 0..<10 { c.onPacketSent(bytes: 1200, now: UInt64(t)) } // a full window
+        for t in 0..<10 { c.onPacketSent(bytes: 1200, now: QuicInstant(microseconds: UInt64(t))) } // a full window
         c.onPacketAcked(bytes: 1200, timeSent: 0, now: 10, rtt: rtt100)
         XCTAssertEqual(c.congestionWindow, 13_200)
-        for t in 20..<30 { c.onPacketSent(bytes: 1200, now: UInt64(t)) }
+        for t in 20..<30 { c.onPacketSent(bytes: 1200, now: QuicInstant(microseconds: UInt64(t))) }
         c.onPacketLost(bytes: 1200, now: 100)
         c.onCongestionEvent(sentTime: 20, now: 100)
         XCTAssertEqual(c.slowStartThreshold, 6_600)
@@ -87,8 +87,8 @@ final class RecoveryCongestionTests: XCTestCase {
         XCTAssertFalse(c.inSlowStart)
         let start = c.congestionWindow
         // Send and acknowledge one window's worth (5 packets).
-        for t in UInt64(10)..<15 { c.onPacketSent(bytes: 1200, now: t) }
-        for t in UInt64(10)..<15 { c.onPacketAcked(bytes: 1200, timeSent: t, now: t + 100_000, rtt: rtt100) }
+        for t in UInt64(10)..<15 { c.onPacketSent(bytes: 1200, now: us(t)) }
+        for t in UInt64(10)..<15 { c.onPacketAcked(bytes: 1200, timeSent: us(t), now: us(t + 100_000), rtt: rtt100) }
         XCTAssertGreaterThanOrEqual(c.congestionWindow - start, 1_100)
         XCTAssertLessThanOrEqual(c.congestionWindow - start, 1_200)
     }
@@ -115,8 +115,8 @@ final class RecoveryCongestionTests: XCTestCase {
     // min(initial window, cwnd); a shorter idle keeps it.
     func testIdleRestart() {
         var c = reno()
-        for i in 0..<10 { c.onPacketSent(bytes: 1200, now: UInt64(i)) }
-        for i in 0..<10 { c.onPacketAcked(bytes: 1200, timeSent: UInt64(i), now: 100_000, rtt: rtt100) }
+        for i in 0..<10 { c.onPacketSent(bytes: 1200, now: QuicInstant(microseconds: UInt64(i))) }
+        for i in 0..<10 { c.onPacketAcked(bytes: 1200, timeSent: QuicInstant(microseconds: UInt64(i)), now: 100_000, rtt: rtt100) }
         XCTAssertEqual(c.congestionWindow, 24_000)
         c.onPacketSent(bytes: 1200, now: 600_000) // 0.6 s after the last send: kept
         XCTAssertEqual(c.congestionWindow, 24_000)
@@ -195,9 +195,9 @@ final class RecoveryCongestionTests: XCTestCase {
     /// `now` and acknowledges them all at `now`.
     func ackRound(_ c: inout CongestionController, now: UInt64, rtt: RTTEstimator) {
         let packets = Int(c.congestionWindow / 1200)
-        for i in 0..<packets { c.onPacketSent(bytes: 1200, now: now - 100_000 + UInt64(i)) }
+        for i in 0..<packets { c.onPacketSent(bytes: 1200, now: us(now - 100_000 + UInt64(i))) }
         for i in 0..<packets {
-            c.onPacketAcked(bytes: 1200, timeSent: now - 100_000 + UInt64(i), now: now, rtt: rtt)
+            c.onPacketAcked(bytes: 1200, timeSent: us(now - 100_000 + UInt64(i)), now: us(now), rtt: rtt)
         }
     }
 
@@ -207,13 +207,13 @@ final class RecoveryCongestionTests: XCTestCase {
         for algorithm in [CongestionControlAlgorithm.newReno, .cubic] {
             var c = CongestionController(config: CongestionControlConfig(algorithm: algorithm))
             for i in UInt64(0)..<1000 {
-                c.onPacketSent(bytes: 1200, now: i * 1000)
-                c.onPacketAcked(bytes: 1200, timeSent: i * 1000, now: i * 1000 + 500, rtt: rtt100)
+                c.onPacketSent(bytes: 1200, now: us(i * 1000))
+                c.onPacketAcked(bytes: 1200, timeSent: us(i * 1000), now: us(i * 1000 + 500), rtt: rtt100)
             }
             XCTAssertEqual(c.congestionWindow, 12_000, "\(algorithm)")
             // Filling the window lets it grow again.
-            for i in UInt64(0)..<10 { c.onPacketSent(bytes: 1200, now: 2_000_000 + i) }
-            for i in UInt64(0)..<10 { c.onPacketAcked(bytes: 1200, timeSent: 2_000_000 + i, now: 2_100_000, rtt: rtt100) }
+            for i in UInt64(0)..<10 { c.onPacketSent(bytes: 1200, now: us(2_000_000 + i)) }
+            for i in UInt64(0)..<10 { c.onPacketAcked(bytes: 1200, timeSent: us(2_000_000 + i), now: 2_100_000, rtt: rtt100) }
             XCTAssertEqual(c.congestionWindow, 24_000, "\(algorithm)")
         }
     }
@@ -228,7 +228,7 @@ final class RecoveryCongestionTests: XCTestCase {
         var now: UInt64 = 1_200_000
         let epochStart = now
         ackRound(&c, now: now, rtt: rtt100)
-        XCTAssertEqual(c.cubic.epochStart, epochStart)
+        XCTAssertEqual(c.cubic.epochStart, us(epochStart))
         XCTAssertEqual(c.cubic.k, cubeRoot(75), accuracy: 1e-9)
         var previous = c.congestionWindow
         var samples: [(Double, Double)] = []
@@ -259,15 +259,15 @@ final class RecoveryCongestionTests: XCTestCase {
         c.onCongestionEvent(sentTime: 0, now: 1_000_000)
         XCTAssertEqual(c.congestionWindow, 8_400) // 7 segments
         var rtt10 = RTTEstimator()
-        rtt10.update(latest: 10_000, ackDelay: 0, maxAckDelay: 0, handshakeConfirmed: true, now: 0)
+        rtt10.update(latest: .microseconds(10_000), ackDelay: .microseconds(0), maxAckDelay: .microseconds(0), handshakeConfirmed: true, now: 0)
         var now: UInt64 = 1_100_000
         let epochStart = now
         var acked: Double = 0
         func round() {
             let packets = Int(c.congestionWindow / 1200)
-            for i in 0..<packets { c.onPacketSent(bytes: 1200, now: now - 10_000 + UInt64(i)) }
+            for i in 0..<packets { c.onPacketSent(bytes: 1200, now: us(now - 10_000 + UInt64(i))) }
             for i in 0..<packets {
-                c.onPacketAcked(bytes: 1200, timeSent: now - 10_000 + UInt64(i), now: now, rtt: rtt10)
+                c.onPacketAcked(bytes: 1200, timeSent: us(now - 10_000 + UInt64(i)), now: us(now), rtt: rtt10)
                 acked += 1
             }
         }

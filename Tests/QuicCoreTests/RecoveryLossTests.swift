@@ -18,10 +18,10 @@ final class RecoveryLossTests: XCTestCase {
         XCTAssertEqual(out.lost, 3)
         XCTAssertEqual(r.bytesInFlight, 2400)
         // Loss timer: packet 3 sent at 3 ms + 9/8·45 ms = 53.625 ms.
-        XCTAssertEqual(r.lossDetectionTimer, millis(3) + 50_625)
+        XCTAssertEqual(r.lossDetectionTimer, millis(53.625))
         XCTAssertEqual(r.onLossDetectionTimeout(now: millis(53.625)), .packetsLost(.application))
         XCTAssertEqual(r.lostPackets.map(\.packetNumber), [3])
-        XCTAssertEqual(r.lossDetectionTimer, millis(4) + 50_625)
+        XCTAssertEqual(r.lossDetectionTimer, millis(54.625))
         XCTAssertEqual(r.bytesInFlight, 1200)
         // The tokens come back unchanged.
         XCTAssertEqual(r.lostPackets.first?.token, 30 + 2)
@@ -55,14 +55,14 @@ final class RecoveryLossTests: XCTestCase {
         r.send(1, at: millis(100))
         // 150 ms sample with 20 ms ack delay (2500 << 3 = 20000 µs) → adjusted 130 ms.
         try r.ack([1...1], ackDelay: 2500, now: millis(250))
-        XCTAssertEqual(r.rtt.smoothedRTT, (7 * millis(100) + millis(130)) / 8)
+        XCTAssertEqual(r.rtt.smoothedRTT, .microseconds((7 * 100_000 + 130_000) / 8))
 
         let i = makeRecovery()
         i.send(0, space: .initial, at: 0)
         try i.ack([0...0], space: .initial, now: millis(100))
         i.send(1, space: .initial, at: millis(100))
         try i.ack([1...1], space: .initial, ackDelay: 2500, now: millis(250))
-        XCTAssertEqual(i.rtt.smoothedRTT, (7 * millis(100) + millis(150)) / 8)
+        XCTAssertEqual(i.rtt.smoothedRTT, .microseconds((7 * 100_000 + 150_000) / 8))
     }
 
     // RFC 9000 §13.1: acknowledging a packet never sent is a PROTOCOL_VIOLATION.
@@ -104,7 +104,7 @@ final class RecoveryLossTests: XCTestCase {
     func testPersistentCongestionExample() throws {
         let (r, sent) = persistentCongestionSetup()
         XCTAssertGreaterThan(r.congestionWindow, r.congestion.minimumWindow)
-        let out = try r.ack([9...9], now: sent[9]! + 1_000_000)
+        let out = try r.ack([9...9], now: sent[9]! + .seconds(1))
         XCTAssertEqual(r.lostPackets.map(\.packetNumber), [2, 3, 4, 5, 6, 7, 8])
         XCTAssertTrue(out.persistentCongestion)
         // kMinimumWindow. (Packet 9's acknowledgement, processed after the losses as in
@@ -118,7 +118,7 @@ final class RecoveryLossTests: XCTestCase {
     // without an acknowledgement in between.
     func testNoPersistentCongestionWhenPacketBetweenAcked() throws {
         let (r, sent) = persistentCongestionSetup()
-        let out = try r.ack([9...9, 5...5], now: sent[9]! + 1_000_000)
+        let out = try r.ack([9...9, 5...5], now: sent[9]! + .seconds(1))
         XCTAssertEqual(r.lostPackets.map(\.packetNumber), [2, 3, 4, 6, 7, 8])
         XCTAssertFalse(out.persistentCongestion)
         XCTAssertEqual(r.congestion.persistentCongestionCount, 0)
@@ -128,7 +128,7 @@ final class RecoveryLossTests: XCTestCase {
     // No persistent congestion without an RTT sample before the lost packets (§7.6.2).
     func testNoPersistentCongestionWithoutPriorSample() throws {
         let r = makeRecovery()
-        r.peerMaxAckDelay = 0
+        r.peerMaxAckDelay = .zero
         let s: Double = 1_000
         for (pn, t) in [(1, 0.0), (2, 1), (3, 2), (4, 3), (5, 4), (6, 5), (7, 6), (8, 8), (9, 12)] as [(UInt64, Double)] {
             r.send(pn, at: millis(t * s))
@@ -138,16 +138,16 @@ final class RecoveryLossTests: XCTestCase {
         XCTAssertFalse(out.persistentCongestion)
     }
 
-    func persistentCongestionSetup() -> (LossRecovery, [UInt64: UInt64]) {
+    func persistentCongestionSetup() -> (LossRecovery, [UInt64: QuicInstant]) {
         let r = makeRecovery()
-        r.peerMaxAckDelay = 0
+        r.peerMaxAckDelay = .zero
         let s: Double = 1_000 // one second in ms
-        var sent: [UInt64: UInt64] = [:]
+        var sent: [UInt64: QuicInstant] = [:]
         r.send(1, at: 0); sent[1] = 0
         r.send(2, at: millis(1 * s)); sent[2] = millis(1 * s)
         try? r.ack([1...1], now: millis(1.2 * s))
         // The RFC's assumptions: smoothed_rtt = 1 s, rttvar = 0 (first sample at 1.2 s).
-        r.rtt = RTTEstimator(smoothed: millis(s), variance: 0, minRTT: millis(s), latest: millis(s), firstSampleTime: millis(1.2 * s))
+        r.rtt = RTTEstimator(smoothed: millis(s), variance: .zero, minRTT: millis(s), latest: millis(s), firstSampleTime: millis(1.2 * s))
         for (pn, t) in [(3, 2.0), (4, 3), (5, 4), (6, 5), (7, 6), (8, 8), (9, 12)] as [(UInt64, Double)] {
             r.send(pn, at: millis(t * s)); sent[pn] = millis(t * s)
         }
@@ -203,5 +203,49 @@ final class RecoveryLossTests: XCTestCase {
         XCTAssertTrue(r.ackTrackers[.application].received.ranges.isEmpty)
         XCTAssertTrue(r.ackTrackers[.application].isDuplicate(5))
         XCTAssertFalse(r.ackTrackers[.application].isDuplicate(10))
+    }
+}
+
+extension RecoveryLossTests {
+    /// Issue 10: ACK Delay is any varint and the exponent up to 20 (RFC 9000 §18.2, §19.3):
+    /// 2^62-1 × 2^20 µs saturates instead of trapping, and such a delay is never subtracted
+    /// from the sample (RFC 9002 §5.3: not below min_rtt).
+    func testHugeAckDelayDoesNotTrap() throws {
+        for exponent: UInt64 in [0, 3, 20] {
+            let r = makeRecovery(confirmed: false)
+            r.peerAckDelayExponent = exponent
+            r.send(0, at: 0)
+            try r.ack([0...0], now: millis(100))
+            r.send(1, at: millis(100))
+            try r.ack([1...1], ackDelay: VarInt.max, now: millis(250))
+            // Before confirmation the delay is not capped: adjusted would be below min_rtt,
+            // so the raw 150 ms sample is used.
+            XCTAssertEqual(r.rtt.smoothedRTT, .microseconds((7 * 100_000 + 150_000) / 8), "exponent \(exponent)")
+            r.onHandshakeConfirmed(now: millis(250))
+            r.send(2, at: millis(250))
+            // After confirmation min(ack_delay, max_ack_delay = 25 ms) is used.
+            try r.ack([2...2], ackDelay: VarInt.max, now: millis(400))
+            XCTAssertLessThan(r.rtt.smoothedRTT, millis(150))
+            XCTAssertNotNil(r.lossDetectionTimer.map { $0 < .never } ?? true)
+        }
+    }
+
+    /// A peer's max_ack_delay of 2^14-1 ms keeps PTO arithmetic finite, and a long backoff
+    /// saturates to "never" rather than trapping.
+    func testLargeMaxAckDelayAndBackoff() throws {
+        let r = makeRecovery()
+        r.peerMaxAckDelay = .milliseconds((1 << 14) - 1)
+        r.send(0, at: 0)
+        XCTAssertEqual(r.lossDetectionTimer, QuicInstant.zero + r.rtt.ptoBase + .milliseconds((1 << 14) - 1))
+        var now: QuicInstant = 0
+        for _ in 0..<80 {
+            guard let t = r.lossDetectionTimer, !t.isNever else { break }
+            now = t
+            _ = r.onLossDetectionTimeout(now: now)
+        }
+        // Backoff doubles until the deadline saturates to .never (about 2^40 × 17 s).
+        XCTAssertGreaterThanOrEqual(r.ptoCount, 30)
+        XCTAssertTrue(r.lossDetectionTimer?.isNever ?? false)
+        XCTAssertEqual(LossRecovery.backedOff(.milliseconds(1), 200), .infinite)
     }
 }

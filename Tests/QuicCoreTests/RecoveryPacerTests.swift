@@ -7,26 +7,26 @@ final class RecoveryPacerTests: XCTestCase {
     // packet per 8 ms.
     func testRateAndBurst() {
         var p = Pacer(initialTokens: 12_000)
-        var now: UInt64 = 1_000
+        var now: QuicInstant = 1_000
         for _ in 0..<10 {
-            XCTAssertEqual(p.nextSendTime(bytes: 1200, now: now, congestionWindow: 12_000, smoothedRTT: 100_000, maxDatagramSize: 1200), now)
+            XCTAssertEqual(p.nextSendTime(bytes: 1200, now: now, congestionWindow: 12_000, smoothedRTT: .microseconds(100_000), maxDatagramSize: 1200), now)
             p.onPacketSent(bytes: 1200)
         }
-        let next = p.nextSendTime(bytes: 1200, now: now, congestionWindow: 12_000, smoothedRTT: 100_000, maxDatagramSize: 1200)
-        XCTAssertEqual(next, now + 8_000)
+        let next = p.nextSendTime(bytes: 1200, now: now, congestionWindow: 12_000, smoothedRTT: .microseconds(100_000), maxDatagramSize: 1200)
+        XCTAssertEqual(next, now + .microseconds(8_000))
         now = next
-        XCTAssertEqual(p.nextSendTime(bytes: 1200, now: now, congestionWindow: 12_000, smoothedRTT: 100_000, maxDatagramSize: 1200), now)
+        XCTAssertEqual(p.nextSendTime(bytes: 1200, now: now, congestionWindow: 12_000, smoothedRTT: .microseconds(100_000), maxDatagramSize: 1200), now)
         p.onPacketSent(bytes: 1200)
-        XCTAssertGreaterThan(p.nextSendTime(bytes: 1200, now: now, congestionWindow: 12_000, smoothedRTT: 100_000, maxDatagramSize: 1200), now)
+        XCTAssertGreaterThan(p.nextSendTime(bytes: 1200, now: now, congestionWindow: 12_000, smoothedRTT: .microseconds(100_000), maxDatagramSize: 1200), now)
     }
 
     // Over a long run the pacer sends about 1.25 windows per RTT, never a burst above its
     // capacity after an idle period.
     func testLongRunRate() {
         var p = Pacer(initialTokens: 0)
-        var now: UInt64 = 0
+        var now: QuicInstant = 0
         var sent: UInt64 = 0
-        let cwnd: UInt64 = 120_000, srtt: UInt64 = 50_000
+        let cwnd: UInt64 = 120_000, srtt = QuicDuration.microseconds(50_000)
         while now < 1_000_000 {
             let t = p.nextSendTime(bytes: 1200, now: now, congestionWindow: cwnd, smoothedRTT: srtt, maxDatagramSize: 1200)
             if t > now { now = t; continue }
@@ -37,15 +37,16 @@ final class RecoveryPacerTests: XCTestCase {
         XCTAssertEqual(Double(sent), 3_000_000, accuracy: 3_000_000 * 0.02)
         // After a long idle, tokens are capped at the burst capacity (here max(2 ms of rate =
         // 6000 B, 10 packets) = 12 000 B).
-        _ = p.nextSendTime(bytes: 1200, now: now + 10_000_000, congestionWindow: cwnd, smoothedRTT: srtt, maxDatagramSize: 1200)
+        _ = p.nextSendTime(bytes: 1200, now: now + .seconds(10), congestionWindow: cwnd, smoothedRTT: srtt, maxDatagramSize: 1200)
         XCTAssertEqual(p.tokens, 12_000)
     }
 
     // Extreme inputs do not trap.
     func testExtremes() {
         var p = Pacer()
-        _ = p.nextSendTime(bytes: .max / 2, now: .max / 2, congestionWindow: .max / 4, smoothedRTT: 0, maxDatagramSize: 1200)
-        _ = p.nextSendTime(bytes: 1200, now: 0, congestionWindow: 0, smoothedRTT: .max / 8, maxDatagramSize: 1200)
+        _ = p.nextSendTime(bytes: .max / 2, now: QuicInstant(microseconds: .max / 2), congestionWindow: .max / 4, smoothedRTT: .microseconds(0), maxDatagramSize: 1200)
+        _ = p.nextSendTime(bytes: .max, now: .never, congestionWindow: .max, smoothedRTT: .infinite, maxDatagramSize: 1200)
+        _ = p.nextSendTime(bytes: 1200, now: 0, congestionWindow: 0, smoothedRTT: .microseconds(.max / 8), maxDatagramSize: 1200)
         p.onPacketSent(bytes: .max)
         XCTAssertEqual(p.tokens, 0)
     }

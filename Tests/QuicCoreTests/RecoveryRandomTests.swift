@@ -42,7 +42,7 @@ final class RecoveryRandomTests: XCTestCase {
         var rng = RecoveryTestRNG(state: seed)
         let r = makeRecovery(server: server, algorithm: algorithm, confirmed: false)
         var m = Model()
-        var now: UInt64 = 1_000
+        var now: QuicInstant = 1_000
 
         func absorb(_ list: [SentPacket], space: PacketNumberSpace, what: String) {
             var previous: UInt64?
@@ -72,7 +72,7 @@ final class RecoveryRandomTests: XCTestCase {
         }
 
         for step in 0..<600 {
-            now += UInt64.random(in: 0...30_000, using: &rng)
+            now += .microseconds(UInt64.random(in: 0...30_000, using: &rng))
             let live = PacketNumberSpace.allCases.filter { !m.discarded[$0] }
             let space = live.randomElement(using: &rng)!
             switch UInt64.random(in: 0..<100, using: &rng) {
@@ -142,7 +142,7 @@ final class RecoveryRandomTests: XCTestCase {
         }
         // Acknowledge everything still outstanding: the flight drains to zero.
         for s in PacketNumberSpace.allCases where !m.discarded[s] && m.next[s] > 0 {
-            now += 1_000
+            now += .microseconds(1_000)
             try r.ack([0...(m.next[s] - 1)], space: s, now: now)
             absorb(r.ackedPackets, space: s, what: "final ack")
             absorb(r.lostPackets, space: s, what: "final lost")
@@ -159,9 +159,9 @@ final class RecoveryRandomTests: XCTestCase {
             var rng = RecoveryTestRNG(state: seed &* 7919)
             var t = AckTracker(space: .application, maxRanges: Int.random(in: 2...20, using: &rng))
             var seen = Set<UInt64>()
-            var now: UInt64 = 0
+            var now: QuicInstant = 0
             for _ in 0..<400 {
-                now += UInt64.random(in: 0...2_000, using: &rng)
+                now += .microseconds(UInt64.random(in: 0...2_000, using: &rng))
                 let pn = UInt64.random(in: 0...300, using: &rng)
                 let fresh = t.onPacketReceived(pn, ackEliciting: Bool.random(using: &rng), now: now)
                 if fresh { XCTAssertFalse(seen.contains(pn)); seen.insert(pn) }

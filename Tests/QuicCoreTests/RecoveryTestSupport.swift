@@ -2,8 +2,16 @@ import XCTest
 @testable import QuicCore
 import QuicWire
 
-/// Milliseconds in the µs time base.
-func millis(_ v: Double) -> UInt64 { UInt64(v * 1000) }
+/// Milliseconds in the µs time base, as an instant, a duration or a raw count (from context).
+func millis<T: MicrosecondCount>(_ v: Double) -> T { T(micros: UInt64(v * 1000)) }
+
+/// A raw µs count as an instant (tests that compute times as integers).
+func us(_ v: UInt64) -> QuicInstant { QuicInstant(microseconds: v) }
+
+protocol MicrosecondCount { init(micros: UInt64) }
+extension UInt64: MicrosecondCount { init(micros: UInt64) { self = micros } }
+extension QuicInstant: MicrosecondCount { init(micros: UInt64) { self.init(microseconds: micros) } }
+extension QuicDuration: MicrosecondCount { init(micros: UInt64) { self.init(microseconds: micros) } }
 
 /// Encodes an ACK frame for `ranges` (largest first), decodes it back and hands the decoded
 /// frame with its source buffer to `body`.
@@ -30,14 +38,14 @@ extension LossRecovery {
     /// Processes an ACK for `ranges` (largest first).
     @discardableResult
     func ack(_ ranges: [ClosedRange<UInt64>], space: PacketNumberSpace = .application, ackDelay: UInt64 = 0,
-             ecn: ECNCounts? = nil, now: UInt64) throws -> AckOutcome {
+             ecn: ECNCounts? = nil, now: QuicInstant) throws -> AckOutcome {
         try withDecodedAck(ranges, ackDelay: ackDelay, ecn: ecn) { frame, source in
             try self.onAckReceived(frame, source: source, space: space, now: now)
         }
     }
 
     @discardableResult
-    func send(_ pn: UInt64, space: PacketNumberSpace = .application, at t: UInt64, size: UInt32 = 1200,
+    func send(_ pn: UInt64, space: PacketNumberSpace = .application, at t: QuicInstant, size: UInt32 = 1200,
               ackEliciting: Bool = true, inFlight: Bool = true, ecn: Bool = false,
               carryingAck: UInt64? = nil) -> Bool {
         onPacketSent(SentPacket(packetNumber: pn, timeSent: t, size: size, ackEliciting: ackEliciting,

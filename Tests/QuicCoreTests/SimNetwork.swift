@@ -32,7 +32,7 @@ struct SimLink {
 /// One endpoint of the simulation and what its connections reported.
 final class SimPeer {
     let endpoint: Endpoint
-    let address: SocketAddress
+    var address: SocketAddress
     var events: [ObjectIdentifier: [ConnectionEvent]] = [:]
     var accepted: [Connection] = []
     init(endpoint: Endpoint, address: SocketAddress) { self.endpoint = endpoint; self.address = address }
@@ -41,18 +41,23 @@ final class SimPeer {
 
 /// Two endpoints joined by a simulated link with a virtual clock (µs).
 final class SimNetwork {
-    var now: UInt64 = 1_000_000
+    var now: QuicInstant = 1_000_000
     var rng: SimRandom
     var link = SimLink()
     let client: SimPeer
     let server: SimPeer
-    struct Datagram { var deliverAt: UInt64; var toServer: Bool; var from: SocketAddress; var bytes: [UInt8]; var seq: Int }
+    struct Datagram { var deliverAt: QuicInstant; var toServer: Bool; var from: SocketAddress; var bytes: [UInt8]; var seq: Int }
     var inFlight: [Datagram] = []
     var seq = 0
     var datagramsSent = 0
     var tracedConnections: [Connection] = []
     /// Hook to inspect or rewrite datagrams before they enter the link (nil drops).
     var tap: ((Bool, [UInt8]) -> [UInt8]?)?
+    /// Runs after each round of deliveries and timers, before the peers send: where an
+    /// application reacting to an event (e.g. closing on CONNECTED) acts.
+    var afterDelivery: (() -> Void)?
+    /// Server datagrams addressed to a client address that is gone (dropped).
+    var misaddressed = 0
 
     init(seed: UInt64, server: EndpointConfiguration, client: EndpointConfiguration = EndpointConfiguration()) {
         rng = SimRandom(seed: seed)
@@ -81,7 +86,7 @@ final class SimNetwork {
             }
             let extra = link.jitter > 0 ? rng.next() % link.jitter : 0
             seq += 1
-            inFlight.append(Datagram(deliverAt: now + link.delay + extra, toServer: toServer,
+            inFlight.append(Datagram(deliverAt: now + .microseconds(link.delay + extra), toServer: toServer,
                                      from: toServer ? client.address : server.address, bytes: b, seq: seq))
         }
     }
@@ -89,8 +94,14 @@ final class SimNetwork {
     private func flush(_ peer: SimPeer, toServer: Bool) {
         for conn in peer.endpoint.allConnections + (toServer ? tracedConnections : []) {
             var guardCount = 0
-            while let (_, bytes) = conn.pollTransmit(now: now) {
-                send(bytes, toServer: toServer)
+            while let (transmit, bytes) = conn.pollTransmit(now: now) {
+                // A datagram to an address the client no longer has (after a simulated NAT
+                // rebinding) is lost.
+                if !toServer && transmit.destination != client.address {
+                    misaddressed += 1
+                } else {
+                    send(bytes, toServer: toServer)
+                }
                 guardCount += 1
                 if guardCount > 10_000 { XCTFail("connection keeps sending"); break }
             }
@@ -110,22 +121,22 @@ final class SimNetwork {
     /// Runs until `done()` holds or `limit` µs of virtual time pass; returns whether `done` held.
     @discardableResult
     func run(for limit: UInt64 = 60_000_000, until done: () -> Bool = { false }) -> Bool {
-        let end = now + limit
+        let end = now + .microseconds(limit)
         var spins = 0
         while now <= end {
             flush(client, toServer: true)
             flush(server, toServer: false)
             drainEvents()
             if done() { return true }
-            var next = inFlight.map(\.deliverAt).min() ?? .max
+            var next = inFlight.map(\.deliverAt).min() ?? .never
             for c in allConnections() { if let t = c.nextTimeout() { next = min(next, t) } }
-            guard next != .max else { return done() }
+            guard next != .never else { return done() }
             if next > end { now = end; break }
             if next <= now {
                 spins += 1
                 if spins > 10_000 {
                     // A timer that never moves is a busy loop for a real event loop too.
-                    let stuck = allConnections().filter { ($0.nextTimeout() ?? .max) <= now }
+                    let stuck = allConnections().filter { ($0.nextTimeout() ?? .never) <= now }
                     XCTFail("timer stuck at \(now): \(stuck.map { "\($0.role) state \($0.state) \($0.timerDebug(now: now))" })")
                     return false
                 }
@@ -142,7 +153,8 @@ final class SimNetwork {
                     server.accepted.append(c)
                 }
             }
-            for c in allConnections() where (c.nextTimeout() ?? .max) <= now { c.handleTimeout(now: now) }
+            for c in allConnections() where (c.nextTimeout() ?? .never) <= now { c.handleTimeout(now: now) }
+            afterDelivery?()
             client.endpoint.removeClosedConnections()
             server.endpoint.removeClosedConnections()
         }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Synchronization
 import XCTest
+import QuicCore
 @testable import QuicPlatform
 
 /// Collects values from worker callbacks; read by the test thread.
@@ -72,19 +73,19 @@ final class WorkerTests: XCTestCase {
         let fired = Recorder<String>()
         let holder = Recorder<WorkerTimer>()
         worker.post {
-            let now = MonotonicClock.now()
+            let now = MonotonicClock.instant
             let a = WorkerTimer { fired.append("a") }
             let b = WorkerTimer { fired.append("b") }
             let c = WorkerTimer { fired.append("c") }
             let cancelled = WorkerTimer { fired.append("cancelled") }
             let moved = WorkerTimer { fired.append("moved") }
-            worker.schedule(c, at: now + 30_000)
-            worker.schedule(a, at: now + 10_000)
-            worker.schedule(b, at: now + 20_000)
-            worker.schedule(cancelled, at: now + 15_000)
-            worker.schedule(moved, at: now + 5_000)
+            worker.schedule(c, at: now + .milliseconds(30))
+            worker.schedule(a, at: now + .milliseconds(10))
+            worker.schedule(b, at: now + .milliseconds(20))
+            worker.schedule(cancelled, at: now + .milliseconds(15))
+            worker.schedule(moved, at: now + .milliseconds(5))
             worker.cancel(cancelled)
-            worker.schedule(moved, at: now + 40_000)  // reschedule later
+            worker.schedule(moved, at: now + .milliseconds(40))  // reschedule later
             for t in [a, b, c, cancelled, moved] { holder.append(t) }
         }
         let order = fired.wait(for: 4)
@@ -101,8 +102,8 @@ final class WorkerTests: XCTestCase {
         defer { try? worker.stop() }
         let lateness = Recorder<Int64>()
         worker.post {
-            let deadline = MonotonicClock.now() + 25_000
-            let t = WorkerTimer { lateness.append(Int64(MonotonicClock.now()) - Int64(deadline)) }
+            let deadline = MonotonicClock.instant + .milliseconds(25)
+            let t = WorkerTimer { lateness.append(Int64(MonotonicClock.now()) - Int64(deadline.microseconds)) }
             worker.schedule(t, at: deadline)
         }
         let got = lateness.wait(for: 1)
@@ -206,7 +207,7 @@ final class WorkerTests: XCTestCase {
         let pool = try WorkerPool(workerCount: 2)
         defer { try? pool.stop() }
         var handlers: [CountingHandler] = []
-        let sockets = try pool.bindListener(address: .loopbackIPv4()) { _ in
+        let sockets = try pool.bindListener(address: .loopbackIPv4()) { _, _ in
             let h = CountingHandler()
             handlers.append(h)
             return h
@@ -286,7 +287,7 @@ final class WorkerStressTests: XCTestCase {
     func testStopUnderTraffic() throws {
         let pool = try WorkerPool(workerCount: 2)
         var handlers: [EchoHandler] = []
-        let sockets = try pool.bindListener(address: .loopbackIPv4()) { _ in
+        let sockets = try pool.bindListener(address: .loopbackIPv4()) { _, _ in
             let h = EchoHandler()
             handlers.append(h)
             return h

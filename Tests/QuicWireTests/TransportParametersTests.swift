@@ -93,6 +93,9 @@ final class TransportParametersTests: XCTestCase {
         XCTAssertEqual(code(entry(0x0b, varintBytes(1 << 14))), tpe)
         XCTAssertNil(code(entry(0x0b, varintBytes((1 << 14) - 1))))
         XCTAssertEqual(code(entry(0x0e, varintBytes(1))), tpe)
+        // max_idle_timeout: any varint is valid (the engine saturates it, issue 10).
+        XCTAssertNil(code(entry(0x01, varintBytes((1 << 62) - 1))))
+        XCTAssertNil(code(entry(0x01, varintBytes(1 << 61))))
         XCTAssertEqual(code(entry(0x08, varintBytes((1 << 60) + 1))), tpe)
         XCTAssertNil(code(entry(0x08, varintBytes(1 << 60))))
         XCTAssertEqual(code(entry(0x09, varintBytes((1 << 60) + 1))), tpe)

@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <pthread.h>
+#include <malloc.h>
 
 // Same layout as the kernel's struct mmsghdr (declared by glibc only under _GNU_SOURCE).
 typedef struct {
@@ -43,6 +44,9 @@ static inline unsigned char *cplatform_cmsg_data(struct cmsghdr *cmsg) { return 
 static inline size_t cplatform_cmsg_space(size_t length) { return CMSG_SPACE(length); }
 static inline size_t cplatform_cmsg_len(size_t length) { return CMSG_LEN(length); }
 
+// glibc's malloc_trim(0): hands free heap pages back to the kernel.
+static inline int cplatform_malloc_trim(void) { return malloc_trim(0); }
+
 // Option numbers: level SOL_UDP (17), UDP_SEGMENT (103, Linux 4.18), UDP_GRO (104, Linux 5.0),
 // and the IPv4/IPv6 ancillary data we use.
 int cplatform_sol_udp(void);
@@ -57,6 +61,13 @@ int cplatform_ipv6_recvtclass(void);
 int cplatform_ipv6_tclass(void);
 int cplatform_ipv6_v6only(void);
 int cplatform_so_reuseport(void);
+
+// Attaches to `fd`'s SO_REUSEPORT group a classic BPF program that picks the group's socket
+// from the first byte of the QUIC Destination Connection ID (offset 6 in a long header, 1 in a
+// short one), modulo `group_size`: every datagram of a connection reaches the same socket
+// whatever the peer's address or port, as long as the server's connection IDs carry that
+// socket's index in their first byte (modulo group_size). Returns 0 or -1 with errno set.
+int cplatform_attach_reuseport_cid_steering(int fd, unsigned int group_size);
 
 // pthread_setname_np (GNU); names longer than 15 bytes are cut.
 int cplatform_set_thread_name(const char *name);

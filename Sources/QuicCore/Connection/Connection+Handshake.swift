@@ -30,6 +30,16 @@ extension Connection {
         } else {
             p.maxDatagramFrameSize = nil
         }
+        // RFC 9368 §3: version_information in both roles, Chosen Version = the version in use.
+        // A server lists every version it accepts, so a client that reacted to Version
+        // Negotiation can check it was not downgraded (§4; MsQuic's client aborts with
+        // VERSION_NEGOTIATION_ERROR without it). A client lists only the version it chose:
+        // we do not switch to another compatible version mid-handshake (§2.3), so offering one
+        // would let a server pick it.
+        if p.versionInformation == nil {
+            let available = role == .server ? [version] + configuration.versions.filter { $0 != version } : [version]
+            p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: available)
+        }
         if role == .server {
             p.originalDestinationConnectionID = originalDestinationCID
             p.retrySourceConnectionID = retrySourceCID
@@ -43,9 +53,9 @@ extension Connection {
         return p
     }
 
-    func startTLS(now: UInt64) throws {
+    func startTLS(now: QuicInstant) throws {
         do {
-            try tls.start(now: now)
+            try tls.start(now: now.microseconds)
             try drainTLS(now: now)
         } catch let alert as TLSAlert {
             throw QuicError(code: TransportErrorCode(alert.quicErrorCode), reason: alert.reason)
@@ -53,13 +63,13 @@ extension Connection {
     }
 
     /// Feeds CRYPTO bytes of `level` to TLS and processes what it produces.
-    func receiveCrypto(_ bytes: [UInt8], level: EncryptionLevel, now: UInt64) throws {
+    func receiveCrypto(_ bytes: [UInt8], level: EncryptionLevel, now: QuicInstant) throws {
         guard !bytes.isEmpty else { return }
-        try tls.receive(bytes, at: level, now: now)
+        try tls.receive(bytes, at: level, now: now.microseconds)
         try drainTLS(now: now)
     }
 
-    func drainTLS(now: UInt64) throws {
+    func drainTLS(now: QuicInstant) throws {
         while let output = tls.nextOutput() {
             switch output {
             case .handshakeData(let level, let bytes):
@@ -78,7 +88,7 @@ extension Connection {
         }
     }
 
-    func install(_ secret: TrafficSecret, now: UInt64) throws {
+    func install(_ secret: TrafficSecret, now: QuicInstant) throws {
         let keys = PacketProtectionKeys(suite: secret.cipherSuite, secret: secret.secret, version: protectionVersion)
         switch secret.level {
         case .initial:
@@ -137,14 +147,18 @@ extension Connection {
         }
         try checkVersionDowngrade(p.versionInformation)
         peerTransportParameters = p
-        recovery.maxAckDelay = p.maxAckDelay * 1000
+        // Converted once, here (issue 10). Bounds from validate() above (RFC 9000 §18.2):
+        // max_ack_delay < 2^14 ms, ack_delay_exponent ≤ 20. max_idle_timeout (any varint) is
+        // converted, saturating, by restartIdleTimer.
+        recovery.maxAckDelay = .milliseconds(p.maxAckDelay)
+        recovery.ackDelayExponent = p.ackDelayExponent
         if let m = p.maxDatagramFrameSize, m > 0 {
             emit(.datagramStateChanged(sendEnabled: true, maxSendLength: Swift.max(0, min(Int(clamping: m) - 3, maxDatagramPayload))))
         }
         onPeerTransportParameters(p)
     }
 
-    func onHandshakeComplete(_ summary: HandshakeSummary, now: UInt64) {
+    func onHandshakeComplete(_ summary: HandshakeSummary, now: QuicInstant) {
         isHandshakeComplete = true
         if role == .client {
             // RFC 9001 §4.9.3: no more 0-RTT once 1-RTT keys exist. RFC 9001 §4.6.2: when the
@@ -164,7 +178,7 @@ extension Connection {
         issueConnectionIDs()
     }
 
-    func confirmHandshake(now: UInt64) {
+    func confirmHandshake(now: QuicInstant) {
         guard !isHandshakeConfirmed else { return }
         isHandshakeConfirmed = true
         recovery.onHandshakeConfirmed(now: now)
@@ -172,7 +186,7 @@ extension Connection {
     }
 
     /// RFC 9001 §4.9: keys of a level we no longer need, with their in-flight packets.
-    func discardKeys(_ space: PacketNumberSpace, now: UInt64) {
+    func discardKeys(_ space: PacketNumberSpace, now: QuicInstant) {
         guard !spaces[space.rawValue].discarded else { return }
         spaces[space.rawValue].discarded = true
         spaces[space.rawValue].sendKeys = nil
@@ -192,7 +206,7 @@ extension Connection {
         }
     }
 
-    func closeOnTLSAlert(_ alert: TLSAlert, now: UInt64) {
+    func closeOnTLSAlert(_ alert: TLSAlert, now: QuicInstant) {
         closeWithError(QuicError(code: TransportErrorCode(alert.quicErrorCode), reason: alert.reason), now: now)
     }
 }

@@ -11,7 +11,7 @@ extension Connection {
     /// versions; a VN listing ours, or arriving after any other packet was successfully
     /// processed (a Retry or any authenticated packet), is discarded. When it lists another
     /// version we accept, the client starts a new attempt in it (RFC 9368 §2.1), once.
-    func handleVersionNegotiation(_ header: PacketHeader, datagram: UnsafeRawBufferPointer, now: UInt64) {
+    func handleVersionNegotiation(_ header: PacketHeader, datagram: UnsafeRawBufferPointer, now: QuicInstant) {
         guard role == .client, !receivedRetryOrInitial, !processedAnyPacket, !isHandshakeComplete else { return }
         // The VN echoes our CIDs (RFC 9000 §17.2.1): SCID = the DCID we chose.
         guard header.scidBytes(in: datagram).elementsEqual(originalDestinationCID.bytes) else { return }
@@ -35,7 +35,7 @@ extension Connection {
 
     /// RFC 9000 §17.2.5.2: a client accepts one Retry, before any server Initial, whose
     /// integrity tag verifies (RFC 9001 §5.8) and whose token is not empty.
-    func handleRetry(_ header: PacketHeader, datagram: UnsafeRawBufferPointer, now: UInt64) throws {
+    func handleRetry(_ header: PacketHeader, datagram: UnsafeRawBufferPointer, now: QuicInstant) throws {
         guard role == .client, !receivedRetryOrInitial, retrySourceCID == nil else { return }
         guard !header.tokenRange.isEmpty else { return }
         let packet = UnsafeRawBufferPointer(rebasing: datagram[header.start..<header.end])
@@ -55,7 +55,7 @@ extension Connection {
     // MARK: Timers
 
     /// When `handleTimeout` must next be called, nil when no timer runs.
-    public func nextTimeout() -> UInt64? {
+    public func nextTimeout() -> QuicInstant? {
         switch state {
         case .closed: return nil
         case .closing, .draining: return stateDeadline
@@ -63,19 +63,23 @@ extension Connection {
         }
         var t = idleDeadline
         if let l = recovery.lossDetectionTimeout() { t = min(t, l) }
-        // ACKs wait for keys to send them with (a server acknowledges 0-RTT once it has 1-RTT keys).
-        for s in PacketNumberSpace.allCases where hasKeys(s) {
+        // ACKs wait for keys to send them with (a server acknowledges 0-RTT once it has 1-RTT keys),
+        // and for the amplification limit of an unvalidated new path (§9.3) to allow a datagram:
+        // a deadline that cannot be acted on would only spin the owner's event loop.
+        let pathBlocked = (pathAmplificationBudget ?? .max) < 64
+        for s in PacketNumberSpace.allCases where hasKeys(s) && !pathBlocked {
             if let a = recovery.ackDeadline(s) { t = min(t, a) }
         }
         if let k = previousKeysDiscardTime { t = min(t, k) }
+        if let p = pathTimer { t = min(t, p) }
         // The pacer's release time when data waits only for it (RFC 9002 §7.7).
-        if let p = pacingReleaseTime { t = min(t, p) }
-        if configuration.keepAliveInterval > 0, isHandshakeComplete { t = min(t, lastSendTime + configuration.keepAliveInterval) }
-        return t
+        if let p = pacingReleaseTime, !pathBlocked { t = min(t, p) }
+        if !configuration.keepAliveInterval.isZero, isHandshakeComplete, !pathBlocked { t = min(t, lastSendTime + configuration.keepAliveInterval) }
+        return t.isNever ? nil : t  // e.g. no idle timeout on either side and nothing else armed
     }
 
     /// Runs the timers that expired at `now`.
-    public func handleTimeout(now: UInt64) {
+    public func handleTimeout(now: QuicInstant) {
         switch state {
         case .closed: return
         case .closing, .draining:
@@ -96,13 +100,14 @@ extension Connection {
             oneRTT?.discardPreviousReceiveKeys()  // RFC 9001 §6.5
             previousKeysDiscardTime = nil
         }
+        handlePathTimers(now: now)
         if let l = recovery.lossDetectionTimeout(), now >= l {
             let result = recovery.onLossDetectionTimeout(now: now)
             for token in result.lost { onPacketLost(token) }
             counters.lostPackets += UInt64(result.lost.count)
             if let (space, count) = result.probe { schedulePTOProbe(space, count: count) }
         }
-        if configuration.keepAliveInterval > 0, isHandshakeComplete, now >= lastSendTime + configuration.keepAliveInterval {
+        if !configuration.keepAliveInterval.isZero, isHandshakeComplete, now >= lastSendTime + configuration.keepAliveInterval {
             pingPending = true
         }
     }
@@ -119,6 +124,16 @@ extension Connection {
         spaces[target.rawValue].probesPending = max(1, count)
         if target != .application {
             streams.crypto.requeueUnacknowledged(level: target.encryptionLevel)
+            // The other handshake space's unacknowledged data goes along in the same
+            // datagrams (RFC 9002 §6.2.4 allows probing other spaces; RFC 9000 §12.2
+            // coalescing): a server whose ServerHello (Initial) was lost would otherwise
+            // probe only with Handshake packets the client cannot read yet.
+            for other in [PacketNumberSpace.initial, .handshake] where other != target {
+                guard !spaces[other.rawValue].discarded, spaces[other.rawValue].sendKeys != nil,
+                      streams.crypto.hasUnacknowledgedData(level: other.encryptionLevel) else { continue }
+                spaces[other.rawValue].probesPending = max(spaces[other.rawValue].probesPending, max(1, count))
+                streams.crypto.requeueUnacknowledged(level: other.encryptionLevel)
+            }
         } else {
             streams.requeueUnacknowledged()
         }
@@ -126,15 +141,17 @@ extension Connection {
 
     /// The idle timeout in effect (RFC 9000 §10.1): the smaller of the two advertised values
     /// (0 = none), at least three PTOs; the handshake idle timeout until the handshake completes.
-    func restartIdleTimer(now: UInt64) {
-        var timeout: UInt64 = 0
-        let local = configuration.transportParameters.maxIdleTimeout * 1000
-        let peer = (peerTransportParameters?.maxIdleTimeout ?? 0) * 1000
-        if local > 0 && peer > 0 { timeout = min(local, peer) } else { timeout = max(local, peer) }
-        if !isHandshakeComplete, configuration.handshakeIdleTimeout > 0 {
-            timeout = timeout == 0 ? configuration.handshakeIdleTimeout : min(timeout, configuration.handshakeIdleTimeout)
+    /// max_idle_timeout is any varint (up to 2^62-1 ms, RFC 9000 §18.2) from either side: it
+    /// becomes a saturating `QuicDuration` here, so 2^61 ms is simply "never" (issue 10).
+    func restartIdleTimer(now: QuicInstant) {
+        var timeout = QuicDuration.zero
+        let local = QuicDuration.milliseconds(configuration.transportParameters.maxIdleTimeout)
+        let peer = QuicDuration.milliseconds(peerTransportParameters?.maxIdleTimeout ?? 0)
+        if !local.isZero && !peer.isZero { timeout = min(local, peer) } else { timeout = max(local, peer) }
+        if !isHandshakeComplete, !configuration.handshakeIdleTimeout.isZero {
+            timeout = timeout.isZero ? configuration.handshakeIdleTimeout : min(timeout, configuration.handshakeIdleTimeout)
         }
-        if timeout == 0 { idleDeadline = .max / 2; return }
+        if timeout.isZero { idleDeadline = .never; return }
         idleDeadline = now + max(timeout, 3 * recovery.pto)
     }
 
@@ -143,7 +160,7 @@ extension Connection {
     /// Application close: CONNECTION_CLOSE 0x1d with `errorCode` (RFC 9000 §10.2, §19.19).
     /// `silent` ends the connection at once without telling the peer (MsQuic's
     /// QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT; the peer will time out or get a stateless reset).
-    public func close(errorCode: UInt64, reason: [UInt8] = [], silent: Bool = false, now: UInt64) {
+    public func close(errorCode: UInt64, reason: [UInt8] = [], silent: Bool = false, now: QuicInstant) {
         guard state == .open else { return }
         closeReason = ConnectionCloseReason(errorCode: errorCode, isApplication: true, fromPeer: false, reason: Array(reason.prefix(512)))
         if silent { finishClose(); return }
@@ -151,7 +168,7 @@ extension Connection {
     }
 
     /// A transport error detected locally: CONNECTION_CLOSE 0x1c (RFC 9000 §10.2, §11.1).
-    func closeWithError(_ error: QuicError, now: UInt64) {
+    func closeWithError(_ error: QuicError, now: QuicInstant) {
         guard state == .open else { return }
         var reason = ConnectionCloseReason(errorCode: error.code.rawValue, isApplication: false, fromPeer: false)
         reason.reason = Array(error.reason.utf8.prefix(256))
@@ -161,13 +178,13 @@ extension Connection {
         enterClosing(now: now)
     }
 
-    func enterClosing(now: UInt64) {
+    func enterClosing(now: QuicInstant) {
         state = .closing
         closePacketPending = true
         stateDeadline = now + 3 * recovery.pto
     }
 
-    func handlePeerClose(_ f: ConnectionCloseFrame, payload: UnsafeRawBufferPointer, now: UInt64) {
+    func handlePeerClose(_ f: ConnectionCloseFrame, payload: UnsafeRawBufferPointer, now: QuicInstant) {
         var reason = ConnectionCloseReason(errorCode: f.errorCode, isApplication: f.isApplicationError, fromPeer: true)
         reason.reason = Array(payload[f.reasonPhrase].prefix(1024))
         closeReason = reason
@@ -177,11 +194,14 @@ extension Connection {
             emit(.shutdownInitiatedByTransport(reason))
         }
         enterDraining(now: now, immediate: false)
+        // RFC 9000 §10.2.2: one packet with CONNECTION_CLOSE (NO_ERROR) before draining, so the
+        // peer learns its close arrived and can stop (MsQuic answers the same way).
+        drainReplyPending = true
     }
 
     /// RFC 9000 §10.2.2: draining lasts three PTOs; nothing is sent. `immediate` (stateless
     /// reset, failed version negotiation) ends the connection at once.
-    func enterDraining(now: UInt64, immediate: Bool) {
+    func enterDraining(now: QuicInstant, immediate: Bool) {
         state = .draining
         stateDeadline = immediate ? now : now + 3 * recovery.pto
         if immediate { finishClose() }
@@ -199,7 +219,7 @@ extension Connection {
 
     func finishClose() {
         guard state != .closed else { return }
-        let peerAcknowledged = closeReason?.fromPeer ?? false
+        let peerAcknowledged = (closeReason?.fromPeer ?? false) || peerAcknowledgedClose
         state = .closed
         for id in cids.local where !id.retired { registry.retireConnectionID(id.id) }
         syncPeerResetTokens()
@@ -217,7 +237,7 @@ extension Connection {
         state == .open && cids.matchesResetToken(token)
     }
 
-    public func onStatelessReset(now: UInt64) {
+    public func onStatelessReset(now: QuicInstant) {
         guard state == .open else { return }
         var reason = ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: true)
         reason.statelessReset = true
@@ -229,7 +249,7 @@ extension Connection {
 
 extension Connection {
     /// The timers behind `nextTimeout()`, for diagnostics.
-    public func timerDebug(now: UInt64) -> String {
+    public func timerDebug(now: QuicInstant) -> String {
         var parts = ["idle=\(idleDeadline)"]
         if let l = recovery.lossDetectionTimeout() { parts.append("loss=\(l)") }
         for s in PacketNumberSpace.allCases where !spaces[s.rawValue].discarded {

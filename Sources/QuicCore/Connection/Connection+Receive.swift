@@ -6,7 +6,7 @@ import QuicWire
 // removal (RFC 9001 §5) -> frames (RFC 9000 §12.4, §19).
 extension Connection {
     /// Processes one UDP datagram from `remote`. The buffer is decrypted in place.
-    public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: UInt64) {
+    public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: QuicInstant) {
         switch state {
         case .closed, .draining:
             return  // RFC 9000 §10.2.2: a draining endpoint sends nothing.
@@ -16,6 +16,13 @@ extension Connection {
             // limit (§8.1), which counts these datagrams too.
             bytesReceived += UInt64(datagram.count)
             closePacketPending = true
+            // RFC 9000 §10.2.1: a CONNECTION_CLOSE from the peer means it is closing or
+            // draining too; we may stop answering and drain. Packets are opened only to find
+            // that frame (handleFrame ignores every other one while closing).
+            var packets = CoalescedPackets(UnsafeRawBufferPointer(datagram), shortHeaderDCIDLength: configuration.localConnectionIDLength)
+            while state == .closing, let header = try? packets.next() {
+                _ = try? handlePacket(header, datagram: datagram, from: remote, now: now)
+            }
             return
         case .open:
             break
@@ -23,6 +30,9 @@ extension Connection {
         // RFC 9000 §8.1: every datagram attributed to the connection counts, whether or not
         // its packets can be processed.
         bytesReceived += UInt64(datagram.count)
+        // §9.3: what an unvalidated new peer address sent us bounds what we send it.
+        if pathValidation?.target == remote { pathValidation!.received &+= UInt64(datagram.count) }
+        datagramMayMigrate = false
         if role == .server && !addressValidated && 3 * bytesReceived > bytesSent + 1200 {
             recovery.setAmplificationLimited(false, now: now)
         }
@@ -50,6 +60,10 @@ extension Connection {
                 closeWithError(QuicError(code: .internalError, reason: "\(error)"), now: now)
             }
         }
+        // RFC 9000 §9.3: the highest-numbered non-probing packet decides the peer's address.
+        if datagramMayMigrate, state == .open, shouldFollowPeer(to: remote) {
+            onPeerAddressChange(to: remote, now: now)
+        }
         // RFC 9000 §10.3.1: a datagram we could not process that ends in a known reset token.
         if !processedAny, state == .open, let token = resetCandidate, cids.matchesResetToken(token) {
             closeReason = ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: true, statelessReset: true)
@@ -59,14 +73,14 @@ extension Connection {
     }
 
     /// `handle(datagram:)` for an array (copied).
-    public func handle(datagram: [UInt8], from remote: SocketAddress, now: UInt64) {
+    public func handle(datagram: [UInt8], from remote: SocketAddress, now: QuicInstant) {
         var copy = datagram
         copy.withUnsafeMutableBytes { handle(datagram: $0, from: remote, now: now) }
     }
 
     /// Returns true if the packet was authenticated and processed.
     func handlePacket(_ header: PacketHeader, datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress,
-                      now: UInt64) throws -> Bool {
+                      now: QuicInstant) throws -> Bool {
         let space: PacketNumberSpace
         switch header.kind {
         case .versionNegotiation:
@@ -131,6 +145,7 @@ extension Connection {
             }
         }
         let pn = decrypted.packetNumber
+        let isNewLargest = s.largestReceived.map { pn > $0 } ?? true
         if recovery.isDuplicate(space, pn) { counters.droppedPackets += 1; return false }  // RFC 9000 §12.3
         counters.receivedPackets += 1
         // RFC 9000 §17.2, §17.3.1: reserved bits must be zero after decryption.
@@ -175,6 +190,7 @@ extension Connection {
 
         let payload = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[decrypted.payload])
         let ackEliciting = try processFrames(payload, kind: header.kind, space: space, dcid: header.dcid, now: now)
+        if header.kind == .oneRTT && isNewLargest && lastPacketNonProbing { datagramMayMigrate = true }
         if state == .open || state == .closing {
             recovery.onPacketReceived(space, pn, ackEliciting: ackEliciting, now: now)
         }
@@ -194,23 +210,38 @@ extension Connection {
 
     /// Returns whether any frame was ack-eliciting.
     func processFrames(_ payload: UnsafeRawBufferPointer, kind: PacketKind, space: PacketNumberSpace,
-                       dcid: ConnectionID, now: UInt64) throws -> Bool {
+                       dcid: ConnectionID, now: QuicInstant) throws -> Bool {
         var decoder = FrameDecoder(payload, packetKind: kind, sender: role == .client ? .server : .client)
         var ackEliciting = false
+        let startState = state
+        lastPacketNonProbing = false
         while let frame = try decoder.next() {
             if frame.isAckEliciting { ackEliciting = true }
+            switch frame {
+            case .pathChallenge, .pathResponse, .newConnectionID, .padding: break  // probing frames (§9.1)
+            default: lastPacketNonProbing = true
+            }
             try handleFrame(frame, payload: payload, space: space, dcid: dcid, now: now)
             // RFC 9001 §4.6.1: remember which stream data was 0-RTT (the API reports it).
             if kind == .zeroRTT, case .stream(let f) = frame {
                 streams.noteZeroRTTData(StreamID(f.streamID), end: f.offset + UInt64(f.data.count))
             }
-            if state != .open { break }
+            if state != startState { break }
         }
         return ackEliciting
     }
 
     func handleFrame(_ frame: Frame, payload: UnsafeRawBufferPointer, space: PacketNumberSpace,
-                     dcid: ConnectionID, now: UInt64) throws {
+                     dcid: ConnectionID, now: QuicInstant) throws {
+        if state == .closing {
+            // RFC 9000 §10.2.1: while closing only the peer's CONNECTION_CLOSE matters.
+            if case .connectionClose = frame {
+                peerAcknowledgedClose = true
+                state = .draining        // the closing deadline stands; nothing more is sent
+                closePacketPending = false
+            }
+            return
+        }
         switch frame {
         case .padding, .ping:
             break
@@ -238,8 +269,8 @@ extension Connection {
             }
         case .pathChallenge(let data):
             if pathResponses.count < 4 { pathResponses.append(data) }  // RFC 9000 §8.2.2
-        case .pathResponse:
-            break  // no path validation in progress (no migration yet)
+        case .pathResponse(let data):
+            onPathResponse(data)
         case .connectionClose(let f):
             handlePeerClose(f, payload: payload, now: now)
         case .datagram(let f):
@@ -259,7 +290,7 @@ extension Connection {
         }
     }
 
-    func handleAck(_ ack: AckFrame, payload: UnsafeRawBufferPointer, space: PacketNumberSpace, now: UInt64) throws {
+    func handleAck(_ ack: AckFrame, payload: UnsafeRawBufferPointer, space: PacketNumberSpace, now: QuicInstant) throws {
         let result = try recovery.onAckReceived(space, ack: ack, source: payload, now: now)
         spaces[space.rawValue].largestAcked = max(spaces[space.rawValue].largestAcked ?? 0, ack.largestAcknowledged)
         for token in result.acked { onPacketAcked(token, now: now) }
@@ -267,10 +298,12 @@ extension Connection {
         counters.lostPackets += UInt64(result.lost.count)
     }
 
-    func onPacketAcked(_ token: UInt64, now: UInt64) {
+    func onPacketAcked(_ token: UInt64, now: QuicInstant) {
         guard let record = sentPackets.removeValue(forKey: token) else { return }
         if record.space == .application, let keys = oneRTT, record.keyGeneration == keys.generation {
-            currentPhaseAcked = true  // RFC 9001 §6.1: the peer saw the current phase
+            // RFC 9001 §6.1: the peer saw the current phase.
+            if !currentPhaseAcked && keys.generation > 0 { currentPhaseAckedAt = now }
+            currentPhaseAcked = true
         }
         for f in record.frames {
             switch f {

@@ -31,22 +31,27 @@ extension Connection {
 
     /// Writes the next datagram to send into `buffer` (at least 1200 bytes), nil when there
     /// is nothing to send now.
-    public func pollTransmit(now: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Transmit? {
+    public func pollTransmit(now: QuicInstant, into buffer: UnsafeMutableRawBufferPointer) -> Transmit? {
         switch state {
-        case .closed, .draining: return nil
+        case .closed: return nil
+        case .draining: if !drainReplyPending { return nil }
         case .closing: if !closePacketPending { return nil }
         case .open: break
         }
         var limit = min(buffer.count, currentMaxDatagramSize)
         if role == .server && !addressValidated {
             // RFC 9000 §8.1: at most three times the bytes received before validation.
+            // Bound: bytesReceived counts datagrams actually received (< 2^62 in any lifetime),
+            // so 3× cannot overflow.
             let budget = 3 * bytesReceived > bytesSent ? 3 * bytesReceived - bytesSent : 0
             limit = min(limit, Int(clamping: budget))
             // RFC 9002 §6.2.2.1: no PTO while blocked by the amplification limit.
             recovery.setAmplificationLimited(limit < 1200, now: now)
         }
+        // RFC 9000 §9.3: at most three times what an unvalidated new peer address sent us.
+        if let budget = pathAmplificationBudget { limit = min(limit, Int(clamping: budget)) }
         guard limit >= 64 else { return nil }
-        maybeInitiateKeyUpdate()
+        maybeInitiateKeyUpdate(now: now)
         if state == .open, packetsWithCurrentKey >= hardConfidentialityLimit {
             // RFC 9001 §6.6: the key could not be updated in time; stop using the connection
             // (the margin leaves room for the CONNECTION_CLOSE packets).
@@ -55,23 +60,30 @@ extension Connection {
         pacingReleaseTime = nil
         var position = 0
         var packets: [PacketUnderConstruction] = []
-        let closing = state == .closing
+        let replying = state == .draining
+        let closing = state == .closing || replying
         for space in PacketNumberSpace.allCases {
             let remaining = limit - position
             guard remaining > 48 else { break }
-            let p = closing ? buildClosePacket(space, buffer: buffer, start: position, end: limit)
+            let p = closing ? buildClosePacket(space, buffer: buffer, start: position, end: limit, now: now, reply: replying)
                             : buildPacket(space, buffer: buffer, start: position, end: limit, now: now)
             guard let p else { continue }
             position = p.payloadEnd + PacketAEAD.tagLength
             packets.append(p)
         }
         guard !packets.isEmpty else {
-            if closing { closePacketPending = false }
+            if closing { closePacketPending = false; drainReplyPending = false }
             return nil
         }
         // RFC 9000 §14.1: a client's datagrams with Initial packets, and a server's with
-        // ack-eliciting Initial packets, are padded to at least 1200 bytes.
-        if let first = packets.first, first.space == .initial, role == .client || first.ackEliciting, position < 1200 {
+        // ack-eliciting Initial packets, are padded to at least 1200 bytes. RFC 9000 §8.2.2:
+        // so is a datagram with a PATH_RESPONSE frame, as far as the anti-amplification limit
+        // (already in `limit`) allows.
+        let initialPadding = packets.first.map { $0.space == .initial && (role == .client || $0.ackEliciting) } ?? false
+        let pathResponsePadding = packets.contains { p in
+            p.frames.contains { if case .pathResponse = $0 { return true } else { return false } }
+        }
+        if initialPadding || pathResponsePadding, position < 1200 {
             let pad = min(1200, limit) - position
             if pad > 0 {
                 let last = packets.count - 1
@@ -81,6 +93,16 @@ extension Connection {
                 position += pad
             }
         }
+        // RFC 9000 §8.2.1: a datagram with PATH_CHALLENGE is expanded to 1200 bytes when the
+        // amplification limit of the path allows it.
+        if pathChallengeWritten, position < 1200, limit >= 1200, let last = packets.indices.last {
+            let pad = 1200 - position
+            for i in 0..<pad { buffer[packets[last].payloadEnd + i] = 0 }
+            packets[last].payloadEnd += pad
+            packets[last].padded = true
+            position += pad
+        }
+        pathChallengeWritten = false
         var sentHandshake = false
         for p in packets {
             let end = p.payloadEnd + PacketAEAD.tagLength
@@ -119,14 +141,15 @@ extension Connection {
         }
         // RFC 9001 §4.9.1: a client drops Initial keys when it first sends a Handshake packet.
         if role == .client && sentHandshake { discardKeys(.initial, now: now) }
-        if closing { closePacketPending = false }
+        if closing { closePacketPending = false; drainReplyPending = false }
+        if pathValidation != nil { pathValidation!.sent &+= UInt64(position) }
         bytesSent += UInt64(position)
         lastSendTime = now
         return Transmit(destination: remoteAddress, size: position)
     }
 
     /// `pollTransmit` into a new array (tests, cold paths).
-    public func pollTransmit(now: UInt64) -> (Transmit, [UInt8])? {
+    public func pollTransmit(now: QuicInstant) -> (Transmit, [UInt8])? {
         var buffer = [UInt8](repeating: 0, count: max(1200, currentMaxDatagramSize))
         let t = buffer.withUnsafeMutableBytes { pollTransmit(now: now, into: $0) }
         guard let t else { return nil }
@@ -180,17 +203,24 @@ extension Connection {
         let s = spaces[space.rawValue]
         if streams.crypto.hasPendingData(level: space.encryptionLevel) || s.probesPending > 0 { return true }
         if space == .application {
-            return handshakeDonePending || pingPending || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
+            return handshakeDonePending || pingPending || pathValidation?.challengePending == true || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
                 || !cids.pendingRetirements.isEmpty || !datagramQueue.isEmpty || streamsHaveDataToSend
         }
         return false
     }
 
     func buildPacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int,
-                     now: UInt64) -> PacketUnderConstruction? {
+                     now: QuicInstant) -> PacketUnderConstruction? {
         guard hasKeys(space) else { return nil }
         let s = spaces[space.rawValue]
         let probe = s.probesPending > 0
+        if probe && space != .application && !streams.crypto.hasPendingData(level: space.encryptionLevel) {
+            // RFC 9002 §6.2.4: probes should carry unacknowledged data. A PTO sends two probe
+            // datagrams; when the first took all that was queued, the second repeats it too
+            // instead of being a bare PING (a PING-only Initial cannot start a server's
+            // connection, and a lossy path may deliver only that one).
+            streams.crypto.requeueUnacknowledged(level: space.encryptionLevel)
+        }
         // Probes ignore the congestion window (RFC 9002 §7.5); data also waits for the pacer
         // in the application space (§7.7; handshake flights go at once).
         var congestionOK = probe || recovery.canSend(bytes: 1200)
@@ -246,7 +276,7 @@ extension Connection {
         ackEliciting = true
     }
 
-    func writeApplicationControlFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool, now: UInt64) {
+    func writeApplicationControlFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool, now: QuicInstant) {
         // RFC 9000 §12.5: 0-RTT packets carry none of the control frames below but PING.
         if sendingZeroRTT {
             if pingPending, (try? FrameEncoder.write(.ping, into: &w)) != nil {
@@ -258,6 +288,11 @@ extension Connection {
         if handshakeDonePending, (try? FrameEncoder.write(.handshakeDone, into: &w)) != nil {
             handshakeDonePending = false
             frames.append(.handshakeDone); ackEliciting = true
+        }
+        if let v = pathValidation, v.challengePending, (try? FrameEncoder.write(.pathChallenge(v.data), into: &w)) != nil {
+            pathValidation!.challengePending = false
+            pathChallengeWritten = true
+            frames.append(.ping); ackEliciting = true   // recorded like a PING: never retransmitted as is
         }
         while let data = pathResponses.first, (try? FrameEncoder.write(.pathResponse(data), into: &w)) != nil {
             pathResponses.removeFirst()
@@ -304,16 +339,43 @@ extension Connection {
 
     /// The CONNECTION_CLOSE packet of a space (RFC 9000 §10.2.3): in Initial and Handshake
     /// packets an application close becomes a transport APPLICATION_ERROR without reason.
-    func buildClosePacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int)
-        -> PacketUnderConstruction? {
-        guard hasKeys(space), let reason = closeReason else { return nil }
+    func buildClosePacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int,
+                          now: QuicInstant, reply: Bool = false) -> PacketUnderConstruction? {
+        // A reply to the peer's close says NO_ERROR (RFC 9000 §10.2.2); otherwise our reason.
+        let reply = reply ? ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: false) : nil
+        guard hasKeys(space), let reason = reply ?? closeReason else { return nil }
         if space == .application && sendingZeroRTT { return nil }  // the close goes in Initial/Handshake packets
         // Only the highest space the peer can read matters once the handshake is confirmed.
         if isHandshakeConfirmed && space != .application { return nil }
+        // A client with Handshake keys knows the server has them (RFC 9000 §10.2.3) and stops
+        // sending Initial packets once it sends a Handshake one (RFC 9001 §4.9.1): an Initial
+        // close ahead of the Handshake packet would end the server before it reads our Finished.
+        if space == .initial && role == .client && hasKeys(.handshake) { return nil }
         guard let (header, pn) = writeHeader(space, buffer: buffer, start: start, end: end) else { return nil }
         var w = WireWriter(buffer, start: header.payloadOffset, end: end - PacketAEAD.tagLength)
+        if space != .application && reply == nil {
+            // A close during the handshake first carries what the peer still lacks of this
+            // space: our ACK (its RTT sample) and unsent CRYPTO data (a client's Finished), so the
+            // peer completes its handshake, reads the close and drains briefly instead of
+            // waiting out its PTOs (RFC 9000 §10.2.3 lets a closing packet carry other frames;
+            // MsQuic writes pending frames before CONNECTION_CLOSE). Nothing is retransmitted:
+            // the connection is closing.
+            var unused: [SentFrame] = []
+            var eliciting = false
+            if recovery.hasAckToSend(space) {
+                _ = try? recovery.writeAck(space, now: now, exponent: configuration.transportParameters.ackDelayExponent, into: &w)
+            }
+            if streams.crypto.hasPendingData(level: space.encryptionLevel) {
+                // Room is kept for the CONNECTION_CLOSE, which in these spaces has no reason
+                // phrase (at most 1 + 8 + 8 + 1 bytes).
+                let closeRoom = 32
+                var cw = WireWriter(buffer, start: w.position, end: max(w.position, end - PacketAEAD.tagLength - closeRoom))
+                writeCryptoFrames(space, &cw, frames: &unused, ackEliciting: &eliciting)
+                w = WireWriter(buffer, start: cw.position, end: end - PacketAEAD.tagLength)
+            }
+        }
         var frame = ConnectionCloseFrame(isApplicationError: reason.isApplication, errorCode: reason.errorCode,
-                                         frameType: closeFrameType, reasonPhrase: 0..<reason.reason.count)
+                                         frameType: reply == nil ? closeFrameType : 0, reasonPhrase: 0..<reason.reason.count)
         var phrase = reason.reason
         if space != .application && reason.isApplication {
             frame = ConnectionCloseFrame(isApplicationError: false, errorCode: TransportErrorCode.applicationError.rawValue,
@@ -356,8 +418,15 @@ extension Connection {
     /// RFC 9001 §6.1, §6.6: update keys after the configured number of packets or bytes, or
     /// before the confidentiality limit, once the peer acknowledged the current phase (§6.1: a
     /// new update waits until a packet of the current phase was acknowledged, §6.5).
-    func maybeInitiateKeyUpdate() {
+    func maybeInitiateKeyUpdate(now: QuicInstant) {
         guard isHandshakeConfirmed, currentPhaseAcked, let suite = tls.negotiatedCipherSuite else { return }
+        // RFC 9001 §6.5: wait three PTOs after the acknowledgment that confirmed the previous
+        // update, so the peer has dropped the keys before the last ones and can read the new
+        // phase (a peer that keeps one old key set drops packets of an update started sooner).
+        if let confirmed = currentPhaseAckedAt, now < confirmed + 3 * recovery.pto {
+            let nearLimit = packetsWithCurrentKey >= suite.confidentialityLimit - 1000
+            guard nearLimit else { return }
+        }
         let softLimit = suite.confidentialityLimit - 1000
         let limit = configuration.keyUpdateInterval > 0 ? min(configuration.keyUpdateInterval, softLimit) : softLimit
         let byteLimitReached = configuration.keyUpdateBytes > 0 && bytesWithCurrentKey >= configuration.keyUpdateBytes

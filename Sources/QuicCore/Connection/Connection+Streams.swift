@@ -5,14 +5,14 @@ import QuicWire
 extension Connection {
     var streamsHaveDataToSend: Bool { streams.hasPendingFrames }
 
-    func writeStreamFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool, now: UInt64) {
+    func writeStreamFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool, now: QuicInstant) {
         streamFrameScratch.removeAll(keepingCapacity: true)
         guard streams.writeFrames(into: &w, sent: &streamFrameScratch) else { return }
         for f in streamFrameScratch { frames.append(.streams(f)) }
         ackEliciting = true
     }
 
-    func handleStreamFrame(_ frame: Frame, payload: UnsafeRawBufferPointer, now: UInt64) throws {
+    func handleStreamFrame(_ frame: Frame, payload: UnsafeRawBufferPointer, now: QuicInstant) throws {
         try streams.handle(frame, payload: payload)
         // RFC 9000 §19.14: the peer wants more streams (MsQuic PEER_NEEDS_STREAMS).
         if case .streamsBlocked(let bidirectional, _) = frame { emit(.peerNeedsStreams(bidirectional: bidirectional)) }

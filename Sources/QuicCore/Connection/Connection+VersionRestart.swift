@@ -11,7 +11,7 @@ extension Connection {
     /// carry version_information for `next` (RFC 9368 §3), the crypto streams emptied and the
     /// Initial packets of the abandoned attempt no longer in flight. Packet numbers continue
     /// (as after a Retry, RFC 9000 §17.2.5.3), which RFC 9000 §12.3 allows.
-    func restartAttempt(in next: QuicVersion, versionNegotiationList: [QuicVersion], now: UInt64) throws {
+    func restartAttempt(in next: QuicVersion, versionNegotiationList: [QuicVersion], now: QuicInstant) throws {
         guard let pv = ProtectionVersion(wireVersion: next.rawValue) else {
             throw QuicError(code: .internalError, reason: "unsupported version \(next)")
         }

@@ -56,7 +56,7 @@ public final class Connection {
     var nextSentToken: UInt64 = 0
 
     /// The peer's address (RFC 9000 §9: no migration yet, the path is fixed).
-    public private(set) var remoteAddress: SocketAddress
+    public internal(set) var remoteAddress: SocketAddress
 
     // Handshake (RFC 9000 §7)
     /// Client: the DCID of its first Initial; server: the DCID the client chose.
@@ -85,15 +85,31 @@ public final class Connection {
     // Lifetime (RFC 9000 §10)
     enum State: Equatable { case open, closing, draining, closed }
     var state: State = .open
-    var stateDeadline: UInt64 = 0
+    var stateDeadline: QuicInstant = .zero
     var closeReason: ConnectionCloseReason?
     var closePacketPending = false
+    /// Draining after the peer's CONNECTION_CLOSE: our one reply is still to be sent
+    /// (RFC 9000 §10.2.2).
+    var drainReplyPending = false
+    /// The peer answered our CONNECTION_CLOSE with its own while we were closing
+    /// (RFC 9000 §10.2.1): MsQuic's PeerAcknowledgedShutdown.
+    var peerAcknowledgedClose = false
     var closeFrameType: UInt64 = 0
-    var idleDeadline: UInt64 = 0
-    var lastSendTime: UInt64 = 0
+    var idleDeadline: QuicInstant = .zero
+    var lastSendTime: QuicInstant = .zero
     var ackElicitingSentSinceReceive = false
     var pingPending = false
     var pathResponses: [UInt64] = []
+    /// A validation of the peer's new address in progress (RFC 9000 §8.2, §9.3).
+    var pathValidation: PathValidation?
+    /// Set while a datagram is processed: a 1-RTT packet carrying a non-probing frame with the
+    /// highest packet number so far (RFC 9000 §9.3) was among its packets.
+    var datagramMayMigrate = false
+    /// The datagram being built carries a PATH_CHALLENGE (padded to 1200 bytes, §8.2.1).
+    var pathChallengeWritten = false
+    /// The last packet processed carried a frame other than PATH_CHALLENGE, PATH_RESPONSE,
+    /// NEW_CONNECTION_ID and PADDING (RFC 9000 §9.1).
+    var lastPacketNonProbing = false
     var events: [ConnectionEvent] = []
     var eventIndex = 0
     /// Datagrams queued by the application (RFC 9221).
@@ -105,14 +121,17 @@ public final class Connection {
     var bytesWithCurrentKey: UInt64 = 0
     var firstPacketOfCurrentPhase: UInt64?
     var currentPhaseAcked = true
+    /// When the peer first acknowledged a packet of the current key phase after a key update
+    /// (nil before any update): the next update we start waits 3 PTOs from then (RFC 9001 §6.5).
+    var currentPhaseAckedAt: QuicInstant?
     /// Whether the peer may move to the next key phase: true until a key update, then once
     /// we sent an ACK of one of its packets in the current phase (RFC 9001 §6.1, §6.2).
     var peerMayUpdateKeys = true
-    var previousKeysDiscardTime: UInt64?
+    var previousKeysDiscardTime: QuicInstant?
     var forgedPackets: UInt64 = 0
     var counters = ConnectionStatistics()
     /// When the pacer releases data that waits only for it (RFC 9002 §7.7), set by `pollTransmit`.
-    var pacingReleaseTime: UInt64?
+    var pacingReleaseTime: QuicInstant?
     /// Raw frame bytes to put in the next 1-RTT packet, as they are: lets tests play a
     /// misbehaving peer. Internal (reached with @testable only).
     var injectedFrames: [[UInt8]] = []
@@ -120,7 +139,7 @@ public final class Connection {
     // MARK: Creation
 
     /// A client connection to `remote`. The first Initial goes out on the first `pollTransmit`.
-    public convenience init(client configuration: ConnectionConfiguration, remote: SocketAddress, now: UInt64,
+    public convenience init(client configuration: ConnectionConfiguration, remote: SocketAddress, now: QuicInstant,
                             registry: ConnectionIDRegistry? = nil) throws {
         let dcid = ConnectionID.random(length: 8)  // RFC 9000 §7.2: at least 8 bytes
         try self.init(role: .client, configuration: configuration, remote: remote,
@@ -132,7 +151,7 @@ public final class Connection {
     /// Retry, whose token carried it) and SCID `clientSCID`, created by the `Endpoint`.
     convenience init(server configuration: ConnectionConfiguration, remote: SocketAddress, version: QuicVersion,
          originalDCID: ConnectionID, clientSCID: ConnectionID, currentDCID: ConnectionID, retrySCID: ConnectionID?,
-         registry: ConnectionIDRegistry?, addressValidated: Bool, now: UInt64) throws {
+         registry: ConnectionIDRegistry?, addressValidated: Bool, now: QuicInstant) throws {
         try self.init(role: .server, configuration: configuration, remote: remote, version: version,
                       originalDCID: originalDCID, peerSCID: clientSCID, registry: registry,
                       addressValidated: addressValidated, now: now, initialKeysDCID: currentDCID, retrySCID: retrySCID)
@@ -140,7 +159,7 @@ public final class Connection {
 
     private init(role: EndpointRole, configuration: ConnectionConfiguration, remote: SocketAddress, version: QuicVersion,
                  originalDCID: ConnectionID, peerSCID: ConnectionID, registry: ConnectionIDRegistry?,
-                 addressValidated: Bool, now: UInt64, initialKeysDCID: ConnectionID? = nil,
+                 addressValidated: Bool, now: QuicInstant, initialKeysDCID: ConnectionID? = nil,
                  retrySCID: ConnectionID? = nil) throws {
         guard let pv = ProtectionVersion(wireVersion: version.rawValue) else {
             throw QuicError(code: .internalError, reason: "unsupported version \(version)")
@@ -155,7 +174,7 @@ public final class Connection {
         self.addressValidated = addressValidated
         self.registry = registry ?? StandaloneConnectionIDs(length: configuration.localConnectionIDLength)
         self.recovery = RecoveryAdapter(role: role, initialRTT: configuration.initialRTT,
-                                        localMaxAckDelay: configuration.transportParameters.maxAckDelay * 1000,
+                                        localMaxAckDelay: .milliseconds(configuration.transportParameters.maxAckDelay),
                                         congestion: configuration.congestionControl)
         retryToken = configuration.initialToken
         streams = StreamManager(config: StreamsConfig(role: role, local: configuration.transportParameters))
@@ -174,7 +193,8 @@ public final class Connection {
         let (scid, token) = self.registry.issueConnectionID(for: self)
         cids.addLocal(scid, token: token, announce: false)
         try installInitialKeys(dcid: initialKeysDCID ?? originalDCID)
-        idleDeadline = now + (configuration.handshakeIdleTimeout > 0 ? configuration.handshakeIdleTimeout : .max / 2)
+        // Saturating: a handshake idle timeout of 2^62-1 ms (QUIC_SETTINGS allows it) is .never.
+        idleDeadline = now + (configuration.handshakeIdleTimeout.isZero ? .infinite : configuration.handshakeIdleTimeout)
         var finalTLS = configuration.tls
         let ours = ourTransportParameters(resetToken: token)
         finalTLS.transportParameters = try ours.encoded()
@@ -215,14 +235,14 @@ public final class Connection {
     public var negotiatedALPN: [UInt8]? { tls.negotiatedALPN }
     public var handshake: TLSHandshake { tls }
     /// Smoothed RTT in microseconds (RFC 9002 §5.3).
-    public var smoothedRTT: UInt64 { recovery.smoothedRTT }
+    public var smoothedRTT: QuicDuration { recovery.smoothedRTT }
     /// The current 1-RTT key phase generation (RFC 9001 §6), for tests and statistics.
     public var keyUpdateGeneration: UInt64 { oneRTT?.generation ?? 0 }
 
     /// The application's answer to `.peerCertificateReceived`.
-    public func completePeerCertificateValidation(accept: Bool, now: UInt64) {
+    public func completePeerCertificateValidation(accept: Bool, now: QuicInstant) {
         do {
-            try tls.completePeerCertificateValidation(accept: accept, now: now)
+            try tls.completePeerCertificateValidation(accept: accept, now: now.microseconds)
             try drainTLS(now: now)
         } catch let alert as TLSAlert {
             closeOnTLSAlert(alert, now: now)
@@ -234,11 +254,11 @@ public final class Connection {
     }
 
     /// Server: sends a NewSessionTicket carrying `appData` (RFC 8446 §4.6.1).
-    public func sendResumptionTicket(appData: [UInt8], now: UInt64) throws {
+    public func sendResumptionTicket(appData: [UInt8], now: QuicInstant) throws {
         guard role == .server, isHandshakeComplete, state == .open else {
             throw QuicError(code: .internalError, reason: "no ticket before the handshake completes")
         }
-        try tls.sendSessionTicket(appData: appData, now: now)
+        try tls.sendSessionTicket(appData: appData, now: now.microseconds)
         try drainTLS(now: now)
     }
 

@@ -2,6 +2,10 @@ import QuicTLS
 import QuicWire
 
 /// Everything a `Connection` needs besides its addresses. The role is the TLS configuration's.
+///
+/// Sendable (unchecked): a value whose members are Sendable except
+/// `tls.resumptionAcceptance` (see `TLSConfiguration`). It is built on the calling thread and
+/// moved to the connection's worker, where the engine reads it and calls that closure.
 public struct ConnectionConfiguration: @unchecked Sendable {
     /// The TLS handshake settings; `tls.transportParameters` is filled in by the connection.
     public var tls: TLSConfiguration
@@ -20,18 +24,18 @@ public struct ConnectionConfiguration: @unchecked Sendable {
     /// UDP payload size we send, at least 1200 (RFC 9000 §14); never above the peer's
     /// max_udp_payload_size.
     public var maxDatagramSize = 1200
-    /// Handshake idle timeout in microseconds (MsQuic's HandshakeIdleTimeoutMs), 0 = none.
-    public var handshakeIdleTimeout: UInt64 = 10_000_000
-    /// Keep-alive: send a PING after this many microseconds without sending, 0 = off.
-    public var keepAliveInterval: UInt64 = 0
+    /// Handshake idle timeout (MsQuic's HandshakeIdleTimeoutMs), `.zero` = none.
+    public var handshakeIdleTimeout: QuicDuration = .seconds(10)
+    /// Keep-alive: send a PING after this long without sending, `.zero` = off.
+    public var keepAliveInterval: QuicDuration = .zero
     /// Initiate a key update after this many packets protected with one key (RFC 9001 §6;
     /// also capped by the AEAD confidentiality limit, RFC 9001 §6.6). 0 = only at the limit.
     public var keyUpdateInterval: UInt64 = 0
     /// Initiate a key update after this many bytes (whole packets) protected with one 1-RTT
     /// key (RFC 9001 §6; MsQuic's QUIC_SETTINGS.MaxBytesPerKey). 0 = no byte limit.
     public var keyUpdateBytes: UInt64 = 0
-    /// Initial RTT estimate in microseconds (RFC 9002 §6.2.2: 333 ms).
-    public var initialRTT: UInt64 = 333_000
+    /// Initial RTT estimate (RFC 9002 §6.2.2: 333 ms).
+    public var initialRTT: QuicDuration = .milliseconds(333)
     /// Congestion control (RFC 9002 §7 NewReno, RFC 9438 CUBIC).
     public var congestionControl = CongestionControlConfig()
     /// Whether this endpoint receives DATAGRAM frames (RFC 9221 §3): advertises

@@ -46,6 +46,9 @@ public enum ConnectionEvent: Equatable, Sendable {
     case peerNeedsStreams(bidirectional: Bool)
     /// A DATAGRAM frame arrived (DATAGRAM_RECEIVED, RFC 9221).
     case datagramReceived([UInt8])
+    /// The peer's address changed: the connection now sends to this address (RFC 9000 §9.3;
+    /// MsQuic's QUIC_CONNECTION_EVENT_PEER_ADDRESS_CHANGED).
+    case peerAddressChanged(SocketAddress)
     /// Whether the peer accepts DATAGRAM frames and their largest size (DATAGRAM_STATE_CHANGED).
     case datagramStateChanged(sendEnabled: Bool, maxSendLength: Int)
     /// A datagram handed to `sendDatagram` changed state (DATAGRAM_SEND_STATE_CHANGED).

@@ -43,9 +43,19 @@ final class StandaloneConnectionIDs: ConnectionIDRegistry {
     func retireConnectionID(_ id: ConnectionID) {}
 }
 
+/// `count` unpredictable bytes, eight per call to the system generator (one `getrandom` per
+/// 64-bit word rather than one per byte: a CID plus a reset token is 3 calls, not 36).
 func randomBytes(_ count: Int) -> [UInt8] {
     var g = SystemRandomNumberGenerator()
-    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &g) }
+    var out = [UInt8](repeating: 0, count: max(0, count))
+    var i = 0
+    while i < out.count {
+        var word = g.next()
+        let n = min(8, out.count - i)
+        for j in 0..<n { out[i + j] = UInt8(truncatingIfNeeded: word); word >>= 8 }
+        i += n
+    }
+    return out
 }
 
 extension ConnectionID {
@@ -117,9 +127,12 @@ struct ConnectionIDState {
         if remote.contains(where: { $0.id == f.connectionID }) {
             throw .protocolViolation(type, "connection ID reused with a different sequence number")
         }
+        // Sequence numbers and Retire Prior To are any varint (< 2^62, RFC 9000 §19.15): only
+        // compared here, never used in arithmetic.
         if f.sequenceNumber < remoteRetirePriorTo {
             // §19.15: already retired by an earlier Retire Prior To: retire immediately.
             if !pendingRetirements.contains(f.sequenceNumber) { pendingRetirements.append(f.sequenceNumber) }
+            try checkPendingRetirements()
             return
         }
         remote.append(Remote(sequence: f.sequenceNumber, id: f.connectionID, token: f.statelessResetToken))
@@ -132,6 +145,7 @@ struct ConnectionIDState {
             remote.removeAll { $0.sequence < f.retirePriorTo }
             // §5.1.2: switch to a CID that is not retired.
             activeRemote = remote.firstIndex { $0.sequence == active } ?? 0
+            try checkPendingRetirements()
         }
         // §5.1.1: more active CIDs than our limit is a CONNECTION_ID_LIMIT_ERROR.
         if UInt64(remote.count) > localActiveLimit {
@@ -150,6 +164,20 @@ struct ConnectionIDState {
     }
 
     /// RETIRE_CONNECTION_ID from the peer (RFC 9000 §19.16); returns the retired CID.
+    /// RFC 9000 §5.1.2: the RETIRE_CONNECTION_ID frames we owe are bounded. "An endpoint
+    /// SHOULD allow for sending and tracking a number of RETIRE_CONNECTION_ID frames of at
+    /// least twice the value of the active_connection_id_limit"; beyond that it "MAY" treat the
+    /// excess as CONNECTION_ID_LIMIT_ERROR, which we do (else a peer that raises Retire Prior To
+    /// in every frame grows this list without bound while we cannot send).
+    func checkPendingRetirements() throws(QuicError) {
+        // Bound: localActiveLimit is clamped to 2^20 so the product cannot overflow.
+        let cap = Swift.max(2 * Swift.min(localActiveLimit, 1 << 20), 16)
+        if UInt64(pendingRetirements.count) > cap {
+            throw QuicError(code: .connectionIDLimitError, frameType: FrameType.newConnectionID,
+                            reason: "too many connection IDs waiting to be retired")
+        }
+    }
+
     mutating func onRetireConnectionID(_ sequence: UInt64, packetDCID: ConnectionID) throws(QuicError) -> ConnectionID? {
         let type = FrameType.retireConnectionID
         // §19.16: an endpoint that provides a zero-length connection ID has none to retire.

@@ -18,6 +18,8 @@ public struct ConnectionStatistics: Equatable, Sendable {
     public var droppedPackets: UInt64 = 0
     public var decryptionFailures: UInt64 = 0
     public var keyUpdates: UInt64 = 0
+    /// Times the peer's address changed and the connection followed it (RFC 9000 §9.3).
+    public var pathChanges: UInt64 = 0
     public var pathMTU: Int = 1200
     /// Client: the server answered with a Retry (RFC 9000 §8.1.2).
     public var statelessRetry = false
@@ -30,9 +32,9 @@ extension Connection {
     public var statistics: ConnectionStatistics {
         var s = counters
         let r = recovery.recovery
-        s.smoothedRTT = r.rtt.smoothedRTT
-        s.minRTT = r.rtt.minRTT
-        s.rttVariance = r.rtt.rttVariance
+        s.smoothedRTT = r.rtt.smoothedRTT.microseconds  // statistics are µs counts (QUIC_STATISTICS)
+        s.minRTT = r.rtt.minRTT.microseconds
+        s.rttVariance = r.rtt.rttVariance.microseconds
         s.congestionWindow = r.congestionWindow
         s.bytesInFlight = r.bytesInFlight
         s.congestionEvents = r.congestion.congestionEventCount

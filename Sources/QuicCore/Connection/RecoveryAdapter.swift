@@ -5,36 +5,42 @@ import QuicWire
 final class RecoveryAdapter {
     let recovery: LossRecovery
 
-    init(role: EndpointRole, initialRTT: UInt64, localMaxAckDelay: UInt64, congestion: CongestionControlConfig) {
+    init(role: EndpointRole, initialRTT: QuicDuration, localMaxAckDelay: QuicDuration, congestion: CongestionControlConfig) {
         recovery = LossRecovery(config: RecoveryConfig(isServer: role == .server, initialRTT: initialRTT,
                                                        congestion: congestion, localMaxAckDelay: localMaxAckDelay))
     }
 
-    var smoothedRTT: UInt64 { recovery.rtt.smoothedRTT }
+    var smoothedRTT: QuicDuration { recovery.rtt.smoothedRTT }
     /// One PTO period without backoff (RFC 9002 §6.2.1), for closing/draining and idle timers.
-    var pto: UInt64 { recovery.rtt.ptoBase }
-    var maxAckDelay: UInt64 {
+    var pto: QuicDuration { recovery.rtt.ptoBase }
+    var maxAckDelay: QuicDuration {
         get { recovery.peerMaxAckDelay }
         set { recovery.peerMaxAckDelay = newValue }
     }
+    /// The peer's ack_delay_exponent (RFC 9000 §18.2, ≤ 20), scaling the ACK Delay it sends.
+    var ackDelayExponent: UInt64 {
+        get { recovery.peerAckDelayExponent }
+        set { recovery.peerAckDelayExponent = newValue }
+    }
     var bytesInFlight: UInt64 { recovery.bytesInFlight }
 
-    func onHandshakeConfirmed(now: UInt64) { recovery.onHandshakeConfirmed(now: now) }
-    func onHandshakeKeysAvailable(now: UInt64) { recovery.onHandshakeKeysAvailable(now: now) }
-    func setAmplificationLimited(_ limited: Bool, now: UInt64) { recovery.setAmplificationLimited(limited, now: now) }
+    func resetForNewPath() { recovery.resetForNewPath() }
+    func onHandshakeConfirmed(now: QuicInstant) { recovery.onHandshakeConfirmed(now: now) }
+    func onHandshakeKeysAvailable(now: QuicInstant) { recovery.onHandshakeKeysAvailable(now: now) }
+    func setAmplificationLimited(_ limited: Bool, now: QuicInstant) { recovery.setAmplificationLimited(limited, now: now) }
 
     // MARK: Receiving
 
     func isDuplicate(_ s: PacketNumberSpace, _ pn: UInt64) -> Bool { recovery.ackTrackers[s].isDuplicate(pn) }
 
-    func onPacketReceived(_ s: PacketNumberSpace, _ pn: UInt64, ackEliciting: Bool, now: UInt64) {
+    func onPacketReceived(_ s: PacketNumberSpace, _ pn: UInt64, ackEliciting: Bool, now: QuicInstant) {
         recovery.ackTrackers[s].onPacketReceived(pn, ackEliciting: ackEliciting, now: now)
     }
 
     func hasAckToSend(_ s: PacketNumberSpace) -> Bool { recovery.ackTrackers[s].hasUnacknowledged }
-    func ackDeadline(_ s: PacketNumberSpace) -> UInt64? { recovery.ackTrackers[s].ackDeadline }
+    func ackDeadline(_ s: PacketNumberSpace) -> QuicInstant? { recovery.ackTrackers[s].ackDeadline }
 
-    func writeAck(_ s: PacketNumberSpace, now: UInt64, exponent: UInt64, into w: inout WireWriter) throws(BufferTooSmall) -> UInt64 {
+    func writeAck(_ s: PacketNumberSpace, now: QuicInstant, exponent: UInt64, into w: inout WireWriter) throws(BufferTooSmall) -> UInt64 {
         guard let largest = recovery.ackTrackers[s].writeAckFrame(now: now, ackDelayExponent: exponent, into: &w) else {
             throw BufferTooSmall()
         }
@@ -48,7 +54,7 @@ final class RecoveryAdapter {
 
     // MARK: Sending
 
-    func onPacketSent(_ s: PacketNumberSpace, pn: UInt64, size: Int, ackEliciting: Bool, inFlight: Bool, now: UInt64,
+    func onPacketSent(_ s: PacketNumberSpace, pn: UInt64, size: Int, ackEliciting: Bool, inFlight: Bool, now: QuicInstant,
                       largestAck: UInt64?, token: UInt64) {
         recovery.onPacketSent(SentPacket(packetNumber: pn, timeSent: now, size: UInt32(clamping: size),
                                          ackEliciting: ackEliciting, inFlight: inFlight,
@@ -58,10 +64,12 @@ final class RecoveryAdapter {
     func canSend(bytes: Int) -> Bool { recovery.canSend(bytes: UInt64(bytes)) }
 
     /// RFC 9002 §7.7: when the pacer lets a packet of `bytes` leave (<= now: at once).
-    func nextSendTime(bytes: Int, now: UInt64) -> UInt64 { recovery.nextSendTime(bytes: UInt64(bytes), now: now) }
+    func nextSendTime(bytes: Int, now: QuicInstant) -> QuicInstant {
+        recovery.nextSendTime(bytes: UInt64(bytes), now: now)
+    }
 
     /// Processes an ACK frame; returns the tokens of newly acknowledged and lost packets.
-    func onAckReceived(_ s: PacketNumberSpace, ack: AckFrame, source: UnsafeRawBufferPointer, now: UInt64)
+    func onAckReceived(_ s: PacketNumberSpace, ack: AckFrame, source: UnsafeRawBufferPointer, now: QuicInstant)
         throws(QuicError) -> (acked: [UInt64], lost: [UInt64]) {
         try recovery.onAckReceived(ack, source: source, space: s, now: now)
         return (recovery.ackedPackets.map(\.token), recovery.lostPackets.map(\.token))
@@ -69,10 +77,10 @@ final class RecoveryAdapter {
 
     // MARK: Timers
 
-    func lossDetectionTimeout() -> UInt64? { recovery.lossDetectionTimer }
+    func lossDetectionTimeout() -> QuicInstant? { recovery.lossDetectionTimer }
 
     /// Lost packets' tokens, or the space and number of PTO probes to send.
-    func onLossDetectionTimeout(now: UInt64) -> (lost: [UInt64], probe: (PacketNumberSpace, Int)?) {
+    func onLossDetectionTimeout(now: QuicInstant) -> (lost: [UInt64], probe: (PacketNumberSpace, Int)?) {
         switch recovery.onLossDetectionTimeout(now: now) {
         case .none: return ([], nil)
         case .packetsLost: return (recovery.lostPackets.map(\.token), nil)
@@ -82,18 +90,18 @@ final class RecoveryAdapter {
 
     /// Drops outstanding packets of a space without discarding it: rejected 0-RTT (RFC 9002
     /// §6.4) or Initial packets before a Retry (RFC 9002 §6.3).
-    func discardOutstanding(_ s: PacketNumberSpace, now: UInt64) -> [UInt64] {
+    func discardOutstanding(_ s: PacketNumberSpace, now: QuicInstant) -> [UInt64] {
         recovery.discardOutstanding(s, now: now)
         return recovery.discardedPackets.map(\.token)
     }
 
-    func onRetryReceived(now: UInt64) -> [UInt64] {
+    func onRetryReceived(now: QuicInstant) -> [UInt64] {
         recovery.onRetryReceived(firstInitialSentTime: nil, now: now)
         return recovery.discardedPackets.map(\.token)
     }
 
     /// RFC 9002 §6.4: discarding a space's keys drops its packets from flight.
-    func discard(_ s: PacketNumberSpace, now: UInt64) -> [UInt64] {
+    func discard(_ s: PacketNumberSpace, now: QuicInstant) -> [UInt64] {
         recovery.discardSpace(s, now: now)
         return recovery.discardedPackets.map(\.token)
     }

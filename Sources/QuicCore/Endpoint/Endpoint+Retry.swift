@@ -23,13 +23,14 @@ enum RetryToken {
 extension Endpoint {
     /// RFC 9000 §8.1.2, §17.2.5: a Retry with a fresh SCID and a token binding the client's
     /// original DCID, protected with the Retry Integrity Tag (RFC 9001 §5.8).
-    func sendRetry(_ header: PacketHeader, _ bytes: UnsafeRawBufferPointer, to remote: SocketAddress, now: UInt64) {
+    func sendRetry(_ header: PacketHeader, _ bytes: UnsafeRawBufferPointer, to remote: SocketAddress, now: QuicInstant) {
         guard let pv = ProtectionVersion(wireVersion: header.version.rawValue) else { return }
-        let retrySCID = ConnectionID.random(length: configuration.connectionIDLength)
-        guard let mac = retryKey.token(for: RetryToken.macInput(time: now, odcid: header.dcid, retrySCID: retrySCID,
+        // The client's next Initial is sent to this CID: it must reach this endpoint again.
+        let retrySCID = newConnectionID()
+        guard let mac = retryKey.token(for: RetryToken.macInput(time: now.microseconds, odcid: header.dcid, retrySCID: retrySCID,
                                                                 remote: remote)) else { return }
         var token: [UInt8] = [RetryToken.tag]
-        for i in 0..<8 { token.append(UInt8(truncatingIfNeeded: now >> (56 - 8 * UInt64(i)))) }
+        for i in 0..<8 { token.append(UInt8(truncatingIfNeeded: now.microseconds >> (56 - 8 * UInt64(i)))) }
         token.append(UInt8(header.dcid.length)); token += header.dcid.bytes
         token += mac.bytes
         var out = [UInt8](repeating: 0, count: 1 + 4 + 2 + 2 * 20 + token.count)
@@ -48,14 +49,16 @@ extension Endpoint {
     }
 
     /// The original DCID carried by a valid token for this client and Retry SCID, nil otherwise.
-    func validateRetryToken(_ token: [UInt8], retrySCID: ConnectionID, remote: SocketAddress, now: UInt64) -> ConnectionID? {
+    func validateRetryToken(_ token: [UInt8], retrySCID: ConnectionID, remote: SocketAddress, now: QuicInstant) -> ConnectionID? {
         guard token.count >= 1 + 8 + 1 + 16, token[0] == RetryToken.tag else { return nil }
         var time: UInt64 = 0
         for i in 1...8 { time = time << 8 | UInt64(token[i]) }
         let odcidLength = Int(token[9])
         guard odcidLength <= ConnectionID.maxLength, token.count == 10 + odcidLength + 16,
               let odcid = ConnectionID(Array(token[10..<(10 + odcidLength)])) else { return nil }
-        guard time <= now, now - time <= configuration.retryTokenLifetime else { return nil }
+        // The issue time comes from the token (MAC-checked below): compared as instants, no arithmetic that can trap.
+        let issued = QuicInstant(microseconds: time)
+        guard issued <= now, now - issued <= configuration.retryTokenLifetime else { return nil }
         guard let expected = retryKey.token(for: RetryToken.macInput(time: time, odcid: odcid, retrySCID: retrySCID,
                                                                      remote: remote)) else { return nil }
         let given: StatelessResetToken = token.withUnsafeBytes { StatelessResetToken(UnsafeRawBufferPointer(rebasing: $0[(10 + odcidLength)...])) }

@@ -10,7 +10,7 @@ public struct AckTracker: Sendable {
 
     /// Our max_ack_delay in µs (RFC 9000 §18.2, default 25 ms; MsQuic MaxAckDelayMs). Only the
     /// application space delays ACKs (§13.2.1).
-    public var maxAckDelay: UInt64 = 25_000
+    public var maxAckDelay = QuicDuration.milliseconds(25)
     /// Ack-eliciting packets that trigger an immediate ACK (RFC 9000 §13.2.2 recommends 2;
     /// ACK_FREQUENCY's Ack-Eliciting Threshold + 1 when that extension is in use).
     public var ackElicitingThreshold: UInt64 = 2
@@ -19,7 +19,7 @@ public struct AckTracker: Sendable {
     public var ackImmediatelyOnReordering: Bool = true
 
     /// Time the largest packet number was received (for ACK Delay, RFC 9000 §13.2.5).
-    public private(set) var largestReceivedTime: UInt64 = 0
+    public private(set) var largestReceivedTime: QuicInstant = .zero
     /// The largest ack-eliciting packet number received.
     public private(set) var largestAckEliciting: UInt64?
     /// Ack-eliciting packets received since the last ACK frame was sent.
@@ -29,7 +29,7 @@ public struct AckTracker: Sendable {
     /// An ACK should go out immediately.
     public private(set) var ackImmediately: Bool = false
     /// When the first ack-eliciting packet not yet acknowledged arrived.
-    private var oldestUnackedElicitingTime: UInt64?
+    private var oldestUnackedElicitingTime: QuicInstant?
     /// ECN counts of received packets (RFC 9000 §13.4.1), reported in ACK_ECN.
     public private(set) var ecnCounts = ECNCounts(ect0: 0, ect1: 0, ce: 0)
 
@@ -48,7 +48,7 @@ public struct AckTracker: Sendable {
     /// duplicate.
     @discardableResult
     public mutating func onPacketReceived(_ packetNumber: UInt64, ackEliciting: Bool,
-                                          ecn: ECNCodepoint = .notECT, now: UInt64) -> Bool {
+                                          ecn: ECNCodepoint = .notECT, now: QuicInstant) -> Bool {
         let previousLargest = received.largest
         guard received.insert(packetNumber) else { return false }
         // RFC 9000 §13.4.1: count the ECN marks of each packet processed.
@@ -98,14 +98,14 @@ public struct AckTracker: Sendable {
 
     /// When an ACK frame must be sent: nil if none is owed, a time <= now if it is due now.
     /// Only ack-eliciting packets make an ACK owed (RFC 9000 §13.2.1).
-    public var ackDeadline: UInt64? {
+    public var ackDeadline: QuicInstant? {
         guard ackElicitingSinceAck > 0, let first = oldestUnackedElicitingTime else { return nil }
         if ackImmediately { return first }
-        return first &+ maxAckDelay
+        return first + maxAckDelay
     }
 
     /// Whether an ACK frame must be sent at `now`.
-    public func isAckDue(now: UInt64) -> Bool {
+    public func isAckDue(now: QuicInstant) -> Bool {
         guard let d = ackDeadline else { return false }
         return d <= now
     }
@@ -116,12 +116,14 @@ public struct AckTracker: Sendable {
     /// `ackDelayExponent` (RFC 9000 §13.2.5, §19.3). Returns the Largest Acknowledged written
     /// (record it with the sent packet for `forgetAcknowledged`), or nil if nothing was written
     /// (no ranges, or not even one range fits).
-    public mutating func writeAckFrame(now: UInt64, ackDelayExponent: UInt64,
+    public mutating func writeAckFrame(now: QuicInstant, ackDelayExponent: UInt64,
                                        into w: inout WireWriter) -> UInt64? {
         let ranges = received.ranges
         guard let largest = ranges.last?.upperBound else { return nil }
-        let delayMicros = now > largestReceivedTime ? now - largestReceivedTime : 0
-        let encodedDelay = ackDelayExponent < 64 ? delayMicros >> ackDelayExponent : 0
+        let delayMicros = (now - largestReceivedTime).microseconds
+        // RFC 9000 §19.3: ACK Delay is a varint; our exponent is at most 20 (§18.2), the
+        // shift only drops bits and the value is clamped to 2^62-1 so it always encodes.
+        let encodedDelay = Swift.min(ackDelayExponent < 64 ? delayMicros >> ackDelayExponent : 0, VarInt.max)
         let ecn: ECNCounts? = (ecnCounts.ect0 | ecnCounts.ect1 | ecnCounts.ce) != 0 ? ecnCounts : nil
         let count = AckTracker.rangesThatFit(ranges, ackDelay: encodedDelay, ecn: ecn, room: w.remaining)
         guard count > 0 else { return nil }

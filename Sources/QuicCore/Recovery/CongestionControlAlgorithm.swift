@@ -27,15 +27,15 @@ public struct CongestionControlConfig: Sendable, Equatable {
     public var initialWindowPackets: UInt32
     /// The maximum datagram size (UDP payload) the path allows now (RFC 9002 §7.2).
     public var maxDatagramSize: UInt32
-    /// MsQuic's SendIdleTimeoutMs (default 1000 ms) in µs: after this long with nothing sent
+    /// MsQuic's SendIdleTimeoutMs (default 1000 ms): after this long with nothing sent
     /// and nothing in flight, the window restarts from the initial window (RFC 9002 §7.8 note;
     /// RFC 5681 §4.1 restart window).
-    public var sendIdleTimeout: UInt64
+    public var sendIdleTimeout: QuicDuration
     /// RFC 9438 §4.7 fast convergence.
     public var fastConvergence: Bool
 
     public init(algorithm: CongestionControlAlgorithm = .cubic, initialWindowPackets: UInt32 = 10,
-                maxDatagramSize: UInt32 = 1200, sendIdleTimeout: UInt64 = 1_000_000, fastConvergence: Bool = true) {
+                maxDatagramSize: UInt32 = 1200, sendIdleTimeout: QuicDuration = .seconds(1), fastConvergence: Bool = true) {
         self.algorithm = algorithm
         self.initialWindowPackets = max(initialWindowPackets, 1)
         self.maxDatagramSize = max(maxDatagramSize, 1200)

@@ -13,7 +13,7 @@ public struct CongestionController: Sendable {
     /// RFC 9002 §7.3.2 ssthresh; .max until the first congestion event.
     public internal(set) var slowStartThreshold: UInt64 = .max
     /// RFC 9002 §7.3.2 congestion_recovery_start_time; nil when not in a recovery period.
-    public private(set) var recoveryStartTime: UInt64?
+    public private(set) var recoveryStartTime: QuicInstant?
     /// Set by the connection when it stopped sending for lack of data (or flow control credit)
     /// rather than for lack of window: the window does not grow then (RFC 9002 §7.8).
     public var isApplicationLimited: Bool = false
@@ -28,11 +28,19 @@ public struct CongestionController: Sendable {
     public private(set) var bytesInFlightMax: UInt64 = 0
 
     /// Time of the last packet sent, for idle restart.
-    private var lastSendTime: UInt64?
+    private var lastSendTime: QuicInstant?
     /// When bytes in flight last dropped to zero, for shifting CUBIC's epoch over idle time.
-    private var flightEmptySince: UInt64?
+    private var flightEmptySince: QuicInstant?
     /// CUBIC state (RFC 9438 §4); unused by NewReno.
     var cubic = CubicState()
+
+    /// RFC 9000 §9.4: on a new path the window starts over; packets already in flight stay
+    /// counted until they are acknowledged or lost.
+    public mutating func resetForNewPath() {
+        let inFlight = bytesInFlight
+        self = CongestionController(config: config)
+        bytesInFlight = inFlight
+    }
 
     public init(config: CongestionControlConfig = CongestionControlConfig()) {
         self.config = config
@@ -61,7 +69,7 @@ public struct CongestionController: Sendable {
 
     /// RFC 9002 §7.3.2: a packet sent at or before the start of the recovery period does not
     /// start another one and does not grow the window.
-    public func inRecovery(sentTime: UInt64) -> Bool {
+    public func inRecovery(sentTime: QuicInstant) -> Bool {
         guard let start = recoveryStartTime else { return false }
         return sentTime <= start
     }
@@ -69,7 +77,7 @@ public struct CongestionController: Sendable {
     // MARK: events
 
     /// An in-flight packet was sent (RFC 9002 Appendix B.4).
-    public mutating func onPacketSent(bytes: UInt64, now: UInt64) {
+    public mutating func onPacketSent(bytes: UInt64, now: QuicInstant) {
         if bytesInFlight == 0 {
             restartAfterIdle(now: now)
         }
@@ -78,11 +86,11 @@ public struct CongestionController: Sendable {
         lastSendTime = now
     }
 
-    private mutating func restartAfterIdle(now: UInt64) {
+    private mutating func restartAfterIdle(now: QuicInstant) {
         // RFC 9438 §5.8 / RFC 9002 §7.8: idle time must not count as growth time for CUBIC:
         // move the epoch forward by the time nothing was in flight.
         if let empty = flightEmptySince, now > empty, let epoch = cubic.epochStart {
-            cubic.epochStart = epoch &+ (now - empty)
+            cubic.epochStart = epoch + (now - empty)
         }
         flightEmptySince = nil
         // MsQuic SendIdleTimeoutMs: after a long idle the window is no longer a measure of the
@@ -94,7 +102,7 @@ public struct CongestionController: Sendable {
     }
 
     /// An in-flight packet was acknowledged (RFC 9002 Appendix B.5).
-    public mutating func onPacketAcked(bytes: UInt64, timeSent: UInt64, now: UInt64, rtt: RTTEstimator) {
+    public mutating func onPacketAcked(bytes: UInt64, timeSent: QuicInstant, now: QuicInstant, rtt: RTTEstimator) {
         removeFromFlight(bytes, now: now)
         // §7.8: do not grow the window while application limited.
         if isApplicationLimited { return }
@@ -109,7 +117,7 @@ public struct CongestionController: Sendable {
         if congestionWindow > cap { congestionWindow = cap }
     }
 
-    private mutating func grow(bytes: UInt64, now: UInt64, rtt: RTTEstimator) {
+    private mutating func grow(bytes: UInt64, now: QuicInstant, rtt: RTTEstimator) {
         if congestionWindow < slowStartThreshold {
             // §7.3.1 slow start: grow by the bytes acknowledged.
             congestionWindow &+= bytes
@@ -130,7 +138,7 @@ public struct CongestionController: Sendable {
 
     /// In-flight packets were declared lost; `largestSentTime` is the send time of the newest
     /// of them (RFC 9002 Appendix B.8 OnPacketsLost). Bytes were removed with `onPacketLost`.
-    public mutating func onCongestionEvent(sentTime: UInt64, now: UInt64) {
+    public mutating func onCongestionEvent(sentTime: QuicInstant, now: QuicInstant) {
         // §7.3.2: one reduction per round trip.
         if inRecovery(sentTime: sentTime) { return }
         recoveryStartTime = now
@@ -147,13 +155,13 @@ public struct CongestionController: Sendable {
     }
 
     /// An in-flight packet was declared lost: its bytes leave the flight.
-    public mutating func onPacketLost(bytes: UInt64, now: UInt64) {
+    public mutating func onPacketLost(bytes: UInt64, now: QuicInstant) {
         removeFromFlight(bytes, now: now)
     }
 
     /// An in-flight packet was dropped without being acknowledged or lost, because its packet
     /// number space was discarded (RFC 9002 §6.4) or the path changed.
-    public mutating func onPacketDiscarded(bytes: UInt64, now: UInt64) {
+    public mutating func onPacketDiscarded(bytes: UInt64, now: QuicInstant) {
         removeFromFlight(bytes, now: now)
     }
 
@@ -170,7 +178,7 @@ public struct CongestionController: Sendable {
 
     /// An ECN-CE count increase (RFC 9002 §7.1, Appendix B.7): a congestion event for the
     /// largest acknowledged packet's send time.
-    public mutating func onECNCongestionExperienced(sentTime: UInt64, now: UInt64) {
+    public mutating func onECNCongestionExperienced(sentTime: QuicInstant, now: QuicInstant) {
         onCongestionEvent(sentTime: sentTime, now: now)
     }
 
@@ -190,7 +198,7 @@ public struct CongestionController: Sendable {
         cubic = CubicState()
     }
 
-    private mutating func removeFromFlight(_ bytes: UInt64, now: UInt64) {
+    private mutating func removeFromFlight(_ bytes: UInt64, now: QuicInstant) {
         bytesInFlight = bytesInFlight >= bytes ? bytesInFlight - bytes : 0
         if bytesInFlight == 0 { flightEmptySince = now }
     }

@@ -15,7 +15,7 @@ struct CubicState: Sendable, Equatable {
     /// K in seconds.
     var k: Double = 0
     /// t_epoch (µs): start of the current congestion avoidance stage; nil = not started.
-    var epochStart: UInt64?
+    var epochStart: QuicInstant?
     /// W_est in segments (RFC 9438 §4.3).
     var wEst: Double = 0
     /// cwnd_prior in segments: the window just before the last reduction (§4.3 α switch).
@@ -71,7 +71,7 @@ extension CongestionController {
     }
 
     /// RFC 9438 §4.2-§4.5: window increase in congestion avoidance for `bytes` acknowledged.
-    mutating func cubicOnAck(bytes: UInt64, now: UInt64, smoothedRTT: UInt64) {
+    mutating func cubicOnAck(bytes: UInt64, now: QuicInstant, smoothedRTT: QuicDuration) {
         let segmentSize = Double(maxDatagramSize)
         if cubic.epochStart == nil {
             // §4.2: a new congestion avoidance stage; cwnd_epoch = cwnd.
@@ -89,8 +89,8 @@ extension CongestionController {
             cubic.wEst = cwnd
         }
         let epoch = cubic.epochStart ?? now
-        let t = Double(now > epoch ? now - epoch : 0) / 1_000_000
-        let rtt = Double(smoothedRTT) / 1_000_000
+        let t = Double((now - epoch).microseconds) / 1_000_000
+        let rtt = Double(smoothedRTT.microseconds) / 1_000_000
         let cwnd = cwndSegments
         let acked = Double(bytes) / segmentSize
 

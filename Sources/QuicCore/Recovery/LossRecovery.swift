@@ -21,16 +21,16 @@ public struct RecoveryConfig: Sendable {
     /// Servers never arm the client's anti-deadlock timer (RFC 9002 §6.2.2.1).
     public var isServer: Bool
     /// RFC 9002 §6.2.2 kInitialRtt (MsQuic InitialRttMs), µs.
-    public var initialRTT: UInt64
+    public var initialRTT: QuicDuration
     public var congestion: CongestionControlConfig
     /// Our max_ack_delay (µs), used by the receive side.
-    public var localMaxAckDelay: UInt64
+    public var localMaxAckDelay: QuicDuration
     /// Received-range bound per space.
     public var maxAckRanges: Int
 
-    public init(isServer: Bool, initialRTT: UInt64 = kInitialRTT,
+    public init(isServer: Bool, initialRTT: QuicDuration = kInitialRTT,
                 congestion: CongestionControlConfig = CongestionControlConfig(),
-                localMaxAckDelay: UInt64 = 25_000, maxAckRanges: Int = 64) {
+                localMaxAckDelay: QuicDuration = .milliseconds(25), maxAckRanges: Int = 64) {
         self.isServer = isServer; self.initialRTT = initialRTT; self.congestion = congestion
         self.localMaxAckDelay = localMaxAckDelay; self.maxAckRanges = maxAckRanges
     }
@@ -73,7 +73,7 @@ public final class LossRecovery {
 
     /// The peer's max_ack_delay (µs; RFC 9000 §18.2 default 25 ms). Set from its transport
     /// parameters.
-    public var peerMaxAckDelay: UInt64 = 25_000
+    public var peerMaxAckDelay = QuicDuration.milliseconds(25)
     /// The peer's ack_delay_exponent (default 3) to decode ACK Delay.
     public var peerAckDelayExponent: UInt64 = 3
 
@@ -88,7 +88,7 @@ public final class LossRecovery {
     /// RFC 9002 §6.2.1 pto_count.
     public private(set) var ptoCount: UInt32 = 0
     /// When `onLossDetectionTimeout` should be called; nil when disarmed (RFC 9002 A.8).
-    public private(set) var lossDetectionTimer: UInt64?
+    public private(set) var lossDetectionTimer: QuicInstant?
 
     /// Filled by `onAckReceived` (ascending packet number): newly acknowledged packets.
     public private(set) var ackedPackets: [SentPacket] = []
@@ -99,8 +99,8 @@ public final class LossRecovery {
 
     private var sent: PerSpace<SentPacketRing>
     private var largestAcked = PerSpace<UInt64?>(repeating: nil)
-    private var timeOfLastAckEliciting = PerSpace<UInt64?>(repeating: nil)
-    private var lossTime = PerSpace<UInt64?>(repeating: nil)
+    private var timeOfLastAckEliciting = PerSpace<QuicInstant?>(repeating: nil)
+    private var lossTime = PerSpace<QuicInstant?>(repeating: nil)
     private var ackElicitingInFlight = PerSpace<Int>(repeating: 0)
     private var ecnCounts = PerSpace<ECNCounts>(repeating: ECNCounts(ect0: 0, ect1: 0, ce: 0))
     /// ECN validation (RFC 9000 §13.4.2): false once the peer's counts proved unusable.
@@ -122,6 +122,12 @@ public final class LossRecovery {
         discardedPackets.reserveCapacity(16)
     }
 
+    /// RFC 9000 §9.4: a new path gets the initial RTT estimate and a fresh congestion window.
+    public func resetForNewPath() {
+        rtt = RTTEstimator(initialRTT: config.initialRTT)
+        congestion.resetForNewPath()
+    }
+
     // MARK: queries
 
     public var bytesInFlight: UInt64 { congestion.bytesInFlight }
@@ -140,40 +146,39 @@ public final class LossRecovery {
         config.isServer || receivedHandshakeAck || handshakeConfirmed
     }
     /// RFC 9002 §6.2.1: the current PTO period of `space`, with backoff.
-    public func probeTimeout(_ space: PacketNumberSpace) -> UInt64 {
+    public func probeTimeout(_ space: PacketNumberSpace) -> QuicDuration {
         var d = rtt.ptoBase
-        if space == .application { d &+= peerMaxAckDelay }
+        if space == .application { d += peerMaxAckDelay }
         return LossRecovery.backedOff(d, ptoCount)
     }
     /// RFC 9002 §7.7: when a packet of `bytes` may leave according to the pacer.
-    public func nextSendTime(bytes: UInt64, now: UInt64) -> UInt64 {
+    public func nextSendTime(bytes: UInt64, now: QuicInstant) -> QuicInstant {
         pacer.nextSendTime(bytes: bytes, now: now, congestionWindow: congestion.congestionWindow,
                            smoothedRTT: rtt.smoothedRTT, maxDatagramSize: congestion.maxDatagramSize)
     }
 
-    static func backedOff(_ d: UInt64, _ count: UInt32) -> UInt64 {
-        let shift = min(count, 40)
-        let (v, o) = d.multipliedReportingOverflow(by: 1 << UInt64(shift))
-        return o ? .max / 2 : v
+    /// `d` × 2^count, saturating (a deadline that far out is `.never`).
+    static func backedOff(_ d: QuicDuration, _ count: UInt32) -> QuicDuration {
+        d.shifted(left: UInt64(count))
     }
 
     // MARK: state changes from the connection
 
     /// The handshake is confirmed (RFC 9001 §4.1.2): PTO may now cover the application space.
-    public func onHandshakeConfirmed(now: UInt64) {
+    public func onHandshakeConfirmed(now: QuicInstant) {
         handshakeConfirmed = true
         setLossDetectionTimer(now: now)
     }
 
     /// Handshake keys became available (client: decides the anti-deadlock probe's space).
-    public func onHandshakeKeysAvailable(now: UInt64) {
+    public func onHandshakeKeysAvailable(now: QuicInstant) {
         hasHandshakeKeys = true
         setLossDetectionTimer(now: now)
     }
 
     /// The server hit or left the anti-amplification limit (RFC 9000 §8.1); while limited
     /// the loss detection timer stays off (RFC 9002 §6.2.2.1).
-    public func setAmplificationLimited(_ limited: Bool, now: UInt64) {
+    public func setAmplificationLimited(_ limited: Bool, now: QuicInstant) {
         guard limited != amplificationLimited else { return }
         amplificationLimited = limited
         setLossDetectionTimer(now: now)
@@ -184,7 +189,7 @@ public final class LossRecovery {
     /// RFC 9002 Appendix A.5 OnPacketSent. Packet numbers of a space must increase; a packet
     /// number not above the last one recorded is refused (returns false, nothing recorded).
     @discardableResult
-    public func onPacketSent(_ packet: SentPacket, space: PacketNumberSpace, now: UInt64) -> Bool {
+    public func onPacketSent(_ packet: SentPacket, space: PacketNumberSpace, now: QuicInstant) -> Bool {
         guard sent[space].insert(packet) else { return false }
         if packet.inFlight {
             if packet.ackEliciting {
@@ -205,7 +210,7 @@ public final class LossRecovery {
     /// acknowledgement of a packet number never sent (RFC 9000 §13.1).
     @discardableResult
     public func onAckReceived(_ ack: AckFrame, source: UnsafeRawBufferPointer, space: PacketNumberSpace,
-                              now: UInt64) throws(QuicError) -> AckOutcome {
+                              now: QuicInstant) throws(QuicError) -> AckOutcome {
         ackedPackets.removeAll(keepingCapacity: true)
         lostPackets.removeAll(keepingCapacity: true)
         var outcome = AckOutcome()
@@ -251,9 +256,13 @@ public final class LossRecovery {
         // RFC 9002 §5.1: an RTT sample when the largest acknowledged is newly acknowledged
         // and something ack-eliciting was newly acknowledged.
         if largestNew.packetNumber == ack.largestAcknowledged && ackElicitingAcked {
-            let latest = now > largestNew.timeSent ? now - largestNew.timeSent : 0
+            let latest = now - largestNew.timeSent
             // §5.3: the Initial space's ack delay may be ignored (the peer does not delay).
-            let delay = space == .initial ? 0 : ack.ackDelayMicroseconds(exponent: peerAckDelayExponent)
+            // RFC 9000 §19.3: ACK Delay × 2^ack_delay_exponent µs; the field is any varint and
+            // the exponent ≤ 20 (§18.2, checked when the parameters were applied): the shift
+            // saturates to .infinite, which `update` then never subtracts.
+            let delay: QuicDuration = space == .initial ? .zero
+                : QuicDuration.microseconds(ack.ackDelay).shifted(left: peerAckDelayExponent)
             rtt.update(latest: latest, ackDelay: delay, maxAckDelay: peerMaxAckDelay,
                        handshakeConfirmed: handshakeConfirmed, now: now)
             outcome.rttSampled = true
@@ -291,7 +300,7 @@ public final class LossRecovery {
     }
 
     /// Returns true when the CE count grew.
-    private func processECN(_ ecn: ECNCounts, space: PacketNumberSpace, largestSentTime: UInt64, now: UInt64) -> Bool {
+    private func processECN(_ ecn: ECNCounts, space: PacketNumberSpace, largestSentTime: QuicInstant, now: QuicInstant) -> Bool {
         let old = ecnCounts[space]
         // RFC 9000 §13.4.2.1: counts never decrease; the increase of ECT(0)+ECT(1)+CE must
         // cover the newly acknowledged ECT-marked packets.
@@ -313,21 +322,21 @@ public final class LossRecovery {
 
     /// RFC 9002 Appendix A.10 DetectAndRemoveLostPackets plus OnPacketsLost (A.8 / B.8),
     /// filling `lostPackets`. Returns true if persistent congestion was declared (§7.6).
-    private func detectAndRemoveLostPackets(space: PacketNumberSpace, now: UInt64) -> Bool {
+    private func detectAndRemoveLostPackets(space: PacketNumberSpace, now: QuicInstant) -> Bool {
         lossTime[space] = nil
         guard let largest = largestAcked[space] else { return false }
         let lossDelay = rtt.lossDelay
         // Packets sent at or before this are lost by the time threshold (§6.1.2).
-        let lostSendTime: UInt64? = now >= lossDelay ? now - lossDelay : nil
+        let lostSendTime: QuicInstant? = now >= QuicInstant.zero + lossDelay ? now - lossDelay : nil
         let firstLost = lostPackets.count
 
         // §7.6.2 persistent congestion duration.
-        let pcDuration = (rtt.ptoBase &+ peerMaxAckDelay) &* kPersistentCongestionThreshold
+        let pcDuration = (rtt.ptoBase + peerMaxAckDelay) * kPersistentCongestionThreshold
         let firstSample = rtt.firstSampleTime
-        var runStart: UInt64?
+        var runStart: QuicInstant?
         var persistent = false
         var expected = sent[space].base
-        var earliestLossTime: UInt64?
+        var earliestLossTime: QuicInstant?
 
         sent[space].forEach(from: 0, through: largest) { p in
             // A gap in packet numbers means a packet between was acknowledged (or lost
@@ -347,21 +356,21 @@ public final class LossRecovery {
                     }
                 }
             } else {
-                let t = p.timeSent &+ lossDelay
+                let t = p.timeSent + lossDelay
                 earliestLossTime = min(earliestLossTime ?? t, t)
             }
         }
         lossTime[space] = earliestLossTime
         guard lostPackets.count > firstLost else { return false }
 
-        var newestLostSendTime: UInt64?
+        var newestLostSendTime: QuicInstant?
         for i in firstLost..<lostPackets.count {
             let p = lostPackets[i]
             _ = sent[space].remove(p.packetNumber)
             if p.inFlight {
                 if p.ackEliciting { ackElicitingInFlight[space] -= 1 }
                 congestion.onPacketLost(bytes: UInt64(p.size), now: now)
-                newestLostSendTime = max(newestLostSendTime ?? 0, p.timeSent)
+                newestLostSendTime = max(newestLostSendTime ?? .zero, p.timeSent)
             }
         }
         if let t = newestLostSendTime {
@@ -376,8 +385,8 @@ public final class LossRecovery {
     // MARK: timer
 
     /// RFC 9002 A.8 GetLossTimeAndSpace.
-    private func earliestLossTime() -> (UInt64, PacketNumberSpace)? {
-        var best: (UInt64, PacketNumberSpace)?
+    private func earliestLossTime() -> (QuicInstant, PacketNumberSpace)? {
+        var best: (QuicInstant, PacketNumberSpace)?
         for s in PacketNumberSpace.allCases {
             if let t = lossTime[s], best == nil || t < best!.0 { best = (t, s) }
         }
@@ -397,13 +406,13 @@ public final class LossRecovery {
     }
 
     /// RFC 9002 A.8 GetPtoTimeAndSpace.
-    private func ptoTimeAndSpace(now: UInt64) -> (UInt64, PacketNumberSpace)? {
+    private func ptoTimeAndSpace(now: QuicInstant) -> (QuicInstant, PacketNumberSpace)? {
         let base = LossRecovery.backedOff(rtt.ptoBase, ptoCount)
         if needsAntiDeadlockProbe {
             // §6.2.2.1 client anti-deadlock: arm from now.
-            return (now &+ base, hasHandshakeKeys ? .handshake : .initial)
+            return (now + base, hasHandshakeKeys ? .handshake : .initial)
         }
-        var best: (UInt64, PacketNumberSpace)?
+        var best: (QuicInstant, PacketNumberSpace)?
         for s in PacketNumberSpace.allCases {
             guard ackElicitingInFlight[s] > 0, let last = timeOfLastAckEliciting[s] else { continue }
             var d = base
@@ -411,9 +420,9 @@ public final class LossRecovery {
                 // §6.2.1: no PTO for application data before the handshake is confirmed.
                 if !handshakeConfirmed { break }
                 // §6.2.1: include max_ack_delay (with backoff) for the application space.
-                d &+= LossRecovery.backedOff(peerMaxAckDelay, ptoCount)
+                d += LossRecovery.backedOff(peerMaxAckDelay, ptoCount)
             }
-            let t = last &+ d
+            let t = last + d
             if best == nil || t < best!.0 { best = (t, s) }
         }
         return best
@@ -421,7 +430,7 @@ public final class LossRecovery {
 
     /// RFC 9002 A.8 SetLossDetectionTimer. Called after every event that can move the timer;
     /// the connection reads `lossDetectionTimer`.
-    public func setLossDetectionTimer(now: UInt64) {
+    public func setLossDetectionTimer(now: QuicInstant) {
         if let (t, _) = earliestLossTime() {
             // Time threshold loss detection (§6.1.2).
             lossDetectionTimer = t
@@ -441,7 +450,7 @@ public final class LossRecovery {
     }
 
     /// RFC 9002 A.9 OnLossDetectionTimeout. Call when `now >= lossDetectionTimer`.
-    public func onLossDetectionTimeout(now: UInt64) -> LossTimeoutOutcome {
+    public func onLossDetectionTimeout(now: QuicInstant) -> LossTimeoutOutcome {
         lostPackets.removeAll(keepingCapacity: true)
         guard let timer = lossDetectionTimer, now >= timer else { return .none }
         if let (_, space) = earliestLossTime() {
@@ -470,7 +479,7 @@ public final class LossRecovery {
 
     /// RFC 9000 §10.2 "the current PTO": smoothed_rtt + max(4·rttvar, kGranularity) +
     /// max_ack_delay, without backoff (closing/draining periods, idle timeout floor §10.1).
-    public var currentPTO: UInt64 { rtt.ptoBase &+ peerMaxAckDelay }
+    public var currentPTO: QuicDuration { rtt.ptoBase + peerMaxAckDelay }
 
     /// Calls `body` with each outstanding packet of `space` in ascending packet number (e.g.
     /// to repeat unacknowledged data in a PTO probe, RFC 9002 §6.2.4).
@@ -483,7 +492,7 @@ public final class LossRecovery {
     /// RFC 9002 §6.4 / A.11: the keys of `space` were discarded. Its packets leave the flight
     /// without being lost (they are put in `discardedPackets`), its timers are reset, the
     /// backoff restarts and the receive side forgets its ranges.
-    public func discardSpace(_ space: PacketNumberSpace, now: UInt64) {
+    public func discardSpace(_ space: PacketNumberSpace, now: QuicInstant) {
         ackTrackers[space].discard()
         ptoCount = 0
         discardOutstanding(space, now: now)
@@ -493,7 +502,7 @@ public final class LossRecovery {
     /// without touching the receive side or the packet number space itself: 0-RTT packets
     /// after 0-RTT is rejected (RFC 9002 §6.4: removed from bytes in flight) or Initial packets
     /// before a Retry.
-    public func discardOutstanding(_ space: PacketNumberSpace, now: UInt64) {
+    public func discardOutstanding(_ space: PacketNumberSpace, now: QuicInstant) {
         discardedPackets.removeAll(keepingCapacity: true)
         sent[space].removeAll { p in
             discardedPackets.append(p)
@@ -511,12 +520,12 @@ public final class LossRecovery {
     /// recovery state (its Initial packets are dropped into `discardedPackets`; their frames
     /// are sent again in new Initial packets) and may take the time since its first Initial
     /// as an RTT sample (`firstInitialSentTime`).
-    public func onRetryReceived(firstInitialSentTime: UInt64?, now: UInt64) {
+    public func onRetryReceived(firstInitialSentTime: QuicInstant?, now: QuicInstant) {
         discardOutstanding(.initial, now: now)
         congestion.reset()
         ptoCount = 0
         if let t = firstInitialSentTime, now > t, !rtt.hasSample {
-            rtt.update(latest: now - t, ackDelay: 0, maxAckDelay: peerMaxAckDelay,
+            rtt.update(latest: now - t, ackDelay: .zero, maxAckDelay: peerMaxAckDelay,
                        handshakeConfirmed: false, now: now)
         }
         setLossDetectionTimer(now: now)

@@ -6,7 +6,7 @@
 public struct SentPacket: Sendable, Equatable {
     public var packetNumber: UInt64
     /// Time the packet was sent (µs).
-    public var timeSent: UInt64
+    public var timeSent: QuicInstant
     /// Bytes of the UDP payload the packet took (its share of a coalesced datagram).
     public var size: UInt32
     /// Carries at least one ack-eliciting frame (RFC 9002 §2).
@@ -22,7 +22,7 @@ public struct SentPacket: Sendable, Equatable {
     public var token: UInt64
 
     @inlinable
-    public init(packetNumber: UInt64, timeSent: UInt64, size: UInt32, ackEliciting: Bool, inFlight: Bool,
+    public init(packetNumber: UInt64, timeSent: QuicInstant, size: UInt32, ackEliciting: Bool, inFlight: Bool,
                 ecnMarked: Bool = false, largestAckCarried: UInt64? = nil, token: UInt64) {
         self.packetNumber = packetNumber; self.timeSent = timeSent; self.size = size
         self.ackEliciting = ackEliciting; self.inFlight = inFlight; self.ecnMarked = ecnMarked

@@ -30,6 +30,7 @@ public struct SendCredit: Equatable, Sendable {
 
     /// `count` new bytes were sent.
     public mutating func consume(_ count: UInt64) {
+        // Bound: the sender consumes at most `available` (≤ limit ≤ 2^62-1, a varint).
         used += count
     }
 

@@ -9,6 +9,10 @@
 import QuicWire
 
 /// Bytes handed to a stream for sending.
+///
+/// Sendable (unchecked): `.borrowed` points at application memory that the MsQuic contract
+/// leaves untouched by the application until SEND_COMPLETE (docs/api/StreamSend.md); the engine
+/// reads it only on the connection's worker, before that event.
 public enum SendData: @unchecked Sendable {
     /// A copy the stream owns.
     case owned([UInt8])

@@ -171,6 +171,9 @@ public final class StreamManager {
         let s = try appStream(id)
         guard s.hasSendPart, s.resetErrorCode == nil, !s.send.finQueued,
               s.sendState == .ready || s.sendState == .send else { throw .invalidState }
+        // RFC 9000 §4.5/§19.8: a stream never goes past 2^62-1. Bound: queuedEnd ≤ 2^62-1 and
+        // data.count < 2^63, so the sum fits UInt64; beyond the limit the API answers
+        // INVALID_PARAMETER.
         guard s.send.queuedEnd + UInt64(data.count) <= VarInt.max else { throw .invalidParameter }
         s.send.enqueue(data, fin: fin, context: context)
         completeRequests(s)

@@ -2,6 +2,9 @@ import CCrypto
 
 /// An `X509_STORE` of trust anchors (and CRLs), shared by every validation of one
 /// configuration. OpenSSL 3 locks the store internally, so concurrent verifications are safe.
+///
+/// Sendable (unchecked): the store is filled in `init` and then only used for verification,
+/// which OpenSSL 3 locks internally.
 final class CertificateTrustStore: @unchecked Sendable {
     /// `X509_STORE *`, owned.
     let store: OpaquePointer
@@ -64,6 +67,9 @@ final class CertificateTrustStore: @unchecked Sendable {
 
 /// Validates peer certificate chains under one policy (RFC 8446 §4.4.2.4, RFC 5280 §6,
 /// RFC 6125 for names). Build one per configuration; `validate` is thread-safe.
+///
+/// Sendable (unchecked): immutable policy plus a `CertificateTrustStore` (see there); each
+/// validation makes its own OpenSSL verification context.
 public final class CertificateValidator: @unchecked Sendable {
     public let policy: CertificateValidationPolicy
     private let trustStore: CertificateTrustStore

@@ -7,6 +7,11 @@ import CCrypto
 /// QUIC_CONNECTION_EVENT_PEER_CERTIFICATE_RECEIVED: `Certificate` is the leaf `X509 *`
 /// and `Chain` the `X509_STORE_CTX *`; with QUIC_CREDENTIAL_FLAG_USE_PORTABLE_CERTIFICATES
 /// they are QUIC_BUFFERs holding `leafDER()` and `pkcs7ChainDER()`.
+///
+/// Sendable (unchecked): every stored property is a `let`; the store context is verified in
+/// `CertificateValidator.validate` right after the chain is made, before it is returned, and
+/// the OpenSSL objects are only read afterwards, on the connection's worker (the application
+/// gets them inside PEER_CERTIFICATE_RECEIVED, on that same thread).
 public final class PeerCertificateChain: @unchecked Sendable {
     /// `X509 *` certificates in the order the peer sent them, leaf first.
     public let certificates: [OpaquePointer]
@@ -76,6 +81,8 @@ public final class PeerCertificateChain: @unchecked Sendable {
 }
 
 /// The result of validating a peer chain.
+///
+/// Sendable (unchecked): `let`s only, around an immutable `PeerCertificateChain`.
 public struct PeerCertificateValidation: @unchecked Sendable {
     /// The parsed chain; always present, also when validation failed or was skipped.
     public let chain: PeerCertificateChain

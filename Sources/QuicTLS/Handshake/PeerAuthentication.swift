@@ -74,6 +74,11 @@ extension TLSHandshake {
     /// After the peer's certificate (and CertificateVerify) checked out: fail, report or
     /// pause as configured. Returns with `awaitingCertificateDecision` set when pausing.
     func concludePeerCertificate() throws {
+        // Validation switched off (MsQuic's NO_CERTIFICATE_VALIDATION) and no application to
+        // show the chain to: there is nothing to judge, so no chain is built or verified. The
+        // leaf was parsed once for CertificateVerify; that is all the handshake needs.
+        let skip = configuration.certificateValidator?.policy.skipValidation ?? configuration.skipCertificateValidation
+        if skip && !configuration.indicatePeerCertificate { return }
         let result = try validatePeerChain()
         peerValidation = result
         // Deferring only hands the verdict to the application; without the indication that

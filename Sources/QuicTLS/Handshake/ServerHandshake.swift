@@ -275,8 +275,11 @@ extension TLSHandshake {
               let pskBody = ch.extensions.body(.preSharedKey),
               let offer = try? ExtensionCodec.decodeOfferedPSKs(pskBody), let first = offer.identities.first
         else { return false }
+        // RFC 8446 §4.2.11.1: the obfuscated age is mod 2^32 (wrapping by design). issueTime
+        // comes from a ticket we sealed, possibly on another host sharing the ticket keys:
+        // never subtract it from an earlier clock.
         let clientAge = UInt64(first.obfuscatedTicketAge &- t.ageAdd)
-        let serverAge = (now - t.issueTime) / 1000
+        let serverAge = now >= t.issueTime ? (now - t.issueTime) / 1000 : 0
         let skew = clientAge > serverAge ? clientAge - serverAge : serverAge - clientAge
         guard skew <= configuration.maxTicketAgeSkewMs else { return false }
         return configuration.earlyDataAcceptance?(t.appData, t.transportParameters) ?? true

@@ -11,6 +11,9 @@ import CCrypto
 /// sealed with them may still come back. A ticket that is truncated, altered or sealed
 /// with a key no longer in the ring opens to nil, and the handshake falls back to a
 /// full one (RFC 8446 §4.2.11: the server ignores a PSK it cannot use).
+///
+/// Sendable (unchecked): the keys are an immutable `let`; sealing and opening use a fresh
+/// cipher context per call, so workers may share one ring.
 public final class TicketKeyRing: @unchecked Sendable {
     static let nonceLength = 12
     static let tagLength = 16
