@@ -30,6 +30,8 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     /// the handle's close): the application may still read or write those bytes even after a
     /// reset dropped the stream's buffer (MsQuic keeps them too).
     var pendingStorage: AnyObject?
+    /// The peer's FIN arrived while receives were disabled (or a receive was pending).
+    var peerSendShutdownPending = false
     var receivedTotal: UInt64 = 0
     // Send side: request number -> (ClientSendContext, engine requests still outstanding).
     var sendRequests: [UInt64: (context: UnsafeMutableRawPointer?, parts: Int)] = [:]
@@ -201,9 +203,13 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             deliver(ev)
             ev.free()
         case .peerSendShutdown:
-            let ev = RawEvent(type: EventType.peerSendShutdown)
-            deliver(ev)
-            ev.free()
+            // MsQuic indicates the peer's FIN only while receives are enabled: with
+            // StreamReceiveSetEnabled(FALSE) it waits for the next TRUE.
+            if receiveEnabled && !receivePending {
+                deliverPeerSendShutdown()
+            } else {
+                peerSendShutdownPending = true
+            }
         case .peerSendAborted(_, let code):
             let ev = RawEvent(type: EventType.peerSendAborted)
             ev.set(8, code)
@@ -295,10 +301,24 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
         connection.streamBytesReceived += consumed
         _ = try? core.receiveComplete(stream: id, count: consumed)
         deliverReceive()
+        deliverHeldPeerSendShutdown()
+    }
+
+    func deliverPeerSendShutdown() {
+        peerSendShutdownPending = false
+        let ev = RawEvent(type: EventType.peerSendShutdown)
+        deliver(ev)
+        ev.free()
+    }
+
+    /// After receives were enabled again: a held PEER_SEND_SHUTDOWN follows the data.
+    func deliverHeldPeerSendShutdown() {
+        if peerSendShutdownPending && receiveEnabled && !receivePending { deliverPeerSendShutdown() }
     }
 
     func deliverShutdownComplete(connectionShutdown: Bool) {
         guard !shutdownCompleteDelivered else { return }
+        if peerSendShutdownPending { deliverPeerSendShutdown() }
         shutdownCompleteDelivered = true
         // Sends still outstanding complete as canceled first.
         for (_, entry) in sendRequests.sorted(by: { $0.key < $1.key }) {
