@@ -146,7 +146,9 @@ static void test_flags_and_values(HQUIC C)
     Length = sizeof(Bool);
     CHECK_STATUS(Api->GetParam(C, QUIC_PARAM_CONN_DATAGRAM_SEND_ENABLED, &Length, &Bool), QUIC_STATUS_SUCCESS,
                  "GetParam(CONN_DATAGRAM_SEND_ENABLED)");
-    CHECK(Bool == 0, "no datagram can be sent before the peer allows it");
+    /* As MsQuic: TRUE until the peer's transport parameters say otherwise (sends made before
+     * the handshake are queued, then sent or canceled). */
+    CHECK(Bool == 1, "DATAGRAM_SEND_ENABLED starts TRUE before the handshake");
     CHECK_STATUS(Api->SetParam(C, QUIC_PARAM_CONN_DATAGRAM_SEND_ENABLED, sizeof(Bool), &Bool),
                  QUIC_STATUS_INVALID_PARAMETER, "SetParam(CONN_DATAGRAM_SEND_ENABLED) is refused (get-only)");
 

@@ -43,6 +43,25 @@ static int count_dir(const char* Path)
     return N;
 }
 
+/* Prints what each open file descriptor is (for a failure report). */
+static void dump_fds(void)
+{
+    DIR* D = opendir("/proc/self/fd");
+    struct dirent* E;
+    char Link[300], Target[256];
+    if (D == NULL) return;
+    while ((E = readdir(D)) != NULL) {
+        ssize_t N;
+        if (E->d_name[0] == '.') continue;
+        snprintf(Link, sizeof(Link), "/proc/self/fd/%s", E->d_name);
+        N = readlink(Link, Target, sizeof(Target) - 1);
+        if (N < 0) continue;
+        Target[N] = 0;
+        printf("     fd %s -> %s\n", E->d_name, Target);
+    }
+    closedir(D);
+}
+
 /* ---- server -------------------------------------------------------------- */
 
 static TU_EVENT ServerStreamShutdown;
@@ -744,6 +763,7 @@ static void test_reopen(int FdsAtStart, int ThreadsAtStart)
     CHECK(Threads == ThreadsAtStart, "the last MsQuicClose stopped every worker thread (%d, at start %d)", Threads,
           ThreadsAtStart);
     CHECK(Fds == FdsAtStart, "the last MsQuicClose closed every socket (%d fds, at start %d)", Fds, FdsAtStart);
+    if (Fds != FdsAtStart) dump_fds();
     CHECK_STATUS(MsQuicOpen2(&Api), QUIC_STATUS_SUCCESS, "MsQuicOpen2 after the last MsQuicClose");
     if (Api == NULL) return;
     CHECK_STATUS(Api->RegistrationOpen(NULL, &Reg), QUIC_STATUS_SUCCESS, "RegistrationOpen after a reopen");

@@ -326,7 +326,7 @@ class Endpoint:
         return self.terminated is None and self.conn.peer_close is None and self.conn._close_event is None
 
     # -- hostile packets
-    def inject(self, frames, epoch=None, max_datagram_size=1200, sock=None):
+    def inject(self, frames, epoch=None, max_datagram_size=1200, sock=None, dcid=None):
         """Sends frames [(type, body bytes)] in correctly protected packets of the connection's
         current keys (1-RTT once the handshake completed). aioquic's loss recovery does not
         know these packets; their numbers come from its sequence, so it stays consistent.
@@ -336,7 +336,7 @@ class Endpoint:
         if epoch is None:
             epoch = tls.Epoch.ONE_RTT
         crypto = conn._cryptos[epoch]
-        builder = QuicPacketBuilder(host_cid=conn.host_cid, peer_cid=conn._peer_cid.cid, version=conn._version,
+        builder = QuicPacketBuilder(host_cid=conn.host_cid, peer_cid=dcid or conn._peer_cid.cid, version=conn._version,
                                     is_client=conn._is_client, max_datagram_size=max_datagram_size,
                                     packet_number=conn._packet_number, peer_token=conn._peer_token,
                                     spin_bit=conn._spin_bit)
@@ -489,6 +489,7 @@ class Server:
 # ---- the cases ----------------------------------------------------------------------------
 
 CASES = {}
+XFAILED = set()
 
 
 def case(name, role="server", xfail=None, xfail_match=None, note="", server_args=()):
@@ -1336,6 +1337,36 @@ def _(ctx):
     expect_alive_and_echo(ep, "after the path challenge")
 
 
+@case("path_response_on_probed_path",
+      xfail="a PATH_RESPONSE always goes to the connection's current peer address (Connection.pathResponses "
+            "keeps no address), so a client probing a new path (RFC 9000 §9.1) never sees its path validated. "
+            "Fix: queue each response with the address its challenge came from and send it there, within "
+            "3x of what that address sent (§8.2.2, §9.3)",
+      xfail_match="no PATH_RESPONSE")
+def _(ctx):
+    """A probe (PATH_CHALLENGE only) from a new source port, to a spare connection ID the server
+    issued (RFC 9000 §9.5): the PATH_RESPONSE comes back on that path, i.e. to the new port
+    ("A PATH_RESPONSE frame MUST be sent on the network path where the PATH_CHALLENGE frame was
+    received", RFC 9000 §8.2.2)"""
+    ep = connected(ctx)
+    ep.echo(256)
+    spare = list(ep.conn._peer_cid_available)
+    check(spare, "the server issued no spare connection ID")
+    s = raw_socket()
+    try:
+        before = ep.conn.counts["path_response"]
+        ep.inject([(0x1A, os.urandom(8))], sock=s, dcid=spare[0].cid)
+        got = answers(s, 2.0)
+        for g in got:  # aioquic decrypts what came back on the new path
+            ep.conn.receive_datagram(g, ep.peer_addr, now=time.monotonic())
+        responses = ep.conn.counts["path_response"] - before
+    finally:
+        s.close()
+    say(f"  {len(got)} datagrams on the probed path, {responses} PATH_RESPONSE")
+    check(responses >= 1, f"no PATH_RESPONSE on the probed path ({len(got)} datagrams came back there)")
+    expect_alive_and_echo(ep, "after the probe")
+
+
 @case("path_probe_flood_many_ports")
 def _(ctx):
     """1-RTT packets carrying only PATH_CHALLENGE (probing frames, RFC 9000 §9.1) from 200 new
@@ -1371,9 +1402,9 @@ def _(ctx):
     expect_alive_and_echo(ep, "probes from 200 ports (the original path)")
 
 
-@case("stateless_reset_oracle", server_args=["--stateless-reset-key", "5a" * 32],
-      note="passes since the listener group steers datagrams by the DCID's first byte (the worker "
-           "index every issued CID carries), so a CID from a new source port reaches its own worker")
+# Passes since the listener group steers datagrams by the DCID's first byte (the worker index
+# every issued CID carries), so a CID from a new source port reaches its own worker.
+@case("stateless_reset_oracle", server_args=["--stateless-reset-key", "5a" * 32])
 def _(ctx):
     """With QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY set, packets with a live connection's CID sent
     from 64 new source ports must not be answered by a Stateless Reset carrying that
@@ -1607,7 +1638,7 @@ class HostileServer:
     """A one-connection aioquic server (sans-I/O) in a thread; it echoes streams, and its
     transport parameters and frames are the attack."""
 
-    def __init__(self, certs, tp_override=None, after_handshake=None):
+    def __init__(self, certs, tp_override=None, after_handshake=None, before_flight=None, after_flight=None):
         self.sock = raw_socket()
         self.port = self.sock.getsockname()[1]
         self.config = QuicConfiguration(is_client=False, alpn_protocols=[ALPN], idle_timeout=10.0,
@@ -1615,6 +1646,10 @@ class HostileServer:
         self.config.load_cert_chain(os.path.join(certs, "server.crt"), os.path.join(certs, "server.key"))
         self.tp_override = tp_override
         self.after_handshake = after_handshake
+        # Forged datagrams sent to our client around the server's first flight: functions of the
+        # client's first Initial header returning a list of datagrams.
+        self.before_flight = before_flight
+        self.after_flight = after_flight
         self.ep = None
         self.error = None
         self.stop_flag = threading.Event()
@@ -1640,6 +1675,11 @@ class HostileServer:
                 ep = Endpoint(conn, self.sock, addr)
                 ep.on_stream_data = lambda ev, ep=ep: ep.conn.send_stream_data(ev.stream_id, ev.data, ev.end_stream)
                 conn.receive_datagram(data, addr, now=time.monotonic())
+                for forged in (self.before_flight(header) if self.before_flight else []):
+                    self.sock.sendto(forged, addr)
+                ep.flush()
+                for forged in (self.after_flight(header) if self.after_flight else []):
+                    self.sock.sendto(forged, addr)
                 self.ep = ep
             if self.ep is None:
                 return
@@ -1692,11 +1732,12 @@ class SkipCase(Exception):
     pass
 
 
-def client_case(name, tp_override=None, after_handshake=None, codes=None, mode="echo", note=""):
+def client_case(name, tp_override=None, after_handshake=None, codes=None, mode="echo", note="",
+                before_flight=None, after_flight=None):
     """codes None: the connection must succeed (client prints RESULT ok); otherwise our client
     must close with one of `codes` and the hostile server must receive it."""
     def run(ctx):
-        server = HostileServer(ctx.certs, _resolve(tp_override or {}), after_handshake)
+        server = HostileServer(ctx.certs, _resolve(tp_override or {}), after_handshake, before_flight, after_flight)
         try:
             out, rc = run_our_client(ctx, server.port, mode)
         finally:
@@ -1765,6 +1806,41 @@ client_case("tp_version_information_mismatch", {"version_information": "CHOSEN_V
                  "(RFC 9368 §4)")
 client_case("tp_unknown_parameter_huge_id", {"_raw": [(VARINT_MAX, os.urandom(1000))]},
             note="an unknown parameter (id 2^62-1, 1,000 bytes) from the server: ignored (RFC 9000 §18.1)")
+# Forged Version Negotiation and Retry packets, as an off-path attacker who saw the client's
+# Initial could send them (RFC 9000 §6.2, §17.2.5.2): our client must ignore them and connect.
+def _vn(header, versions):
+    from aioquic.quic.packet import encode_quic_version_negotiation
+    return encode_quic_version_negotiation(source_cid=header.destination_cid, destination_cid=header.source_cid,
+                                           supported_versions=versions)
+
+
+def _retry(header, token=b"forged-token", tag_ok=True):
+    from aioquic.quic.packet import encode_quic_retry
+    data = encode_quic_retry(version=header.version, source_cid=os.urandom(8), destination_cid=header.source_cid,
+                             original_destination_cid=header.destination_cid, retry_token=token)
+    return data if tag_ok else data[:-1] + bytes([data[-1] ^ 0x01])
+
+
+client_case("vn_listing_current_version", before_flight=lambda h: [_vn(h, [0x1A2A3A4A, 0x00000001])],
+            note="a Version Negotiation packet that lists the version in use: discarded (RFC 9000 §6.2), "
+                 "our client connects and echoes")
+client_case("vn_after_server_initial", after_flight=lambda h: [_vn(h, [0x1A2A3A4A])],
+            note="a Version Negotiation packet after the server's Initial: discarded (RFC 9000 §6.2), our "
+                 "client connects and echoes")
+client_case("retry_bad_integrity_tag", before_flight=lambda h: [_retry(h, tag_ok=False)],
+            note="a Retry whose integrity tag does not verify: discarded (RFC 9000 §17.2.5.2, RFC 9001 §5.8)")
+client_case("retry_empty_token", before_flight=lambda h: [_retry(h, token=b"")],
+            note="a Retry with a zero-length token: discarded (RFC 9000 §17.2.5.2)")
+client_case("retry_after_server_initial", after_flight=lambda h: [_retry(h)],
+            note="a valid Retry after the server's Initial: discarded (RFC 9000 §17.2.5.2)")
+client_case("forged_server_initial_garbage",
+            before_flight=lambda h: [b"\xc3" + h.version.to_bytes(4, "big") + bytes([len(h.source_cid)]) + h.source_cid +
+                                     b"\x08" + os.urandom(8) + b"\x00" + varint(1100) + os.urandom(1100)] * 5,
+            note="5 server Initials that fail authentication ahead of the real one: dropped (RFC 9001 §5.3), "
+                 "our client connects and echoes")
+client_case("forged_stateless_resets", after_flight=lambda h: [b"\x41" + os.urandom(42) for _ in range(20)],
+            note="20 short-header packets that look like stateless resets with unknown tokens: ignored "
+                 "(RFC 9000 §10.3.1), our client connects and echoes")
 client_case("ack_unsent_packet", after_handshake=lambda ep: ep.inject([ack_frame(1 << 30, 0, 0)]),
             codes=PROTOCOL_VIOLATION, mode="busy",
             note="the server ACKs packet 2^30, never sent: PROTOCOL_VIOLATION (RFC 9000 §13.1)")
@@ -1925,6 +2001,7 @@ def run_case(name, peer, certs, artifacts_root):
         if failure:
             say(f"FAIL (expected) {failure}")
             say(f"XFAIL {name}: {entry['xfail']}")
+            XFAILED.add(name)
             return SKIP
         say(f"XPASS {name}: marked as a known failure ({entry['xfail']}) but passes: remove the mark")
         return 1
@@ -1936,9 +2013,47 @@ def run_case(name, peer, certs, artifacts_root):
     return 0
 
 
+# CTest runs the battery as one test per group (one Python process and its aioquic import per
+# group, not per case: the suite takes about a third of the time); a case marked xfail is a test
+# of its own, so that its skip shows in ctest's summary. Rules in order, the first match wins.
+GROUPS = [
+    (r"^adversarial_server_tp_", "server_transport_parameters"),
+    (r"^adversarial_server_initial_(stream|handshake|new|application|ack|crypto|unknown)", "server_initial_packets"),
+    (r"^adversarial_server_handshake_(stream|max|ack|crypto)", "server_handshake_packets"),
+    (r"^adversarial_server_zero_rtt_", "server_zero_rtt"),
+    (r"^adversarial_server_(new_connection_id|retire_connection_id)", "server_connection_ids"),
+    (r"^adversarial_server_path_", "server_paths"),
+    (r"^adversarial_server_(forged_short_headers|stream_churn|\w+_flood)$", "server_floods"),
+    (r"^adversarial_server_(udp_|initial_flood|initial_random|amplification)", "server_datagrams"),
+    (r"^adversarial_server_", "server_frames"),
+    (r"^adversarial_client_tp_", "client_transport_parameters"),
+    (r"^adversarial_client_", "client_frames"),
+]
+
+
+def group_of(name):
+    for pattern, group in GROUPS:
+        if re.search(pattern, name):
+            return group
+    raise ValueError(name)
+
+
+def ctest_entries():
+    """(CTest test name, selector): one per group, one per xfail case."""
+    entries = {}
+    for name, entry in CASES.items():
+        if entry["xfail"]:
+            entries[name] = name
+        else:
+            entries.setdefault("adversarial_" + group_of(name), "--group=" + group_of(name))
+    return list(entries.items())
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--list", action="store_true", help="every case name")
+    parser.add_argument("--list-ctest", action="store_true", help="NAME|SELECTOR lines for CMake")
+    parser.add_argument("--group", help="run the cases of one group (see GROUPS)")
     parser.add_argument("--peer", help="the built msquic_peer program")
     parser.add_argument("--certs", default=os.environ.get("SWIFTQUIC_TEST_CERTS"))
     parser.add_argument("--artifacts", default="adversarial-artifacts")
@@ -1948,9 +2063,17 @@ def main():
         for name in CASES:
             print(name)
         return 0
+    if args.list_ctest:
+        for name, selector in ctest_entries():
+            print(f"{name}|{selector}")
+        return 0
     if not args.peer:
         parser.error("--peer is required")
-    selected = [n for n in CASES if not args.cases or n in args.cases or any(re.search(p, n) for p in args.cases)]
+    if args.group:
+        # The group's cases; its xfail cases run as tests of their own.
+        selected = [n for n in CASES if group_of(n) == args.group and not CASES[n]["xfail"]]
+    else:
+        selected = [n for n in CASES if not args.cases or n in args.cases or any(re.search(p, n) for p in args.cases)]
     if not selected:
         parser.error("no such case")
     certs = os.path.abspath(args.certs) if args.certs else None
@@ -1968,8 +2091,10 @@ def main():
     if len(results) > 1:
         say("=== summary")
         for name, rc in results.items():
-            tag = {0: "PASS", SKIP: "XFAIL/SKIP"}.get(rc, "FAIL")
+            tag = {0: "PASS", SKIP: "XFAIL" if name in XFAILED else "SKIP"}.get(rc, "FAIL")
             say(f"{tag} {name}")
+        say(f"{sum(rc == 0 for rc in results.values())} passed, {sum(rc not in (0, SKIP) for rc in results.values())} "
+            f"failed, {len(XFAILED)} xfail, {sum(rc == SKIP for rc in results.values()) - len(XFAILED)} skipped")
     if any(rc not in (0, SKIP) for rc in results.values()):
         return 1
     if all(rc == SKIP for rc in results.values()):

@@ -4,7 +4,8 @@
 #   1. installs missing tools (apt-get: cmake, openssl, libssl-dev, pkg-config, python3, gcc, ...)
 #   2. swift test                      all Swift test targets (XCTest)
 #   3. CMake build                     release libswiftquic.so (swift build -c release) + C tests
-#   4. ctest --output-on-failure       C tests (CTests/*.c), packaging tests, export check
+#   4. ctest --output-on-failure       C tests (CTests/*.c), packaging tests, export check, interop
+#                                      (ctest -L interop) and the adversarial battery (-L adversarial)
 #   5. library check                   exports only MsQuicOpenVersion/MsQuicClose@@msquic;
 #                                      needs only libc/libm/libstdc++/libgcc_s/libcrypto
 #   6. ../shared/abi/abi-check include/   the header against MsQuic 2.6.0, fact by fact

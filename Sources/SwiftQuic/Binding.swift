@@ -20,8 +20,19 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     weak var listener: ListenerObject?
     /// The API objects of the engine's connections.
     var connections: [ObjectIdentifier: ConnectionObject] = [:]
-    /// Client Initials waiting for the application's NEW_CONNECTION answer, by DCID.
-    var pending: [ConnectionID: PendingAccept] = [:]
+    /// Client first flights by DCID: incomplete ClientHellos (bounded per source address and
+    /// in total, expiring after `pendingLifetime`), and complete ones waiting for the
+    /// application's answer to NEW_CONNECTION. Use `storePending`/`removePending`, which keep
+    /// the handshake budget's count of their bytes.
+    private(set) var pending: [ConnectionID: PendingAccept] = [:]
+    /// Incomplete first flights per source IP address (port ignored), over every listener
+    /// socket of the process (the kernel spreads one address's ports over the sockets of a
+    /// SO_REUSEPORT group).
+    private static let partialPerAddress = Mutex<[SocketAddress: Int]>([:])
+    /// Incomplete first flights of this socket.
+    private var partialCount = 0
+    /// Sweeps expired incomplete first flights (on this worker).
+    private var pendingTimer: WorkerTimer?
     /// Closes the socket once the last connection is gone (listener stopped / client done).
     var closeWhenIdle = false
     /// Datagrams no connection took and nothing answered (QUIC_LISTENER_STATISTICS'
@@ -91,8 +102,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         for d in datagrams {
             let remote = d.remote.socketAddress
             let buffer = UnsafeMutableRawBufferPointer(mutating: d.payload)
-            if listener != nil || !pending.isEmpty, let dcid = newInitialDCID(d.payload) {
-                accept(buffer, dcid: dcid, remote: d.remote, local: d.local, now: now)
+            if listener != nil || !pending.isEmpty, let header = newInitial(d.payload) {
+                accept(buffer, header: header, remote: d.remote, local: d.local, now: now)
                 continue
             }
             // The connection the datagram is for (RFC 9000 §5.2: by Destination Connection ID),
@@ -103,17 +114,12 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
                 unrouted = true
                 if isDropped(d.payload) { droppedDatagrams.add(1, ordering: .relaxed) }
             }
-            let retrying = listener != nil && endpoint.configuration.requireRetry
-            // The endpoint answers a tokenless Initial with a Retry only when it accepts
-            // connections; no connection is made from this datagram (it has no token).
-            if retrying { endpoint.configuration.server = Binding.retryOnlyConfiguration }
             // A listening socket answers other versions with Version Negotiation (RFC 9000 §6.1).
             endpoint.configuration.answersVersionNegotiation = listener != nil
             if let event = endpoint.handle(datagram: buffer, from: remote, now: now),
                case .newConnection(let conn) = event {
                 adoptUnclaimed(conn)
             }
-            if retrying { endpoint.configuration.server = nil }
         }
         if unrouted || connections.count <= 4 {
             serviceAll(now: now)
@@ -122,6 +128,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
             flushStateless()
         }
         touched.removeAll(keepingCapacity: true)
+        HandshakeBudget.indicateDosModeChanges()
     }
 
     /// Whether the endpoint will drop an unrouted datagram without an answer: unparseable
@@ -143,7 +150,6 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     }
 
     private var touched: [ConnectionObject] = []
-    static let retryOnlyConfiguration = ConnectionConfiguration(tls: TLSConfiguration(role: .server, alpnProtocols: []))
     /// Connection IDs (and accepted Initial DCIDs) -> connections; rebuilt when a lookup misses.
     private var routes: [ConnectionID: ConnectionObject] = [:]
 
@@ -192,7 +198,12 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
 
     /// Called by a connection whose engine closed: forget it, close an idle socket.
     func remove(_ core: Connection) {
-        connections[ObjectIdentifier(core)] = nil
+        if let object = connections.removeValue(forKey: ObjectIdentifier(core)) {
+            // The route cache must not keep a closed connection (and its memory) alive until
+            // the next rebuild.
+            for id in core.localConnectionIDs where routes[id] === object { routes[id] = nil }
+            if let d = object.acceptDCID, routes[d] === object { routes[d] = nil }
+        }
         // The endpoint forgets closed connections by itself only when a datagram reaches them;
         // one closed by its timer (draining over, idle timeout) or by the API stays in its
         // tables, and `Connection.registry` points back at the endpoint: a reference cycle
@@ -204,6 +215,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     func closeIfIdle() {
         guard closeWhenIdle, connections.isEmpty, pending.isEmpty, let socket else { return }
         Binding.unshare(self)
+        if let pendingTimer { worker.cancel(pendingTimer) }
         self.socket = nil
         worker.remove(socket)
         releaseEngineConnections()
@@ -228,7 +240,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         Binding.unshare(self)
         listener = nil
         closeWhenIdle = true
-        pending.removeAll()
+        removeAllPending()
         let objects = Array(connections.values)
         connections.removeAll()
         routes.removeAll()
@@ -249,68 +261,224 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
 
     // MARK: Accepting (listener sockets)
 
-    /// The DCID of a client Initial no connection owns yet (RFC 9000 §7.2), else nil.
-    private func newInitialDCID(_ payload: UnsafeRawBufferPointer) -> ConnectionID? {
+    /// Incomplete first flights expire after this long (µs): a client whose remaining
+    /// Initials were lost sends its whole first flight again on its PTO (RFC 9002 §6.2), so
+    /// nothing of value is lost; 3 s covers the first PTOs of a client.
+    static let pendingLifetime: QuicDuration = .seconds(3)
+    /// Incomplete first flights per client IP address (any port, all sockets): an honest
+    /// client has one per connection attempt and only while its ClientHello spans several
+    /// datagrams.
+    static let maxPartialPerAddress = 16
+    /// Incomplete first flights per socket, whatever the memory budget says.
+    static let maxPartial = 4096
+    /// A first flight holding more than this is not an honest ClientHello (a few KB even with
+    /// post-quantum key shares): dropped.
+    static let maxPendingFootprint = 32 * 1024
+    /// Datagrams kept per pending entry (first flight, then while the application decides).
+    static let maxPendingDatagrams = 4
+    static let maxHeldDatagrams = 8
+
+    /// The header of a client Initial no connection owns yet (RFC 9000 §7.2), else nil.
+    private func newInitial(_ payload: UnsafeRawBufferPointer) -> PacketHeader? {
         guard payload.count > 0, payload[0] & 0x80 != 0,
               let header = try? PacketHeader.parse(payload, shortHeaderDCIDLength: endpoint.configuration.connectionIDLength,
                                                    allowFixedBitZero: endpoint.configuration.allowsFixedBitZero),
               header.kind == .initial else { return nil }
-        if pending[header.dcid] != nil { return header.dcid }
-        // With Retry required, an Initial without a token goes to the endpoint, which answers
-        // with a Retry (RFC 9000 §8.1.2); the application hears of the client once it comes
-        // back with the token.
-        if endpoint.configuration.requireRetry && header.tokenRange.isEmpty { return nil }
-        for object in connections.values {
-            if object.acceptDCID == header.dcid { return nil }
-            if let c = object.core, c.localConnectionIDs.contains(header.dcid) { return nil }
-        }
+        if pending[header.dcid] != nil { return header }
+        if endpoint.routesConnectionID(header.dcid) { return nil }
         // RFC 9000 §14.1: a first Initial comes in a datagram of at least 1200 bytes; §7.2:
-        // with a DCID of at least 8 bytes.
-        guard payload.count >= 1200, header.dcid.length >= 8, listener != nil, endpoint.configuration.supportedVersions.contains(header.version) else {
+        // its DCID is at least 8 bytes.
+        guard payload.count >= 1200, header.dcid.length >= 8, listener != nil,
+              endpoint.configuration.supportedVersions.contains(header.version) else {
             return nil
         }
-        return header.dcid
+        return header
     }
 
-    private func accept(_ buffer: UnsafeMutableRawBufferPointer, dcid: ConnectionID, remote: UDPAddress,
+    /// A client Initial for no connection: admission (Retry when over the handshake budget),
+    /// then the ClientHello is gathered and the listener raises NEW_CONNECTION.
+    private func accept(_ buffer: UnsafeMutableRawBufferPointer, header: PacketHeader, remote: UDPAddress,
                         local: UDPAddress?, now: QuicInstant) {
-        guard let header = try? PacketHeader.parse(UnsafeRawBufferPointer(buffer),
-                                                   shortHeaderDCIDLength: endpoint.configuration.connectionIDLength,
-                                                   allowFixedBitZero: endpoint.configuration.allowsFixedBitZero) else {
-            droppedDatagrams.add(1, ordering: .relaxed)
+        let dcid = header.dcid
+        let bytes = UnsafeRawBufferPointer(buffer)
+        if var entry = pending[dcid] {
+            guard entry.object == nil else {
+                // Waiting for ConnectionSetConfiguration: keep the datagram for later (bounded).
+                if entry.held.count < Binding.maxHeldDatagrams {
+                    entry.held.append(Array(buffer))
+                    storePending(entry, for: dcid)
+                }
+                return
+            }
+            let outcome: InitialPeek.Outcome
+            do { outcome = try entry.peek.add(bytes) } catch {
+                // Not a valid client Initial (RFC 9001 §5.2 keys do not open it, or no ClientHello).
+                droppedDatagrams.add(1, ordering: .relaxed)
+                removePending(dcid)
+                return
+            }
+            switch outcome {
+            case .undecryptable:
+                return
+            case .incomplete:
+                if entry.peek.datagrams.count >= Binding.maxPendingDatagrams
+                    || entry.peek.footprint > Binding.maxPendingFootprint {
+                    removePending(dcid)
+                } else {
+                    storePending(entry, for: dcid)
+                }
+            case .complete(let info, let crypto):
+                storePending(entry, for: dcid)
+                raiseNewConnection(dcid: dcid, version: header.version, info: info, crypto: crypto,
+                                   remote: remote, local: local)
+            }
             return
         }
-        var entry = pending[dcid] ?? PendingAccept(peek: InitialPeek(version: header.version, dcid: dcid), remote: remote)
-        guard entry.object == nil else {
-            // Waiting for ConnectionSetConfiguration: keep the datagram for later (bounded).
-            if entry.held.count < 8 { entry.held.append(Array(buffer)) }
-            pending[dcid] = entry
+
+        // A new client. RFC 9000 §8.1.2, §8.1.3: a token of ours must check out.
+        let token = endpoint.initialToken(header, in: bytes, from: remote.socketAddress, now: now)
+        if token == .invalidRetry { return }
+        let validated = token == .validRetry
+        let retry = !validated && HandshakeBudget.retryMode
+        // A Retry that the stateless-answer limits would not let out: nothing to do, and no
+        // decryption spent on it (what a flood beyond those limits costs is a header parse).
+        if retry && !endpoint.couldAnswerStatelessly(remote.socketAddress, now: now) { return }
+        var entry = PendingAccept(peek: InitialPeek(version: header.version, dcid: dcid), remote: remote, createdAt: now)
+        let outcome: InitialPeek.Outcome
+        do { outcome = try entry.peek.add(bytes) } catch { droppedDatagrams.add(1, ordering: .relaxed); return }
+        // Junk that does not decrypt with the Initial keys costs nothing and gets no answer.
+        if case .undecryptable = outcome { droppedDatagrams.add(1, ordering: .relaxed); return }
+        // MsQuic's QuicBindingShouldRetryConnection: above the handshake memory limit (or with
+        // RetryMemoryLimit 0), a client that has not proven its address gets a stateless
+        // Retry (RFC 9000 §8.1.2) before anything is kept or NEW_CONNECTION is raised.
+        if retry {
+            if endpoint.answerWithRetry(header, datagram: bytes, from: remote.socketAddress, now: now) {
+                Binding.retriesSent.add(1, ordering: .relaxed)
+            }
             return
         }
-        let result: (ClientHelloInfo, [UInt8])?
-        do {
-            result = try entry.peek.add(UnsafeRawBufferPointer(buffer))
-        } catch {
-            // Not a valid client Initial (RFC 9001 §5.2 keys do not open it, or no ClientHello).
-            droppedDatagrams.add(1, ordering: .relaxed)
-            pending[dcid] = nil
+        // Last resort, when even validated clients come faster than handshakes finish.
+        if HandshakeBudget.atHardCap { return }
+        switch outcome {
+        case .undecryptable:
             return
+        case .incomplete:
+            let key = Binding.addressKey(remote)
+            guard partialCount < Binding.maxPartial,
+                  Binding.partialPerAddress.withLock({ $0[key, default: 0] }) < Binding.maxPartialPerAddress else { return }
+            storePending(entry, for: dcid)
+            armPendingTimer(now: now)
+        case .complete(let info, let crypto):
+            storePending(entry, for: dcid)
+            raiseNewConnection(dcid: dcid, version: header.version, info: info, crypto: crypto,
+                               remote: remote, local: local)
         }
-        guard let (info, crypto) = result else {
-            if entry.peek.datagrams.count >= 4 { pending[dcid] = nil } else { pending[dcid] = entry }
-            return
-        }
-        guard let listener else { pending[dcid] = nil; return }
+    }
+
+    private func raiseNewConnection(dcid: ConnectionID, version: QuicVersion, info: ClientHelloInfo, crypto: [UInt8],
+                                    remote: UDPAddress, local: UDPAddress?) {
+        guard let listener else { removePending(dcid); return }
         let localAddress = local ?? socket?.localAddress ?? UDPAddress.anyIPv4()
-        pending[dcid] = entry
-        listener.indicateNewConnection(on: self, dcid: dcid, version: header.version, info: info, crypto: crypto,
+        listener.indicateNewConnection(on: self, dcid: dcid, version: version, info: info, crypto: crypto,
                                        local: localAddress, remote: remote)
     }
+
+    /// Retry packets sent by listeners, process-wide (for tests).
+    static let retriesSent = Atomic<UInt64>(0)
+
+    private static func addressKey(_ remote: UDPAddress) -> SocketAddress {
+        var key = remote.socketAddress
+        key.port = 0
+        return key
+    }
+
+    /// Puts `entry` in the table, counting the change of its size in the handshake budget
+    /// and incomplete entries per source address.
+    func storePending(_ entry: PendingAccept, for dcid: ConnectionID) {
+        var entry = entry
+        let old = pending[dcid]
+        let size = entry.footprint
+        HandshakeBudget.charge(bytes: size - (old?.charged ?? 0))
+        entry.charged = size
+        let wasPartial = old.map { $0.object == nil } ?? false
+        let isPartial = entry.object == nil
+        if wasPartial != isPartial {
+            let key = Binding.addressKey(entry.remote)
+            let delta = isPartial ? 1 : -1
+            partialCount += delta
+            Binding.partialPerAddress.withLock { map in
+                let n = map[key, default: 0] + delta
+                map[key] = n > 0 ? n : nil
+            }
+        }
+        pending[dcid] = entry
+    }
+
+    /// Takes `dcid`'s entry out of the table, releasing what it counted.
+    @discardableResult
+    func removePending(_ dcid: ConnectionID) -> PendingAccept? {
+        guard let entry = pending.removeValue(forKey: dcid) else { return nil }
+        HandshakeBudget.charge(bytes: -entry.charged)
+        if entry.object == nil {
+            let key = Binding.addressKey(entry.remote)
+            partialCount -= 1
+            Binding.partialPerAddress.withLock { map in
+                let n = map[key, default: 0] - 1
+                map[key] = n > 0 ? n : nil
+            }
+        }
+        return entry
+    }
+
+    func removeAllPending() {
+        for dcid in Array(pending.keys) { removePending(dcid) }
+    }
+
+    /// The listener stopped: first flights nobody was told of are forgotten.
+    func removeUnannouncedPending() {
+        for (dcid, entry) in pending where entry.object == nil { removePending(dcid) }
+    }
+
+    /// The API object handed out in NEW_CONNECTION for `dcid`'s entry.
+    func setPendingObject(_ object: ConnectionObject, for dcid: ConnectionID) {
+        guard var entry = pending[dcid] else { return }
+        entry.object = object
+        storePending(entry, for: dcid)
+    }
+
+    private func armPendingTimer(now: QuicInstant) {
+        if pendingTimer == nil {
+            pendingTimer = WorkerTimer { [weak self] in self?.expirePending() }
+        }
+        guard let pendingTimer, !pendingTimer.isScheduled else { return }
+        worker.schedule(pendingTimer, at: now + Binding.pendingLifetime)
+    }
+
+    /// Drops incomplete first flights older than `pendingLifetime` and re-arms for the next.
+    private func expirePending() {
+        let now = Runtime.now
+        var next: QuicInstant?
+        for (dcid, entry) in pending where entry.object == nil {
+            let deadline = entry.createdAt + Binding.pendingLifetime
+            if deadline <= now {
+                removePending(dcid)
+            } else {
+                next = min(next ?? deadline, deadline)
+            }
+        }
+        if let next, let pendingTimer { worker.schedule(pendingTimer, at: next) }
+        closeIfIdle()
+        HandshakeBudget.indicateDosModeChanges()
+    }
+
+    /// Incomplete first flights held now, and the most from one address (tests).
+    var partialPendingCount: Int { partialCount }
+    static var largestPartialPerAddress: Int { partialPerAddress.withLock { $0.values.max() ?? 0 } }
 
     /// The application gave the pending connection a configuration: create the engine
     /// connection with it and feed it the held datagrams.
     func completeAccept(dcid: ConnectionID, configuration: ConnectionConfiguration, object: ConnectionObject) {
-        guard let entry = pending.removeValue(forKey: dcid) else { return }
+        guard let entry = removePending(dcid) else { return }
         let now = Runtime.now
         var accepted: Connection?
         endpoint.configuration.server = configuration
@@ -336,7 +504,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
 
     /// The application refused (or closed) a pending connection.
     func dropPending(dcid: ConnectionID) {
-        pending[dcid] = nil
+        removePending(dcid)
         closeIfIdle()
     }
 }
@@ -345,8 +513,19 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
 struct PendingAccept {
     var peek: InitialPeek
     let remote: UDPAddress
+    /// When the first datagram arrived (for expiry of an incomplete ClientHello).
+    var createdAt: QuicInstant = .zero
+    /// Bytes counted for this entry in the handshake budget.
+    var charged = 0
     /// The API object handed out in NEW_CONNECTION, once the event was raised.
     var object: ConnectionObject?
     /// Datagrams that arrived after the ClientHello was complete.
     var held: [[UInt8]] = []
+
+    /// What the entry holds, roughly: its datagrams, CRYPTO fragments and bookkeeping.
+    var footprint: Int {
+        var n = 256 + peek.footprint
+        for h in held { n += h.count }
+        return n
+    }
 }

@@ -47,6 +47,7 @@ extension Api {
     static func listenerClose(_ listener: OpaquePointer?) {
         guard let object = Handles.object(listener, as: ListenerObject.self) else { return }
         _ = object.stop(appClosing: true)
+        HandshakeBudget.forgetDosListener(object)
         Handles.unregister(object)
     }
 

@@ -88,6 +88,10 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var correlationID: UInt64 { UInt64(UInt(bitPattern: Int(bitPattern: UInt(bitPattern: block)))) }
     var quicVersion: UInt32 = 0
 
+    /// Counted in `HandshakeBudget` as a handshaking connection (server, from NEW_CONNECTION
+    /// until its handshake completes or it starts closing).
+    private var handshakeCharged = false
+
     var inService = false
     private var serviceAgain = false
     let shutdownCompleteEvent = OneShotEvent()
@@ -163,6 +167,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             transmit(now: now)
         } while serviceAgain || !deferred.isEmpty
         inService = false
+        if handshakeCharged, connected || shutdownInitiated || shutdownRequested || appClosed
+            || shutdownCompleteDelivered || core?.isClosed == true {
+            releaseHandshake()
+        }
+        HandshakeBudget.indicateDosModeChanges()
         if let rtt = core?.smoothedRTT.microseconds, rtt > maxRTT { maxRTT = rtt }
         rearm()
     }
@@ -369,6 +378,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     }
 
     func deliverShutdownComplete(handshakeCompleted: Bool, peerAcknowledged: Bool) {
+        releaseHandshake()
         guard !shutdownCompleteDelivered else { return }
         shutdownCompleteDelivered = true
         if !appClosed {
@@ -473,6 +483,7 @@ extension ConnectionObject {
     /// The listener's application refused NEW_CONNECTION (a failure status).
     func refusedByListener() {
         appClosed = true
+        releaseHandshake()
         if let core {
             core.close(errorCode: 0, now: Runtime.now)
             service()
@@ -568,6 +579,7 @@ extension ConnectionObject {
     /// stream) is left behind. No event is delivered any more.
     func abandon() {
         appClosed = true
+        releaseHandshake()
         shutdownCompleteDelivered = true
         if let timer { worker.cancel(timer) }
         core?.terminate()
@@ -608,5 +620,22 @@ extension ConnectionObject {
         }
         out.storeBytes(of: UInt8(length), toByteOffset: 0, as: UInt8.self)
         out.storeBytes(of: isSet, toByteOffset: 1, as: UInt8.self)
+    }
+}
+
+extension ConnectionObject {
+    /// Server: counts this connection in the handshake memory budget (HandshakeBudget.swift).
+    func chargeHandshake() {
+        guard !handshakeCharged else { return }
+        handshakeCharged = true
+        HandshakeBudget.chargeConnection()
+    }
+
+    /// The handshake completed, or the connection is closing, draining or gone: no longer
+    /// counted (closing and draining connections hold no handshake state worth a Retry).
+    func releaseHandshake() {
+        guard handshakeCharged else { return }
+        handshakeCharged = false
+        HandshakeBudget.releaseConnection()
     }
 }

@@ -12,6 +12,7 @@ import QuicWire
 enum ConnParam {
     static let listenerLocalAddress: UInt32 = 0x0400_0000
     static let listenerStats: UInt32 = 0x0400_0001
+    static let dosModeEvents: UInt32 = 0x0400_0004
     static let quicVersion: UInt32 = 0x0500_0000
     static let localAddress: UInt32 = 0x0500_0001
     static let remoteAddress: UInt32 = 0x0500_0002
@@ -75,6 +76,8 @@ extension Api {
                                         listener.rejectedConnections.load(ordering: .relaxed),
                                         listener.droppedDatagrams]
                 return getFixed(bytes(ofArray: values), length, buffer)
+            case ConnParam.dosModeEvents:
+                return getFixed([UInt8(HandshakeBudget.dosModeEvents(listener) ? 1 : 0)], length, buffer)
             default:
                 return Status.invalidParameter
             }
@@ -93,9 +96,12 @@ extension Api {
 
     static func objectSetParam(_ object: QuicObject, _ param: UInt32, _ length: UInt32,
                                _ buffer: UnsafeRawPointer?) -> QuicStatus {
-        if object is ListenerObject {
-            // Every listener parameter (LOCAL_ADDRESS, STATS, ...) is get-only.
-            return Status.invalidParameter
+        if let listener = object as? ListenerObject {
+            // QUIC_PARAM_DOS_MODE_EVENTS (a BOOLEAN) is the one listener parameter that can be
+            // set here; LOCAL_ADDRESS, STATS, ... are get-only.
+            guard param == ConnParam.dosModeEvents, length == 1, let buffer else { return Status.invalidParameter }
+            HandshakeBudget.setDosModeEvents(listener, enabled: buffer.load(as: UInt8.self) != 0)
+            return Status.success
         }
         if let stream = object as? StreamObject {
             if param & Param.prefixMask == Param.prefixStream {

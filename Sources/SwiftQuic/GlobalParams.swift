@@ -147,6 +147,7 @@ extension Api {
                 s.settings.global.retryMemoryLimit = value
                 s.settings.global.isSet |= GlobalOnlySettings.retryMemoryLimitBit
             }
+            HandshakeBudget.setRetryMemoryLimit(value)   // applies at once, as in MsQuic
             return Status.success
 
         case Param.globalLoadBalancingMode:
@@ -240,14 +241,17 @@ extension Api {
     }
 
     private static func applyGlobal(_ source: Settings) -> QuicStatus {
-        Library.state.withLock { s in
+        let (status, retryLimit) = Library.state.withLock { s -> (QuicStatus, UInt16) in
             // The load balancing mode is fixed once connection IDs have been issued.
             if s.bindingsInUse, source.global.isSet & GlobalOnlySettings.loadBalancingModeBit != 0,
                source.global.loadBalancingMode != s.settings.global.loadBalancingMode {
-                return Status.invalidState
+                return (Status.invalidState, s.settings.global.retryMemoryLimit)
             }
-            return s.settings.apply(source) ? Status.success : Status.invalidParameter
+            let ok = s.settings.apply(source)
+            return (ok ? Status.success : Status.invalidParameter, s.settings.global.retryMemoryLimit)
         }
+        HandshakeBudget.setRetryMemoryLimit(retryLimit)
+        return status
     }
 
     /// QUIC_GLOBAL_EXECUTION_CONFIG: Flags 0, PollingIdleTimeoutUs 4, ProcessorCount 8,

@@ -106,14 +106,15 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
             state.withLock { $0.claimedPort = address.port }
         }
         var made: [Binding] = []
-        // QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT 0: every client's address is validated with a
-        // Retry first (RFC 9000 §8.1.2); QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY keys the reset
-        // tokens (RFC 9000 §10.3.2).
+        // QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT: above that share of memory held by
+        // handshakes (0: always) new clients are validated with a Retry first (RFC 9000
+        // §8.1.2), decided per Initial by the binding (HandshakeBudget);
+        // QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY keys the reset tokens (RFC 9000 §10.3.2).
         var endpointConfiguration = EndpointConfiguration(server: nil)
         let (retryLimit, resetKey, versions) = Library.state.withLock {
             ($0.settings.global.retryMemoryLimit, $0.statelessResetKey, $0.settings.versions)
         }
-        endpointConfiguration.requireRetry = retryLimit == 0
+        HandshakeBudget.setRetryMemoryLimit(retryLimit)
         endpointConfiguration.statelessResetKey = resetKey
         // QUIC_PARAM_GLOBAL_VERSION_SETTINGS: a client Initial in a version outside the
         // AcceptableVersions gets a Version Negotiation packet listing them (RFC 9000 §6.1).
@@ -187,7 +188,7 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
             b.worker.perform {
                 b.listener = nil
                 b.closeWhenIdle = true
-                for (dcid, entry) in b.pending where entry.object == nil { b.pending[dcid] = nil }
+                b.removeUnannouncedPending()
                 b.closeIfIdle()
             }
         }
@@ -229,7 +230,10 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         conn.quicVersion = version.rawValue
         registration.adoptConnection(conn)
         Handles.register(conn)
-        binding.pending[dcid]?.object = conn
+        binding.setPendingObject(conn, for: dcid)
+        // Counted as a handshaking connection until its handshake completes or it closes
+        // (MsQuic: QuicLibraryOnHandshakeConnectionAdded when the connection is created).
+        conn.chargeHandshake()
 
         // QUIC_NEW_CONNECTION_INFO (msquic.h): QuicVersion 0, LocalAddress 8, RemoteAddress 16,
         // CryptoBufferLength 24, ClientAlpnListLength 28, ServerNameLength 30,
@@ -282,7 +286,7 @@ extension Binding {
     /// credential and our ALPN list, so the client gets CRYPTO_ERROR no_application_protocol
     /// (RFC 9001 §8.1) instead of silence.
     func refuse(dcid: ConnectionID, alpns: [[UInt8]], registration: Registration) {
-        guard let entry = pending.removeValue(forKey: dcid) else { return }
+        guard let entry = removePending(dcid) else { return }
         var config = ConnectionConfiguration(tls: TLSConfiguration(role: .server, alpnProtocols: alpns))
         config.handshakeIdleTimeout = .seconds(1)
         endpoint.configuration.server = config

@@ -128,12 +128,63 @@ final class EndpointTests: XCTestCase {
     }
 
     func testHandshakingConnectionsAreBounded() throws {
-        let net = SimConfigs.network { $0.maxHandshakingPerAddress = 2 }
+        // The last-resort cap counts connections whose handshake is in progress, whatever the
+        // client's address or port.
+        let net = SimConfigs.network { $0.maxHandshakingConnections = 2 }
         net.tap = { toServer, bytes in toServer ? bytes : nil }  // the server never gets an answer through
         for _ in 0..<5 { _ = try net.connect(SimConfigs.client()) }
         net.run(for: 500_000)
         XCTAssertEqual(net.server.endpoint.allConnections.count, 2)
+        XCTAssertEqual(net.server.endpoint.handshakingConnectionCount, 2)
     }
+
+    func testClosingConnectionsAreNotCountedAsHandshaking() throws {
+        let net = SimConfigs.network { $0.maxHandshakingConnections = 2 }
+        net.tap = { toServer, bytes in toServer ? bytes : nil }
+        for _ in 0..<2 { _ = try net.connect(SimConfigs.client()) }
+        net.run(for: 200_000)
+        XCTAssertEqual(net.server.endpoint.handshakingConnectionCount, 2)
+        // The server closes both: they are closing (not yet forgotten) and no longer count.
+        for c in net.server.endpoint.allConnections { c.close(errorCode: 0, now: net.now) }
+        XCTAssertEqual(net.server.endpoint.handshakingConnectionCount, 0)
+        _ = try net.connect(SimConfigs.client())
+        net.run(for: 200_000)
+        XCTAssertEqual(net.server.endpoint.handshakingConnectionCount, 1)
+    }
+
+    func testStatelessResetsAreRateLimited() throws {
+        // RFC 9000 §10.3.3: 1,000 trigger datagrams from one remote within 50 ms get one reset
+        // (one answer per remote per interval); from 1,000 remotes, at most the token bucket's
+        // burst (plus what it refills in that time).
+        var c = EndpointConfiguration(server: SimConfigs.server())
+        c.statelessResetBurst = 8
+        c.statelessResetsPerSecond = 100
+        let ep = Endpoint(configuration: c)
+        var junk = [UInt8](repeating: 0x55, count: 60)
+        junk[0] = 0x41
+        var resets = 0
+        let start: QuicInstant = 10_000_000
+        for i in 0..<1000 {
+            ep.handle(datagram: junk, from: SocketAddress(ipv4: 1, 2, 3, 4, port: 9), now: start + .microseconds(UInt64(i) * 50))
+            while ep.pollTransmit() != nil { resets += 1 }
+        }
+        XCTAssertEqual(resets, 1)
+        resets = 0
+        for i in 0..<1000 {
+            ep.handle(datagram: junk, from: SocketAddress(ipv4: 1, 2, 3, 4, port: UInt16(1000 + i)),
+                      now: start + .seconds(1) + .microseconds(UInt64(i) * 50))
+            while ep.pollTransmit() != nil { resets += 1 }
+        }
+        // 50 ms at 100/s refills 5 tokens at most.
+        XCTAssertGreaterThanOrEqual(resets, 1)
+        XCTAssertLessThanOrEqual(resets, 8 + 5)
+        // The remembered remotes stay bounded.
+        XCTAssertLessThanOrEqual(ep.statelessLimiter.rememberedRemotes, c.maxStatelessResponseRemotes)
+        // Much later the same remote is answered again.
+        ep.handle(datagram: junk, from: SocketAddress(ipv4: 1, 2, 3, 4, port: 9), now: start + .seconds(10))
+        XCTAssertNotNil(ep.pollTransmit())
+    }
+
 }
 
 /// The Endpoint finds the connection of a Stateless Reset by its token without scanning

@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <pthread.h>
+#include <malloc.h>
 
 // Same layout as the kernel's struct mmsghdr (declared by glibc only under _GNU_SOURCE).
 typedef struct {
@@ -42,6 +43,9 @@ static inline struct cmsghdr *cplatform_cmsg_nxthdr(struct msghdr *msg, struct c
 static inline unsigned char *cplatform_cmsg_data(struct cmsghdr *cmsg) { return CMSG_DATA(cmsg); }
 static inline size_t cplatform_cmsg_space(size_t length) { return CMSG_SPACE(length); }
 static inline size_t cplatform_cmsg_len(size_t length) { return CMSG_LEN(length); }
+
+// glibc's malloc_trim(0): hands free heap pages back to the kernel.
+static inline int cplatform_malloc_trim(void) { return malloc_trim(0); }
 
 // Option numbers: level SOL_UDP (17), UDP_SEGMENT (103, Linux 4.18), UDP_GRO (104, Linux 5.0),
 // and the IPv4/IPv6 ancillary data we use.

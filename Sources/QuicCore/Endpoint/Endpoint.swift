@@ -25,6 +25,8 @@ public final class Endpoint: ConnectionIDRegistry {
     /// Stateless packets waiting for `pollTransmit`.
     var transmits: [(SocketAddress, [UInt8])] = []
     let maxQueuedTransmits = 64
+    /// Limits on stateless answers (RFC 9000 §10.3.3), see `StatelessLimiter`.
+    var statelessLimiter: StatelessLimiter
 
     public init(configuration: EndpointConfiguration) {
         self.configuration = configuration
@@ -32,6 +34,13 @@ public final class Endpoint: ConnectionIDRegistry {
         resetTokens = StatelessResetTokenGenerator(staticKey: key.isEmpty ? randomBytes(32) : key)
             ?? StatelessResetTokenGenerator(staticKey: [1])!
         retryKey = StatelessResetTokenGenerator(staticKey: randomBytes(32)) ?? StatelessResetTokenGenerator(staticKey: [2])!
+        statelessLimiter = StatelessLimiter(resetBurst: configuration.statelessResetBurst)
+    }
+
+    /// Whether a stateless packet may go to `remote` now (RFC 9000 §10.3.3), recording it.
+    func mayAnswerStatelessly(_ remote: SocketAddress, now: QuicInstant) -> Bool {
+        statelessLimiter.allow(remote, now: now, interval: configuration.statelessResponseInterval,
+                               capacity: configuration.maxStatelessResponseRemotes)
     }
 
     /// Live connections.
@@ -101,7 +110,9 @@ public final class Endpoint: ConnectionIDRegistry {
         let accepting = configuration.server != nil || configuration.answersVersionNegotiation
         if accepting, header.kind == .unsupportedVersion
             || header.kind == .initial && !configuration.supportedVersions.contains(header.version) {
-            if datagram.count >= 1200 { sendVersionNegotiation(header, bytes, to: remote) }
+            if datagram.count >= 1200, mayAnswerStatelessly(remote, now: now) {
+                sendVersionNegotiation(header, bytes, to: remote)
+            }
             return nil
         }
         guard let serverConfig = configuration.server else { return nil }
@@ -167,14 +178,13 @@ public final class Endpoint: ConnectionIDRegistry {
             }
         }
         if configuration.requireRetry && !validated {
-            sendRetry(header, bytes, to: remote, now: now)
+            if mayAnswerStatelessly(remote, now: now) { sendRetry(header, bytes, to: remote, now: now) }
             return nil
         }
-        // Bounded state for unauthenticated peers.
-        let handshaking = connections.values.filter { $0.role == .server && !$0.isHandshakeComplete }
-        if handshaking.count >= configuration.maxHandshakingConnections { return nil }
-        let sameAddress = handshaking.filter { $0.remoteAddress.bytes == remote.bytes }.count
-        if sameAddress >= configuration.maxHandshakingPerAddress { return nil }
+        // Last-resort bound on state for unauthenticated peers (the runtime's handshake-memory
+        // budget answers with Retry long before): connections still handshaking, not those
+        // already closing or draining, which hold no handshake state worth protecting.
+        if handshakingConnectionCount >= configuration.maxHandshakingConnections { return nil }
 
         var c = config
         c.localConnectionIDLength = configuration.connectionIDLength
@@ -188,6 +198,59 @@ public final class Endpoint: ConnectionIDRegistry {
         initialRouteOf[ObjectIdentifier(conn)] = header.dcid
         conn.handle(datagram: datagram, from: remote, now: now)
         return .newConnection(conn)
+    }
+
+    /// Whether a connection of this endpoint owns `id`: one it issued, or the DCID of a
+    /// client's first Initial that created a connection.
+    public func routesConnectionID(_ id: ConnectionID) -> Bool {
+        routes[id] != nil || initialRoutes[id] != nil
+    }
+
+    /// Server connections whose handshake is in progress: open (not closing, draining or
+    /// closed) and not complete.
+    public var handshakingConnectionCount: Int {
+        var n = 0
+        for c in connections.values where c.role == .server && !c.isHandshakeComplete && c.state == .open { n += 1 }
+        return n
+    }
+
+    /// What a client Initial's Token field carries (RFC 9000 §8.1), for a listener deciding
+    /// on admission before it creates anything.
+    public enum InitialToken: Equatable {
+        /// No token, or one we did not issue as a Retry token (e.g. a NEW_TOKEN one of another
+        /// server instance): the address is not validated.
+        case absent
+        /// A Retry token of ours, for this client address, unexpired, with the Retry SCID the
+        /// client now uses as DCID: the address is validated (RFC 9000 §8.1.2).
+        case validRetry
+        /// Claims to be our Retry token but does not check out (RFC 9000 §8.1.3: drop).
+        case invalidRetry
+    }
+
+    public func initialToken(_ header: PacketHeader, in datagram: UnsafeRawBufferPointer, from remote: SocketAddress,
+                             now: QuicInstant) -> InitialToken {
+        guard !header.tokenRange.isEmpty else { return .absent }
+        let token = Array(datagram[header.tokenRange])
+        if validateRetryToken(token, retrySCID: header.dcid, remote: remote, now: now) != nil { return .validRetry }
+        return token.first == RetryToken.tag ? .invalidRetry : .absent
+    }
+
+    /// Whether a stateless answer (e.g. a Retry) could go to `remote` now, without using the
+    /// allowance: lets a listener skip work on datagrams it could not answer anyway.
+    public func couldAnswerStatelessly(_ remote: SocketAddress, now: QuicInstant) -> Bool {
+        statelessLimiter.wouldAllow(remote, now: now, interval: configuration.statelessResponseInterval,
+                                    capacity: configuration.maxStatelessResponseRemotes)
+    }
+
+    /// Answers a client Initial with a Retry (RFC 9000 §8.1.2), within the stateless-answer
+    /// limits; nothing is kept. Returns whether a Retry was queued.
+    @discardableResult
+    public func answerWithRetry(_ header: PacketHeader, datagram: UnsafeRawBufferPointer, from remote: SocketAddress,
+                                now: QuicInstant) -> Bool {
+        guard header.kind == .initial, datagram.count >= 1200, mayAnswerStatelessly(remote, now: now) else { return false }
+        let before = transmits.count
+        sendRetry(header, datagram, to: remote, now: now)
+        return transmits.count > before
     }
 
     /// RFC 9000 §6.1, §17.2.1: list our versions, echo the client's CIDs swapped.
@@ -220,7 +283,11 @@ public final class Endpoint: ConnectionIDRegistry {
         }
         // RFC 9000 §10.3: answer with a Stateless Reset, smaller than what we received so
         // two endpoints cannot loop (§10.3.3), and never below the 21-byte minimum.
-        guard configuration.sendStatelessResets, bytes.count > 21 + 1,
+        guard configuration.sendStatelessResets, bytes.count > 21 + 1 else { return }
+        // RFC 9000 §10.3.3: a bounded number of resets, one per remote per interval.
+        guard mayAnswerStatelessly(remote, now: now),
+              statelessLimiter.takeResetToken(now: now, burst: configuration.statelessResetBurst,
+                                              perSecond: configuration.statelessResetsPerSecond),
               let token = resetTokens.token(for: header.dcid) else { return }
         let size = min(bytes.count - 1, 43)
         let unpredictable = randomBytes(size - 16)

@@ -31,13 +31,25 @@ public struct EndpointConfiguration: @unchecked Sendable {
     public var requireRetry = false
     /// Lifetime of Retry tokens.
     public var retryTokenLifetime: QuicDuration = .seconds(10)
-    /// Bound on connections whose handshake has not completed (unauthenticated peers).
-    public var maxHandshakingConnections = 1000
-    /// Bound on handshaking connections per peer address (without port).
-    public var maxHandshakingPerAddress = 32
-    /// Stateless resets sent per `handle` window are capped (RFC 9000 §10.3: avoid loops);
-    /// also never sent in reply to a datagram of 41 bytes or less... see `Endpoint`.
+    /// Last-resort bound on connections of this endpoint whose handshake is in progress
+    /// (open, not complete; closing/draining ones are not counted). A listener admits new
+    /// clients through its handshake-memory budget (Retry above it) long before this is hit.
+    public var maxHandshakingConnections = 4096
+    /// Stateless Resets are sent only in reply to datagrams larger than the reset (RFC 9000
+    /// §10.3.3) and within the stateless-response rate limits below.
     public var sendStatelessResets = true
+    /// One stateless answer (Version Negotiation, Retry, Stateless Reset) per remote address
+    /// and port within this period (RFC 9000 §10.3.3 loop avoidance; MsQuic keeps one
+    /// stateless operation per remote for StatelessOperationExpirationMs = 100 ms).
+    public var statelessResponseInterval: QuicDuration = .milliseconds(100)
+    /// At most this many remotes are remembered at once; when full, further stateless answers
+    /// are refused until entries expire (MsQuic's MaxBindingStatelessOperations = 100). With
+    /// `statelessResponseInterval` it bounds the stateless send rate to capacity/interval.
+    public var maxStatelessResponseRemotes = 100
+    /// Token bucket for Stateless Resets (RFC 9000 §10.3.3: "stop generating new Stateless
+    /// Resets once a limit is reached"): burst, and refill per second.
+    public var statelessResetBurst = 8
+    public var statelessResetsPerSecond = 100
 
     public init(server: ConnectionConfiguration? = nil) {
         self.server = server
