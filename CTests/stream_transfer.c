@@ -4,7 +4,10 @@
  * (buffers owned by the app until SEND_COMPLETE, docs/api/StreamSend.md), plus one
  * unidirectional stream. The server checks every byte against the pattern, answers each
  * bidirectional stream with the byte count and a FIN, and the client checks that every send
- * completed exactly once, uncanceled, in order.
+ * completed exactly once, uncanceled, in order. The senders also follow
+ * QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE: with this much in flight at least one stream is told
+ * to queue more than MsQuic's default 128 KiB, and QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE
+ * reports the last value indicated (128 KiB before any event).
  */
 #include "testutil.h"
 
@@ -121,8 +124,15 @@ typedef struct CLIENT_STREAM {
     int Canceled;
     uint64_t Reply;
     uint32_t ReplyLength;
+    int IdealEvents;
+    uint64_t LastIdeal;
+    uint64_t MaxIdeal;
+    uint64_t IdealParam;
+    QUIC_STATUS IdealParamStatus;
     TU_EVENT Done;
 } CLIENT_STREAM;
+
+#define DEFAULT_IDEAL_SEND_BUFFER 131072  /* MsQuic's QUIC_DEFAULT_IDEAL_SEND_BUFFER_SIZE */
 
 static TU_EVENT ClientConnected;
 static TU_EVENT ClientShutdown;
@@ -147,9 +157,17 @@ static QUIC_STATUS QUIC_API client_stream(HQUIC Stream, void* Context, QUIC_STRE
             }
         }
         break;
-    case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
+    case QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE:
+        S->IdealEvents++;
+        S->LastIdeal = Event->IDEAL_SEND_BUFFER_SIZE.ByteCount;
+        if (S->LastIdeal > S->MaxIdeal) S->MaxIdeal = S->LastIdeal;
+        break;
+    case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE: {
+        uint32_t Length = sizeof(S->IdealParam);
+        S->IdealParamStatus = Api->GetParam(Stream, QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE, &Length, &S->IdealParam);
         tu_event_signal(&S->Done, Stream, NULL, QUIC_STATUS_SUCCESS);
         break;
+    }
     default:
         break;
     }
@@ -273,6 +291,22 @@ int main(void)
         free(S->Data);
     }
     double Elapsed = now_seconds() - Start;
+    uint64_t MaxIdeal = 0;
+    int IdealEvents = 0;
+    for (int i = 0; i <= STREAMS; i++) {
+        CLIENT_STREAM* S = &Streams[i];
+        uint64_t Expected = S->IdealEvents > 0 ? S->LastIdeal : DEFAULT_IDEAL_SEND_BUFFER;
+        CHECK(S->IdealParamStatus == QUIC_STATUS_SUCCESS && S->IdealParam == Expected,
+              "stream %llu: STREAM_IDEAL_SEND_BUFFER_SIZE %llu is the last value indicated (%llu, %d events)",
+              (unsigned long long)S->Id, (unsigned long long)S->IdealParam, (unsigned long long)Expected,
+              S->IdealEvents);
+        IdealEvents += S->IdealEvents;
+        if (S->MaxIdeal > MaxIdeal) MaxIdeal = S->MaxIdeal;
+    }
+    CHECK(IdealEvents > 0 && MaxIdeal > DEFAULT_IDEAL_SEND_BUFFER,
+          "IDEAL_SEND_BUFFER_SIZE raised above %u during the transfer (%d events, largest %llu)",
+          DEFAULT_IDEAL_SEND_BUFFER, IdealEvents, (unsigned long long)MaxIdeal);
+    printf("# IDEAL_SEND_BUFFER_SIZE: %d events, largest %llu\n", IdealEvents, (unsigned long long)MaxIdeal);
     CHECK(tu_event_wait(&ServerUniDone, 1, WAIT_MS) == 1, "the unidirectional stream ended");
     CHECK(UniReceived == UNI_BYTES && !UniBad, "the unidirectional stream's %u bytes arrived intact (%llu)",
           UNI_BYTES, (unsigned long long)UniReceived);

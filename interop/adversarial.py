@@ -1337,12 +1337,7 @@ def _(ctx):
     expect_alive_and_echo(ep, "after the path challenge")
 
 
-@case("path_response_on_probed_path",
-      xfail="a PATH_RESPONSE always goes to the connection's current peer address (Connection.pathResponses "
-            "keeps no address), so a client probing a new path (RFC 9000 §9.1) never sees its path validated. "
-            "Fix: queue each response with the address its challenge came from and send it there, within "
-            "3x of what that address sent (§8.2.2, §9.3)",
-      xfail_match="no PATH_RESPONSE")
+@case("path_response_on_probed_path")
 def _(ctx):
     """A probe (PATH_CHALLENGE only) from a new source port, to a spare connection ID the server
     issued (RFC 9000 §9.5): the PATH_RESPONSE comes back on that path, i.e. to the new port

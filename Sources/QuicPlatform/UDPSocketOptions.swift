@@ -34,8 +34,12 @@ public struct UDPSocketOptions: Sendable {
     /// Set Don't Fragment (IP_PMTUDISC_PROBE): RFC 9000 §14 forbids IP fragmentation of QUIC
     /// datagrams and asks for DF on IPv4.
     public var dontFragment = true
-    /// SO_RCVBUF / SO_SNDBUF in bytes; nil keeps the system default.
-    public var kernelReceiveBufferSize: Int? = nil
+    /// SO_RCVBUF / SO_SNDBUF in bytes; nil keeps the system default. The receive buffer is
+    /// asked for as INT32_MAX, as MsQuic does (its datapath_epoll.c: "the socket is shared by
+    /// multiple QUIC endpoints"): the kernel caps it at net.core.rmem_max (×2 for its
+    /// bookkeeping), instead of rmem_default's 208 KiB that a window-sized burst overflows.
+    /// MsQuic leaves SO_SNDBUF at the system default, and so do we.
+    public var kernelReceiveBufferSize: Int? = Int(Int32.max)
     public var kernelSendBufferSize: Int? = nil
 
     public init() {}

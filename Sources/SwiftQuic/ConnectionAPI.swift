@@ -178,6 +178,11 @@ extension Api {
         }
         let result: QuicStatus? = conn.worker.sync {
             guard !conn.started, !conn.shutdownRequested else { return Status.invalidState }
+            if conn.registrationShutDown {
+                // The registration was shut down before the start: accepted, then ended.
+                conn.startFailed(Status.aborted)
+                return Status.pending
+            }
             let local: UDPAddress = localOverride ?? (remote.family == .ipv4 ? .anyIPv4() : .anyIPv6())
             let socket: UDPSocket
             let binding: Binding

@@ -75,6 +75,8 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var localAddressOverride: UDPAddress?
     var ownSettings: Settings?
     var shareUDPBinding = false
+    /// RegistrationShutdown reached this client connection before ConnectionStart.
+    var registrationShutDown = false
     /// Private test parameters: a transport parameter sent as given, and no version_information.
     var testTransportParameter: RawTransportParameter?
     var disableVersionInformation = false
@@ -176,18 +178,16 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         rearm()
     }
 
+    /// Sends what the engine has: consecutive full-size datagrams to the same peer go out as
+    /// one GSO message (QuicPlatform's sendBatched), the rest one by one.
     private func transmit(now: QuicInstant) {
         guard let core, let socket = binding?.socket else { return }
-        while true {
-            var buffer = socket.reserveSendBuffer()
-            if buffer == nil {
-                _ = try? socket.flush()
-                buffer = socket.reserveSendBuffer()
+        socket.sendBatched(fullSize: core.maxDatagramSize) { buffer in
+            while let t = core.pollTransmit(now: now, into: buffer) {
+                if let to = UDPAddress(t.destination) { return (t.size, to) }
+                // Unreachable through this socket: dropped, as the network would.
             }
-            guard let buffer else { return }
-            guard let t = core.pollTransmit(now: now, into: buffer) else { return }
-            guard let to = UDPAddress(t.destination) else { continue }
-            socket.commitSend(length: t.size, to: to)
+            return nil
         }
     }
 
@@ -457,7 +457,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         switch e {
         case .dataAvailable(let i), .peerSendShutdown(let i), .shutdownComplete(let i): id = i
         case .sendComplete(let i, _, _), .peerSendAborted(let i, _), .peerReceiveAborted(let i, _),
-             .sendShutdownComplete(let i, _): id = i
+             .sendShutdownComplete(let i, _), .idealSendBufferSize(let i, _): id = i
         case .peerStreamStarted, .streamsAvailable: return
         }
         guard let stream = streams[id.rawValue] else { return }

@@ -184,8 +184,9 @@ extension Api {
              ConnParam.keepAlivePadding:
             return Status.invalidParameter                 // set-only
         case ConnParam.tlsHandshakeInfo:
-            // No TLS session before the connection starts (MsQuic: INVALID_PARAMETER).
-            guard let core = c.core else { return Status.invalidParameter }
+            // No TLS session before a client connection starts (MsQuic: INVALID_PARAMETER); a
+            // server connection has one from NEW_CONNECTION on, not complete yet (INVALID_STATE).
+            guard let core = c.core else { return c.isServer ? Status.invalidState : Status.invalidParameter }
             guard core.isHandshakeComplete, let suite = core.handshake.negotiatedCipherSuite else {
                 return Status.invalidState
             }
@@ -295,6 +296,8 @@ extension Api {
             guard !c.started else { return Status.invalidState }
             c.tlsSecrets = UnsafeMutableRawPointer(mutating: buffer)
             return Status.success
+        case ConnParam.tlsHandshakeInfo, ConnParam.tlsNegotiatedALPN:
+            return Status.notSupported                     // MsQuic's TLS layer sets none (get-only)
         // MsQuic's private test parameters (include/msquicp.h).
         case ConnParam.forceKeyUpdate:
             // RFC 9001 §6: only once the handshake is confirmed and the previous update was
@@ -334,7 +337,7 @@ extension Api {
         case ConnParam.quicVersion, ConnParam.statistics,
              ConnParam.statisticsPlat, ConnParam.statisticsV2, ConnParam.statisticsV2Plat,
              ConnParam.localBidiStreamCount, ConnParam.localUnidiStreamCount, ConnParam.maxStreamIDs,
-             ConnParam.datagramSendEnabled, ConnParam.tlsHandshakeInfo, ConnParam.tlsNegotiatedALPN,
+             ConnParam.datagramSendEnabled,
              ConnParam.idealProcessor, ConnParam.origDestCID:
             return Status.invalidParameter                 // read-only
         default:
@@ -452,6 +455,11 @@ extension Api {
                                        _ buffer: UnsafeMutableRawPointer?) -> QuicStatus {
         switch param {
         case ConnParam.streamID:
+            // MsQuic (stream.c): the size protocol first, then INVALID_STATE before the stream
+            // has an ID. (MsQuic gives a stream its ID at StreamStart even before
+            // ConnectionStart; here such a stream gets it when the connection starts.)
+            if length.pointee < 8 { length.pointee = 8; return Status.bufferTooSmall }
+            guard buffer != nil else { return Status.invalidParameter }
             guard let id = s.id else { return Status.invalidState }
             return getFixed(bytes(of: id.rawValue), length, buffer)
         case ConnParam.stream0RTTLength:
@@ -459,7 +467,8 @@ extension Api {
             let accepted = s.connection.core?.handshake.isEarlyDataAccepted ?? false
             return getFixed(bytes(of: accepted ? s.earlyBytes : 0), length, buffer)
         case ConnParam.streamIdealSendBufferSize:
-            return getFixed(bytes(of: UInt64(128 * 1024)), length, buffer)
+            // The value last indicated with IDEAL_SEND_BUFFER_SIZE (MsQuic's LastIdealSendBuffer).
+            return getFixed(bytes(of: s.idealSendBufferSize), length, buffer)
         case ConnParam.streamPriority:
             return getFixed(bytes(of: s.priority), length, buffer)
         case ConnParam.streamStatistics:

@@ -11,7 +11,9 @@ extension Configuration {
     /// The engine configuration of a client connection to `serverName`, nil when the
     /// configuration has no client credential loaded.
     func clientEngineConfiguration(serverName: String?, overrides: Settings? = nil) -> ConnectionConfiguration? {
-        guard let credential, credential.isClient else { return nil }
+        // MsQuic (api.c) only asks for a loaded credential: one loaded without
+        // QUIC_CREDENTIAL_FLAG_CLIENT still serves a client (its certificate for client auth).
+        guard let credential else { return nil }
         var tls = TLSConfiguration(role: .client, alpnProtocols: alpns, serverName: serverName,
                                    credential: credential.certificate)
         // 0-RTT when resuming with a ticket that allows it (RFC 9001 §4.6.1); only sends marked

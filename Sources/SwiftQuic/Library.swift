@@ -108,21 +108,54 @@ enum Library {
     }
 
     /// Releases everything when the last reference goes.
+    ///
+    /// The order matters. A worker keeps running connections as long as their sockets are open,
+    /// and a datagram can make a new handle there (a peer's stream: PEER_STREAM_STARTED; a
+    /// client's Initial: NEW_CONNECTION). A handle registered after the handles were collected
+    /// was never closed: its retain kept the object, its connection and that connection's
+    /// worker (epoll fd, eventfd) alive after MsQuicClose returned (review_engine_misuse: a
+    /// client stream started with IMMEDIATE is announced at once, and the server heard of it
+    /// while the library was closing). So the sockets go first, then the handles, then the
+    /// workers, and once nothing runs any more whatever was made in between is collected too.
     private static func shutDown() {
         AsyncCredentialLoad.joinAll()
-        let objects = Handles.unregisterAll()
-        for object in objects {
-            guard let registration = object as? Registration else { continue }
-            registration.dropChildren()
-            registration.forgetConnections()
-        }
-        // Connections still closing or draining (their handles are closed) and the sockets
-        // they keep open go now, on their workers, before the workers stop.
-        for binding in Binding.takeAllLive() {
-            binding.worker.perform { binding.tearDown() }
-        }
-        // The workers stop last: no callback can run once MsQuicClose returns.
-        Runtime.stop()
+        // 1. No more input: every binding is torn down on its worker (socket closed; its
+        //    connections, closing and draining ones too, abandoned without a word on the wire
+        //    and without another event).
+        tearDownBindings(workersStopped: false)
+        // 2. Every handle the application left open is closed.
+        var objects = Handles.unregisterAll()
+        release(objects, workersStopped: false)
+        // 3. The workers stop: no callback can run once MsQuicClose returns.
+        let stopped = Runtime.stop()
+        // 4. Handles and bindings a worker made between 1 and 3 (a start or a listener start
+        //    queued from a callback, a datagram already read) are collected now; with the
+        //    workers joined nothing else touches them.
+        tearDownBindings(workersStopped: stopped)
+        objects += Handles.unregisterAll()
+        release(objects, workersStopped: stopped)
         state.withLock { s in s = LibraryState() }
+    }
+
+    /// Tears down every binding still open, on its worker (or here, once the workers are joined).
+    private static func tearDownBindings(workersStopped: Bool) {
+        for binding in Binding.takeAllLive() {
+            if workersStopped { binding.tearDown() } else { binding.worker.perform { binding.tearDown() } }
+        }
+    }
+
+    /// Breaks the references that would keep closed objects alive: a registration's children
+    /// and connections (a connection refers back to its registration), and each connection's
+    /// streams, queued starts and deferred work (a stream refers back to its connection; a
+    /// connection that never started has no binding to abandon it).
+    private static func release(_ objects: [QuicObject], workersStopped: Bool) {
+        for object in objects {
+            if let registration = object as? Registration {
+                registration.dropChildren()
+                registration.forgetConnections()
+            } else if let connection = object as? ConnectionObject {
+                if workersStopped { connection.abandon() } else { connection.worker.perform { connection.abandon() } }
+            }
+        }
     }
 }

@@ -145,14 +145,20 @@ extension Api {
         // Every connection of the registration ends with this error code (RFC 9000 §10.2).
         // A client connection the app opened but never started is left alone, as MsQuic does:
         // it has nothing to shut down, and the app that will start or close it expects no
-        // SHUTDOWN_COMPLETE for it (secnetperf's client crashed on one). `started` is the
-        // worker's state, so it is read there.
+        // SHUTDOWN_COMPLETE for it now (secnetperf's client crashed on one); a ConnectionStart
+        // made later ends it (msquictest OwnershipValidation). `started` is the worker's
+        // state, so it is read there.
         for conn in registration.openConnections {
             // QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT: no CONNECTION_CLOSE is sent (RFC 9000 §10.2).
             let silent = flags & 0x1 != 0
             let op: @Sendable () -> Void = {
-                guard conn.isServer || conn.started else { return }
-                conn.shutdownOnWorker(errorCode: errorCode, silent: silent)
+                if !conn.isServer && !conn.started && conn.core == nil {
+                    // MsQuic: a client connection not started yet hears nothing now; a later
+                    // ConnectionStart ends it (SHUTDOWN_COMPLETE, status ABORTED).
+                    conn.registrationShutDown = true
+                } else {
+                    conn.shutdownOnWorker(errorCode: errorCode, silent: silent)
+                }
             }
             if conn.worker.isCurrent { op() } else { conn.worker.post(op) }
         }

@@ -35,14 +35,19 @@ enum Runtime {
     }
 
     /// Stops the pool (last MsQuicClose). Refused on a worker thread, where joining would
-    /// wait for the caller itself; the pool then stays up.
-    static func stop() {
-        let p = pool.withLock { p -> WorkerPool? in
-            guard let current = p, !current.isCallerAWorker else { return nil }
+    /// wait for the caller itself; the pool then stays up. Returns true when no worker runs
+    /// any more (joined now, or never started).
+    @discardableResult
+    static func stop() -> Bool {
+        let (p, refused) = pool.withLock { p -> (WorkerPool?, Bool) in
+            guard let current = p else { return (nil, false) }
+            guard !current.isCallerAWorker else { return (nil, true) }
             p = nil
-            return current
+            return (current, false)
         }
-        try? p?.stop()
+        guard let p else { return !refused }
+        do { try p.stop() } catch { return false }
+        return true
     }
 
     static var now: QuicInstant { MonotonicClock.instant }

@@ -210,7 +210,10 @@ extension Api {
             // MsQuic queues the call whatever the stream's state (api.c: always PENDING).
             guard !s.shutdownCompleteDelivered else { return Status.pending }
             s.receiveEnabled = enabled != 0
-            if s.receiveEnabled { s.deliverReceive() }
+            if s.receiveEnabled {
+                s.deliverReceive()
+                s.deliverHeldPeerSendShutdown()
+            }
             s.connection.service()
             return Status.pending
         })

@@ -30,6 +30,8 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     /// the handle's close): the application may still read or write those bytes even after a
     /// reset dropped the stream's buffer (MsQuic keeps them too).
     var pendingStorage: AnyObject?
+    /// The peer's FIN arrived while receives were disabled (or a receive was pending).
+    var peerSendShutdownPending = false
     var receivedTotal: UInt64 = 0
     // Send side: request number -> (ClientSendContext, engine requests still outstanding).
     var sendRequests: [UInt64: (context: UnsafeMutableRawPointer?, parts: Int)] = [:]
@@ -53,6 +55,9 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
 
     /// QUIC_PARAM_STREAM_PRIORITY (0x7FFF by default), applied to the engine's stream.
     var priority: UInt16 = 0x7FFF
+    /// The last QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE value indicated (MsQuic's
+    /// LastIdealSendBuffer), reported by QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE.
+    var idealSendBufferSize = StreamManager.defaultIdealSendBytes
 
     static let flagUnidirectional: UInt32 = 0x1
 
@@ -198,9 +203,13 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             deliver(ev)
             ev.free()
         case .peerSendShutdown:
-            let ev = RawEvent(type: EventType.peerSendShutdown)
-            deliver(ev)
-            ev.free()
+            // MsQuic indicates the peer's FIN only while receives are enabled: with
+            // StreamReceiveSetEnabled(FALSE) it waits for the next TRUE.
+            if receiveEnabled && !receivePending {
+                deliverPeerSendShutdown()
+            } else {
+                peerSendShutdownPending = true
+            }
         case .peerSendAborted(_, let code):
             let ev = RawEvent(type: EventType.peerSendAborted)
             ev.set(8, code)
@@ -218,6 +227,13 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             ev.free()
         case .shutdownComplete:
             deliverShutdownComplete(connectionShutdown: connection.shutdownInitiated)
+        case .idealSendBufferSize(_, let bytes):
+            // QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE: ByteCount (uint64) at offset 8.
+            idealSendBufferSize = bytes
+            let ev = RawEvent(type: EventType.idealSendBufferSize)
+            ev.set(8, bytes)
+            deliver(ev)
+            ev.free()
         case .peerStreamStarted, .streamsAvailable:
             break
         }
@@ -285,10 +301,24 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
         connection.streamBytesReceived += consumed
         _ = try? core.receiveComplete(stream: id, count: consumed)
         deliverReceive()
+        deliverHeldPeerSendShutdown()
+    }
+
+    func deliverPeerSendShutdown() {
+        peerSendShutdownPending = false
+        let ev = RawEvent(type: EventType.peerSendShutdown)
+        deliver(ev)
+        ev.free()
+    }
+
+    /// After receives were enabled again: a held PEER_SEND_SHUTDOWN follows the data.
+    func deliverHeldPeerSendShutdown() {
+        if peerSendShutdownPending && receiveEnabled && !receivePending { deliverPeerSendShutdown() }
     }
 
     func deliverShutdownComplete(connectionShutdown: Bool) {
         guard !shutdownCompleteDelivered else { return }
+        if peerSendShutdownPending { deliverPeerSendShutdown() }
         shutdownCompleteDelivered = true
         // Sends still outstanding complete as canceled first.
         for (_, entry) in sendRequests.sorted(by: { $0.key < $1.key }) {

@@ -42,4 +42,29 @@ final class ConnectionPathResponseTests: XCTestCase {
         XCTAssertTrue(server.pathResponses.isEmpty)
         XCTAssertFalse(server.isClosed)
     }
+
+    /// RFC 9000 §8.2.2: a PATH_CHALLENGE that arrives from another address than the current one
+    /// (a client probing a new path, §9.1) is answered on that path, in its own datagram, within
+    /// 3x what that address sent (§8.1, §9.3); the connection does not move for a probing packet.
+    func testProbeFromAnotherAddressIsAnsweredThere() throws {
+        let net = SimConfigs.network()
+        let client = try net.connect(SimConfigs.client())
+        XCTAssertTrue(net.run { client.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeComplete ?? false) })
+        let server = try XCTUnwrap(net.server.accepted.first)
+        net.run(for: 1_000_000)  // settle: nothing owed either way
+        let current = server.remoteAddress
+        let probed = SocketAddress(ipv4: 10, 0, 0, 1, port: 7777)
+        client.injectedFrames.append([0x1a, 9, 8, 7, 6, 5, 4, 3, 2])  // PATH_CHALLENGE only
+        let (_, probe) = try XCTUnwrap(client.pollTransmit(now: net.now))
+        net.server.endpoint.handle(datagram: probe, from: probed, now: net.now)
+        let (transmit, reply) = try XCTUnwrap(server.pollTransmit(now: net.now))
+        XCTAssertEqual(transmit.destination, probed, "answered on the probed path")
+        XCTAssertLessThanOrEqual(reply.count, 3 * probe.count, "within 3x of what the probed address sent")
+        XCTAssertEqual(server.remoteAddress, current, "a probing packet does not move the connection")
+        XCTAssertTrue(server.probedPathResponses.isEmpty)
+        // The answer is a real 1-RTT packet: the client reads it (and the connection lives on).
+        client.handle(datagram: reply, from: net.server.address, now: net.now)
+        XCTAssertFalse(client.isClosed)
+        XCTAssertFalse(server.isClosed)
+    }
 }

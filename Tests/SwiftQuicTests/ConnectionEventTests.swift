@@ -395,8 +395,8 @@ final class ConnectionEventTests: XCTestCase {
         var stream: HQUIC?
         XCTAssertEqual(quic.api.StreamOpen!(connection, QUIC_STREAM_OPEN_FLAG_NONE, clientStreamCallback, client.pointer, &stream), S.success)
         var empty = QUIC_BUFFER(Length: 0, Buffer: nil)
-        // MsQuic queues a send on a stream that is not started yet (it goes out once started).
-        XCTAssertEqual(quic.api.StreamSend!(stream, &empty, 1, QUIC_SEND_FLAG_NONE, nil), S.pending, "send before start")
+        // MsQuic (api.c) queues a send on a stream not started yet: it waits for StreamStart.
+        XCTAssertEqual(quic.api.StreamSend!(stream, &empty, 1, QUIC_SEND_FLAG_NONE, nil), S.pending, "send before start is held")
         XCTAssertEqual(quic.get(stream, QUIC_PARAM_STREAM_ID, as: UInt64.self).0, S.invalidState, "no ID before start")
         XCTAssertEqual(quic.api.StreamStart!(stream, QUIC_STREAM_START_FLAG_NONE), S.pending)
         XCTAssertEqual(quic.api.StreamStart!(stream, QUIC_STREAM_START_FLAG_NONE), S.invalidState, "start twice")

@@ -30,14 +30,13 @@ extension Connection {
         } else {
             p.maxDatagramFrameSize = nil
         }
-        // RFC 9368 §3: version_information in both roles, Chosen Version = the version in use.
-        // A server lists every version it accepts, so a client that reacted to Version
+        // RFC 9368 §3: a server always sends version_information (Chosen Version = the version
+        // in use) listing every version it accepts, so a client that reacted to Version
         // Negotiation can check it was not downgraded (§4; MsQuic's client aborts with
-        // VERSION_NEGOTIATION_ERROR without it). A client lists only the version it chose:
-        // we do not switch to another compatible version mid-handshake (§2.3), so offering one
-        // would let a server pick it.
-        if p.versionInformation == nil {
-            let available = role == .server ? [version] + configuration.versions.filter { $0 != version } : [version]
+        // VERSION_NEGOTIATION_ERROR without it). A client sends it when the extension is
+        // enabled (above; MsQuic's VersionNegotiationExtEnabled).
+        if role == .server && p.versionInformation == nil {
+            let available = [version] + configuration.versions.filter { $0 != version }
             p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: available)
         }
         if role == .server {

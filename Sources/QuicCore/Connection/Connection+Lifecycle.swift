@@ -78,7 +78,7 @@ extension Connection {
         // congestion control (§7, then the loss timer) decides when it leaves; a deadline
         // still reported here would stay due and spin the owner's event loop (found by the
         // connection fuzzer: a paced PING kept the timer at `lastSendTime + interval` < now).
-        if !configuration.keepAliveInterval.isZero, isHandshakeComplete, !pathBlocked, !pingPending {
+        if !configuration.keepAliveInterval.isZero, isHandshakeComplete, !pingPending, !pathBlocked {
             t = min(t, lastSendTime + configuration.keepAliveInterval)
         }
         return t.isNever ? nil : t  // e.g. no idle timeout on either side and nothing else armed
@@ -86,6 +86,7 @@ extension Connection {
 
     /// Runs the timers that expired at `now`.
     public func handleTimeout(now: QuicInstant) {
+        noteTime(now)
         switch state {
         case .closed: return
         case .closing, .draining:

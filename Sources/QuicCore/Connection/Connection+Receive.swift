@@ -7,6 +7,7 @@ import QuicWire
 extension Connection {
     /// Processes one UDP datagram from `remote`. The buffer is decrypted in place.
     public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: QuicInstant) {
+        noteTime(now)
         switch state {
         case .closed, .draining:
             return  // RFC 9000 §10.2.2: a draining endpoint sends nothing.
@@ -33,6 +34,8 @@ extension Connection {
         // §9.3: what an unvalidated new peer address sent us bounds what we send it.
         if pathValidation?.target == remote { pathValidation!.received &+= UInt64(datagram.count) }
         datagramMayMigrate = false
+        currentDatagramRemote = remote
+        currentDatagramSize = datagram.count
         if role == .server && !addressValidated && 3 * bytesReceived > bytesSent + 1200 {
             recovery.setAmplificationLimited(false, now: now)
         }
@@ -268,7 +271,14 @@ extension Connection {
                 issueConnectionIDs()
             }
         case .pathChallenge(let data):
-            if pathResponses.count < 4 { pathResponses.append(data) }  // RFC 9000 §8.2.2
+            // RFC 9000 §8.2.2: the response goes back on the path the challenge came from.
+            // A probe from another address than the current one (a peer testing a new path,
+            // §9.1) is answered there, within 3x what that datagram carried (§8.1, §9.3).
+            if currentDatagramRemote == remoteAddress || currentDatagramRemote.family == .unspecified {
+                if pathResponses.count < 4 { pathResponses.append(data) }
+            } else if probedPathResponses.count < 4 {
+                probedPathResponses.append((data, currentDatagramRemote, UInt64(currentDatagramSize) * 3))
+            }
         case .pathResponse(let data):
             onPathResponse(data)
         case .connectionClose(let f):

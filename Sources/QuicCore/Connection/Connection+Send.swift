@@ -29,9 +29,14 @@ extension Connection {
         return max(1200, min(configuration.maxDatagramSize, peer))
     }
 
+    /// The size of a full datagram now (what `pollTransmit` fills to when it has enough to
+    /// send): equal-size runs of these can leave as one GSO send.
+    public var maxDatagramSize: Int { currentMaxDatagramSize }
+
     /// Writes the next datagram to send into `buffer` (at least 1200 bytes), nil when there
     /// is nothing to send now.
     public func pollTransmit(now: QuicInstant, into buffer: UnsafeMutableRawBufferPointer) -> Transmit? {
+        noteTime(now)
         switch state {
         case .closed: return nil
         case .draining: if !drainReplyPending { return nil }
@@ -49,7 +54,18 @@ extension Connection {
             recovery.setAmplificationLimited(limit < 1200, now: now)
         }
         // RFC 9000 §9.3: at most three times what an unvalidated new peer address sent us.
-        if let budget = pathAmplificationBudget { limit = min(limit, Int(clamping: budget)) }
+        var destination = remoteAddress
+        probeReplyInProgress = nil
+        if state == .open, hasKeys(.application), !sendingZeroRTT, let probe = probedPathResponses.first {
+            // RFC 9000 §8.2.2: a PATH_RESPONSE for a probed path, sent there on its own.
+            probedPathResponses.removeFirst()
+            probeReplyInProgress = probe.data
+            destination = probe.address
+            limit = min(min(buffer.count, currentMaxDatagramSize), Int(clamping: probe.budget))
+        } else if let budget = pathAmplificationBudget {
+            limit = min(limit, Int(clamping: budget))
+        }
+        defer { probeReplyInProgress = nil }
         guard limit >= 64 else { return nil }
         maybeInitiateKeyUpdate(now: now)
         if state == .open, packetsWithCurrentKey >= hardConfidentialityLimit {
@@ -139,13 +155,16 @@ extension Connection {
                 ackElicitingSentSinceReceive = true
             }
         }
+        // The queue an application should keep grows with what congestion control lets fly
+        // (QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE).
+        if !closing { streams.raiseIdealSendBytes(bytesInFlightMax: recovery.bytesInFlightMax) }
         // RFC 9001 §4.9.1: a client drops Initial keys when it first sends a Handshake packet.
         if role == .client && sentHandshake { discardKeys(.initial, now: now) }
         if closing { closePacketPending = false; drainReplyPending = false }
-        if pathValidation != nil { pathValidation!.sent &+= UInt64(position) }
+        if pathValidation != nil && destination == pathValidation!.target { pathValidation!.sent &+= UInt64(position) }
         bytesSent += UInt64(position)
         lastSendTime = now
-        return Transmit(destination: remoteAddress, size: position)
+        return Transmit(destination: destination, size: position)
     }
 
     /// `pollTransmit` into a new array (tests, cold paths).
@@ -212,6 +231,16 @@ extension Connection {
     func buildPacket(_ space: PacketNumberSpace, buffer: UnsafeMutableRawBufferPointer, start: Int, end: Int,
                      now: QuicInstant) -> PacketUnderConstruction? {
         guard hasKeys(space) else { return nil }
+        if let data = probeReplyInProgress {
+            // Only the PATH_RESPONSE for the probed path (RFC 9000 §8.2.2), in a 1-RTT packet.
+            guard space == .application, !sendingZeroRTT,
+                  let (header, pn) = writeHeader(space, buffer: buffer, start: start, end: end) else { return nil }
+            var w = WireWriter(buffer, start: header.payloadOffset, end: end - PacketAEAD.tagLength)
+            guard (try? FrameEncoder.write(.pathResponse(data), into: &w)) != nil else { return nil }
+            return PacketUnderConstruction(space: space, header: header, packetNumber: pn, payloadEnd: w.position,
+                                           frames: [.pathResponse(data)], ackEliciting: true,
+                                           isLong: false, largestAck: nil)
+        }
         let s = spaces[space.rawValue]
         let probe = s.probesPending > 0
         if probe && space != .application && !streams.crypto.hasPendingData(level: space.encryptionLevel) {

@@ -71,6 +71,13 @@ extension Connection {
         try streams.stopReceiving(stream, errorCode: errorCode)
     }
 
+    /// Tells the stream layer the time and RTT of this step: the application's
+    /// `receiveComplete` (which takes no time) auto-tunes receive windows with them.
+    func noteTime(_ now: QuicInstant) {
+        if streams.now.map({ now > $0 }) ?? true { streams.now = now }
+        streams.smoothedRTT = recovery.smoothedRTT
+    }
+
     /// The contiguous received data of a stream (valid until `receiveComplete`).
     public func readable(stream: StreamID) -> (data: ReadableSpans, fin: Bool)? { streams.readable(stream) }
 

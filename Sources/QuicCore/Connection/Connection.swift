@@ -100,6 +100,15 @@ public final class Connection {
     var ackElicitingSentSinceReceive = false
     var pingPending = false
     var pathResponses: [UInt64] = []
+    /// PATH_RESPONSE owed on another path than the current one (RFC 9000 §8.2.2: sent on the
+    /// path the PATH_CHALLENGE came from), with what that address may still be sent (3x the
+    /// datagram that carried the challenge, §8.1 / §9.3).
+    var probedPathResponses: [(data: UInt64, address: SocketAddress, budget: UInt64)] = []
+    /// The datagram being sent answers a probe on another path: only its PATH_RESPONSE goes in.
+    var probeReplyInProgress: UInt64?
+    /// The remote address and size of the datagram being processed.
+    var currentDatagramRemote = SocketAddress()
+    var currentDatagramSize = 0
     /// A validation of the peer's new address in progress (RFC 9000 §8.2, §9.3).
     var pathValidation: PathValidation?
     /// Set while a datagram is processed: a 1-RTT packet carrying a non-probing frame with the

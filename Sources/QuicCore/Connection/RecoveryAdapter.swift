@@ -23,6 +23,7 @@ final class RecoveryAdapter {
         set { recovery.peerAckDelayExponent = newValue }
     }
     var bytesInFlight: UInt64 { recovery.bytesInFlight }
+    var bytesInFlightMax: UInt64 { recovery.congestion.bytesInFlightMax }
 
     func resetForNewPath() { recovery.resetForNewPath() }
     func onHandshakeConfirmed(now: QuicInstant) { recovery.onHandshakeConfirmed(now: now) }

@@ -52,10 +52,16 @@ public struct SendCredit: Equatable, Sendable {
 }
 
 /// The receiver's view: what we advertised and what was received and consumed (RFC 9000 §4.1,
-/// §4.2).
+/// §4.2), with a window that auto-tunes the way MsQuic's does (its stream_recv.c): each time the
+/// application has consumed a quarter of the window, the time that took is compared with one
+/// smoothed RTT scaled to the bytes consumed; if the application drained at least a quarter of
+/// the window per RTT, the window (and so the throughput it allows, window / RTT) doubles, up to
+/// `maxWindow`. MsQuic bounds a stream's growth by the connection window (ConnFlowControlWindow).
 public struct ReceiveCredit: Equatable, Sendable {
     /// The window: how far beyond the consumed data the peer may send.
     public var window: UInt64
+    /// The largest the window may auto-tune to (the window itself when it must not grow).
+    public var maxWindow: UInt64
     /// The maximum we advertised (absolute offset / total bytes).
     public private(set) var advertised: UInt64
     /// The highest offset (or total bytes) received.
@@ -64,10 +70,20 @@ public struct ReceiveCredit: Equatable, Sendable {
     public private(set) var consumed: UInt64 = 0
     /// An update should be sent: a MAX_DATA / MAX_STREAM_DATA frame is pending.
     public private(set) var updatePending = false
+    /// Bytes consumed since the last auto-tuning check.
+    public private(set) var consumedSinceCheck: UInt64 = 0
+    /// When the last auto-tuning check ran (or the credit was created); nil before a time is known.
+    public private(set) var lastCheck: QuicInstant?
 
-    public init(window: UInt64) {
+    /// The fraction of the window consumed between two auto-tuning checks and between two
+    /// updates (MsQuic's QUIC_RECV_BUFFER_DRAIN_RATIO).
+    public static let drainRatio: UInt64 = 4
+
+    public init(window: UInt64, maxWindow: UInt64? = nil, now: QuicInstant? = nil) {
         self.window = window
+        self.maxWindow = Swift.max(window, maxWindow ?? window)
         self.advertised = window
+        self.lastCheck = now
     }
 
     /// Data up to `end` arrived. Throws if it goes beyond what we advertised (RFC 9000 §4.1:
@@ -96,6 +112,36 @@ public struct ReceiveCredit: Equatable, Sendable {
         if advertised - Swift.min(advertised, consumed) <= window / 2 && nextLimit > advertised {
             updatePending = true
         }
+    }
+
+    /// `count` bytes were consumed at `now`, with `smoothedRTT` the path's current estimate:
+    /// `onConsumed` plus window auto-tuning. Every window/4 consumed, the credit is re-offered
+    /// (RFC 9000 §4.2: "send MAX_STREAM_DATA or MAX_DATA frames ... well before the sender
+    /// would be blocked"; the increment is limited by our own buffer, §4.1 "a receiver
+    /// advertises credit it is willing to buffer"), and the window doubles when that quarter was
+    /// consumed within one RTT's share (RFC 9000 §4.2 leaves the rate of increase to the
+    /// receiver: "implementations might use ... the rate at which the application consumes
+    /// data"), so the window never limits a sender that the application keeps up with.
+    public mutating func onConsumed(_ count: UInt64, now: QuicInstant?, smoothedRTT: QuicDuration) {
+        onConsumed(count)
+        guard let now else { return }  // no clock: a fixed window
+        let (sum, o) = consumedSinceCheck.addingReportingOverflow(count)
+        consumedSinceCheck = o ? .max : sum
+        let threshold = Swift.max(window / Self.drainRatio, 1)
+        guard consumedSinceCheck >= threshold else { return }
+        if window < maxWindow, let last = lastCheck {
+            // Allowed time: consumed × srtt / threshold (the time a sender limited by this window
+            // would need at window/4 per RTT). Saturating: a huge product means "any time".
+            let (scaled, o2) = consumedSinceCheck.multipliedReportingOverflow(by: smoothedRTT.microseconds)
+            let allowed = o2 ? QuicDuration.infinite : QuicDuration.microseconds(scaled / threshold)
+            if now - last <= allowed {
+                let (doubled, o3) = window.multipliedReportingOverflow(by: 2)
+                window = Swift.min(o3 ? maxWindow : doubled, maxWindow)
+            }
+        }
+        lastCheck = now
+        consumedSinceCheck = 0
+        if nextLimit > advertised { updatePending = true }
     }
 
     /// The peer says it is blocked (*_BLOCKED): send whatever credit there is to give, even
@@ -131,5 +177,8 @@ public struct ReceiveCredit: Equatable, Sendable {
 
     /// Sets the window (MsQuic stream/connection receive window settings); takes effect at the
     /// next update.
-    public mutating func setWindow(_ w: UInt64) { window = w }
+    public mutating func setWindow(_ w: UInt64) {
+        window = w
+        maxWindow = Swift.max(maxWindow, w)
+    }
 }

@@ -50,8 +50,11 @@ public final class QuicStream {
     var dataEventQueued = false
     var sendShutdownSignaled = false
     var shutdownSignaled = false
+    /// The ideal send buffer size last reported for this stream (MsQuic's LastIdealSendBuffer).
+    public internal(set) var idealSendBufferSize = StreamManager.defaultIdealSendBytes
 
-    init(id: StreamID, role: EndpointRole, sendLimit: UInt64, receiveWindow: UInt64) {
+    init(id: StreamID, role: EndpointRole, sendLimit: UInt64, receiveWindow: UInt64,
+         maxReceiveWindow: UInt64? = nil, now: QuicInstant? = nil) {
         self.id = id
         isLocal = id.initiator == role
         hasSendPart = id.canSend(role)
@@ -59,7 +62,7 @@ public final class QuicStream {
         sendState = .ready
         receiveState = .recv
         sendCredit = SendCredit(limit: sendLimit)
-        receiveCredit = ReceiveCredit(window: receiveWindow)
+        receiveCredit = ReceiveCredit(window: receiveWindow, maxWindow: maxReceiveWindow, now: now)
         receive = ReceiveBuffer(limit: receiveWindow, initialCapacity: Int(Swift.min(receiveWindow, 4096)))
     }
 

@@ -52,7 +52,8 @@ extension StreamManager {
                                      bidirectional: id.isBidirectional) else { break }
             nextRemoteIndex[k] += 1
             let s = QuicStream(id: sid, role: role, sendLimit: initialSendLimit(for: sid),
-                               receiveWindow: initialReceiveWindow(for: sid))
+                               receiveWindow: initialReceiveWindow(for: sid),
+                               maxReceiveWindow: maxReceiveWindow, now: now)
             streams[sid.rawValue] = s
             emit(.peerStreamStarted(sid))
             created = s
@@ -219,7 +220,10 @@ extension StreamManager {
             throw QuicError(code: .streamStateError, frameType: type, reason: "MAX_STREAM_DATA on receive-only stream \(id)")
         }
         guard let s = try streamForFrame(id, frameType: type) else { return }
-        if s.sendCredit.raise(to: maximum) { scheduleSend(s) }
+        if s.sendCredit.raise(to: maximum) {
+            scheduleSend(s)
+            adjustIdealSendBuffer(s)
+        }
     }
 
     /// MAX_STREAMS (RFC 9000 §19.11): above 2^60 is FRAME_ENCODING_ERROR; smaller values than

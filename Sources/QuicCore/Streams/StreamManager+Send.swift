@@ -309,3 +309,54 @@ extension StreamManager {
         emit(.sendShutdownComplete(s.id, graceful: graceful))
     }
 }
+
+// MARK: Ideal send buffer size (QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE)
+//
+// MsQuic's rule (its send_buffer.c): the connection keeps "ideal bytes", the amount an
+// application should keep queued so that its queue never limits the bytes in flight. It starts
+// at 128 KiB and, whenever the congestion controller's largest bytes in flight reaches it, grows
+// to the next step of a 1.5× ladder above that figure (up to 128 MiB); it never shrinks. Each
+// stream is told min(ideal bytes, the ladder step above its flow control send window), when that
+// value changes.
+extension StreamManager {
+    /// MsQuic's QUIC_DEFAULT_IDEAL_SEND_BUFFER_SIZE.
+    public static let defaultIdealSendBytes: UInt64 = 128 * 1024
+    /// MsQuic's QUIC_MAX_IDEAL_SEND_BUFFER_SIZE.
+    public static let maxIdealSendBytes: UInt64 = 128 * 1024 * 1024
+
+    /// The first step of the ladder (128 KiB × 1.5^k, capped at the maximum) above `base`.
+    public static func nextIdealSendBytes(above base: UInt64) -> UInt64 {
+        var step = defaultIdealSendBytes
+        while step <= base {
+            let next = step + step / 2
+            if next > maxIdealSendBytes { return maxIdealSendBytes }
+            step = next
+        }
+        return step
+    }
+
+    /// The congestion controller's largest bytes in flight is now `bytesInFlightMax`: raise the
+    /// connection's ideal bytes if it reached them, and tell each sending stream.
+    public func raiseIdealSendBytes(bytesInFlightMax: UInt64) {
+        guard idealSendBytes < Self.maxIdealSendBytes, bytesInFlightMax >= idealSendBytes else { return }
+        let next = Self.nextIdealSendBytes(above: bytesInFlightMax)
+        guard next > idealSendBytes else { return }
+        idealSendBytes = next
+        for s in streams.values { adjustIdealSendBuffer(s) }
+    }
+
+    /// Reports a stream's ideal send buffer size if it changed.
+    func adjustIdealSendBuffer(_ s: QuicStream) {
+        guard s.hasSendPart, s.sendState == .ready || s.sendState == .send else { return }
+        var bytes = idealSendBytes
+        // The stream's send window: what flow control lets it have unacknowledged.
+        let window = s.sendCredit.limit > s.send.ackedOffset ? s.sendCredit.limit - s.send.ackedOffset : 0
+        if window < bytes { bytes = Swift.min(bytes, Self.nextIdealSendBytes(above: window)) }
+        guard bytes != s.idealSendBufferSize else { return }
+        s.idealSendBufferSize = bytes
+        emit(.idealSendBufferSize(s.id, bytes: bytes))
+    }
+
+    /// The ideal send buffer size last reported for a stream (QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE).
+    public func idealSendBufferSize(_ id: StreamID) -> UInt64? { streams[id.rawValue]?.idealSendBufferSize }
+}

@@ -49,6 +49,14 @@ public final class StreamManager {
     var connectionSend: SendCredit
     var connectionReceive: ReceiveCredit
 
+    /// The latest time and smoothed RTT the connection told us (set on each of its entry
+    /// points), for receive window auto-tuning (FlowControl.swift). Without a time (a stream
+    /// layer driven on its own) windows keep their size.
+    public var now: QuicInstant?
+    public var smoothedRTT: QuicDuration = .milliseconds(333)
+    /// The connection's ideal send buffer bytes (StreamManager+Send.swift).
+    public internal(set) var idealSendBytes: UInt64 = StreamManager.defaultIdealSendBytes
+
     // The peer's initial stream data limits (from its transport parameters).
     var peerMaxStreamDataBidiLocal: UInt64 = 0
     var peerMaxStreamDataBidiRemote: UInt64 = 0
@@ -111,6 +119,10 @@ public final class StreamManager {
         return id.initiator == role ? peerMaxStreamDataBidiRemote : peerMaxStreamDataBidiLocal
     }
 
+    /// The largest a stream's receive window auto-tunes to: the connection window, as MsQuic
+    /// bounds it (ConnFlowControlWindow); a stream's initial window is never lowered.
+    var maxReceiveWindow: UInt64 { config.maxData }
+
     /// The receive window a new stream starts with (our own transport parameters).
     func initialReceiveWindow(for id: StreamID) -> UInt64 {
         if id.isUnidirectional { return id.initiator == role ? 0 : config.maxStreamDataUni }
@@ -141,7 +153,8 @@ public final class StreamManager {
         }
         nextLocalIndex[k] += 1
         let s = QuicStream(id: id, role: role, sendLimit: initialSendLimit(for: id),
-                           receiveWindow: initialReceiveWindow(for: id))
+                           receiveWindow: initialReceiveWindow(for: id),
+                           maxReceiveWindow: maxReceiveWindow, now: now)
         streams[id.rawValue] = s
         return id
     }
@@ -325,8 +338,12 @@ public final class StreamManager {
         guard s.hasReceivePart else { throw .invalidState }
         let n = s.receive.consume(count)
         if n > 0 {
-            connectionReceive.onConsumed(n)
-            if s.receiveState == .recv { s.receiveCredit.onConsumed(n) }
+            connectionReceive.onConsumed(n, now: now, smoothedRTT: smoothedRTT)
+            if s.receiveState == .recv {
+                s.receiveCredit.onConsumed(n, now: now, smoothedRTT: smoothedRTT)
+                // The buffer may hold what the (possibly grown) window lets the peer send.
+                if s.receive.limit < s.receiveCredit.window { s.receive.limit = s.receiveCredit.window }
+            }
             if s.receiveCredit.updatePending { scheduleControl(s) }
         }
         if s.receive.readableCount > 0 { s.dataEventQueued = false }

@@ -45,6 +45,10 @@ public enum StreamEvent: Equatable, Sendable {
     /// The peer raised MAX_STREAMS: new local streams can be opened
     /// (QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE), counts of streams now openable.
     case streamsAvailable(bidirectional: UInt64, unidirectional: UInt64)
+    /// The bytes the application should keep queued on this stream so that sending is not
+    /// limited by its queue (QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE); see `StreamManager`
+    /// `raiseIdealSendBytes`.
+    case idealSendBufferSize(StreamID, bytes: UInt64)
 }
 
 /// What the stream layer put into a packet, so the connection can report its fate
