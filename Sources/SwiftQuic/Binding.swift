@@ -402,16 +402,18 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         entry.charged = size
         let wasPartial = old.map { $0.object == nil } ?? false
         let isPartial = entry.object == nil
-        if wasPartial != isPartial {
-            let key = Binding.addressKey(entry.remote)
-            let delta = isPartial ? 1 : -1
-            partialCount += delta
-            Binding.partialPerAddress.withLock { map in
-                let n = map[key, default: 0] + delta
-                map[key] = n > 0 ? n : nil
-            }
-        }
+        if wasPartial != isPartial { countPartial(entry.remote, isPartial ? 1 : -1) }
         pending[dcid] = entry
+    }
+
+    /// Incomplete first flights: this socket's count and the per-source-address one.
+    private func countPartial(_ remote: UDPAddress, _ delta: Int) {
+        let key = Binding.addressKey(remote)
+        partialCount += delta
+        Binding.partialPerAddress.withLock { map in
+            let n = map[key, default: 0] + delta
+            map[key] = n > 0 ? n : nil
+        }
     }
 
     /// Takes `dcid`'s entry out of the table, releasing what it counted.
@@ -419,14 +421,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     func removePending(_ dcid: ConnectionID) -> PendingAccept? {
         guard let entry = pending.removeValue(forKey: dcid) else { return nil }
         HandshakeBudget.charge(bytes: -entry.charged)
-        if entry.object == nil {
-            let key = Binding.addressKey(entry.remote)
-            partialCount -= 1
-            Binding.partialPerAddress.withLock { map in
-                let n = map[key, default: 0] - 1
-                map[key] = n > 0 ? n : nil
-            }
-        }
+        if entry.object == nil { countPartial(entry.remote, -1) }
         return entry
     }
 

@@ -94,25 +94,17 @@ extension Connection {
         // RFC 9000 §14.1: a client's datagrams with Initial packets, and a server's with
         // ack-eliciting Initial packets, are padded to at least 1200 bytes. RFC 9000 §8.2.2:
         // so is a datagram with a PATH_RESPONSE frame, as far as the anti-amplification limit
-        // (already in `limit`) allows.
+        // (already in `limit`) allows. RFC 9000 §8.2.1: a datagram with PATH_CHALLENGE is
+        // expanded to 1200 bytes only when that limit allows all of it.
         let initialPadding = packets.first.map { $0.space == .initial && (role == .client || $0.ackEliciting) } ?? false
         let pathResponsePadding = packets.contains { p in
             p.frames.contains { if case .pathResponse = $0 { return true } else { return false } }
         }
-        if initialPadding || pathResponsePadding, position < 1200 {
-            let pad = min(1200, limit) - position
-            if pad > 0 {
-                let last = packets.count - 1
-                for i in 0..<pad { buffer[packets[last].payloadEnd + i] = 0 }
-                packets[last].payloadEnd += pad
-                packets[last].padded = true
-                position += pad
-            }
-        }
-        // RFC 9000 §8.2.1: a datagram with PATH_CHALLENGE is expanded to 1200 bytes when the
-        // amplification limit of the path allows it.
-        if pathChallengeWritten, position < 1200, limit >= 1200, let last = packets.indices.last {
-            let pad = 1200 - position
+        var paddedSize = initialPadding || pathResponsePadding ? min(1200, limit) : 0
+        if pathChallengeWritten && limit >= 1200 { paddedSize = 1200 }
+        if position < paddedSize {
+            let pad = paddedSize - position
+            let last = packets.count - 1
             for i in 0..<pad { buffer[packets[last].payloadEnd + i] = 0 }
             packets[last].payloadEnd += pad
             packets[last].padded = true
