@@ -37,11 +37,13 @@ let package = Package(
         // Linux socket macros and GNU declarations for QuicPlatform (CMSG_*, mmsghdr, UDP_SEGMENT/GRO).
         .target(name: "CPlatform"),
         .target(name: "QuicPlatform", dependencies: ["CPlatform", "QuicCore"]),
+        // qlog (JSON-SEQ) traces of connections, written when QLOGDIR names a folder.
+        .target(name: "QuicQlog", dependencies: ["QuicWire", "QuicCore"]),
         // Build facts for the C ABI layer (the git commit), as a C function.
         .target(name: "CSwiftQuicVersion", cSettings: [.define("SWIFTQUIC_GIT_HASH", to: "\"\(gitCommit)\"")]),
         .target(
             name: "SwiftQuic",
-            dependencies: ["CMsQuic", "CSwiftQuicVersion", "CCrypto", "QuicWire", "QuicCrypto", "QuicTLS", "QuicCore", "QuicPlatform"],
+            dependencies: ["CMsQuic", "CSwiftQuicVersion", "CCrypto", "QuicWire", "QuicCrypto", "QuicTLS", "QuicCore", "QuicPlatform", "QuicQlog"],
             swiftSettings: headerFlags,
             linkerSettings: [
                 .unsafeFlags(["-Xlinker", "-soname=libswiftquic.so"]),
@@ -68,7 +70,7 @@ let package = Package(
         .testTarget(name: "QuicWireTests", dependencies: ["QuicWire"]),
         .testTarget(name: "QuicCryptoTests", dependencies: ["QuicCrypto", "QuicWire", "CCrypto"]),
         .testTarget(name: "QuicTLSTests", dependencies: ["QuicTLS", "QuicCrypto", "CCrypto"]),
-        .testTarget(name: "QuicCoreTests", dependencies: ["QuicCore", "QuicWire", "QuicCrypto", "QuicTLS"]),
+        .testTarget(name: "QuicCoreTests", dependencies: ["QuicCore", "QuicWire", "QuicCrypto", "QuicTLS", "QuicQlog"]),
         .testTarget(name: "QuicPlatformTests", dependencies: ["QuicPlatform"]),
         .testTarget(name: "SwiftQuicTests", dependencies: ["SwiftQuic", "CMsQuic"], swiftSettings: headerFlags),
     ]

@@ -4,6 +4,7 @@
 
 import QuicCore
 import QuicCrypto
+import QuicQlog
 import QuicTLS
 import QuicWire
 
@@ -106,6 +107,13 @@ extension Configuration {
             c.versions = v.filter { $0 == .v1 || $0 == .v2 }
             if c.versions.isEmpty { c.versions = [.v1, .v2] }
         }
+        // qlog: a trace per connection when QLOGDIR names a folder (read once per process).
+        c.observerFactory = qlogFactory
         return c
     }
 }
+
+/// The qlog trace factory for the folder named by the QLOGDIR environment variable, nil when
+/// it is unset (the convention of quiche, ngtcp2 and aioquic). A global: read once, at the
+/// first connection.
+let qlogFactory: QlogDirectoryFactory? = QlogDirectoryFactory.fromEnvironment()

@@ -110,6 +110,7 @@ extension Connection {
                 pendingOneRTTWrite = nil
             }
         }
+        if let q = qlog { observeKeyInstalled(q, secret, now: now) }
     }
 
     /// RFC 9000 §7.3, §7.4, §18.2: decode, validate and apply the peer's parameters.
@@ -146,6 +147,7 @@ extension Connection {
         }
         try checkVersionDowngrade(p.versionInformation)
         peerTransportParameters = p
+        qlog?.parametersSet(local: false, p, now: observedNow)
         // Converted once, here (issue 10). Bounds from validate() above (RFC 9000 §18.2):
         // max_ack_delay < 2^14 ms, ack_delay_exponent ≤ 20. max_idle_timeout (any varint) is
         // converted, saturating, by restartIdleTimer.
@@ -180,6 +182,7 @@ extension Connection {
     func confirmHandshake(now: QuicInstant) {
         guard !isHandshakeConfirmed else { return }
         isHandshakeConfirmed = true
+        qlog?.connectionStateUpdated(.handshakeConfirmed, now: now)
         recovery.onHandshakeConfirmed(now: now)
         discardKeys(.handshake, now: now)
     }
@@ -188,6 +191,7 @@ extension Connection {
     func discardKeys(_ space: PacketNumberSpace, now: QuicInstant) {
         guard !spaces[space.rawValue].discarded else { return }
         spaces[space.rawValue].discarded = true
+        if let q = qlog { observeKeysDiscarded(q, space, now: now) }
         spaces[space.rawValue].sendKeys = nil
         spaces[space.rawValue].receiveKeys = nil
         streams.crypto.discard(level: space.encryptionLevel)

@@ -113,6 +113,7 @@ extension Connection {
             for token in result.lost { onPacketLost(token) }
             counters.lostPackets += UInt64(result.lost.count)
             if let (space, count) = result.probe { schedulePTOProbe(space, count: count) }
+            if let q = qlog { observeRecovery(q, now: now) }
         }
         if !configuration.keepAliveInterval.isZero, isHandshakeComplete, now >= lastSendTime + configuration.keepAliveInterval {
             pingPending = true
@@ -187,6 +188,7 @@ extension Connection {
 
     func enterClosing(now: QuicInstant) {
         state = .closing
+        qlog?.connectionStateUpdated(.closing, now: now)
         closePacketPending = true
         stateDeadline = now + 3 * recovery.pto
     }
@@ -210,6 +212,7 @@ extension Connection {
     /// reset, failed version negotiation) ends the connection at once.
     func enterDraining(now: QuicInstant, immediate: Bool) {
         state = .draining
+        qlog?.connectionStateUpdated(.draining, now: now)
         stateDeadline = immediate ? now : now + 3 * recovery.pto
         if immediate { finishClose() }
     }

@@ -51,6 +51,7 @@ extension Connection {
                 guard let h = try packets.next() else { break }
                 header = h
             } catch {
+                qlog?.packetDropped(type: .unknown, packetNumber: nil, length: datagram.count, trigger: .headerParseError, now: now)
                 break  // RFC 9000 §12.2: the rest of the datagram is dropped.
             }
             do {
@@ -103,7 +104,10 @@ extension Connection {
         case .oneRTT: space = .application
         }
         if header.kind != .oneRTT {
-            guard header.version == version else { return false }  // RFC 9000 §5.2
+            guard header.version == version else {  // RFC 9000 §5.2
+                if let q = qlog { observeDrop(q, header, .unsupportedVersion, now: now) }
+                return false
+            }
             // Client: after the first server Initial, its SCID is the only one accepted (§7.2).
             if role == .client, let peer = peerInitialSourceCID, header.scid != peer { return false }
         }
@@ -115,7 +119,10 @@ extension Connection {
         // (the Endpoint already refuses to create a connection for one).
         if role == .server && header.kind == .initial && datagram.count < 1200 { return false }
         var s = spaces[space.rawValue]
-        guard !s.discarded else { return false }
+        guard !s.discarded else {
+            if let q = qlog { observeDrop(q, header, .keyUnavailable, now: now) }
+            return false
+        }
         let packet = UnsafeMutableRawBufferPointer(rebasing: datagram[header.start..<header.end])
         let pnOffset = header.packetNumberOffset - header.start
         let decrypted: (firstByte: UInt8, packetNumber: UInt64, payload: Range<Int>)
@@ -133,6 +140,7 @@ extension Connection {
                 let payload = try aead.open(packet: packet, headerLength: pnOffset + hp.pnLength, packetNumber: pn)
                 decrypted = (hp.firstByte, pn, payload)
             } catch {
+                if let q = qlog { observeDrop(q, header, .decryptionFailure, now: now) }
                 try countForgery()
                 return false
             }
@@ -143,14 +151,22 @@ extension Connection {
                 let u = try keys.unprotect(packet: packet, pnOffset: pnOffset, largestPacketNumber: s.largestReceived)
                 decrypted = (u.firstByte, u.packetNumber, u.payload)
             } catch {
+                if let q = qlog { observeDrop(q, header, .decryptionFailure, now: now) }
                 try countForgery()
                 return false
             }
         }
         let pn = decrypted.packetNumber
         let isNewLargest = s.largestReceived.map { pn > $0 } ?? true
-        if recovery.isDuplicate(space, pn) { counters.droppedPackets += 1; return false }  // RFC 9000 §12.3
+        if recovery.isDuplicate(space, pn) {  // RFC 9000 §12.3
+            if let q = qlog { observeDrop(q, header, packetNumber: pn, .duplicate, now: now) }
+            counters.droppedPackets += 1; return false
+        }
         counters.receivedPackets += 1
+        if let q = qlog {
+            observeReceived(q, header, packetNumber: pn,
+                            payload: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[decrypted.payload]), now: now)
+        }
         // RFC 9000 §17.2, §17.3.1: reserved bits must be zero after decryption.
         let reserved = header.isLongHeader ? decrypted.firstByte & 0x0c : decrypted.firstByte & 0x18
         if reserved != 0 { throw QuicError.protocolViolation(nil, "reserved header bits set") }
@@ -170,6 +186,7 @@ extension Connection {
                 currentPhaseAcked = false
                 peerMayUpdateKeys = false
                 previousKeysDiscardTime = now + 3 * recovery.pto
+                if let q = qlog { observeKeyUpdate(q, generation: keys.generation, local: false, now: now) }
             }
         }
         s.largestReceived = max(s.largestReceived ?? 0, pn)
@@ -306,6 +323,7 @@ extension Connection {
         for token in result.acked { onPacketAcked(token, now: now) }
         for token in result.lost { onPacketLost(token) }
         counters.lostPackets += UInt64(result.lost.count)
+        if let q = qlog { observeRecovery(q, now: now) }
     }
 
     func onPacketAcked(_ token: UInt64, now: QuicInstant) {
@@ -327,6 +345,7 @@ extension Connection {
 
     func onPacketLost(_ token: UInt64) {
         guard let record = sentPackets.removeValue(forKey: token) else { return }
+        qlog?.packetLost(type: observedType(record.space, isLong: false), packetNumber: record.packetNumber, now: observedNow)
         for f in record.frames {
             switch f {
             case .handshakeDone: handshakeDonePending = true

@@ -114,6 +114,7 @@ extension Connection {
         var sentHandshake = false
         for p in packets {
             let end = p.payloadEnd + PacketAEAD.tagLength
+            if let q = qlog { observeSent(q, p, buffer: buffer, size: end - p.header.start, now: now) }
             guard seal(p, buffer: buffer, end: end) else { return nil }
             let size = end - p.header.start
             spaces[p.space.rawValue].nextPacketNumber += 1

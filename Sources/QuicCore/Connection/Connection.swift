@@ -144,6 +144,9 @@ public final class Connection {
     /// Raw frame bytes to put in the next 1-RTT packet, as they are: lets tests play a
     /// misbehaving peer. Internal (reached with @testable only).
     var injectedFrames: [[UInt8]] = []
+    /// qlog (ConnectionObserver.swift): nil unless `configuration.observerFactory` made one.
+    var qlog: ConnectionObserver?
+    var qlogCongestionState = ObservedCongestionState.slowStart
 
     // MARK: Creation
 
@@ -212,6 +215,8 @@ public final class Connection {
             finalTLS.earlyDataAcceptance = Self.earlyDataAcceptance(current: ours, application: configuration.tls.earlyDataAcceptance)
         }
         tls = TLSHandshake(configuration: finalTLS)
+        qlog = configuration.observerFactory?.makeObserver(role: role, originalDestinationCID: originalDCID)
+        if let q = qlog { observeStart(q, parameters: ours, now: now) }
         if role == .client {
             // RFC 9000 §7.4.1: 0-RTT runs under the server's remembered limits.
             if configuration.tls.enableEarlyData, let ticket = configuration.tls.resumptionTicket, ticket.maxEarlyData > 0,
@@ -235,7 +240,10 @@ public final class Connection {
         return events[eventIndex]
     }
 
-    func emit(_ e: ConnectionEvent) { events.append(e) }
+    func emit(_ e: ConnectionEvent) {
+        events.append(e)
+        if let q = qlog { observeEvent(q, e) }
+    }
 
     /// True once nothing more will happen (after closing or draining, RFC 9000 §10.2).
     public var isClosed: Bool { state == .closed }
@@ -319,6 +327,7 @@ public final class Connection {
             throw QuicError(code: .keyUpdateError, reason: "key update not allowed yet")
         }
         try keys.update()
+        if let q = qlog { observeKeyUpdate(q, generation: keys.generation, local: true, now: observedNow) }
         packetsWithCurrentKey = 0
         bytesWithCurrentKey = 0
         firstPacketOfCurrentPhase = nil

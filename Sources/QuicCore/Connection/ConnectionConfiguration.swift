@@ -53,6 +53,8 @@ public struct ConnectionConfiguration: @unchecked Sendable {
     /// so a harness can play a peer announcing any value while this connection keeps its own
     /// configured limits.
     var transportParametersEncoder: ((TransportParameters) -> [UInt8])?
+    /// qlog: makes each connection's observer (ConnectionObserver.swift); nil = not observed.
+    public var observerFactory: ConnectionObserverFactory?
 
     public init(tls: TLSConfiguration, transportParameters: TransportParameters = ConnectionConfiguration.defaultTransportParameters) {
         self.tls = tls
