@@ -81,12 +81,22 @@ def check_trace(path, role):
                     fail(f"{path}: frame without frame_type {f}")
             key = (h["packet_type"], h["packet_number"])
             (sent if name.endswith("sent") else received).add(key)
-    for n in ("connectivity:connection_started", "transport:parameters_set", "transport:packet_sent",
-              "transport:packet_received", "connectivity:connection_state_updated",
-              "recovery:metrics_updated", "security:key_updated", "connectivity:connection_closed"):
+    # Every trace (even a client whose server never answered).
+    required = ["connectivity:connection_started", "transport:parameters_set", "transport:packet_sent",
+                "connectivity:connection_state_updated", "security:key_updated", "connectivity:connection_closed"]
+    if complete(events):
+        # A handshake that completed also saw ACKs (RTT samples), ALPN, version and key discards.
+        required += ["transport:packet_received", "recovery:metrics_updated", "transport:alpn_information", "transport:version_information",
+                     "security:key_discarded"]
+    for n in required:
         if n not in names:
             fail(f"{path}: no {n} event")
     return sent, received
+
+
+def complete(events):
+    return any(e.get("name") == "connectivity:connection_state_updated"
+               and e.get("data", {}).get("new") == "handshake_complete" for e in events)
 
 
 def main():
@@ -106,6 +116,7 @@ def main():
         if not files or not all(f.endswith(".sqlog") for f in files):
             fail(f"unexpected files in QLOGDIR: {files}")
         pairs = 0
+        completed = 0
         for f in files:
             if not f.endswith("_client.sqlog"):
                 continue
@@ -114,6 +125,8 @@ def main():
             if server not in files:
                 continue  # a connection the server never accepted (ALPN failure, no listener)
             ssent, srecv = check_trace(os.path.join(qdir, server), "server")
+            if complete(records(os.path.join(qdir, server))[1:]):
+                completed += 1
             if not srecv or not srecv <= csent or not crecv <= ssent:
                 fail(f"{f}: packet numbers received by one side were not sent by the other "
                      f"({sorted(srecv - csent)[:5]} / {sorted(crecv - ssent)[:5]})")
@@ -121,9 +134,9 @@ def main():
         for f in files:
             if f.endswith("_server.sqlog"):
                 check_trace(os.path.join(qdir, f), "server")
-        if pairs < 1:
-            fail(f"no client/server pair of traces: {files}")
-        print(f"QLOGDIR set: {len(files)} files, {pairs} client/server pairs checked")
+        if completed < 1:
+            fail(f"no client/server pair of traces of a completed handshake: {files}")
+        print(f"QLOGDIR set: {len(files)} files, {pairs} client/server pairs checked ({completed} completed)")
 
         run2 = os.path.join(tmp, "run2")
         os.mkdir(run2)
