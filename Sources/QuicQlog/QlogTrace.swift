@@ -349,10 +349,16 @@ public final class QlogTrace: ConnectionObserver {
     private func writePacket(_ p: ObservedPacket) {
         json.object("header")
         json.key("packet_type"); writePacketType(p.type)
-        json.field("packet_number", p.packetNumber)
+        // Retry and Version Negotiation packets have no packet number and no frames.
+        let framed = p.type != .retry && p.type != .versionNegotiation
+        if framed { json.field("packet_number", p.packetNumber) }
         json.field("dcid", hex: p.dcid.bytes)
         if let s = p.scid { json.field("scid", hex: s.bytes) }
         json.endObject()
+        guard framed else {
+            json.object("raw"); json.field("length", UInt64(p.length)); json.endObject()
+            return
+        }
         json.object("raw"); json.field("length", UInt64(p.length)); json.field("payload_length", UInt64(p.payload.count)); json.endObject()
         json.array("frames")
         QlogFrames.write(p, into: &json)

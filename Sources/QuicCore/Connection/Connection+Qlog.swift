@@ -40,10 +40,26 @@ extension Connection {
         q.packetReceived(packet, now: now)
     }
 
+    /// packet_received of a Version Negotiation or Retry packet (no packet number, no frames).
+    func observeReceivedWithoutPayload(_ q: ConnectionObserver, _ header: PacketHeader, now: QuicInstant) {
+        let packet = ObservedPacket(type: ObservedPacketType(header.kind), packetNumber: 0, dcid: header.dcid, scid: header.scid,
+                                    length: header.end - header.start, payload: UnsafeRawBufferPointer(start: nil, count: 0),
+                                    sender: role == .client ? .server : .client, ackDelayExponent: 3)
+        q.packetReceived(packet, now: now)
+    }
+
     func observeDrop(_ q: ConnectionObserver, _ header: PacketHeader, packetNumber: UInt64? = nil,
                      _ trigger: ObservedDropTrigger, now: QuicInstant) {
         q.packetDropped(type: ObservedPacketType(header.kind), packetNumber: packetNumber, length: header.end - header.start,
                         trigger: trigger, now: now)
+    }
+
+    /// The rest of a datagram from `offset` could not be parsed (RFC 9000 §12.2): a drop,
+    /// unless it is only zero bytes (padding after the last packet, as some stacks send).
+    func observeUnparsable(_ q: ConnectionObserver, datagram: UnsafeRawBufferPointer, from offset: Int, now: QuicInstant) {
+        let start = min(max(0, offset), datagram.count)
+        if datagram[start...].allSatisfy({ $0 == 0 }) { return }
+        q.packetDropped(type: .unknown, packetNumber: nil, length: datagram.count - start, trigger: .headerParseError, now: now)
     }
 
     /// metrics_updated after an ACK or a loss timer, and congestion_state_updated on a change.

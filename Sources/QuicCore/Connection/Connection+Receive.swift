@@ -51,7 +51,7 @@ extension Connection {
                 guard let h = try packets.next() else { break }
                 header = h
             } catch {
-                qlog?.packetDropped(type: .unknown, packetNumber: nil, length: datagram.count, trigger: .headerParseError, now: now)
+                if let q = qlog { observeUnparsable(q, datagram: UnsafeRawBufferPointer(datagram), from: packets.position, now: now) }
                 break  // RFC 9000 §12.2: the rest of the datagram is dropped.
             }
             do {
@@ -88,9 +88,11 @@ extension Connection {
         let space: PacketNumberSpace
         switch header.kind {
         case .versionNegotiation:
+            if let q = qlog { observeReceivedWithoutPayload(q, header, now: now) }
             handleVersionNegotiation(header, datagram: UnsafeRawBufferPointer(datagram), now: now)
             return false
         case .retry:
+            if let q = qlog { observeReceivedWithoutPayload(q, header, now: now) }
             try handleRetry(header, datagram: UnsafeRawBufferPointer(datagram), now: now)
             return false
         case .unsupportedVersion:
