@@ -251,3 +251,52 @@ final class QlogTests: XCTestCase {
         XCTAssertEqual(QlogDirectoryFactory.fileName(role: .client, originalDestinationCID: id), "01ab00ff_client.sqlog")
     }
 }
+
+/// "Free when off", measured: malloc calls of a deterministic 300 kB transfer on the simulated
+/// network with qlog off, printed for comparison with the same test on a build without the
+/// hooks (and with an observer, to show the counter sees qlog's own work). Needs the malloc
+/// counter preloaded, like RecoveryAllocationTests:
+///
+///     gcc -O2 -shared -fPIC -o /tmp/libcount.so Fuzz/DecodeBench/count.c
+///     LD_PRELOAD=/tmp/libcount.so .build/debug/swiftquicPackageTests.xctest QuicCoreTests.QlogAllocationTests
+final class QlogAllocationTests: XCTestCase {
+    typealias CountFn = @convention(c) () -> UInt
+
+    static func transferMallocs(factory: ConnectionObserverFactory?, count: CountFn) throws -> UInt {
+        var serverConfig = SimConfigs.server()
+        serverConfig.observerFactory = factory
+        let net = SimConfigs.network(seed: 7, server: serverConfig)
+        var clientConfig = SimConfigs.client()
+        clientConfig.observerFactory = factory
+        let client = try net.connect(clientConfig)
+        XCTAssertTrue(net.run { client.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeConfirmed ?? false) })
+        let server = try XCTUnwrap(net.server.accepted.first)
+        let id = try client.openStream(bidirectional: false)
+        let data = [UInt8](repeating: 1, count: 300_000)
+        var received = 0
+        let before = count()
+        try client.send(stream: id, bytes: data, fin: true)
+        _ = net.run(for: 10_000_000) {
+            if let r = server.readable(stream: id) {
+                let n = r.data.count
+                if n > 0 { _ = try? server.receiveComplete(stream: id, count: UInt64(n)); received += n }
+            }
+            return received >= data.count
+        }
+        let after = count()
+        XCTAssertEqual(received, data.count)
+        return after - before
+    }
+
+    func testMallocsWithQlogOffAndOn() throws {
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "wire_malloc_count") else {
+            throw XCTSkip("malloc counter not preloaded (see the comment above)")
+        }
+        let count = unsafeBitCast(sym, to: CountFn.self)
+        let off1 = try Self.transferMallocs(factory: nil, count: count)
+        let off2 = try Self.transferMallocs(factory: nil, count: count)
+        let on = try Self.transferMallocs(factory: RecordingFactory(writeJSON: true), count: count)
+        print("QLOG_MALLOCS off=\(off1) off(again)=\(off2) on=\(on)")
+        XCTAssertGreaterThan(on, off1)
+    }
+}
