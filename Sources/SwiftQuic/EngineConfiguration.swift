@@ -42,7 +42,12 @@ extension Configuration {
         let resumption = effectiveSettings[.serverResumptionLevel]
         if resumption > 0 { tls.ticketSealer = ticketRing }
         if resumption >= SettingLimits.serverResumeAndZeroRtt { tls.enableEarlyData = true }   // RFC 9001 §4.6
-        return engineConfiguration(tls)
+        var c = engineConfiguration(tls)
+        // QUIC_SETTINGS.MigrationEnabled = FALSE: the server sends disable_active_migration
+        // (RFC 9000 §18.2), as MsQuic does; a client that moves anyway is followed after path
+        // validation (the option §18.2 leaves, and what MsQuic does: NAT rebindings look the same).
+        c.transportParameters.disableActiveMigration = effectiveSettings[.migrationEnabled] == 0
+        return c
     }
 
     private func applyValidation(_ tls: inout TLSConfiguration, credential: LoadedCredential,

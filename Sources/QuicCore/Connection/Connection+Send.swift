@@ -214,7 +214,8 @@ extension Connection {
         let s = spaces[space.rawValue]
         if streams.crypto.hasPendingData(level: space.encryptionLevel) || s.probesPending > 0 { return true }
         if space == .application {
-            return handshakeDonePending || pingPending || pathValidation?.challengePending == true || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
+            return handshakeDonePending || pingPending || pathValidation?.challengePending == true
+                || paths.localProbe?.challengePending == true || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
                 || !cids.pendingRetirements.isEmpty || !datagramQueue.isEmpty || streamsHaveDataToSend
         }
         return false
@@ -315,6 +316,7 @@ extension Connection {
             pathChallengeWritten = true
             frames.append(.ping); ackEliciting = true   // recorded like a PING: never retransmitted as is
         }
+        writeLocalPathChallenge(&w, frames: &frames, ackEliciting: &ackEliciting)   // RFC 9000 §9.2
         while let data = pathResponses.first, (try? FrameEncoder.write(.pathResponse(data), into: &w)) != nil {
             pathResponses.removeFirst()
             frames.append(.pathResponse(data)); ackEliciting = true
