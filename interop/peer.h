@@ -47,6 +47,7 @@ typedef struct OPTIONS {
     uint32_t InitialRttMs;
     unsigned TimeoutSeconds;
     int ZeroRtt;
+    const char* Migrate;   /* client echo: move to this local IPv4 address mid-transfer */
 } OPTIONS;
 
 extern OPTIONS Opt;
