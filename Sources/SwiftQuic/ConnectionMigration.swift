@@ -52,8 +52,12 @@ extension ConnectionObject {
         }
         let socket: UDPSocket
         do { socket = try UDPSocket(bindingTo: local) } catch {
-            if case PlatformError.system(_, let errno) = error, errno == 98 { return Status.addressInUse }
-            return Status.invalidParameter   // e.g. an address that is not this host's (EADDRNOTAVAIL)
+            // MsQuic on POSIX returns the socket's errno as the status.
+            if case PlatformError.system(_, let errno) = error {
+                if errno == 98 { return Status.addressInUse }
+                if errno == 99 { return Status.addressNotAvailable }   // not an address of this host
+            }
+            return Status.internalError
         }
         do { try worker.add(socket, handler: binding) } catch {
             socket.close()
