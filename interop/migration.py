@@ -112,6 +112,8 @@ def main():
         else:
             tail = server_out.strip().splitlines()[-5:]
             print("server: " + " | ".join(tail))
+        if not ok:
+            print("server output (last 40 lines):\n" + "\n".join(server_out.strip().splitlines()[-40:]))
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1
     finally:

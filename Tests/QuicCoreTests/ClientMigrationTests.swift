@@ -82,6 +82,23 @@ final class ClientMigrationTests: XCTestCase {
         try transfer(net, client, server, bytes: 50_000)
     }
 
+    /// A client with nothing left to send migrates: the one datagram it sends from the new
+    /// address (PING + PATH_CHALLENGE, 1200 bytes) must let the server send its own
+    /// PATH_CHALLENGE there (§9.3: 3x what it received from that address, that datagram
+    /// included), or the server's validation fails and it goes back to the old address.
+    func testIdleClientMigrationIsValidatedByTheServer() throws {
+        let (net, client, server) = try pair()
+        follow(net, client)
+        XCTAssertTrue(net.run(for: 2_000_000) { client.recovery.recovery.bytesInFlight == 0 })
+        try client.migrate(toLocal: newAddress, now: net.now)
+        XCTAssertTrue(net.run(for: 10_000_000) { !client.isProbingLocalPath && server.pathValidation == nil })
+        XCTAssertEqual(server.remoteAddress, newAddress)
+        let moves = net.server.events(server).compactMap { if case .peerAddressChanged(let a) = $0 { return a } else { return nil } }
+        XCTAssertEqual(moves, [newAddress], "validated at the first attempt, no return to the old address")
+        net.clientAlsoReceivesAt = []
+        try transfer(net, client, server, bytes: 20_000)
+    }
+
     func testLostPathChallengeIsResent() throws {
         let (net, client, server) = try pair()
         var droppedChallenge = false

@@ -56,6 +56,11 @@ extension Connection {
         let timeout = max(3 * recovery.pto, 6 * kInitialRTT)
         pathValidation = PathValidation(data: g.next(), target: remote, previous: validated,
                                         nextChallenge: now + recovery.pto, deadline: now + timeout)
+        // §9.3, §8.1: the datagram that moved us came from the new address and counts toward
+        // what we may send there. Without it a peer that has nothing more to send (a client
+        // whose upload is done) and waits for us gets nothing: our PATH_CHALLENGE could not
+        // leave, validation would fail and we would return to an address the peer has left.
+        if currentDatagramRemote == remote { pathValidation!.received = UInt64(currentDatagramSize) }
         remoteAddress = remote
         counters.pathChanges += 1
         emit(.peerAddressChanged(remote))
