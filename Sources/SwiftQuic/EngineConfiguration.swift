@@ -20,7 +20,11 @@ extension Configuration {
         // QUIC_SEND_FLAG_ALLOW_0_RTT go out before the handshake completes.
         tls.enableEarlyData = true
         applyValidation(&tls, credential: credential, purpose: .serverAuth, expectedName: serverName)
-        return engineConfiguration(tls, overrides: overrides)
+        var c = engineConfiguration(tls, overrides: overrides)
+        // A client that does not migrate (MigrationEnabled = FALSE) stays on the server's
+        // handshake address even when it offers a preferred_address (RFC 9000 §9.6).
+        c.usesPreferredAddress = connectionSettings(overrides)[.migrationEnabled] != 0
+        return c
     }
 
     /// The engine configuration of an accepted connection that negotiated `alpn`; nil when

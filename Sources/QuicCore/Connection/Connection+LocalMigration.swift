@@ -31,6 +31,8 @@ struct LocalPathProbe {
     var nextChallenge: QuicInstant
     var deadline: QuicInstant
     var previousLocal: SocketAddress
+    /// Set when the probe moved to the server's preferred address (§9.6.1): where to go back.
+    var previousRemote: SocketAddress? = nil
 }
 
 /// Why `Connection.migrate(toLocal:now:)` refused.
@@ -123,9 +125,18 @@ extension Connection {
             let failed = paths.localAddress
             paths.localAddress = p.previousLocal
             if !cids.currentRemote.isEmpty, cids.switchRemote() { syncPeerResetTokens() }
-            if !Self.onlyPortDiffers(failed, p.previousLocal) { recovery.resetForNewPath() }
             pingPending = true
-            emit(.localAddressChanged(p.previousLocal))
+            if let back = p.previousRemote {
+                // §9.6.1: "If path validation fails, the client MUST continue sending all
+                // future packets to the server's original IP address."
+                let failedRemote = remoteAddress
+                remoteAddress = back
+                if !Self.onlyPortDiffers(failedRemote, back) { recovery.resetForNewPath() }
+                emit(.peerAddressChanged(back))
+            } else {
+                if !Self.onlyPortDiffers(failed, p.previousLocal) { recovery.resetForNewPath() }
+                emit(.localAddressChanged(p.previousLocal))
+            }
             return
         }
         if now >= p.nextChallenge {
@@ -157,5 +168,88 @@ extension Connection {
         guard let used = paths.peerDCIDOnPath, let now = paths.datagramDCID, used != now,
               !cids.currentRemote.isEmpty, cids.switchRemote() else { return }
         syncPeerResetTokens()
+    }
+}
+
+// The server's preferred address (RFC 9000 §9.6). MsQuic 2.6 implements neither side (its
+// transport parameter decoder skips the parameter with a TODO, and QUIC_SETTINGS has no way to
+// set one), so nothing in the API reaches the server side here: a server configuration whose
+// transport parameters carry a `preferredAddress` (the engine API, tests) gets the CID of
+// sequence 1 issued for it. The client side follows one when the server sends it.
+extension Connection {
+    /// Server: the preferred address to advertise with a CID of ours (sequence 1, §5.1.1) and
+    /// its reset token filled in; nil stays nil.
+    func issuePreferredAddressCID(_ configured: PreferredAddress?) -> PreferredAddress? {
+        guard var pa = configured, role == .server, configuration.localConnectionIDLength > 0 else { return nil }
+        let (id, token) = registry.issueConnectionID(for: self)
+        cids.addLocal(id, token: token, announce: false)
+        pa.connectionID = id
+        pa.statelessResetToken = token
+        return pa
+    }
+
+    /// Client: the CID of the server's preferred_address is the peer's CID of sequence 1 (§5.1.1)
+    /// whether or not we move there; it counts against our active_connection_id_limit and is
+    /// retired like any other.
+    func notePreferredAddressCID(_ p: TransportParameters) {
+        guard role == .client, let pa = p.preferredAddress, !cids.currentRemote.isEmpty,
+              !cids.remote.contains(where: { $0.sequence == 1 || $0.id == pa.connectionID }) else { return }
+        cids.remote.append(ConnectionIDState.Remote(sequence: 1, id: pa.connectionID, token: pa.statelessResetToken))
+        syncPeerResetTokens()
+    }
+
+    /// The preferred address of the family in use (§18.2: an all-zero address and port means
+    /// that family is absent), nil when there is none.
+    func preferredAddressForCurrentFamily() -> SocketAddress? {
+        guard let pa = peerTransportParameters?.preferredAddress else { return nil }
+        switch remoteAddress.family {
+        case .ipv4:
+            let b = [pa.ipv4Address.0, pa.ipv4Address.1, pa.ipv4Address.2, pa.ipv4Address.3]
+            guard pa.ipv4Port != 0, b != [0, 0, 0, 0] else { return nil }
+            return SocketAddress(bytes: b, port: pa.ipv4Port)
+        case .ipv6:
+            guard pa.ipv6Port != 0, pa.ipv6Address.contains(where: { $0 != 0 }) else { return nil }
+            return SocketAddress(bytes: pa.ipv6Address, port: pa.ipv6Port)
+        case .unspecified:
+            return nil
+        }
+    }
+
+    /// Client, at handshake confirmation (§9.6.1: "Once the handshake is confirmed, the client
+    /// SHOULD select one of the two addresses provided by the server and initiate path
+    /// validation"): sends to the preferred address from now on with the CID that came with
+    /// it, probes it with PATH_CHALLENGE, and returns to the original address if validation
+    /// fails (the probe timers of the local migration). The switch comes first, as in our
+    /// active migration; until validation the original address stays the one to go back to.
+    func migrateToPreferredAddress(now: QuicInstant) {
+        guard role == .client, configuration.usesPreferredAddress, state == .open, paths.localProbe == nil,
+              let target = preferredAddressForCurrentFamily(), target != remoteAddress else { return }
+        if !cids.currentRemote.isEmpty {
+            // §9.6.1: the CID provided in preferred_address; §5.1.2: the handshake one retired.
+            guard cids.switchRemote(toSequence: 1) else { return }
+            syncPeerResetTokens()
+        }
+        let original = remoteAddress
+        remoteAddress = target
+        if !Self.onlyPortDiffers(original, target) { recovery.resetForNewPath() }   // §9.4
+        var g = SystemRandomNumberGenerator()
+        let timeout = max(3 * recovery.pto, 6 * kInitialRTT)   // §8.2.4
+        paths.localProbe = LocalPathProbe(data: g.next(), nextChallenge: now + recovery.pto, deadline: now + timeout,
+                                          previousLocal: paths.localAddress, previousRemote: original)
+        pingPending = true
+        counters.pathChanges += 1
+        emit(.peerAddressChanged(target))
+    }
+}
+
+extension ConnectionIDState {
+    /// Moves to the peer's CID of `sequence` and retires the one in use (RFC 9000 §5.1.2).
+    mutating func switchRemote(toSequence sequence: UInt64) -> Bool {
+        guard remote.indices.contains(activeRemote), remote[activeRemote].sequence != sequence,
+              remote.contains(where: { $0.sequence == sequence }) else { return false }
+        let old = remote.remove(at: activeRemote)
+        if !pendingRetirements.contains(old.sequence) { pendingRetirements.append(old.sequence) }
+        activeRemote = remote.firstIndex { $0.sequence == sequence } ?? 0
+        return true
     }
 }
