@@ -177,6 +177,21 @@ final class ClientMigrationTests: XCTestCase {
         XCTAssertEqual(localChanges(net, client), [])
     }
 
+    /// A server that sent disable_active_migration (MigrationEnabled = FALSE) still follows a
+    /// client whose address changes, after validating it: RFC 9000 §18.2 lets it ("proceed with
+    /// path validation and allow the peer to migrate"), a NAT rebinding cannot be told apart,
+    /// and MsQuic does the same.
+    func testServerThatDisabledMigrationFollowsARebinding() throws {
+        var serverConfig = SimConfigs.server()
+        serverConfig.transportParameters.disableActiveMigration = true
+        let (net, client, server) = try pair(server: serverConfig)
+        let moved = SocketAddress(ipv4: 10, 0, 5, 5, port: 7000)
+        try transfer(net, client, server, bytes: 100_000) { net.client.address = moved }
+        XCTAssertTrue(net.run(for: 10_000_000) { server.pathValidation == nil })
+        XCTAssertEqual(server.remoteAddress, moved)
+        XCTAssertNil(net.server.events(server).transportClose)
+    }
+
     /// A NAT rebinding (the client keeps its CID) leaves the server on its CID (§9.5 lets it).
     func testRebindingKeepsServerCID() throws {
         let (net, client, server) = try pair()
