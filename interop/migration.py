@@ -9,7 +9,12 @@ LOCAL_ADDRESS_CHANGED and still be on the new address at the end (the new path v
 own server must report PEER_ADDRESS_CHANGED. The server is our msquic_peer or aioquic's
 (aioquic_peer.py).
 
-    migration.py --peer PATH --certs DIR --server ours|aioquic [--new-address]
+With --blocked the client talks to the server through a UDP relay that plays a firewall: it
+forwards only datagrams from the client's first address, so the new path never validates; the
+client must return to its old address (a second LOCAL_ADDRESS_CHANGED, RFC 9000 §8.2.4) and the
+echo complete from there.
+
+    migration.py --peer PATH --certs DIR --server ours|aioquic [--new-address] [--blocked]
 
 Exit 0 on success, 1 on failure, 77 when the case cannot run here (aioquic missing, 127.0.0.2
 not bindable). Everything is on loopback, every wait is bounded, every process is stopped.
@@ -17,6 +22,7 @@ not bindable). Everything is on loopback, every wait is bounded, every process i
 
 import argparse
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -55,12 +61,49 @@ def read_port(process, deadline):
     return None
 
 
+class Firewall:
+    """A UDP relay on 127.0.0.1 that forwards the first client address only (both ways)."""
+
+    def __init__(self, server_port):
+        self.down = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.down.bind(("127.0.0.1", 0))
+        self.up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.up.connect(("127.0.0.1", server_port))
+        self.client = None
+        self.blocked = 0
+
+    @property
+    def port(self):
+        return self.down.getsockname()[1]
+
+    def pump(self, timeout):
+        ready, _, _ = select.select([self.down, self.up], [], [], timeout)
+        for s in ready:
+            if s is self.down:
+                data, source = self.down.recvfrom(65535)
+                if self.client is None:
+                    self.client = source
+                if source == self.client:
+                    self.up.send(data)
+                else:
+                    self.blocked += 1
+            else:
+                data = self.up.recv(65535)
+                if self.client is not None:
+                    self.down.sendto(data, self.client)
+
+    def close(self):
+        self.down.close()
+        self.up.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--peer", required=True)
     parser.add_argument("--certs", required=True)
     parser.add_argument("--server", choices=["ours", "aioquic"], default="ours")
     parser.add_argument("--new-address", action="store_true")
+    parser.add_argument("--blocked", action="store_true")
     parser.add_argument("--bytes", type=int, default=3_000_000)
     args = parser.parse_args()
 
@@ -92,20 +135,36 @@ def main():
         if port is None:
             print("FAIL: the server did not start")
             return 1
-        client = start([args.peer, "client", "--port", str(port), "--insecure", "--mode", "echo",
-                        "--bytes", str(args.bytes), "--timeout", "40", "--migrate", target])
-        try:
-            out, _ = client.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
+        firewall = Firewall(port) if args.blocked else None
+        cmd = [args.peer, "client", "--port", str(firewall.port if firewall else port), "--insecure", "--mode", "echo",
+               "--bytes", str(args.bytes), "--timeout", "40", "--migrate", target]
+        if firewall:
+            cmd.append("--migrate-blocked")
+        client = start(cmd)
+        if firewall:
+            deadline = time.time() + 60
+            while client.poll() is None and time.time() < deadline:
+                firewall.pump(0.05)
             stop(client)
             out = client.stdout.read()
+            firewall.close()
+            print(f"firewall: {firewall.blocked} datagrams from the new path dropped")
+        else:
+            try:
+                out, _ = client.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                stop(client)
+                out = client.stdout.read()
         stop(server)
         server_out = server.stdout.read()
         print(out.strip())
         changed = [line for line in out.splitlines() if "LOCAL_ADDRESS_CHANGED" in line]
         migrated = [line for line in out.splitlines() if "migrated from port" in line]
         ok = client.returncode == 0 and "RESULT ok" in out and changed and migrated
-        if args.server == "ours":
+        if args.blocked:
+            # Through the firewall the server sees one address: the return is the client's.
+            ok = ok and len(changed) >= 2 and "returned to port" in out and firewall.blocked > 0
+        elif args.server == "ours":
             moved = [line for line in server_out.splitlines() if "PEER_ADDRESS_CHANGED" in line]
             print("\n".join(moved) or "no PEER_ADDRESS_CHANGED line from the server")
             ok = ok and bool(moved)

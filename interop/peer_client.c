@@ -289,6 +289,20 @@ static int migrate_midway(HQUIC Connection, CLIENT_CONNECTION* C, CLIENT_STREAM*
     }
     say("EVENT client migrated from port %u to %s:%u", (unsigned)QuicAddrGetPort(&Before), Opt.Migrate,
         (unsigned)QuicAddrGetPort(&After));
+    if (Opt.MigrateBlocked) {
+        /* The new path never validates (RFC 9000 §8.2.4): back to the old address. */
+        if (event_wait(&C->LocalAddressChanged, 2, 20000) < 2) {
+            say("EVENT client no return to the old address after the blocked migration");
+            return 0;
+        }
+        Size = sizeof(After);
+        if (QUIC_FAILED(Api->GetParam(Connection, QUIC_PARAM_CONN_LOCAL_ADDRESS, &Size, &After)) ||
+            QuicAddrGetPort(&After) != QuicAddrGetPort(&Before)) {
+            say("EVENT client GetParam(LOCAL_ADDRESS) is not the old address after the return");
+            return 0;
+        }
+        say("EVENT client returned to port %u", (unsigned)QuicAddrGetPort(&After));
+    }
     return 1;
 }
 
@@ -527,7 +541,7 @@ static int client_connection(const uint8_t* Ticket, uint32_t TicketLength, uint8
             Ok = 0;
         }
         Ok = Streams != NULL && finish_streams(Streams, 0) && !Failed && Ok;
-        if (Opt.Migrate != NULL && Ok) {
+        if (Opt.Migrate != NULL && !Opt.MigrateBlocked && Ok) {
             /* After the echo, the connection must still be on the migrated address (the new
                path was validated: no fallback). */
             QUIC_ADDR Now;
