@@ -34,12 +34,8 @@ extension ConnectionObject {
     func migrateLocal(to requested: UDPAddress) -> QuicStatus {
         worker.assertIsCurrent()
         guard let core, let binding, !core.isClosed, !shutdownRequested else { return Status.invalidState }
-        if let refusal = core.localMigrationRefusal {
-            switch refusal {
-            case .notClient, .closed, .handshakeNotConfirmed, .peerDisabledMigration, .noSpareConnectionID:
-                return Status.invalidState
-            }
-        }
+        // Not a client, closing, not confirmed, disable_active_migration, no spare CID.
+        if core.localMigrationRefusal != nil { return Status.invalidState }
         // QUIC_SETTINGS.MigrationEnabled = FALSE: this client does not migrate.
         if let configuration, configuration.connectionSettings(ownSettings)[.migrationEnabled] == 0 {
             return Status.invalidState
