@@ -22,6 +22,7 @@
 #include "msquicp.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -336,16 +337,32 @@ static void test_server_disabled(HQUIC Configuration)
     stop_server(&S);
 }
 
+/* Open file descriptors of this process (sockets the migrations opened must all be closed). */
+static int open_fds(void)
+{
+    int Count = 0;
+    DIR* D = opendir("/proc/self/fd");
+    struct dirent* E;
+    if (D == NULL) return -1;
+    while ((E = readdir(D)) != NULL) {
+        if (E->d_name[0] != '.') Count++;
+    }
+    closedir(D);
+    return Count;
+}
+
 int main(void)
 {
     SERVER S;
     HQUIC Listener = NULL;
     QUIC_STATUS Status;
+    int FdsBefore;
     tu_start_watchdog(100);
     if (tu_cert_dir() == NULL) {
         CHECK(0, "certificates available");
         return tu_finish();
     }
+    FdsBefore = open_fds();
     if (MsQuicOpen2(&Api) != QUIC_STATUS_SUCCESS || QUIC_FAILED(Api->RegistrationOpen(NULL, &Registration))) {
         CHECK(0, "MsQuicOpen2 and RegistrationOpen");
         return tu_finish();
@@ -369,5 +386,6 @@ int main(void)
     if (Configuration != NULL) Api->ConfigurationClose(Configuration);
     Api->RegistrationClose(Registration);
     MsQuicClose(Api);
+    CHECK(open_fds() == FdsBefore, "no socket left open after MsQuicClose (%d fds before, %d after)", FdsBefore, open_fds());
     return tu_finish();
 }
