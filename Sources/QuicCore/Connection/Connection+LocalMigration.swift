@@ -164,6 +164,15 @@ extension Connection {
     /// CID of ours it had not used (a deliberate migration, not a NAT rebinding), we answer
     /// on the new path with an unused CID of the peer too, if it gave us one, so that the
     /// two paths cannot be linked by their CIDs; a rebinding peer keeps its CID and so do we.
+    /// The DCID of a PATH_RESPONSE sent to a probed address (RFC 9000 §9.5: "MUST NOT reuse a
+    /// connection ID when sending to more than one destination address"): the peer's unused CID
+    /// of lowest sequence, the one `useFreshPeerCIDForNewPath` moves to if the peer then migrates
+    /// there with a new CID; the current one when the peer gave no other.
+    var probedPathDCID: ConnectionID {
+        let active = cids.remote.indices.contains(cids.activeRemote) ? cids.remote[cids.activeRemote].sequence : nil
+        return cids.remote.filter { $0.sequence != active }.min { $0.sequence < $1.sequence }?.id ?? cids.currentRemote
+    }
+
     func useFreshPeerCIDForNewPath() {
         guard let used = paths.peerDCIDOnPath, let now = paths.datagramDCID, used != now,
               !cids.currentRemote.isEmpty, cids.switchRemote() else { return }

@@ -187,7 +187,8 @@ extension Connection {
         let pnLength = PacketNumber.encodedLength(fullPacketNumber: pn, largestAcknowledged: s.largestAcked)
         let truncated = PacketNumber.truncate(pn, length: pnLength)
         var w = WireWriter(buffer, start: start, end: end)
-        let dcid = cids.currentRemote
+        // RFC 9000 §9.5: a PATH_RESPONSE to a probed address goes on another CID of the peer.
+        let dcid = probeReplyInProgress != nil ? probedPathDCID : cids.currentRemote
         do {
             if space == .application && !sendingZeroRTT {
                 return (try PacketHeaderWriter.writeShortHeader(into: &w, dcid: dcid, truncatedPacketNumber: truncated,
