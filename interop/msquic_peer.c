@@ -26,6 +26,12 @@
  *       --version 1|2|2,1 the QUIC versions (first = initial; QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS).
  *       --expect-fail version: the server's Version Negotiation lists none of them
  *       (QUIC_STATUS_VER_NEG_ERROR).
+ *       --migrate A (echo): once a third of the echo is back, SetParam(QUIC_PARAM_CONN_LOCAL_ADDRESS)
+ *       to A:0 (client active migration, RFC 9000 §9.2); the run fails unless the call succeeds,
+ *       LOCAL_ADDRESS_CHANGED is raised and the echo completes from the new local address.
+ *       --migrate-blocked (with --migrate): the new path does not reach the server; the
+ *       connection must come back to its old address (a second LOCAL_ADDRESS_CHANGED) and
+ *       the echo complete from there.
  *
  * Output: "EVENT ..." lines, then "RESULT ok ..." or "RESULT fail ...". Exit 0 on success,
  * 1 on failure, 77 (CTest's skip code) when ListenerOpen/ConnectionOpen answer
@@ -288,6 +294,8 @@ int main(int argc, char** argv)
         {"conn-flow-control-window", required_argument, NULL, 'W'},
         {"stateless-reset-key", required_argument, NULL, 'R'},
         {"initial-rtt-ms", required_argument, NULL, 'T'},
+        {"migrate", required_argument, NULL, 'M'},
+        {"migrate-blocked", no_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
     const QUIC_REGISTRATION_CONFIG RegConfig = {"msquic_peer", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
@@ -331,6 +339,8 @@ int main(int argc, char** argv)
         case 'W': Opt.ConnFlowControlWindow = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'R': Opt.StatelessResetKey = optarg; break;
         case 'T': Opt.InitialRttMs = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'M': Opt.Migrate = optarg; break;
+        case 'B': Opt.MigrateBlocked = 1; break;
         default: usage(); return 2;
         }
     }

@@ -47,6 +47,8 @@ typedef struct OPTIONS {
     uint32_t InitialRttMs;
     unsigned TimeoutSeconds;
     int ZeroRtt;
+    const char* Migrate;   /* client echo: move to this local IPv4 address mid-transfer */
+    int MigrateBlocked;    /* --migrate-blocked: the new path is firewalled, expect the return */
 } OPTIONS;
 
 extern OPTIONS Opt;
