@@ -236,13 +236,26 @@ public final class QlogTrace: ConnectionObserver {
         beginEvent("transport:migration_state_updated", now: now)
         json.field("state", validating ? "probing_started" : "migration_complete")
         json.object("path_remote")
-        if remote.family == .ipv6 {
-            json.key("ip_v6"); writeIP(remote); json.field("port_v6", UInt64(remote.port))
-        } else {
-            json.key("ip_v4"); writeIP(remote); json.field("port_v4", UInt64(remote.port))
-        }
+        writeAddress(remote)
         json.endObject()
         endEvent()
+    }
+
+    public func localAddressChanged(to local: SocketAddress, now: QuicInstant) {
+        beginEvent("transport:migration_state_updated", now: now)
+        json.field("state", "migration_started")
+        json.object("path_local")
+        writeAddress(local)
+        json.endObject()
+        endEvent()
+    }
+
+    private func writeAddress(_ a: SocketAddress) {
+        if a.family == .ipv6 {
+            json.key("ip_v6"); writeIP(a); json.field("port_v6", UInt64(a.port))
+        } else {
+            json.key("ip_v4"); writeIP(a); json.field("port_v4", UInt64(a.port))
+        }
     }
 
     public func metricsUpdated(_ m: ObservedRecoveryMetrics, now: QuicInstant) {

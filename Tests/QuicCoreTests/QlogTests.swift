@@ -36,6 +36,7 @@ final class RecordingObserver: ConnectionObserver {
     func connectionStateUpdated(_ state: ObservedConnectionState, now: QuicInstant) { names.append("state:\(state)") }
     func connectionClosed(_ reason: ConnectionCloseReason, now: QuicInstant) { names.append("connection_closed") }
     func peerAddressChanged(to remote: SocketAddress, validating: Bool, now: QuicInstant) { names.append("migration") }
+    func localAddressChanged(to local: SocketAddress, now: QuicInstant) { names.append("local_migration") }
     func metricsUpdated(_ metrics: ObservedRecoveryMetrics, now: QuicInstant) {
         names.append("metrics_updated"); self.metrics.append(metrics)
     }
@@ -243,6 +244,56 @@ final class QlogTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(uses, 15)
+    }
+
+    /// A client migration (RFC 9000 §9.2): the client's trace records its new local address,
+    /// the server's the peer's new address under validation, and both the PATH_CHALLENGE /
+    /// PATH_RESPONSE frames of the validation (§8.2).
+    func testMigrationEvents() throws {
+        let factory = RecordingFactory(writeJSON: true)
+        var serverConfig = SimConfigs.server()
+        serverConfig.observerFactory = factory
+        let net = SimConfigs.network(server: serverConfig)
+        var clientConfig = SimConfigs.client()
+        clientConfig.observerFactory = factory
+        let client = try net.connect(clientConfig)
+        XCTAssertTrue(net.run { client.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeConfirmed ?? false) })
+        let server = try XCTUnwrap(net.server.accepted.first)
+        client.noteLocalAddress(net.client.address)
+        net.clientAlsoReceivesAt = [net.client.address]
+        net.tap = { toServer, bytes in
+            if toServer { net.client.address = client.localAddress }
+            return bytes
+        }
+        let newAddress = SocketAddress(ipv4: 10, 0, 0, 3, port: 5100)
+        XCTAssertTrue(net.run(for: 2_000_000) { client.recovery.recovery.bytesInFlight == 0 })
+        try client.migrate(toLocal: newAddress, now: net.now)
+        XCTAssertTrue(net.run(for: 10_000_000) { !client.isProbingLocalPath && server.pathValidation == nil })
+        client.close(errorCode: 0, now: net.now)
+        XCTAssertTrue(net.run { client.isClosed && server.isClosed })
+        func events(_ role: EndpointRole) throws -> [[String: Any]] {
+            let (_, sink) = try XCTUnwrap(factory.traces[role])
+            return try sink.bytes.split(separator: 0x1e).dropFirst().map {
+                try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0)) as? [String: Any])
+            }
+        }
+        func frames(_ es: [[String: Any]], _ name: String) -> [String] {
+            es.filter { $0["name"] as? String == name }.flatMap { e in
+                (((e["data"] as? [String: Any])?["frames"] as? [[String: Any]]) ?? []).compactMap { $0["frame_type"] as? String }
+            }
+        }
+        let c = try events(.client), s = try events(.server)
+        let cm = c.filter { $0["name"] as? String == "transport:migration_state_updated" }.compactMap { $0["data"] as? [String: Any] }
+        XCTAssertEqual(cm.first?["state"] as? String, "migration_started")
+        XCTAssertEqual((cm.first?["path_local"] as? [String: Any])?["ip_v4"] as? String, "10.0.0.3")
+        let sm = s.filter { $0["name"] as? String == "transport:migration_state_updated" }.compactMap { $0["data"] as? [String: Any] }
+        XCTAssertEqual(sm.first?["state"] as? String, "probing_started")
+        XCTAssertEqual((sm.first?["path_remote"] as? [String: Any])?["port_v4"] as? Int, 5100)
+        XCTAssertTrue(frames(c, "transport:packet_sent").contains("path_challenge"))
+        XCTAssertTrue(frames(s, "transport:packet_received").contains("path_challenge"))
+        XCTAssertTrue(frames(s, "transport:packet_sent").contains("path_response"))
+        XCTAssertTrue(frames(s, "transport:packet_sent").contains("path_challenge"))
+        XCTAssertTrue(frames(c, "transport:packet_received").contains("path_response"))
     }
 
     func testFileNameConvention() {

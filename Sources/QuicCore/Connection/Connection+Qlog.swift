@@ -110,6 +110,8 @@ extension Connection {
                                  chosen: version, now: now)
         case .peerAddressChanged(let remote):
             q.peerAddressChanged(to: remote, validating: pathValidation != nil, now: now)
+        case .localAddressChanged(let local):
+            q.localAddressChanged(to: local, now: now)
         case .shutdownComplete:
             q.connectionStateUpdated(.closed, now: now)
             if let r = closeReason { q.connectionClosed(r, now: now) }

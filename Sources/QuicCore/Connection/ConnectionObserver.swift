@@ -97,6 +97,9 @@ public protocol ConnectionObserver: AnyObject {
     /// The peer's address changed (RFC 9000 §9.3): the connection now sends to `remote`;
     /// `validating` when a path validation of it is in progress (§8.2).
     func peerAddressChanged(to remote: SocketAddress, validating: Bool, now: QuicInstant)
+    /// This endpoint now sends from `local` (RFC 9000 §9.2 migration, or the return after a
+    /// failed validation, §9.3.2).
+    func localAddressChanged(to local: SocketAddress, now: QuicInstant)
     func metricsUpdated(_ metrics: ObservedRecoveryMetrics, now: QuicInstant)
     func packetLost(type: ObservedPacketType, packetNumber: UInt64, now: QuicInstant)
     func congestionStateUpdated(from old: ObservedCongestionState, to new: ObservedCongestionState, now: QuicInstant)
