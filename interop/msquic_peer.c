@@ -7,6 +7,8 @@
  *       [--conn-flow-control-window N]   (QUIC_SETTINGS.ConnFlowControlWindow: our initial_max_data)
  *       [--stateless-reset-key HEX64]    (QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY, 32 bytes)
  *       [--initial-rtt-ms N]             (QUIC_SETTINGS.InitialRttMs)
+ *       [--retry-memory-percent N]       (QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT; 0: Retry always)
+ *       [--handshake-idle-timeout-ms N]  (QUIC_SETTINGS.HandshakeIdleTimeoutMs; default here 5000)
  *       Listens on --host (127.0.0.1), prints "LISTENING <port>", echoes every
  *       bidirectional stream (data and FIN) and every DATAGRAM, prints one line per
  *       connection event, and runs until SIGTERM/SIGINT.
@@ -38,7 +40,7 @@
 
 OPTIONS Opt = {
     .Host = "127.0.0.1", .ServerName = "localhost", .Alpn = "swiftquic-interop",
-    .Bytes = 1024, .Streams = 1, .Mode = "echo", .TimeoutSeconds = 30,
+    .Bytes = 1024, .Streams = 1, .Mode = "echo", .TimeoutSeconds = 30, .RetryMemoryPercent = -1,
 };
 
 const QUIC_API_TABLE* Api;
@@ -128,10 +130,10 @@ void print_stats(const char* Who, HQUIC Connection)
     QUIC_STATUS S2 = Api->GetParam(Connection, QUIC_PARAM_CONN_QUIC_VERSION, &Length, &Version);
     if (QUIC_SUCCEEDED(S1)) {
         say("EVENT %s stats version=0x%08x keyupdates=%u resumed=%u sent_packets=%llu recv_packets=%llu "
-            "lost=%llu rtt_us=%u",
+            "lost=%llu rtt_us=%u retry=%u",
             Who, QUIC_SUCCEEDED(S2) ? Version : 0, Stats.KeyUpdateCount, (unsigned)Stats.ResumptionSucceeded,
             (unsigned long long)Stats.SendTotalPackets, (unsigned long long)Stats.RecvTotalPackets,
-            (unsigned long long)Stats.SendSuspectedLostPackets, Stats.Rtt);
+            (unsigned long long)Stats.SendSuspectedLostPackets, Stats.Rtt, (unsigned)Stats.StatelessRetry);
     } else {
         say("EVENT %s stats unavailable status=0x%x", Who, (unsigned)S1);
     }
@@ -160,7 +162,7 @@ static QUIC_STATUS open_configuration(void)
     Settings.IsSet.IdleTimeoutMs = 1;
     Settings.IdleTimeoutMs = 10000;
     Settings.IsSet.HandshakeIdleTimeoutMs = 1;
-    Settings.HandshakeIdleTimeoutMs = 5000;
+    Settings.HandshakeIdleTimeoutMs = Opt.HandshakeIdleTimeoutMs != 0 ? Opt.HandshakeIdleTimeoutMs : 5000;
     Settings.IsSet.DisconnectTimeoutMs = 1;
     Settings.DisconnectTimeoutMs = 5000;
     Settings.IsSet.DatagramReceiveEnabled = 1;
@@ -270,7 +272,7 @@ static void usage(void)
             "       [--cert F --key F] [--ca F | --insecure] [--mode echo|datagram|handshake|resume]\n"
             "       [--bytes N] [--streams K] [--version 1|2[,..]] [--expect-fail alpn|cert|version]\n"
             "       [--max-bytes-per-key N] [--conn-flow-control-window N] [--stateless-reset-key HEX64]\n"
-            "       [--initial-rtt-ms N]\n"
+            "       [--initial-rtt-ms N] [--retry-memory-percent N] [--handshake-idle-timeout-ms N]\n"
             "       [--timeout S] [--zero-rtt]\n");
 }
 
@@ -288,6 +290,8 @@ int main(int argc, char** argv)
         {"conn-flow-control-window", required_argument, NULL, 'W'},
         {"stateless-reset-key", required_argument, NULL, 'R'},
         {"initial-rtt-ms", required_argument, NULL, 'T'},
+        {"retry-memory-percent", required_argument, NULL, 'Y'},
+        {"handshake-idle-timeout-ms", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
     const QUIC_REGISTRATION_CONFIG RegConfig = {"msquic_peer", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
@@ -331,6 +335,8 @@ int main(int argc, char** argv)
         case 'W': Opt.ConnFlowControlWindow = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'R': Opt.StatelessResetKey = optarg; break;
         case 'T': Opt.InitialRttMs = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'Y': Opt.RetryMemoryPercent = (int)strtol(optarg, NULL, 10); break;
+        case 'H': Opt.HandshakeIdleTimeoutMs = strtoull(optarg, NULL, 10); break;
         default: usage(); return 2;
         }
     }
@@ -377,6 +383,16 @@ int main(int argc, char** argv)
         Status = Api->SetParam(NULL, QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY, sizeof(Key), Key);
         if (QUIC_FAILED(Status)) {
             say("RESULT fail SetParam(GLOBAL_STATELESS_RESET_KEY) status=0x%x", (unsigned)Status);
+            return 1;
+        }
+    }
+    if (Opt.RetryMemoryPercent >= 0) {
+        /* QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT: 0 = every client without a validated address
+           gets a Retry first (RFC 9000 §8.1.2); a NEW_TOKEN token validates it (§8.1.3). */
+        uint16_t Percent = (uint16_t)Opt.RetryMemoryPercent;
+        Status = Api->SetParam(NULL, QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT, sizeof(Percent), &Percent);
+        if (QUIC_FAILED(Status)) {
+            say("RESULT fail SetParam(GLOBAL_RETRY_MEMORY_PERCENT) status=0x%x", (unsigned)Status);
             return 1;
         }
     }

@@ -45,6 +45,8 @@ typedef struct OPTIONS {
     uint32_t ConnFlowControlWindow;
     const char* StatelessResetKey;
     uint32_t InitialRttMs;
+    int RetryMemoryPercent;     /* -1: not set */
+    uint64_t HandshakeIdleTimeoutMs;   /* 0: msquic_peer's 5000 */
     unsigned TimeoutSeconds;
     int ZeroRtt;
 } OPTIONS;

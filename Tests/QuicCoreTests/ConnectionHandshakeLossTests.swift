@@ -138,6 +138,28 @@ final class ConnectionHandshakeLossTests: XCTestCase {
         }
     }
 
+    /// Found with aioquic as client at 30% loss: the server's packet with HANDSHAKE_DONE is
+    /// lost, and so are the client's ACKs of the server's next probes. The server's PTO probes
+    /// must repeat HANDSHAKE_DONE (RFC 9002 §6.2.4) rather than be bare PINGs, or the client
+    /// stays unconfirmed (RFC 9001 §4.1.2) until the ACKs get through, here 3 s later.
+    func testServerProbesRepeatHandshakeDone() throws {
+        let net = SimConfigs.network(seed: 4, server: SimConfigs.server())
+        var serverShort = 0
+        let blockClientOneRTTUntil = net.now + .seconds(3)
+        net.tap = { toServer, bytes in
+            guard let first = bytes.first, first & 0x80 == 0 else { return bytes }  // short headers only
+            if toServer { return net.now < blockClientOneRTTUntil ? nil : bytes }
+            serverShort += 1
+            return serverShort <= 1 ? nil : bytes   // the server's first 1-RTT datagram: HANDSHAKE_DONE
+        }
+        let client = try net.connect(SimConfigs.client())
+        XCTAssertTrue(net.run(for: 10_000_000) { net.server.accepted.first?.isHandshakeComplete ?? false })
+        let serverDone = net.now
+        XCTAssertTrue(net.run(for: 10_000_000) { client.isHandshakeConfirmed })
+        XCTAssertGreaterThan(serverShort, 1)
+        XCTAssertLessThan(net.now - serverDone, .seconds(1), "HANDSHAKE_DONE came only after \(net.now - serverDone)")
+    }
+
     /// 30% random loss both ways: 50 handshakes, every one completes (virtual time). Before
     /// probes repeated their CRYPTO data, seed 12 did not complete within 60 s.
     func testFiftyHandshakesAtThirtyPercentLoss() throws {

@@ -143,6 +143,7 @@ extension Connection {
             }
         } else {
             streams.requeueUnacknowledged()
+            requeueUnacknowledgedControlFrames()
         }
     }
 
