@@ -51,7 +51,7 @@ def make_configuration(args, is_client):
     config = QuicConfiguration(
         is_client=is_client,
         alpn_protocols=args.alpn.split(","),
-        idle_timeout=10.0,
+        idle_timeout=args.idle_timeout,
         max_datagram_frame_size=65536 if args.datagram or args.mode == "datagram" else None,
     )
     if args.cipher:
@@ -380,6 +380,7 @@ def main():
     parser.add_argument("--use-token", action="store_true",
                         help="client, resume mode: the second connection sends the first one's NEW_TOKEN token")
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--idle-timeout", type=float, default=10.0, help="QuicConfiguration.idle_timeout, seconds")
     parser.add_argument("--keylog")
     parser.add_argument("--qlog")
     args = parser.parse_args()

@@ -45,6 +45,6 @@ enum NewTokenCache {
         }
     }
 
-    /// Tests: how many servers have a token.
-    static var count: Int { state.withLock { $0.tokens.count } }
+    /// Tests: whether a server has a token waiting.
+    static func contains(_ key: String) -> Bool { state.withLock { $0.tokens[key] != nil } }
 }
