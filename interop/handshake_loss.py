@@ -124,12 +124,15 @@ class Relay:
             data, source = s.recvfrom(65535)
         except OSError:
             return
-        if s is self.front:
-            self.client = source
-            if not self.lose("client"):
-                self.up.sendto(data, self.server)
-        elif self.client is not None and not self.lose("server"):
-            self.front.sendto(data, self.client)
+        try:
+            if s is self.front:
+                self.client = source
+                if not self.lose("client"):
+                    self.up.sendto(data, self.server)
+            elif self.client is not None and not self.lose("server"):
+                self.front.sendto(data, self.client)
+        except OSError:
+            pass  # e.g. ICMP unreachable reported on a later send: that datagram is lost
 
     def close(self):
         self.front.close()
@@ -144,6 +147,7 @@ class Pump(threading.Thread):
         self.lock = threading.Lock()
         self.owners = {}
         self.running = True
+        self.failed = False
 
     def add(self, relay):
         with self.lock:
@@ -151,12 +155,24 @@ class Pump(threading.Thread):
             self.owners[relay.up] = relay
 
     def remove(self, relay):
+        # Under the lock: the pump never reads or sends on a socket closed under it (an
+        # exception there once ended the pump thread and stalled every later handshake).
         with self.lock:
             self.owners.pop(relay.front, None)
             self.owners.pop(relay.up, None)
-        relay.close()
+            relay.close()
 
     def run(self):
+        try:
+            self.loop()
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            self.failed = True
+            raise
+
+    def loop(self):
         while self.running:
             with self.lock:
                 sockets = list(self.owners)
@@ -166,12 +182,12 @@ class Pump(threading.Thread):
             try:
                 ready, _, _ = select.select(sockets, [], [], 0.05)
             except (OSError, ValueError):
-                continue  # a relay closed under us
-            for s in ready:
-                with self.lock:
+                continue  # a relay was closed between the listing and the select
+            with self.lock:
+                for s in ready:
                     relay = self.owners.get(s)
-                if relay is not None:
-                    relay.on_readable(s)
+                    if relay is not None:
+                        relay.on_readable(s)
 
 
 # ---- peers ----------------------------------------------------------------------------
@@ -348,6 +364,8 @@ def main():
     completed = sum(r["ok"] for r in results)
     times = sorted(r["elapsed"] for r in results)
     failures = []
+    if pump.failed:
+        failures.append("the relay thread died (a harness bug: the results above do not count)")
     if completed != args.count:
         failures.append(f"{args.count - completed} of {args.count} handshakes did not complete")
     if args.server_kind == "ours":
