@@ -197,7 +197,9 @@ class Pump(threading.Thread):
 # (MsQuic's default is 10 s, msquic_peer's 5 s). Within 10 s a side gets 3-4 PTO rounds; in about
 # 1 of 300 handshakes every datagram of one side in that time is lost (seen: our client's seven
 # datagrams answered by ngtcp2's five, all five lost), which 20 s (one more round) makes rare.
-OURS_SETTINGS = ["--handshake-idle-timeout-ms", "20000"]
+# The engine bounds the handshake by min(IdleTimeoutMs, HandshakeIdleTimeoutMs), so IdleTimeoutMs
+# is raised with it (msquic_peer's 10 s would otherwise still cut the handshake at 10 s).
+OURS_SETTINGS = ["--handshake-idle-timeout-ms", "20000", "--idle-timeout-ms", "30000"]
 # aioquic_peer's client: idle timeout 30 s instead of 10 s (aioquic has no separate handshake
 # timeout; seen: its six Initials in 10 s all lost).
 AIO_SETTINGS = ["--idle-timeout", "30"]

@@ -9,6 +9,7 @@
  *       [--initial-rtt-ms N]             (QUIC_SETTINGS.InitialRttMs)
  *       [--retry-memory-percent N]       (QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT; 0: Retry always)
  *       [--handshake-idle-timeout-ms N]  (QUIC_SETTINGS.HandshakeIdleTimeoutMs; default here 5000)
+ *       [--idle-timeout-ms N]            (QUIC_SETTINGS.IdleTimeoutMs; default here 10000)
  *       Listens on --host (127.0.0.1), prints "LISTENING <port>", echoes every
  *       bidirectional stream (data and FIN) and every DATAGRAM, prints one line per
  *       connection event, and runs until SIGTERM/SIGINT.
@@ -160,7 +161,7 @@ static QUIC_STATUS open_configuration(void)
 
     memset(&Settings, 0, sizeof(Settings));
     Settings.IsSet.IdleTimeoutMs = 1;
-    Settings.IdleTimeoutMs = 10000;
+    Settings.IdleTimeoutMs = Opt.IdleTimeoutMs != 0 ? Opt.IdleTimeoutMs : 10000;
     Settings.IsSet.HandshakeIdleTimeoutMs = 1;
     Settings.HandshakeIdleTimeoutMs = Opt.HandshakeIdleTimeoutMs != 0 ? Opt.HandshakeIdleTimeoutMs : 5000;
     Settings.IsSet.DisconnectTimeoutMs = 1;
@@ -273,6 +274,7 @@ static void usage(void)
             "       [--bytes N] [--streams K] [--version 1|2[,..]] [--expect-fail alpn|cert|version]\n"
             "       [--max-bytes-per-key N] [--conn-flow-control-window N] [--stateless-reset-key HEX64]\n"
             "       [--initial-rtt-ms N] [--retry-memory-percent N] [--handshake-idle-timeout-ms N]\n"
+            "       [--idle-timeout-ms N]\n"
             "       [--timeout S] [--zero-rtt]\n");
 }
 
@@ -292,6 +294,7 @@ int main(int argc, char** argv)
         {"initial-rtt-ms", required_argument, NULL, 'T'},
         {"retry-memory-percent", required_argument, NULL, 'Y'},
         {"handshake-idle-timeout-ms", required_argument, NULL, 'H'},
+        {"idle-timeout-ms", required_argument, NULL, 'i'},
         {NULL, 0, NULL, 0},
     };
     const QUIC_REGISTRATION_CONFIG RegConfig = {"msquic_peer", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
@@ -337,6 +340,7 @@ int main(int argc, char** argv)
         case 'T': Opt.InitialRttMs = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'Y': Opt.RetryMemoryPercent = (int)strtol(optarg, NULL, 10); break;
         case 'H': Opt.HandshakeIdleTimeoutMs = strtoull(optarg, NULL, 10); break;
+        case 'i': Opt.IdleTimeoutMs = strtoull(optarg, NULL, 10); break;
         default: usage(); return 2;
         }
     }

@@ -47,6 +47,7 @@ typedef struct OPTIONS {
     uint32_t InitialRttMs;
     int RetryMemoryPercent;     /* -1: not set */
     uint64_t HandshakeIdleTimeoutMs;   /* 0: msquic_peer's 5000 */
+    uint64_t IdleTimeoutMs;            /* 0: msquic_peer's 10000 */
     unsigned TimeoutSeconds;
     int ZeroRtt;
 } OPTIONS;
