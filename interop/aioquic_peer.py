@@ -51,7 +51,7 @@ def make_configuration(args, is_client):
     config = QuicConfiguration(
         is_client=is_client,
         alpn_protocols=args.alpn.split(","),
-        idle_timeout=10.0,
+        idle_timeout=args.idle_timeout,
         max_datagram_frame_size=65536 if args.datagram or args.mode == "datagram" else None,
     )
     if args.cipher:
@@ -212,15 +212,18 @@ def close_error(protocol):
     return close
 
 
-async def client_connection(args, config, ticket_store=None, early=False):
-    """One connection; returns the protocol after the exchange."""
+async def client_connection(args, config, ticket_store=None, early=False, token_store=None):
+    """One connection; returns the protocol after the exchange. token_store: a list that
+    collects the tokens of NEW_TOKEN frames (RFC 9000 §8.1.3)."""
     handler = (lambda t: ticket_store.append(t)) if ticket_store is not None else None
+    on_token = (lambda t: token_store.append(t)) if token_store is not None else None
     async with connect(
         args.host,
         args.port,
         configuration=config,
         create_protocol=EchoClientProtocol,
         session_ticket_handler=handler,
+        token_handler=on_token,
         wait_connected=not early,
     ) as protocol:
         if early:
@@ -270,9 +273,15 @@ async def client_connection(args, config, ticket_store=None, early=False):
                 if ticket_store:
                     break
                 await asyncio.sleep(0.1)
+        if token_store is not None:
+            for _ in range(30):
+                if token_store:
+                    break
+                await asyncio.sleep(0.1)
         hs = protocol.handshake
         say(
-            f"EVENT client handshake alpn={hs.alpn_protocol if hs else None} "
+            f"EVENT client handshake retries={getattr(protocol._quic, '_retry_count', '?')} "
+            f"token_sent={len(config.token)} alpn={hs.alpn_protocol if hs else None} "
             f"version=0x{protocol._quic._version:08x} resumed={int(hs.session_resumed) if hs else '?'} "
             f"early_data={int(hs.early_data_accepted) if hs else '?'}"
         )
@@ -311,7 +320,8 @@ async def run_client(args):
 
     if args.mode == "resume":
         tickets = []
-        await client_connection(args, config, ticket_store=tickets)
+        tokens = [] if args.use_token else None
+        await client_connection(args, config, ticket_store=tickets, token_store=tokens)
         if not tickets:
             say("RESULT fail no session ticket received")
             return 1
@@ -322,6 +332,13 @@ async def run_client(args):
         )
         config2 = make_configuration(args, is_client=True)
         config2.session_ticket = ticket
+        if args.use_token:
+            # RFC 9000 §8.1.3: the token of the first connection's NEW_TOKEN in the Initials.
+            if not tokens:
+                say("RESULT fail no NEW_TOKEN received")
+                return 1
+            say(f"EVENT client NEW_TOKEN received length={len(tokens[-1])}")
+            config2.token = tokens[-1]
         early = ticket.max_early_data_size is not None
         protocol = await client_connection(args, config2, early=early)
         hs = protocol.handshake
@@ -360,7 +377,10 @@ def main():
     parser.add_argument("--retry", action="store_true", help="server: send Retry")
     parser.add_argument("--expect-error", help="client: the connection must close with this error code")
     parser.add_argument("--want-early-data", action="store_true")
+    parser.add_argument("--use-token", action="store_true",
+                        help="client, resume mode: the second connection sends the first one's NEW_TOKEN token")
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--idle-timeout", type=float, default=10.0, help="QuicConfiguration.idle_timeout, seconds")
     parser.add_argument("--keylog")
     parser.add_argument("--qlog")
     args = parser.parse_args()

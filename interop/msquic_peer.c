@@ -7,6 +7,9 @@
  *       [--conn-flow-control-window N]   (QUIC_SETTINGS.ConnFlowControlWindow: our initial_max_data)
  *       [--stateless-reset-key HEX64]    (QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY, 32 bytes)
  *       [--initial-rtt-ms N]             (QUIC_SETTINGS.InitialRttMs)
+ *       [--retry-memory-percent N]       (QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT; 0: Retry always)
+ *       [--handshake-idle-timeout-ms N]  (QUIC_SETTINGS.HandshakeIdleTimeoutMs; default here 5000)
+ *       [--idle-timeout-ms N]            (QUIC_SETTINGS.IdleTimeoutMs; default here 10000)
  *       Listens on --host (127.0.0.1), prints "LISTENING <port>", echoes every
  *       bidirectional stream (data and FIN) and every DATAGRAM, prints one line per
  *       connection event, and runs until SIGTERM/SIGINT.
@@ -44,7 +47,7 @@
 
 OPTIONS Opt = {
     .Host = "127.0.0.1", .ServerName = "localhost", .Alpn = "swiftquic-interop",
-    .Bytes = 1024, .Streams = 1, .Mode = "echo", .TimeoutSeconds = 30,
+    .Bytes = 1024, .Streams = 1, .Mode = "echo", .TimeoutSeconds = 30, .RetryMemoryPercent = -1,
 };
 
 const QUIC_API_TABLE* Api;
@@ -134,10 +137,10 @@ void print_stats(const char* Who, HQUIC Connection)
     QUIC_STATUS S2 = Api->GetParam(Connection, QUIC_PARAM_CONN_QUIC_VERSION, &Length, &Version);
     if (QUIC_SUCCEEDED(S1)) {
         say("EVENT %s stats version=0x%08x keyupdates=%u resumed=%u sent_packets=%llu recv_packets=%llu "
-            "lost=%llu rtt_us=%u",
+            "lost=%llu rtt_us=%u retry=%u",
             Who, QUIC_SUCCEEDED(S2) ? Version : 0, Stats.KeyUpdateCount, (unsigned)Stats.ResumptionSucceeded,
             (unsigned long long)Stats.SendTotalPackets, (unsigned long long)Stats.RecvTotalPackets,
-            (unsigned long long)Stats.SendSuspectedLostPackets, Stats.Rtt);
+            (unsigned long long)Stats.SendSuspectedLostPackets, Stats.Rtt, (unsigned)Stats.StatelessRetry);
     } else {
         say("EVENT %s stats unavailable status=0x%x", Who, (unsigned)S1);
     }
@@ -164,9 +167,9 @@ static QUIC_STATUS open_configuration(void)
 
     memset(&Settings, 0, sizeof(Settings));
     Settings.IsSet.IdleTimeoutMs = 1;
-    Settings.IdleTimeoutMs = 10000;
+    Settings.IdleTimeoutMs = Opt.IdleTimeoutMs != 0 ? Opt.IdleTimeoutMs : 10000;
     Settings.IsSet.HandshakeIdleTimeoutMs = 1;
-    Settings.HandshakeIdleTimeoutMs = 5000;
+    Settings.HandshakeIdleTimeoutMs = Opt.HandshakeIdleTimeoutMs != 0 ? Opt.HandshakeIdleTimeoutMs : 5000;
     Settings.IsSet.DisconnectTimeoutMs = 1;
     Settings.DisconnectTimeoutMs = 5000;
     Settings.IsSet.DatagramReceiveEnabled = 1;
@@ -276,7 +279,8 @@ static void usage(void)
             "       [--cert F --key F] [--ca F | --insecure] [--mode echo|datagram|handshake|resume]\n"
             "       [--bytes N] [--streams K] [--version 1|2[,..]] [--expect-fail alpn|cert|version]\n"
             "       [--max-bytes-per-key N] [--conn-flow-control-window N] [--stateless-reset-key HEX64]\n"
-            "       [--initial-rtt-ms N]\n"
+            "       [--initial-rtt-ms N] [--retry-memory-percent N] [--handshake-idle-timeout-ms N]\n"
+            "       [--idle-timeout-ms N]\n"
             "       [--timeout S] [--zero-rtt]\n");
 }
 
@@ -296,6 +300,9 @@ int main(int argc, char** argv)
         {"initial-rtt-ms", required_argument, NULL, 'T'},
         {"migrate", required_argument, NULL, 'M'},
         {"migrate-blocked", no_argument, NULL, 'B'},
+        {"retry-memory-percent", required_argument, NULL, 'Y'},
+        {"handshake-idle-timeout-ms", required_argument, NULL, 'H'},
+        {"idle-timeout-ms", required_argument, NULL, 'i'},
         {NULL, 0, NULL, 0},
     };
     const QUIC_REGISTRATION_CONFIG RegConfig = {"msquic_peer", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
@@ -341,6 +348,9 @@ int main(int argc, char** argv)
         case 'T': Opt.InitialRttMs = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'M': Opt.Migrate = optarg; break;
         case 'B': Opt.MigrateBlocked = 1; break;
+        case 'Y': Opt.RetryMemoryPercent = (int)strtol(optarg, NULL, 10); break;
+        case 'H': Opt.HandshakeIdleTimeoutMs = strtoull(optarg, NULL, 10); break;
+        case 'i': Opt.IdleTimeoutMs = strtoull(optarg, NULL, 10); break;
         default: usage(); return 2;
         }
     }
@@ -387,6 +397,16 @@ int main(int argc, char** argv)
         Status = Api->SetParam(NULL, QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY, sizeof(Key), Key);
         if (QUIC_FAILED(Status)) {
             say("RESULT fail SetParam(GLOBAL_STATELESS_RESET_KEY) status=0x%x", (unsigned)Status);
+            return 1;
+        }
+    }
+    if (Opt.RetryMemoryPercent >= 0) {
+        /* QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT: 0 = every client without a validated address
+           gets a Retry first (RFC 9000 §8.1.2); a NEW_TOKEN token validates it (§8.1.3). */
+        uint16_t Percent = (uint16_t)Opt.RetryMemoryPercent;
+        Status = Api->SetParam(NULL, QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT, sizeof(Percent), &Percent);
+        if (QUIC_FAILED(Status)) {
+            say("RESULT fail SetParam(GLOBAL_RETRY_MEMORY_PERCENT) status=0x%x", (unsigned)Status);
             return 1;
         }
     }

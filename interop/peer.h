@@ -45,6 +45,9 @@ typedef struct OPTIONS {
     uint32_t ConnFlowControlWindow;
     const char* StatelessResetKey;
     uint32_t InitialRttMs;
+    int RetryMemoryPercent;     /* -1: not set */
+    uint64_t HandshakeIdleTimeoutMs;   /* 0: msquic_peer's 5000 */
+    uint64_t IdleTimeoutMs;            /* 0: msquic_peer's 10000 */
     unsigned TimeoutSeconds;
     int ZeroRtt;
     const char* Migrate;   /* client echo: move to this local IPv4 address mid-transfer */

@@ -484,8 +484,13 @@ static int client_connection(const uint8_t* Ticket, uint32_t TicketLength, uint8
         return 1;
     }
 
-    /* Connected, or the handshake failed. */
-    for (int Waited = 0; Waited < 100; Waited++) {
+    /* Connected, or the handshake failed: 10 s, or longer when --handshake-idle-timeout-ms
+       allows the handshake more (the engine ends it by then: SHUTDOWN_COMPLETE). */
+    int WaitSteps = 100;
+    if (Opt.HandshakeIdleTimeoutMs / 100 + 20 > (uint64_t)WaitSteps) {
+        WaitSteps = (int)(Opt.HandshakeIdleTimeoutMs / 100 + 20);
+    }
+    for (int Waited = 0; Waited < WaitSteps; Waited++) {
         if (event_wait(&C->Connected, 1, 100) >= 1 || event_wait(&C->ShutdownComplete, 1, 0) >= 1) {
             break;
         }

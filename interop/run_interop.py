@@ -115,6 +115,20 @@ def build_cases():
     aio_to_ours("zero_rtt", good, ca + ["--mode", "resume", "--want-early-data", "--bytes", str(KB)],
                 server_expect=[r"connected .*resumed=1"])
 
+    # NEW_TOKEN (RFC 9000 §8.1.3): our server requires address validation (RETRY_MEMORY_PERCENT
+    # 0: a Retry for every client without a validated address); the first connection gets a
+    # Retry and a NEW_TOKEN, the second sends that token in its Initials and gets no Retry.
+    aio_to_ours("new_token", good + ["--retry-memory-percent", "0"],
+                ca + ["--mode", "resume", "--use-token", "--bytes", str(KB)],
+                client_expect=[r"handshake retries=1 token_sent=0 ", r"NEW_TOKEN received length=[1-9]",
+                               r"handshake retries=0 token_sent=[1-9]"])
+    # The same with our own client (QUIC_STATISTICS_V2.StatelessRetry per connection).
+    cases.append(case("interop_msquic_to_msquic_new_token",
+                      ("ours", ["server", "--port", "0", "--retry-memory-percent", "0"] + good),
+                      ("ours", ["client", "--port", "{port}", "--mode", "resume", "--bytes", str(KB)] + ca),
+                      needs="", client_expect=[r"client stats .*retry=1(?s:.*)client stats .*retry=0"],
+                      note="the second connection's NEW_TOKEN token replaces the Retry"))
+
     # --- ngtcp2 (HTTP/3 only): the handshake completes with ALPN h3 ------------------------
     cases.append(case("interop_msquic_to_ngtcp2_handshake",
                       ("ngtcp2-server", []),

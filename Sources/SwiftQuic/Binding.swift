@@ -339,7 +339,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         // A new client. RFC 9000 §8.1.2, §8.1.3: a token of ours must check out.
         let token = endpoint.initialToken(header, in: bytes, from: remote.socketAddress, now: now)
         if token == .invalidRetry { return }
-        let validated = token == .validRetry
+        let validated = token.validatesAddress   // RFC 9000 §8.1.2, §8.1.3
         let retry = !validated && HandshakeBudget.retryMode
         // A Retry that the stateless-answer limits would not let out: nothing to do, and no
         // decryption spent on it (what a flood beyond those limits costs is a header parse).

@@ -159,6 +159,8 @@ extension Api {
             engine.tls.resumptionTicket = t               // RFC 8446 §4.6.1, §2.2
         }
         if sni == nil { engine.tls.serverName = hostName }   // an IP literal: checked, not sent (RFC 6066 §3)
+        // RFC 9000 §8.1.3: a token this server gave an earlier connection in NEW_TOKEN.
+        let newTokenKey = NewTokenCache.key(server: hostName, port: serverPort)
         applyTestParameters(&engine, conn, config)
         guard let (started, shareBinding) = conn.worker.sync({ (conn.started, conn.shareUDPBinding) }), !started else {
             return Status.invalidState
@@ -210,6 +212,7 @@ extension Api {
                 if shareBinding { Binding.share(binding, at: socket.localAddress) }
             }
             let core: Connection
+            if let token = NewTokenCache.take(for: newTokenKey) { engine.initialToken = token }
             do {
                 core = try binding.endpoint.connect(configuration: engine, to: remote.socketAddress, now: Runtime.now)
             } catch {
@@ -221,6 +224,7 @@ extension Api {
             }
             conn.configuration = config
             conn.serverName = hostName
+            conn.newTokenKey = newTokenKey
             conn.quicVersion = engine.versions.first?.rawValue ?? 1
             conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
             conn.attach(core: core, binding: binding)

@@ -56,6 +56,8 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var closedRemotely = false
     var closedByApp = false
     var serverName: String?
+    /// Client: the server's key in NewTokenCache (name and port), for its NEW_TOKEN frames.
+    var newTokenKey: String?
     var remoteAddress: UDPAddress?
     var localAddressCache: UDPAddress?
     /// Sockets of a client that migrated (ConnectionMigration.swift).
@@ -356,8 +358,9 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
                 _ = deliver(ev)
                 ev.free()
             }
-        case .newTokenReceived:
-            break
+        case .newTokenReceived(let token):
+            // RFC 9000 §8.1.3: kept for the next connection to this server (NewTokenCache).
+            if let key = newTokenKey { NewTokenCache.store(token, for: key) }
         case .peerAddressChanged(let address):
             // QUIC_CONNECTION_EVENT_PEER_ADDRESS_CHANGED: the connection follows the peer to a
             // new address (RFC 9000 §9.3); REMOTE_ADDRESS reports it from now on.

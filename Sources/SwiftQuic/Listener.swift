@@ -116,6 +116,9 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         }
         HandshakeBudget.setRetryMemoryLimit(retryLimit)
         endpointConfiguration.statelessResetKey = resetKey
+        // One key for the Retry and NEW_TOKEN tokens of all this listener's endpoints (one per
+        // worker): a client's next connection may reach any of them (RFC 9000 §8.1.3).
+        endpointConfiguration.addressTokenKey = Endpoint.freshAddressTokenKey()
         // QUIC_PARAM_GLOBAL_VERSION_SETTINGS: a client Initial in a version outside the
         // AcceptableVersions gets a Version Negotiation packet listing them (RFC 9000 §6.1).
         endpointConfiguration.supportedVersions = Self.acceptedVersions(versions)

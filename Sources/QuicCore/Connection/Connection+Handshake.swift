@@ -177,6 +177,7 @@ extension Connection {
             // HANDSHAKE_DONE (RFC 9000 §19.20) and drops its Handshake keys (RFC 9001 §4.9.2).
             handshakeDonePending = true
             confirmHandshake(now: now)
+            queueNewToken(now: now)
         }
         issueConnectionIDs()
     }

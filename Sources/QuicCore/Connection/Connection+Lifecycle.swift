@@ -144,6 +144,7 @@ extension Connection {
             }
         } else {
             streams.requeueUnacknowledged()
+            requeueUnacknowledgedControlFrames()
         }
     }
 

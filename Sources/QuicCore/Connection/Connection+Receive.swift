@@ -355,6 +355,7 @@ extension Connection {
         for f in record.frames {
             switch f {
             case .handshakeDone: handshakeDonePending = true
+            case .newToken(let token): newTokenPending = token
             case .newConnectionID(let seq):
                 if cids.local.contains(where: { $0.sequence == seq && !$0.retired }) { cids.pendingNewConnectionIDs.append(seq) }
             case .retireConnectionID(let seq): cids.pendingRetirements.append(seq)

@@ -216,7 +216,7 @@ extension Connection {
         let s = spaces[space.rawValue]
         if streams.crypto.hasPendingData(level: space.encryptionLevel) || s.probesPending > 0 { return true }
         if space == .application {
-            return handshakeDonePending || pingPending || pathValidation?.challengePending == true
+            return handshakeDonePending || newTokenPending != nil || pingPending || pathValidation?.challengePending == true
                 || paths.localProbe?.challengePending == true || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
                 || !cids.pendingRetirements.isEmpty || !datagramQueue.isEmpty || streamsHaveDataToSend
         }
@@ -313,6 +313,7 @@ extension Connection {
             handshakeDonePending = false
             frames.append(.handshakeDone); ackEliciting = true
         }
+        writeNewTokenFrame(&w, frames: &frames, ackEliciting: &ackEliciting)
         if let v = pathValidation, v.challengePending, (try? FrameEncoder.write(.pathChallenge(v.data), into: &w)) != nil {
             pathValidation!.challengePending = false
             pathChallengeWritten = true

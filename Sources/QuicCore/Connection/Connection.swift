@@ -77,6 +77,8 @@ public final class Connection {
     public internal(set) var isHandshakeConfirmed = false
     public internal(set) var peerTransportParameters: TransportParameters?
     var handshakeDonePending = false
+    /// Server: a NEW_TOKEN token waiting to be sent (or resent after a loss), RFC 9000 §8.1.3.
+    var newTokenPending: [UInt8]?
     /// Server: whether the client's address is validated (RFC 9000 §8.1).
     var addressValidated: Bool
     var bytesReceived: UInt64 = 0

@@ -12,9 +12,12 @@ public protocol ConnectionIDRegistry: AnyObject {
     /// The stateless reset tokens of the peer's connection IDs for `connection` changed
     /// (RFC 9000 §10.3.1), so that a reset can be matched without scanning every connection.
     func peerResetTokensChanged(for connection: Connection, added: [StatelessResetToken], removed: [StatelessResetToken])
+    /// Server: a token for a NEW_TOKEN frame to `connection`'s client (RFC 9000 §8.1.3), nil for none.
+    func newToken(for connection: Connection, now: QuicInstant) -> [UInt8]?
 }
 
 extension ConnectionIDRegistry {
+    public func newToken(for connection: Connection, now: QuicInstant) -> [UInt8]? { nil }
     public func peerResetTokensChanged(for connection: Connection, added: [StatelessResetToken],
                                        removed: [StatelessResetToken]) {}
 }

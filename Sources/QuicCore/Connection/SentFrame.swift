@@ -4,6 +4,8 @@ import QuicWire
 /// retransmit (RFC 9000 §13.3) and the bookkeeping to release.
 enum SentFrame: Equatable {
     case handshakeDone
+    /// NEW_TOKEN (RFC 9000 §19.7): resent with the same token when lost (§13.3).
+    case newToken([UInt8])
     case ping
     case newConnectionID(sequence: UInt64)
     case retireConnectionID(sequence: UInt64)

@@ -33,7 +33,9 @@ public final class Endpoint: ConnectionIDRegistry {
         let key = configuration.statelessResetKey ?? randomBytes(32)
         resetTokens = StatelessResetTokenGenerator(staticKey: key.isEmpty ? randomBytes(32) : key)
             ?? StatelessResetTokenGenerator(staticKey: [1])!
-        retryKey = StatelessResetTokenGenerator(staticKey: randomBytes(32)) ?? StatelessResetTokenGenerator(staticKey: [2])!
+        let tokenKey = configuration.addressTokenKey ?? randomBytes(32)
+        retryKey = StatelessResetTokenGenerator(staticKey: tokenKey.isEmpty ? randomBytes(32) : tokenKey)
+            ?? StatelessResetTokenGenerator(staticKey: [2])!
         statelessLimiter = StatelessLimiter(resetBurst: configuration.statelessResetBurst)
     }
 
@@ -175,6 +177,10 @@ public final class Endpoint: ConnectionIDRegistry {
             } else if token.first == RetryToken.tag {
                 // RFC 9000 §8.1.3: an invalid Retry token; dropping the packet is allowed.
                 return nil
+            } else if validateNewToken(token, remote: remote, now: now) {
+                // RFC 9000 §8.1.3: a NEW_TOKEN token of ours for this address validates it
+                // (no Retry, no amplification limit, §8.1). An invalid one is ignored.
+                validated = true
             }
         }
         if configuration.requireRetry && !validated {
@@ -225,6 +231,12 @@ public final class Endpoint: ConnectionIDRegistry {
         case validRetry
         /// Claims to be our Retry token but does not check out (RFC 9000 §8.1.3: drop).
         case invalidRetry
+        /// A token of ours from a NEW_TOKEN frame, for this client's IP address, unexpired: the
+        /// address is validated (RFC 9000 §8.1.3). (Other tokens are `absent`: ignored.)
+        case validNewToken
+
+        /// Whether the token proves the client's address (RFC 9000 §8.1).
+        public var validatesAddress: Bool { self == .validRetry || self == .validNewToken }
     }
 
     public func initialToken(_ header: PacketHeader, in datagram: UnsafeRawBufferPointer, from remote: SocketAddress,
@@ -232,7 +244,8 @@ public final class Endpoint: ConnectionIDRegistry {
         guard !header.tokenRange.isEmpty else { return .absent }
         let token = Array(datagram[header.tokenRange])
         if validateRetryToken(token, retrySCID: header.dcid, remote: remote, now: now) != nil { return .validRetry }
-        return token.first == RetryToken.tag ? .invalidRetry : .absent
+        if token.first == RetryToken.tag { return .invalidRetry }
+        return validateNewToken(token, remote: remote, now: now) ? .validNewToken : .absent
     }
 
     /// Whether a stateless answer (e.g. a Retry) could go to `remote` now, without using the

@@ -31,6 +31,13 @@ public struct EndpointConfiguration: @unchecked Sendable {
     public var requireRetry = false
     /// Lifetime of Retry tokens.
     public var retryTokenLifetime: QuicDuration = .seconds(10)
+    /// Lifetime of the tokens server connections send in NEW_TOKEN frames (RFC 9000 §8.1.3:
+    /// tokens "SHOULD have an expiration"); zero: no NEW_TOKEN is sent.
+    public var newTokenLifetime: QuicDuration = .seconds(24 * 3600)
+    /// Key of the Retry and NEW_TOKEN tokens (32 bytes); random per endpoint when nil. Endpoints
+    /// sharing a port (one per worker) share it, so that a client's token checks out on whichever
+    /// endpoint its next connection reaches.
+    public var addressTokenKey: [UInt8]?
     /// Last-resort bound on connections of this endpoint whose handshake is in progress
     /// (open, not complete; closing/draining ones are not counted). A listener admits new
     /// clients through its handshake-memory budget (Retry above it) long before this is hit.
