@@ -55,6 +55,9 @@ extension Connection {
         let timeout = max(3 * recovery.pto, 6 * kInitialRTT)
         pathValidation = PathValidation(data: g.next(), target: remote, previous: validated,
                                         nextChallenge: now + recovery.pto, deadline: now + timeout)
+        // RFC 9000 §14.3, §13.4.2: the new path's MTU and ECN are discovered and validated anew.
+        pmtuResetForNewPath()
+        ecnResetForNewPath()
         remoteAddress = remote
         counters.pathChanges += 1
         emit(.peerAddressChanged(remote))

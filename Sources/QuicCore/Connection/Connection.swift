@@ -144,6 +144,12 @@ public final class Connection {
     /// Raw frame bytes to put in the next 1-RTT packet, as they are: lets tests play a
     /// misbehaving peer. Internal (reached with @testable only).
     var injectedFrames: [[UInt8]] = []
+    /// DPLPMTUD of the current path (Connection+PMTU.swift, RFC 8899).
+    var pmtu = PMTUDiscovery()
+    /// ECN validation of the current path and the codepoint of the datagram being processed
+    /// (Connection+ECN.swift, RFC 9000 §13.4).
+    var ecnValidation = ECNValidation()
+    var currentDatagramECN = ECNCodepoint.notECT
 
     // MARK: Creation
 
