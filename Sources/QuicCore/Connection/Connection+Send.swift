@@ -179,7 +179,9 @@ extension Connection {
 
     /// `pollTransmit` into a new array (tests, cold paths).
     public func pollTransmit(now: QuicInstant) -> (Transmit, [UInt8])? {
-        var buffer = [UInt8](repeating: 0, count: max(1200, currentMaxDatagramSize))
+        // Room for a PMTU probe too (RFC 8899: larger than the current size).
+        let probeRoom = configuration.mtuDiscovery != nil ? pmtuMaxMtu - ipUDPOverhead : 0
+        var buffer = [UInt8](repeating: 0, count: max(1200, currentMaxDatagramSize, probeRoom))
         let t = buffer.withUnsafeMutableBytes { pollTransmit(now: now, into: $0) }
         guard let t else { return nil }
         return (t, Array(buffer[0..<t.size]))

@@ -127,9 +127,10 @@ public final class Endpoint: ConnectionIDRegistry {
 
     /// `handle` for an array (copied).
     @discardableResult
-    public func handle(datagram: [UInt8], from remote: SocketAddress, now: QuicInstant) -> EndpointEvent? {
+    public func handle(datagram: [UInt8], from remote: SocketAddress, now: QuicInstant,
+                       ecn: ECNCodepoint = .notECT) -> EndpointEvent? {
         var copy = datagram
-        return copy.withUnsafeMutableBytes { handle(datagram: $0, from: remote, now: now) }
+        return copy.withUnsafeMutableBytes { handle(datagram: $0, from: remote, now: now, ecn: ecn) }
     }
 
     /// The next stateless packet (Version Negotiation, Retry, Stateless Reset) to send.
