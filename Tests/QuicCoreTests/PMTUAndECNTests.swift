@@ -205,6 +205,29 @@ final class PMTUAndECNTests: XCTestCase {
         XCTAssertEqual(client.statistics.ipPathMTU, 1288, "1368 (1340 payload) no longer passes")
     }
 
+    /// DATAGRAM (RFC 9221): the largest payload the application may send grows with the path
+    /// MTU, reported with another datagramStateChanged (MsQuic's MaxSendLength).
+    func testDatagramMaxSendLengthFollowsTheMTU() throws {
+        var (sc, cc) = configs()
+        sc.datagramReceiveEnabled = true
+        sc.transportParameters.maxDatagramFrameSize = 65535
+        let sim = try PathSim(server: sc, client: cc)
+        let client = sim.clientConnection!
+        var lengths: [Int] = []
+        XCTAssertTrue(sim.run {
+            while let e = client.pollEvent() {
+                if case .datagramStateChanged(true, let m) = e { lengths.append(m) }
+            }
+            while let e = sim.serverConnection?.pollEvent() { _ = e }
+            return client.pmtu.phase == .searchComplete
+        })
+        XCTAssertEqual(lengths.last, client.maxDatagramPayload)
+        XCTAssertGreaterThan(lengths.last ?? 0, 1400)
+        XCTAssertLessThan(lengths.first ?? .max, 1300)
+        let id = try client.sendDatagram([UInt8](repeating: 7, count: lengths.last ?? 0))
+        _ = id
+    }
+
     /// Without `mtuDiscovery` the engine keeps its fixed datagram size (the default for tests).
     func testNoDiscoveryWithoutConfiguration() throws {
         let (sc, cc) = configs(mtu: nil)

@@ -220,6 +220,12 @@ extension Connection {
     /// The congestion controller counts in the path's datagram size (RFC 9002 §7.2).
     func pmtuApplySize() {
         guard configuration.mtuDiscovery != nil else { return }
+        let before = Int(recovery.recovery.congestion.maxDatagramSize)
         recovery.recovery.congestion.setMaxDatagramSize(UInt32(clamping: currentMaxDatagramSize))
+        // The largest DATAGRAM the application may send follows the path MTU (MsQuic raises
+        // DATAGRAM_STATE_CHANGED with the new MaxSendLength).
+        if before != currentMaxDatagramSize, let m = peerTransportParameters?.maxDatagramFrameSize, m > 0 {
+            emit(.datagramStateChanged(sendEnabled: true, maxSendLength: Swift.max(0, min(Int(clamping: m) - 3, maxDatagramPayload))))
+        }
     }
 }

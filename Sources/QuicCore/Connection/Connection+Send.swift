@@ -366,6 +366,13 @@ extension Connection {
 
     func writeDatagramFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool) {
         while let d = datagramQueue.first {
+            if d.data.count > maxDatagramPayload {
+                // Queued before the path MTU went down (DPLPMTUD black hole): it can no longer
+                // fit any packet (RFC 9221 §5: DATAGRAM frames are not fragmented).
+                datagramQueue.removeFirst()
+                emit(.datagramSendStateChanged(id: d.id, state: .lostDiscarded))
+                continue
+            }
             let needed = 1 + VarInt.encodedLength(UInt64(d.data.count)) + d.data.count
             guard needed <= w.remaining else { return }
             do {
