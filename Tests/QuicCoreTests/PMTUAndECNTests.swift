@@ -69,7 +69,7 @@ final class PathSim {
             if done() { return true }
             var next = inFlight.map(\.at).min() ?? .never
             for c in connections { if let t = c.nextTimeout() { next = min(next, t) } }
-            guard next != .never, next <= end else { return done() }
+            guard next != .never, next <= end else { now = end; return done() }
             now = max(now, next)
             let due = inFlight.filter { $0.at <= now }.sorted { ($0.at, $0.seq) < ($1.at, $1.seq) }
             inFlight.removeAll { $0.at <= now }
@@ -158,6 +158,23 @@ final class PMTUAndECNTests: XCTestCase {
         XCTAssertEqual(sim.sentSizes[true]!.filter { $0 == 1448 - 28 }.count, 3, "MissingProbeCount probes of the failing size")
         XCTAssertEqual(client.statistics.congestionEvents, congestionBefore, "lost probes are not congestion (§14.4)")
         XCTAssertEqual(client.statistics.mtuBlackHoles, 0)
+    }
+
+    /// MtuDiscoverySearchCompleteTimeoutUs (RFC 8899 PMTU_RAISE_TIMER): a search that ended
+    /// below a black hole runs again that long after, and finds the path grown.
+    func testSearchRunsAgainAfterTheCompleteTimeout() throws {
+        let (sc, cc) = configs(mtu: MTUDiscoveryConfig(searchCompleteTimeout: .seconds(5)))
+        let sim = try PathSim(server: sc, client: cc)
+        sim.pathPayloadLimit = 1400
+        let (client, _) = try sim.connect()
+        XCTAssertTrue(try sim.upload(100_000))
+        XCTAssertEqual(client.statistics.ipPathMTU, 1368)
+        sim.pathPayloadLimit = 1472
+        XCTAssertTrue(try sim.upload(50_000))
+        XCTAssertEqual(client.statistics.ipPathMTU, 1368, "not before the timeout")
+        sim.run(for: 5_500_000) { false }
+        XCTAssertTrue(try sim.upload(100_000))
+        XCTAssertEqual(client.statistics.ipPathMTU, 1500)
     }
 
     /// MaximumMtu caps the search; MinimumMtu == MaximumMtu turns it off.
