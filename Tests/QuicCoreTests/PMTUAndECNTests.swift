@@ -177,6 +177,24 @@ final class PMTUAndECNTests: XCTestCase {
         XCTAssertEqual(client.statistics.ipPathMTU, 1500)
     }
 
+    /// Random loss (10 %, both directions) is not a black hole: full-size packets keep being
+    /// acknowledged between losses, the path MTU found stays, and the transfer completes.
+    func testRandomLossIsNotABlackHole() throws {
+        for seed in UInt64(1)...3 {
+            let (sc, cc) = configs()
+            let sim = try PathSim(server: sc, client: cc)
+            sim.rng = SimRandom(seed: seed)
+            let (client, _) = try sim.connect()
+            XCTAssertTrue(try sim.run { client.pmtu.phase == .searchComplete })
+            XCTAssertEqual(client.statistics.ipPathMTU, 1500, "seed \(seed)")
+            sim.loss = 0.1
+            XCTAssertTrue(try sim.upload(400_000), "seed \(seed)")
+            XCTAssertGreaterThan(client.statistics.lostPackets, 0)
+            XCTAssertEqual(client.statistics.mtuBlackHoles, 0, "seed \(seed)")
+            XCTAssertEqual(client.statistics.ipPathMTU, 1500, "seed \(seed)")
+        }
+    }
+
     /// MaximumMtu caps the search; MinimumMtu == MaximumMtu turns it off.
     func testSettingsBoundTheSearch() throws {
         var (sc, cc) = configs(mtu: MTUDiscoveryConfig(minimumMtu: 1300, maximumMtu: 1400))

@@ -73,8 +73,10 @@ struct PMTUDiscovery {
 
 /// MsQuic's QUIC_DPLPMTUD_INCREMENT.
 let kPMTUProbeIncrement = 80
-/// Consecutive PTOs above the base size that count as a black hole (RFC 8899 §4.3).
-let kPMTUBlackHolePTOCount: UInt32 = 3
+/// Consecutive PTOs above the base size that count as a black hole by themselves (RFC 8899
+/// §4.3), a backstop: PTO probes already go at the base size (`pmtuPTOProbeCap`), so in a black
+/// hole they get through and their ACK declares the large packets lost (`largeLossEvents`).
+let kPMTUBlackHolePTOCount: UInt32 = 6
 
 extension Connection {
     /// IP + UDP header bytes for the current peer address.
@@ -135,6 +137,14 @@ extension Connection {
         case .searching:
             break
         }
+    }
+
+    /// RFC 8899 §4.3: after a PTO, probe datagrams go at the base size so that they cross a
+    /// black hole and their acknowledgement tells large-packet loss from path loss.
+    var pmtuPTOProbeCap: Int? {
+        guard configuration.mtuDiscovery != nil, spaces[PacketNumberSpace.application.rawValue].probesPending > 0,
+              pmtuCurrentMtu > pmtuBaseMtu else { return nil }
+        return max(1200, pmtuBaseMtu - ipUDPOverhead)
     }
 
     /// A PMTU probe packet (RFC 9000 §14.4: PING + PADDING, ack-eliciting), when one is due and

@@ -70,6 +70,7 @@ extension Connection {
             limit = min(limit, Int(clamping: budget))
         }
         defer { probeReplyInProgress = nil }
+        if let cap = pmtuPTOProbeCap { limit = min(limit, cap) }   // Connection+PMTU.swift
         guard limit >= 64 else { return nil }
         maybeInitiateKeyUpdate(now: now)
         pmtuBeforeSend(now: now)
