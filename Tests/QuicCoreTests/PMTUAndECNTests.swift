@@ -26,11 +26,14 @@ final class PathSim {
     var sentECN: [Bool: [ECNCodepoint]] = [true: [], false: []]
     var droppedForSize = 0
 
-    init(server: ConnectionConfiguration, client: ConnectionConfiguration) throws {
-        self.client = SimPeer(endpoint: Endpoint(configuration: EndpointConfiguration()),
-                              address: SocketAddress(ipv4: 10, 0, 0, 1, port: 5000))
+    init(server: ConnectionConfiguration, client: ConnectionConfiguration, ipv6: Bool = false) throws {
+        let clientAddress = ipv6 ? SocketAddress(bytes: [0xfd] + [UInt8](repeating: 0, count: 14) + [1], port: 5000)!
+                                 : SocketAddress(ipv4: 10, 0, 0, 1, port: 5000)
+        let serverAddress = ipv6 ? SocketAddress(bytes: [0xfd] + [UInt8](repeating: 0, count: 14) + [2], port: 4433)!
+                                 : SocketAddress(ipv4: 10, 0, 0, 2, port: 4433)
+        self.client = SimPeer(endpoint: Endpoint(configuration: EndpointConfiguration()), address: clientAddress)
         self.server = SimPeer(endpoint: Endpoint(configuration: EndpointConfiguration(server: server)),
-                              address: SocketAddress(ipv4: 10, 0, 0, 2, port: 4433))
+                              address: serverAddress)
         clientConnection = try self.client.endpoint.connect(configuration: client, to: self.server.address, now: now)
     }
 
@@ -141,6 +144,21 @@ final class PMTUAndECNTests: XCTestCase {
         XCTAssertTrue(sim.sentSizes[true]!.contains(1472), "full-size datagrams at the discovered MTU")
         XCTAssertEqual(sim.droppedForSize, 0)
         XCTAssertEqual(client.recovery.recovery.congestion.maxDatagramSize, 1472, "CC counts in the new size")
+    }
+
+    /// IPv6: the same MTUs leave 48 bytes for the IPv6 and UDP headers: the base is 1240 bytes
+    /// of payload and the search ends at 1452.
+    func testIPv6HeadersAreAccountedFor() throws {
+        let (sc, cc) = configs()
+        let sim = try PathSim(server: sc, client: cc, ipv6: true)
+        sim.pathPayloadLimit = 1452
+        let (client, _) = try sim.connect()
+        XCTAssertEqual(client.remoteAddress.family, .ipv6)
+        XCTAssertTrue(sim.sentSizes[true]!.prefix(2).allSatisfy { $0 <= 1240 })
+        XCTAssertTrue(try sim.upload(200_000))
+        XCTAssertEqual(client.statistics.ipPathMTU, 1500)
+        XCTAssertEqual(client.maxDatagramSize, 1452)
+        XCTAssertEqual(sim.droppedForSize, 0, "no probe went above 1500 bytes of IPv6 packet")
     }
 
     /// A black hole above 1400 bytes of UDP payload: probes of 1448 and 1500 vanish (three
