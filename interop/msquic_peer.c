@@ -195,6 +195,10 @@ static QUIC_STATUS open_configuration(void)
         Settings.IsSet.MaxBytesPerKey = 1;
         Settings.MaxBytesPerKey = Opt.MaxBytesPerKey;
     }
+    if (getenv("SWIFTQUIC_PEER_ECN") != NULL) {   /* QUIC_SETTINGS.EcnEnabled (RFC 9000 §13.4), for the ECN interop runs */
+        Settings.IsSet.EcnEnabled = 1;
+        Settings.EcnEnabled = 1;
+    }
     Status = Api->ConfigurationOpen(Registration, Alpns, AlpnCount, &Settings, sizeof(Settings), NULL, &Configuration);
     if (QUIC_FAILED(Status)) {
         say("RESULT fail ConfigurationOpen status=0x%x", (unsigned)Status);

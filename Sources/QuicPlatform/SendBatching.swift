@@ -23,23 +23,32 @@ extension UDPSocket {
     @discardableResult
     public func sendBatched(fullSize: Int,
                             _ next: (UnsafeMutableRawBufferPointer) -> (length: Int, to: UDPAddress)?) -> Int {
+        sendBatched(fullSize: fullSize) { buffer in next(buffer).map { ($0.length, $0.to, ECNCodepoint.notECT) } }
+    }
+
+    /// `sendBatched` for datagrams that carry an ECN codepoint each (RFC 9000 §13.4): a batch
+    /// holds datagrams of one codepoint (the ancillary data is per message).
+    @discardableResult
+    public func sendBatched(fullSize: Int,
+                            _ next: (UnsafeMutableRawBufferPointer) -> (length: Int, to: UDPAddress, ecn: ECNCodepoint)?) -> Int {
         var queued = 0
         let maxSegments = Swift.max(1, Swift.min(features.maxGSOSegments, Self.maxBatchedDatagrams))
-        var carried: (length: Int, to: UDPAddress, from: UnsafeMutableRawPointer)? = nil
+        var carried: (length: Int, to: UDPAddress, ecn: ECNCodepoint, from: UnsafeMutableRawPointer)? = nil
         while true {
             guard let buffer = reserveOrFlush(), let base = buffer.baseAddress else { return queued }
             var used = 0
             var segment = 0
             var count = 0
             var destination = UDPAddress.anyIPv4()
+            var ecn = ECNCodepoint.notECT
             if let c = carried {
                 // A datagram for another peer written at the end of the previous buffer: move it.
                 base.copyMemory(from: c.from, byteCount: c.length)
-                used = c.length; segment = c.length; count = 1; destination = c.to
+                used = c.length; segment = c.length; count = 1; destination = c.to; ecn = c.ecn
                 carried = nil
             } else {
                 guard let first = next(buffer), first.length > 0, first.length <= buffer.count else { return queued }
-                used = first.length; segment = first.length; count = 1; destination = first.to
+                used = first.length; segment = first.length; count = 1; destination = first.to; ecn = first.ecn
             }
             var ended = false
             // Continue the batch while datagrams come full-size to the same peer.
@@ -48,15 +57,15 @@ extension UDPSocket {
                 let slot = UnsafeMutableRawBufferPointer(start: base + used, count: segment)
                 guard let d = next(slot) else { ended = true; break }
                 guard d.length > 0, d.length <= segment else { ended = true; break }
-                if d.to != destination {
-                    carried = (d.length, d.to, base + used)
+                if d.to != destination || d.ecn != ecn {
+                    carried = (d.length, d.to, d.ecn, base + used)
                     break
                 }
                 used += d.length
                 count += 1
                 if d.length < segment { break }  // a shorter datagram is the batch's last segment
             }
-            guard commitSend(length: used, to: destination, segmentSize: count > 1 ? segment : 0) else {
+            guard commitSend(length: used, to: destination, ecn: ecn, segmentSize: count > 1 ? segment : 0) else {
                 return queued
             }
             queued += count

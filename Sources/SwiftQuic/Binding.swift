@@ -116,7 +116,9 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
             }
             // A listening socket answers other versions with Version Negotiation (RFC 9000 §6.1).
             endpoint.configuration.answersVersionNegotiation = listener != nil
-            if let event = endpoint.handle(datagram: buffer, from: remote, now: now),
+            // RFC 9000 §13.4.1: the datagram's ECN codepoint is counted by the engine.
+            if let event = endpoint.handle(datagram: buffer, from: remote, now: now,
+                                           ecn: QuicCore.ECNCodepoint(rawValue: d.ecn.rawValue) ?? .notECT),
                case .newConnection(let conn) = event {
                 adoptUnclaimed(conn)
             }

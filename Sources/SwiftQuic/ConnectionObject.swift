@@ -189,7 +189,10 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         guard let core, let socket = sendSocket else { return }
         socket.sendBatched(fullSize: core.maxDatagramSize) { buffer in
             while let t = core.pollTransmit(now: now, into: buffer) {
-                if let to = UDPAddress(t.destination) { return (t.size, to) }
+                // RFC 9000 §13.4.2: the engine's ECN codepoint goes in the IP header.
+                if let to = UDPAddress(t.destination) {
+                    return (t.size, to, QuicPlatform.ECNCodepoint(rawValue: t.ecn.rawValue) ?? .notECT)
+                }
                 // Unreachable through this socket: dropped, as the network would.
             }
             return nil

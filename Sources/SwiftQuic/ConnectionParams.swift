@@ -397,7 +397,9 @@ extension Api {
             s.MinRtt = UInt32(clamping: st.minRTT)
             s.MaxRtt = UInt32(clamping: max(st.smoothedRTT, c.maxRTT))
             s.RttVariance = UInt32(clamping: st.rttVariance)
-            s.SendPathMtu = UInt16(clamping: st.pathMTU)
+            s.SendPathMtu = UInt16(clamping: st.ipPathMTU)     // IP packet bytes, as MsQuic's Path->Mtu
+            s.EcnCapable = st.ecnCapable ? 1 : 0
+            s.SendEcnCongestionCount = UInt32(clamping: st.ecnCongestionEvents)
             s.SendTotalPackets = st.sentPackets
             s.SendTotalBytes = st.sentBytes
             s.SendSuspectedLostPackets = st.lostPackets
@@ -432,7 +434,7 @@ extension Api {
             s.Rtt = UInt32(clamping: st.smoothedRTT)
             s.MinRtt = UInt32(clamping: st.minRTT)
             s.MaxRtt = UInt32(clamping: max(st.smoothedRTT, c.maxRTT))
-            s.Send.PathMtu = UInt16(clamping: st.pathMTU)
+            s.Send.PathMtu = UInt16(clamping: st.ipPathMTU)
             s.Send.TotalPackets = st.sentPackets
             s.Send.TotalBytes = st.sentBytes
             s.Send.SuspectedLostPackets = st.lostPackets

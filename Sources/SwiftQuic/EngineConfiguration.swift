@@ -112,6 +112,12 @@ extension Configuration {
         c.datagramReceiveEnabled = s[.datagramReceiveEnabled] != 0
         c.congestionControl.initialWindowPackets = UInt32(clamping: s[.initialWindowPackets])
         c.congestionControl.sendIdleTimeout = .milliseconds(s[.sendIdleTimeoutMs])
+        // DPLPMTUD (RFC 8899) within MinimumMtu...MaximumMtu, as MsQuic always runs it; and
+        // EcnEnabled (RFC 9000 §13.4). QuicCore Connection+PMTU.swift / Connection+ECN.swift.
+        c.mtuDiscovery = MTUDiscoveryConfig(minimumMtu: Int(clamping: s[.minimumMtu]), maximumMtu: Int(clamping: s[.maximumMtu]),
+                                            searchCompleteTimeout: .microseconds(s[.mtuDiscoverySearchCompleteTimeoutUs]),
+                                            missingProbeCount: Int(clamping: s[.mtuDiscoveryMissingProbeCount]))
+        c.ecnEnabled = s[.ecnEnabled] != 0
         if let v = s.versions?.offered.map({ QuicVersion($0) }), !v.isEmpty {
             c.versions = v.filter { $0 == .v1 || $0 == .v2 }
             if c.versions.isEmpty { c.versions = [.v1, .v2] }

@@ -112,6 +112,9 @@ extension Connection {
             let result = recovery.onLossDetectionTimeout(now: now)
             for token in result.lost { onPacketLost(token) }
             counters.lostPackets += UInt64(result.lost.count)
+            let lost = result.lost.isEmpty ? [] : recovery.recovery.lostPackets
+            pmtuCheckBlackHole(acked: [], lost: lost, now: now)   // also counts PTOs (RFC 8899 §4.3)
+            ecnAfterAckOrLoss(ack: nil, acked: [], lost: lost)
             if let (space, count) = result.probe { schedulePTOProbe(space, count: count) }
             if let q = qlog { observeRecovery(q, now: now) }
         }

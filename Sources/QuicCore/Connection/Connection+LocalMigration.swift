@@ -95,6 +95,9 @@ extension Connection {
         // RFC 9000 §9.4: a new network path starts from the initial congestion window and RTT.
         if !Self.onlyPortDiffers(previous, local) { recovery.resetForNewPath() }
         paths.localAddress = local
+        // RFC 9000 §14.3, §13.4.2: the new path's MTU and ECN are discovered and validated anew.
+        pmtuResetForNewPath()
+        ecnResetForNewPath()
         var g = SystemRandomNumberGenerator()
         // RFC 9000 §8.2.4: give up after max(3 PTO, 6 × the initial RTT); resend every PTO.
         let timeout = max(3 * recovery.pto, 6 * kInitialRTT)
@@ -124,6 +127,8 @@ extension Connection {
             paths.localProbe = nil
             let failed = paths.localAddress
             paths.localAddress = p.previousLocal
+            pmtuResetForNewPath()   // §14.3: a path we left may have changed meanwhile
+            ecnResetForNewPath()
             if !cids.currentRemote.isEmpty, cids.switchRemote() { syncPeerResetTokens() }
             pingPending = true
             if let back = p.previousRemote {
@@ -241,6 +246,8 @@ extension Connection {
         let original = remoteAddress
         remoteAddress = target
         if !Self.onlyPortDiffers(original, target) { recovery.resetForNewPath() }   // §9.4
+        pmtuResetForNewPath()   // §14.3, §13.4.2
+        ecnResetForNewPath()
         var g = SystemRandomNumberGenerator()
         let timeout = max(3 * recovery.pto, 6 * kInitialRTT)   // §8.2.4
         paths.localProbe = LocalPathProbe(data: g.next(), nextChallenge: now + recovery.pto, deadline: now + timeout,

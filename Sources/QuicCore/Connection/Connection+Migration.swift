@@ -61,6 +61,9 @@ extension Connection {
         // whose upload is done) and waits for us gets nothing: our PATH_CHALLENGE could not
         // leave, validation would fail and we would return to an address the peer has left.
         if currentDatagramRemote == remote { pathValidation!.received = UInt64(currentDatagramSize) }
+        // RFC 9000 §14.3, §13.4.2: the new path's MTU and ECN are discovered and validated anew.
+        pmtuResetForNewPath()
+        ecnResetForNewPath()
         remoteAddress = remote
         counters.pathChanges += 1
         emit(.peerAddressChanged(remote))

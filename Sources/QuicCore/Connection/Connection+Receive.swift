@@ -5,9 +5,12 @@ import QuicWire
 // Receiving: datagram -> coalesced packets (RFC 9000 §12.2) -> header and packet protection
 // removal (RFC 9001 §5) -> frames (RFC 9000 §12.4, §19).
 extension Connection {
-    /// Processes one UDP datagram from `remote`. The buffer is decrypted in place.
-    public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: QuicInstant) {
+    /// Processes one UDP datagram from `remote`, received with the ECN codepoint `ecn` (RFC 9000
+    /// §13.4.1). The buffer is decrypted in place.
+    public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: QuicInstant,
+                       ecn: ECNCodepoint = .notECT) {
         noteTime(now)
+        currentDatagramECN = ecn
         switch state {
         case .closed, .draining:
             return  // RFC 9000 §10.2.2: a draining endpoint sends nothing.
@@ -78,9 +81,9 @@ extension Connection {
     }
 
     /// `handle(datagram:)` for an array (copied).
-    public func handle(datagram: [UInt8], from remote: SocketAddress, now: QuicInstant) {
+    public func handle(datagram: [UInt8], from remote: SocketAddress, now: QuicInstant, ecn: ECNCodepoint = .notECT) {
         var copy = datagram
-        copy.withUnsafeMutableBytes { handle(datagram: $0, from: remote, now: now) }
+        copy.withUnsafeMutableBytes { handle(datagram: $0, from: remote, now: now, ecn: ecn) }
     }
 
     /// Returns true if the packet was authenticated and processed.
@@ -218,7 +221,7 @@ extension Connection {
             paths.datagramDCID = header.dcid   // RFC 9000 §9.5: did the peer change CID with its path?
         }
         if state == .open || state == .closing {
-            recovery.onPacketReceived(space, pn, ackEliciting: ackEliciting, now: now)
+            recovery.onPacketReceived(space, pn, ackEliciting: ackEliciting, ecn: currentDatagramECN, now: now)
         }
         // RFC 9000 §10.1: the idle timer restarts on every processed packet.
         restartIdleTimer(now: now)
@@ -330,9 +333,14 @@ extension Connection {
         for token in result.lost { onPacketLost(token) }
         counters.lostPackets += UInt64(result.lost.count)
         if let q = qlog { observeRecovery(q, now: now) }
+        // DPLPMTUD black-hole detection and ECN validation (Connection+PMTU/ECN.swift).
+        let r = recovery.recovery
+        pmtuCheckBlackHole(acked: r.ackedPackets, lost: r.lostPackets, now: now)
+        ecnAfterAckOrLoss(ack: ack, acked: r.ackedPackets, lost: r.lostPackets)
     }
 
     func onPacketAcked(_ token: UInt64, now: QuicInstant) {
+        pmtuOnPacketAcked(token, now: now)
         guard let record = sentPackets.removeValue(forKey: token) else { return }
         if record.space == .application, let keys = oneRTT, record.keyGeneration == keys.generation {
             // RFC 9001 §6.1: the peer saw the current phase.
@@ -350,6 +358,7 @@ extension Connection {
     }
 
     func onPacketLost(_ token: UInt64) {
+        pmtuOnPacketLost(token, now: streams.now ?? .zero)
         guard let record = sentPackets.removeValue(forKey: token) else { return }
         qlog?.packetLost(type: observedType(record.space, isLong: false), packetNumber: record.packetNumber, now: observedNow)
         for f in record.frames {

@@ -6,6 +6,8 @@ import QuicWire
 public struct Transmit: Equatable, Sendable {
     public var destination: SocketAddress
     public var size: Int
+    /// The ECN codepoint to send the datagram with (RFC 9000 §13.4.2).
+    public var ecn: ECNCodepoint = .notECT
 }
 
 /// A packet being assembled in the datagram buffer, sealed once the datagram is complete.
@@ -26,6 +28,8 @@ struct PacketUnderConstruction {
 extension Connection {
     var currentMaxDatagramSize: Int {
         let peer = Int(clamping: peerTransportParameters?.maxUDPPayloadSize ?? 65527)
+        // RFC 9000 §14.3: the discovered path MTU when DPLPMTUD runs (Connection+PMTU.swift).
+        if configuration.mtuDiscovery != nil { return max(1200, min(pmtuPayloadSize, peer)) }
         return max(1200, min(configuration.maxDatagramSize, peer))
     }
 
@@ -66,8 +70,10 @@ extension Connection {
             limit = min(limit, Int(clamping: budget))
         }
         defer { probeReplyInProgress = nil }
+        if let cap = pmtuPTOProbeCap { limit = min(limit, cap) }   // Connection+PMTU.swift
         guard limit >= 64 else { return nil }
         maybeInitiateKeyUpdate(now: now)
+        pmtuBeforeSend(now: now)
         if state == .open, packetsWithCurrentKey >= hardConfidentialityLimit {
             // RFC 9001 §6.6: the key could not be updated in time; stop using the connection
             // (the margin leaves room for the CONNECTION_CLOSE packets).
@@ -78,7 +84,13 @@ extension Connection {
         var packets: [PacketUnderConstruction] = []
         let replying = state == .draining
         let closing = state == .closing || replying
-        for space in PacketNumberSpace.allCases {
+        // RFC 9000 §14.4: a PMTU probe (Connection+PMTU.swift) goes alone in its datagram.
+        let mtuProbe = closing || probeReplyInProgress != nil ? nil : buildMTUProbe(buffer: buffer, now: now)
+        if let p = mtuProbe {
+            position = p.payloadEnd + PacketAEAD.tagLength
+            packets.append(p)
+        }
+        for space in PacketNumberSpace.allCases where mtuProbe == nil {
             let remaining = limit - position
             guard remaining > 48 else { break }
             let p = closing ? buildClosePacket(space, buffer: buffer, start: position, end: limit, now: now, reply: replying)
@@ -111,6 +123,10 @@ extension Connection {
             position += pad
         }
         pathChallengeWritten = false
+        // RFC 9000 §13.4.2: ECT(0) on 1-RTT datagrams while the path's validation allows it
+        // (handshake datagrams go unmarked, like MsQuic, so that first flights held by a
+        // server before it accepts them cannot upset the counts).
+        let ecn: ECNCodepoint = !closing && packets.allSatisfy({ !$0.isLong }) ? outgoingECN : .notECT
         var sentHandshake = false
         for p in packets {
             let end = p.payloadEnd + PacketAEAD.tagLength
@@ -121,6 +137,7 @@ extension Connection {
             counters.sentPackets += 1
             let token = nextSentToken
             nextSentToken += 1
+            if mtuProbe != nil { onMTUProbeSent(token: token) }
             // RFC 9002 §2: ack-eliciting packets and padded ones count in flight.
             let inFlight = p.ackEliciting || p.padded
             if !p.frames.isEmpty || p.ackEliciting {
@@ -129,7 +146,8 @@ extension Connection {
             }
             if !closing {
                 recovery.onPacketSent(p.space, pn: p.packetNumber, size: size, ackEliciting: p.ackEliciting,
-                                      inFlight: inFlight, now: now, largestAck: p.largestAck, token: token)
+                                      inFlight: inFlight, now: now, largestAck: p.largestAck, token: token,
+                                      ecnMarked: ecn != .notECT, mtuProbe: mtuProbe != nil)
             }
             if p.space == .handshake { sentHandshake = true }
             if p.space == .application {
@@ -157,12 +175,15 @@ extension Connection {
         if pathValidation != nil && destination == pathValidation!.target { pathValidation!.sent &+= UInt64(position) }
         bytesSent += UInt64(position)
         lastSendTime = now
-        return Transmit(destination: destination, size: position)
+        ecnOnDatagramSent(ecn)
+        return Transmit(destination: destination, size: position, ecn: ecn)
     }
 
     /// `pollTransmit` into a new array (tests, cold paths).
     public func pollTransmit(now: QuicInstant) -> (Transmit, [UInt8])? {
-        var buffer = [UInt8](repeating: 0, count: max(1200, currentMaxDatagramSize))
+        // Room for a PMTU probe too (RFC 8899: larger than the current size).
+        let probeRoom = configuration.mtuDiscovery != nil ? pmtuMaxMtu - ipUDPOverhead : 0
+        var buffer = [UInt8](repeating: 0, count: max(1200, currentMaxDatagramSize, probeRoom))
         let t = buffer.withUnsafeMutableBytes { pollTransmit(now: now, into: $0) }
         guard let t else { return nil }
         return (t, Array(buffer[0..<t.size]))
@@ -351,6 +372,13 @@ extension Connection {
 
     func writeDatagramFrames(_ w: inout WireWriter, frames: inout [SentFrame], ackEliciting: inout Bool) {
         while let d = datagramQueue.first {
+            if d.data.count > maxDatagramPayload {
+                // Queued before the path MTU went down (DPLPMTUD black hole): it can no longer
+                // fit any packet (RFC 9221 §5: DATAGRAM frames are not fragmented).
+                datagramQueue.removeFirst()
+                emit(.datagramSendStateChanged(id: d.id, state: .lostDiscarded))
+                continue
+            }
             let needed = 1 + VarInt.encodedLength(UInt64(d.data.count)) + d.data.count
             guard needed <= w.remaining else { return }
             do {

@@ -152,6 +152,12 @@ public final class Connection {
     /// qlog (ConnectionObserver.swift): nil unless `configuration.observerFactory` made one.
     var qlog: ConnectionObserver?
     var qlogCongestionState = ObservedCongestionState.slowStart
+    /// DPLPMTUD of the current path (Connection+PMTU.swift, RFC 8899).
+    var pmtu = PMTUDiscovery()
+    /// ECN validation of the current path and the codepoint of the datagram being processed
+    /// (Connection+ECN.swift, RFC 9000 §13.4).
+    var ecnValidation = ECNValidation()
+    var currentDatagramECN = ECNCodepoint.notECT
 
     // MARK: Creation
 

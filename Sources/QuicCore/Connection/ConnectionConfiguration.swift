@@ -24,6 +24,13 @@ public struct ConnectionConfiguration: @unchecked Sendable {
     /// UDP payload size we send, at least 1200 (RFC 9000 §14); never above the peer's
     /// max_udp_payload_size.
     public var maxDatagramSize = 1200
+    /// Datagram Packetization Layer PMTU Discovery (RFC 8899, RFC 9000 §14.3) with MsQuic's
+    /// MinimumMtu / MaximumMtu / MtuDiscoverySearchCompleteTimeoutUs /
+    /// MtuDiscoveryMissingProbeCount. nil: datagrams stay at `maxDatagramSize`.
+    public var mtuDiscovery: MTUDiscoveryConfig?
+    /// ECN (RFC 9000 §13.4, MsQuic's EcnEnabled): mark ECT(0) while the path's ECN validation
+    /// has not failed. Received marks are counted and reported either way (§13.4.1).
+    public var ecnEnabled = false
     /// Handshake idle timeout (MsQuic's HandshakeIdleTimeoutMs), `.zero` = none.
     public var handshakeIdleTimeout: QuicDuration = .seconds(10)
     /// Keep-alive: send a PING after this long without sending, `.zero` = off.

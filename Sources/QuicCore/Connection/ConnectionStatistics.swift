@@ -21,6 +21,14 @@ public struct ConnectionStatistics: Equatable, Sendable {
     /// Times the peer's address changed and the connection followed it (RFC 9000 §9.3).
     public var pathChanges: UInt64 = 0
     public var pathMTU: Int = 1200
+    /// The path MTU as MsQuic reports it (QUIC_STATISTICS.Send.PathMtu): IP packet bytes.
+    public var ipPathMTU: Int = 1228
+    /// Times DPLPMTUD found a black hole and went back to the base MTU (RFC 8899 §4.3).
+    public var mtuBlackHoles: UInt64 = 0
+    /// ECN validation succeeded on the path (RFC 9000 §13.4.2; QUIC_STATISTICS_V2.EcnCapable).
+    public var ecnCapable = false
+    /// ECN-CE increases treated as congestion events (RFC 9002 §7.1; SendEcnCongestionCount).
+    public var ecnCongestionEvents: UInt64 = 0
     /// Client: the server answered with a Retry (RFC 9000 §8.1.2).
     public var statelessRetry = false
     /// Client: the handshake restarted after a Version Negotiation packet (RFC 9000 §6.2).
@@ -41,6 +49,10 @@ extension Connection {
         s.persistentCongestionEvents = r.congestion.persistentCongestionCount
         s.keyUpdates = oneRTT?.generation ?? 0
         s.pathMTU = currentMaxDatagramSize
+        s.ipPathMTU = currentMaxDatagramSize + ipUDPOverhead
+        s.mtuBlackHoles = pmtu.blackHolesDetected
+        s.ecnCapable = ecnCapable
+        s.ecnCongestionEvents = r.ecnCongestionEvents
         s.decryptionFailures = forgedPackets
         s.receivedBytes = bytesReceived
         s.sentBytes = bytesSent

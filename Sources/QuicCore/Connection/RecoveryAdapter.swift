@@ -34,8 +34,8 @@ final class RecoveryAdapter {
 
     func isDuplicate(_ s: PacketNumberSpace, _ pn: UInt64) -> Bool { recovery.ackTrackers[s].isDuplicate(pn) }
 
-    func onPacketReceived(_ s: PacketNumberSpace, _ pn: UInt64, ackEliciting: Bool, now: QuicInstant) {
-        recovery.ackTrackers[s].onPacketReceived(pn, ackEliciting: ackEliciting, now: now)
+    func onPacketReceived(_ s: PacketNumberSpace, _ pn: UInt64, ackEliciting: Bool, ecn: ECNCodepoint = .notECT, now: QuicInstant) {
+        recovery.ackTrackers[s].onPacketReceived(pn, ackEliciting: ackEliciting, ecn: ecn, now: now)
     }
 
     func hasAckToSend(_ s: PacketNumberSpace) -> Bool { recovery.ackTrackers[s].hasUnacknowledged }
@@ -56,10 +56,11 @@ final class RecoveryAdapter {
     // MARK: Sending
 
     func onPacketSent(_ s: PacketNumberSpace, pn: UInt64, size: Int, ackEliciting: Bool, inFlight: Bool, now: QuicInstant,
-                      largestAck: UInt64?, token: UInt64) {
+                      largestAck: UInt64?, token: UInt64, ecnMarked: Bool = false, mtuProbe: Bool = false) {
         recovery.onPacketSent(SentPacket(packetNumber: pn, timeSent: now, size: UInt32(clamping: size),
-                                         ackEliciting: ackEliciting, inFlight: inFlight,
-                                         largestAckCarried: largestAck, token: token), space: s, now: now)
+                                         ackEliciting: ackEliciting, inFlight: inFlight, ecnMarked: ecnMarked,
+                                         largestAckCarried: largestAck, token: token, isMTUProbe: mtuProbe),
+                              space: s, now: now)
     }
 
     func canSend(bytes: Int) -> Bool { recovery.canSend(bytes: UInt64(bytes)) }

@@ -92,14 +92,15 @@ public final class Endpoint: ConnectionIDRegistry {
 
     /// Processes a datagram received from `remote`. The buffer is decrypted in place.
     @discardableResult
-    public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: QuicInstant) -> EndpointEvent? {
+    public func handle(datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress, now: QuicInstant,
+                       ecn: ECNCodepoint = .notECT) -> EndpointEvent? {
         let bytes = UnsafeRawBufferPointer(datagram)
         guard let header = try? PacketHeader.parse(bytes, shortHeaderDCIDLength: configuration.connectionIDLength,
                                                    allowFixedBitZero: configuration.allowsFixedBitZero) else {
             return nil  // RFC 9000 §5.2: unparseable datagrams are dropped.
         }
         if let conn = routes[header.dcid] ?? (header.isLongHeader ? initialRoutes[header.dcid] : nil), !conn.isClosed {
-            conn.handle(datagram: datagram, from: remote, now: now)
+            conn.handle(datagram: datagram, from: remote, now: now, ecn: ecn)
             if conn.isClosed { forget(conn) }
             return nil
         }
@@ -120,7 +121,7 @@ public final class Endpoint: ConnectionIDRegistry {
         guard let serverConfig = configuration.server else { return nil }
         switch header.kind {
         case .initial:
-            return acceptInitial(header, datagram: datagram, from: remote, config: serverConfig, now: now)
+            return acceptInitial(header, datagram: datagram, from: remote, config: serverConfig, now: now, ecn: ecn)
         default:
             return nil  // 0-RTT, Handshake, Retry, VN for no connection: dropped.
         }
@@ -128,9 +129,10 @@ public final class Endpoint: ConnectionIDRegistry {
 
     /// `handle` for an array (copied).
     @discardableResult
-    public func handle(datagram: [UInt8], from remote: SocketAddress, now: QuicInstant) -> EndpointEvent? {
+    public func handle(datagram: [UInt8], from remote: SocketAddress, now: QuicInstant,
+                       ecn: ECNCodepoint = .notECT) -> EndpointEvent? {
         var copy = datagram
-        return copy.withUnsafeMutableBytes { handle(datagram: $0, from: remote, now: now) }
+        return copy.withUnsafeMutableBytes { handle(datagram: $0, from: remote, now: now, ecn: ecn) }
     }
 
     /// The next stateless packet (Version Negotiation, Retry, Stateless Reset) to send.
@@ -160,7 +162,7 @@ public final class Endpoint: ConnectionIDRegistry {
     // MARK: Server side
 
     func acceptInitial(_ header: PacketHeader, datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress,
-                       config: ConnectionConfiguration, now: QuicInstant) -> EndpointEvent? {
+                       config: ConnectionConfiguration, now: QuicInstant, ecn: ECNCodepoint = .notECT) -> EndpointEvent? {
         // RFC 9000 §14.1: a client's first Initial comes in a datagram of at least 1200 bytes;
         // §7.2: its DCID is at least 8 bytes.
         guard datagram.count >= 1200, header.dcid.length >= 8 else { return nil }
@@ -202,7 +204,7 @@ public final class Endpoint: ConnectionIDRegistry {
         connections[ObjectIdentifier(conn)] = conn
         initialRoutes[header.dcid] = conn
         initialRouteOf[ObjectIdentifier(conn)] = header.dcid
-        conn.handle(datagram: datagram, from: remote, now: now)
+        conn.handle(datagram: datagram, from: remote, now: now, ecn: ecn)
         return .newConnection(conn)
     }
 

@@ -105,6 +105,10 @@ public final class LossRecovery {
     private var ecnCounts = PerSpace<ECNCounts>(repeating: ECNCounts(ect0: 0, ect1: 0, ce: 0))
     /// ECN validation (RFC 9000 §13.4.2): false once the peer's counts proved unusable.
     public private(set) var ecnCapable = true
+    /// ECN-CE count increases that were congestion events (QUIC_STATISTICS_V2.SendEcnCongestionCount).
+    public private(set) var ecnCongestionEvents: UInt64 = 0
+    /// RFC 9000 §13.4.2: a new path is validated again.
+    public func resetECNValidation() { ecnCapable = true }
 
     public init(config: RecoveryConfig) {
         self.config = config
@@ -308,12 +312,15 @@ public final class LossRecovery {
             ecnCapable = false
             return false
         }
+        // RFC 9000 Appendix A.4: we send ECT(0) only; ECT(1) reported means remarking.
+        if ecn.ect1 > old.ect1 { ecnCapable = false }
         let increase = (ecn.ect0 - old.ect0) &+ (ecn.ect1 - old.ect1) &+ (ecn.ce - old.ce)
         var marked: UInt64 = 0
         for p in ackedPackets where p.ecnMarked { marked += 1 }
         if increase < marked { ecnCapable = false }
         ecnCounts[space] = ecn
         if ecn.ce > old.ce {
+            ecnCongestionEvents &+= 1
             congestion.onECNCongestionExperienced(sentTime: largestSentTime, now: now)
             return true
         }
@@ -348,7 +355,8 @@ public final class LossRecovery {
             let byTime = lostSendTime.map { p.timeSent <= $0 } ?? false
             if byCount || byTime {
                 lostPackets.append(p)
-                if p.ackEliciting, let f = firstSample, p.timeSent > f {
+                // RFC 9000 §14.4: a lost PMTU probe says nothing about congestion.
+                if p.ackEliciting, !p.isMTUProbe, let f = firstSample, p.timeSent > f {
                     if let s = runStart {
                         if p.timeSent - s > pcDuration { persistent = true }
                     } else {
@@ -370,7 +378,7 @@ public final class LossRecovery {
             if p.inFlight {
                 if p.ackEliciting { ackElicitingInFlight[space] -= 1 }
                 congestion.onPacketLost(bytes: UInt64(p.size), now: now)
-                newestLostSendTime = max(newestLostSendTime ?? .zero, p.timeSent)
+                if !p.isMTUProbe { newestLostSendTime = max(newestLostSendTime ?? .zero, p.timeSent) }
             }
         }
         if let t = newestLostSendTime {

@@ -20,12 +20,14 @@ public struct SentPacket: Sendable, Equatable {
     public var largestAckCarried: UInt64?
     /// The connection's token for the frames in this packet.
     public var token: UInt64
+    /// A DPLPMTUD probe (RFC 9000 §14.4): its loss is not a congestion signal.
+    public var isMTUProbe: Bool
 
     @inlinable
     public init(packetNumber: UInt64, timeSent: QuicInstant, size: UInt32, ackEliciting: Bool, inFlight: Bool,
-                ecnMarked: Bool = false, largestAckCarried: UInt64? = nil, token: UInt64) {
+                ecnMarked: Bool = false, largestAckCarried: UInt64? = nil, token: UInt64, isMTUProbe: Bool = false) {
         self.packetNumber = packetNumber; self.timeSent = timeSent; self.size = size
         self.ackEliciting = ackEliciting; self.inFlight = inFlight; self.ecnMarked = ecnMarked
-        self.largestAckCarried = largestAckCarried; self.token = token
+        self.largestAckCarried = largestAckCarried; self.token = token; self.isMTUProbe = isMTUProbe
     }
 }
