@@ -20,9 +20,7 @@ extension Connection {
         p.initialSourceConnectionID = cids.local.first?.id
         // RFC 9368 §3: version_information when the extension is enabled.
         if configuration.sendsVersionInformation, p.versionInformation == nil {
-            var available = configuration.versions
-            if !available.contains(version) { available.insert(version, at: 0) }
-            p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: available)
+            p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: availableVersions(chosen: version))
         }
         p.activeConnectionIDLimit = max(2, p.activeConnectionIDLimit)
         if configuration.datagramReceiveEnabled {
@@ -36,8 +34,7 @@ extension Connection {
         // VERSION_NEGOTIATION_ERROR without it). A client sends it when the extension is
         // enabled (above; MsQuic's VersionNegotiationExtEnabled).
         if role == .server && p.versionInformation == nil {
-            let available = [version] + configuration.versions.filter { $0 != version }
-            p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: available)
+            p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: availableVersions(chosen: version))
         }
         if role == .server {
             p.originalDestinationConnectionID = originalDestinationCID
@@ -64,6 +61,8 @@ extension Connection {
     /// Feeds CRYPTO bytes of `level` to TLS and processes what it produces.
     func receiveCrypto(_ bytes: [UInt8], level: EncryptionLevel, now: QuicInstant) throws {
         guard !bytes.isEmpty else { return }
+        // RFC 9368 §2.3: a server may answer the client's first flight in a compatible version.
+        if role == .server && level == .initial && !compatibleVN.decided { try considerCompatibleUpgrade(bytes) }
         try tls.receive(bytes, at: level, now: now.microseconds)
         try drainTLS(now: now)
     }
@@ -88,7 +87,9 @@ extension Connection {
     }
 
     func install(_ secret: TrafficSecret, now: QuicInstant) throws {
-        let keys = PacketProtectionKeys(suite: secret.cipherSuite, secret: secret.secret, version: protectionVersion)
+        // RFC 9369 §4: 0-RTT stays in the original version after a compatible upgrade.
+        let keys = PacketProtectionKeys(suite: secret.cipherSuite, secret: secret.secret,
+                                        version: secret.level == .earlyData ? earlyDataProtectionVersion : protectionVersion)
         switch secret.level {
         case .initial:
             return
@@ -140,11 +141,8 @@ extension Connection {
                 syncPeerResetTokens()
             }
         }
-        // RFC 9368 §4: the chosen version must be the one in use.
-        if let info = p.versionInformation, info.chosenVersion != version {
-            throw QuicError(code: .versionNegotiationError, reason: "chosen version differs from the version in use")
-        }
-        try checkVersionDowngrade(p.versionInformation)
+        // RFC 9368 §4: the chosen version and downgrade checks (Connection+CompatibleVersion.swift).
+        try checkPeerVersionInformation(p.versionInformation)
         peerTransportParameters = p
         // Converted once, here (issue 10). Bounds from validate() above (RFC 9000 §18.2):
         // max_ack_delay < 2^14 ms, ack_delay_exponent ≤ 20. max_idle_timeout (any varint) is

@@ -73,6 +73,8 @@ public final class Connection {
     /// Client: the versions listed by the Version Negotiation packet that made us restart the
     /// attempt in `version` (RFC 9368 §4: checked against the server's Available Versions).
     var versionNegotiationVersions: [QuicVersion]?
+    /// Compatible version negotiation (RFC 9368 §2.3; Connection+CompatibleVersion.swift).
+    var compatibleVN = CompatibleVersionState()
     public internal(set) var isHandshakeComplete = false
     public internal(set) var isHandshakeConfirmed = false
     public internal(set) var peerTransportParameters: TransportParameters?
