@@ -102,10 +102,26 @@ extension Configuration {
         c.datagramReceiveEnabled = s[.datagramReceiveEnabled] != 0
         c.congestionControl.initialWindowPackets = UInt32(clamping: s[.initialWindowPackets])
         c.congestionControl.sendIdleTimeout = .milliseconds(s[.sendIdleTimeoutMs])
-        if let v = s.versions?.offered.map({ QuicVersion($0) }), !v.isEmpty {
-            c.versions = v.filter { $0 == .v1 || $0 == .v2 }
-            if c.versions.isEmpty { c.versions = [.v1, .v2] }
-        }
+        Self.applyVersionSettings(s.versions, to: &c)
         return c
+    }
+
+    /// QUIC_VERSION_SETTINGS with MsQuic's meaning (docs/Versions.md, version_neg.c). Client:
+    /// the first FullyDeployedVersion is the version it starts with, the others are its
+    /// preference after Version Negotiation and the compatible versions its version_information
+    /// lists (RFC 9368 §3); MsQuic wants the three lists equal on a client. Server: its
+    /// version_information lists the FullyDeployedVersions; the AcceptableVersions (global)
+    /// decide what the listener accepts and prefers (Listener.acceptedVersions). Versions we
+    /// do not implement (draft-29, MS-1) are left out; a client whose first version is one of
+    /// them gets no version (ConnectionStart answers NOT_SUPPORTED).
+    static func applyVersionSettings(_ settings: VersionSettings?, to c: inout ConnectionConfiguration) {
+        guard let settings else { return }
+        let implemented = { (v: UInt32) in Versions.isSupported(v) }
+        let deployed = settings.fullyDeployed.isEmpty ? settings.offered : settings.fullyDeployed
+        guard !deployed.isEmpty else { return }
+        if c.role == .client {
+            c.versions = Versions.isSupported(deployed[0]) ? deployed.filter(implemented).map { QuicVersion($0) } : []
+        }
+        c.fullyDeployedVersions = deployed.filter(implemented).map { QuicVersion($0) }
     }
 }
