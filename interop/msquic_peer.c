@@ -26,6 +26,9 @@
  *       --version 1|2|2,1 the QUIC versions (first = initial; QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS).
  *       --expect-fail version: the server's Version Negotiation lists none of them
  *       (QUIC_STATUS_VER_NEG_ERROR).
+ *       --vne (both roles): the version negotiation extension (RFC 9368: version_information,
+ *       compatible v1<->v2 upgrade), through MsQuic's private QUIC_PARAM_GLOBAL_VERSION_NEGOTIATION_ENABLED
+ *       and QUIC_PARAM_CONFIGURATION_VERSION_NEG_ENABLED (src/inc/msquicp.h).
  *
  * Output: "EVENT ..." lines, then "RESULT ok ..." or "RESULT fail ...". Exit 0 on success,
  * 1 on failure, 77 (CTest's skip code) when ListenerOpen/ConnectionOpen answer
@@ -192,6 +195,21 @@ static QUIC_STATUS open_configuration(void)
         return Status;
     }
 
+    if (Opt.VersionNegotiationExt) {
+        /* MsQuic's private parameters (msquicp.h): the global one for what a listener accepts,
+           the configuration's for its connections. */
+        const BOOLEAN Enabled = TRUE;
+        Status = Api->SetParam(NULL, 0x81000003 /* QUIC_PARAM_GLOBAL_VERSION_NEGOTIATION_ENABLED */,
+                               sizeof(Enabled), &Enabled);
+        if (QUIC_SUCCEEDED(Status)) {
+            Status = Api->SetParam(Configuration, 0x83000001 /* QUIC_PARAM_CONFIGURATION_VERSION_NEG_ENABLED */,
+                                   sizeof(Enabled), &Enabled);
+        }
+        if (QUIC_FAILED(Status)) {
+            say("RESULT fail SetParam(VERSION_NEGOTIATION_ENABLED) status=0x%x", (unsigned)Status);
+            return Status;
+        }
+    }
     if (Opt.VersionCount != 0) {
         /* The first version is the one the client starts with; all of them are acceptable
            after a Version Negotiation packet (RFC 9000 §6.2). */
@@ -270,7 +288,7 @@ static void usage(void)
             "       [--cert F --key F] [--ca F | --insecure] [--mode echo|datagram|handshake|resume]\n"
             "       [--bytes N] [--streams K] [--version 1|2[,..]] [--expect-fail alpn|cert|version]\n"
             "       [--max-bytes-per-key N] [--conn-flow-control-window N] [--stateless-reset-key HEX64]\n"
-            "       [--initial-rtt-ms N]\n"
+            "       [--initial-rtt-ms N] [--vne]\n"
             "       [--timeout S] [--zero-rtt]\n");
 }
 
@@ -288,6 +306,7 @@ int main(int argc, char** argv)
         {"conn-flow-control-window", required_argument, NULL, 'W'},
         {"stateless-reset-key", required_argument, NULL, 'R'},
         {"initial-rtt-ms", required_argument, NULL, 'T'},
+        {"vne", no_argument, NULL, 'E'},
         {NULL, 0, NULL, 0},
     };
     const QUIC_REGISTRATION_CONFIG RegConfig = {"msquic_peer", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
@@ -331,6 +350,7 @@ int main(int argc, char** argv)
         case 'W': Opt.ConnFlowControlWindow = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'R': Opt.StatelessResetKey = optarg; break;
         case 'T': Opt.InitialRttMs = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'E': Opt.VersionNegotiationExt = 1; break;
         default: usage(); return 2;
         }
     }

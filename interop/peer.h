@@ -47,6 +47,7 @@ typedef struct OPTIONS {
     uint32_t InitialRttMs;
     unsigned TimeoutSeconds;
     int ZeroRtt;
+    int VersionNegotiationExt;
 } OPTIONS;
 
 extern OPTIONS Opt;

@@ -103,7 +103,10 @@ extension Connection {
             if spaces[1].receiveKeys != nil && spaces[1].sendKeys != nil { recovery.onHandshakeKeysAvailable(now: now) }
         case .application:
             if secret.direction == .read { pendingOneRTTRead = secret } else { pendingOneRTTWrite = secret }
+            // RFC 9001 §4.1.1, §5.7: a server may send 1-RTT (0.5-RTT) data from its Finished on.
+            if role == .server, secret.direction == .write, pendingOneRTTRead == nil { halfRTTSend = try PacketProtector(keys: keys) }
             if let r = pendingOneRTTRead, let w = pendingOneRTTWrite {
+                halfRTTSend = nil
                 oneRTT = try OneRTTKeys(
                     sendKeys: PacketProtectionKeys(suite: w.cipherSuite, secret: w.secret, version: protectionVersion),
                     receiveKeys: PacketProtectionKeys(suite: r.cipherSuite, secret: r.secret, version: protectionVersion))

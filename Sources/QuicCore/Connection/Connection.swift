@@ -75,6 +75,9 @@ public final class Connection {
     var versionNegotiationVersions: [QuicVersion]?
     /// Compatible version negotiation (RFC 9368 §2.3; Connection+CompatibleVersion.swift).
     var compatibleVN = CompatibleVersionState()
+    /// Server: the 1-RTT write key before the read key exists, for 0.5-RTT data
+    /// (Connection+HalfRTT.swift).
+    var halfRTTSend: PacketProtector?
     public internal(set) var isHandshakeComplete = false
     public internal(set) var isHandshakeConfirmed = false
     public internal(set) var peerTransportParameters: TransportParameters?
