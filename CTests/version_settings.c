@@ -91,8 +91,8 @@ static void test_connection_param(HQUIC Configuration, HQUIC Registration)
     CHECK_STATUS(Api->GetParam(C, QUIC_PARAM_CONN_VERSION_SETTINGS, &Length, Storage), QUIC_STATUS_SUCCESS,
                  "CONN_VERSION_SETTINGS: get");
     CHECK(Got->FullyDeployedVersionsLength == 2 && Got->FullyDeployedVersions != NULL &&
-          Got->FullyDeployedVersions[0] == V2 && Got->FullyDeployedVersions[1] == V1,
-          "CONN_VERSION_SETTINGS: the connection's own lists round trip");
+          Got->FullyDeployedVersions[0] == __builtin_bswap32(V2) && Got->FullyDeployedVersions[1] == __builtin_bswap32(V1),
+          "CONN_VERSION_SETTINGS: the connection's own lists come back (network byte order, as MsQuic returns them)");
     Api->ConnectionClose(C);
 
     /* A connection without its own lists takes the configuration's at start. */
