@@ -102,7 +102,17 @@ extension Configuration {
         c.datagramReceiveEnabled = s[.datagramReceiveEnabled] != 0
         c.congestionControl.initialWindowPackets = UInt32(clamping: s[.initialWindowPackets])
         c.congestionControl.sendIdleTimeout = .milliseconds(s[.sendIdleTimeoutMs])
-        Self.applyVersionSettings(s.versions, to: &c)
+        // MsQuic: a client takes its connection's or its configuration's version lists; the
+        // global lists are the listeners' (a client with only global lists starts in v1, as
+        // msquictest's CompatibleVersionNegotiationDefaultClient checks).
+        let versions: VersionSettings?
+        if tls.role == .client {
+            let own = state.withLock { $0.settings }
+            if let o = overrides, o.versionsSet { versions = o.versions } else { versions = own.versionsSet ? own.versions : nil }
+        } else {
+            versions = s.versions
+        }
+        Self.applyVersionSettings(versions, to: &c)
         return c
     }
 
@@ -117,10 +127,13 @@ extension Configuration {
     static func applyVersionSettings(_ settings: VersionSettings?, to c: inout ConnectionConfiguration) {
         guard let settings else { return }
         let implemented = { (v: UInt32) in Versions.isSupported(v) }
+        // RFC 9000 §15: a reserved version may start a client's connection (to exercise
+        // Version Negotiation); it is never listed as compatible.
+        let startable = { (v: UInt32) in Versions.isSupported(v) || SettingsCodec.isReservedVersion(v) }
         let deployed = settings.fullyDeployed.isEmpty ? settings.offered : settings.fullyDeployed
         guard !deployed.isEmpty else { return }
         if c.role == .client {
-            c.versions = Versions.isSupported(deployed[0]) ? deployed.filter(implemented).map { QuicVersion($0) } : []
+            c.versions = startable(deployed[0]) ? deployed.filter(startable).map { QuicVersion($0) } : []
         }
         c.fullyDeployedVersions = deployed.filter(implemented).map { QuicVersion($0) }
     }

@@ -160,10 +160,12 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         return Status.success
     }
 
-    /// The versions a listener accepts: the global AcceptableVersions that we implement, or
-    /// every version we implement when none are set.
+    /// The versions a listener accepts, in its order of preference (compatible version
+    /// negotiation upgrades to an earlier one, RFC 9368 §2.3): the global AcceptableVersions
+    /// that we implement, or MsQuic's default list (v2, v1; its MS-1 and draft-29 we do not
+    /// speak) when none are set.
     static func acceptedVersions(_ settings: VersionSettings?) -> [QuicVersion] {
-        let implemented = Versions.supported.map { QuicVersion($0) }
+        let implemented = [Versions.version2, Versions.version1].map { QuicVersion($0) }
         guard let acceptable = settings?.acceptable, !acceptable.isEmpty else { return implemented }
         let chosen = acceptable.map { QuicVersion($0) }.filter { implemented.contains($0) }
         return chosen.isEmpty ? implemented : chosen

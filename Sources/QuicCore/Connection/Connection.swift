@@ -175,7 +175,10 @@ public final class Connection {
                  originalDCID: ConnectionID, peerSCID: ConnectionID, registry: ConnectionIDRegistry?,
                  addressValidated: Bool, now: QuicInstant, initialKeysDCID: ConnectionID? = nil,
                  retrySCID: ConnectionID? = nil) throws {
-        guard let pv = ProtectionVersion(wireVersion: version.rawValue) else {
+        // A client may start in a reserved version (RFC 9000 §15, 0x?a?a?a?a) to draw Version
+        // Negotiation, its Initial laid out and protected as v1 (MsQuic does the same).
+        guard let pv = ProtectionVersion(wireVersion: version.rawValue)
+                ?? (role == .client && version.isReservedForNegotiation ? .v1 : nil) else {
             throw QuicError(code: .internalError, reason: "unsupported version \(version)")
         }
         self.role = role
