@@ -264,4 +264,62 @@ final class ConnectionCompatibleVersionTests: XCTestCase {
         XCTAssertEqual(c.version, .v2)
         XCTAssertEqual(c.counters.receivedPackets, 1)
     }
+
+    // MARK: 0-RTT (RFC 9369 §4: 0-RTT stays in the original version)
+
+    func testZeroRTTInTheOriginalVersionIsReadAfterAnUpgrade() throws {
+        var serverConfig = SimConfigs.server()
+        serverConfig.sendsVersionInformation = true
+        serverConfig.tls.ticketSealer = try TicketKeyRing(keys: [TicketKey.random()])
+        serverConfig.tls.enableEarlyData = true
+        let net = SimConfigs.network(server: serverConfig) { $0.supportedVersions = [.v2, .v1] }
+        var c = client([.v1, .v2])
+        c.tls.enableEarlyData = true
+        let first = try net.connect(c)
+        XCTAssertTrue(net.run { first.isHandshakeConfirmed })
+        XCTAssertEqual(first.version, .v2)
+        try XCTUnwrap(net.server.accepted.first).sendResumptionTicket(appData: [], now: net.now)
+        var raw: [UInt8]?
+        XCTAssertTrue(net.run(for: 2_000_000) {
+            for e in net.client.events(first) { if case .resumptionTicketReceived(let t) = e { raw = t } }
+            return raw != nil
+        })
+        c.tls.resumptionTicket = try ClientSessionTicket(serialized: try XCTUnwrap(raw))
+        // The second connection starts in v1 again with 0-RTT data; count its 0-RTT packets per version.
+        var zeroRTTVersions: [QuicVersion] = []
+        net.tap = { toServer, bytes in
+            if toServer {
+                var offset = 0
+                while offset < bytes.count,
+                      let h = try? bytes.withUnsafeBytes({ try PacketHeader.parse($0, at: offset, shortHeaderDCIDLength: 8) }) {
+                    if h.kind == .zeroRTT { zeroRTTVersions.append(h.version) }
+                    offset = h.end
+                }
+            }
+            return bytes
+        }
+        let second = try net.connect(c)
+        let id = try second.openStream(bidirectional: true)
+        let data = (0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 5) }
+        try second.send(stream: id, bytes: data, fin: true)
+        let sink = StreamSink()
+        sink.seen.insert(id)
+        var server: Connection?
+        XCTAssertTrue(net.run(for: 5_000_000) {
+            server = net.server.accepted.count > 1 ? net.server.accepted.last : nil
+            if let s = server { sink.pump(s, events: []) }
+            return sink.fin.contains(id) && second.isHandshakeConfirmed
+        })
+        XCTAssertFalse(zeroRTTVersions.isEmpty)
+        XCTAssertTrue(zeroRTTVersions.allSatisfy { $0 == .v1 }, "\(zeroRTTVersions)")
+        XCTAssertEqual(second.version, .v2)
+        XCTAssertEqual(server?.version, .v2)
+        XCTAssertTrue(second.handshake.isEarlyDataAccepted)
+        XCTAssertTrue(sink.data[id] == data)
+        // The stream arrived before the server's handshake completed: it came in 0-RTT (v1).
+        let events = net.server.events(try XCTUnwrap(server))
+        let started = try XCTUnwrap(events.firstIndex(of: .peerStreamStarted(id)))
+        let connected = try XCTUnwrap(events.firstIndex { if case .connected = $0 { return true }; return false })
+        XCTAssertLessThan(started, connected)
+    }
 }
