@@ -251,7 +251,9 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
                     let infoBlock = UnsafeMutableRawPointer.allocate(byteCount: 72, alignment: 8)
                     infoBlock.initializeMemory(as: UInt8.self, repeating: 0, count: 72)
                     defer { infoBlock.deallocate() }
-                    infoBlock.storeBytes(of: version.rawValue, toByteOffset: 0, as: UInt32.self)
+                    // MsQuic fills QuicVersion in network byte order (v1 reads 0x01000000 on
+                    // x86; seen with MsQuic 2.6's own listener), unlike CONN_QUIC_VERSION.
+                    infoBlock.storeBytes(of: version.rawValue.bigEndian, toByteOffset: 0, as: UInt32.self)
                     infoBlock.storeBytes(of: l.baseAddress, toByteOffset: 8, as: UnsafeRawPointer?.self)
                     infoBlock.storeBytes(of: r.baseAddress, toByteOffset: 16, as: UnsafeRawPointer?.self)
                     infoBlock.storeBytes(of: UInt32(c.count), toByteOffset: 24, as: UInt32.self)
