@@ -171,6 +171,23 @@ final class ConnectionCompatibleVersionTests: XCTestCase {
         }
     }
 
+    func testUpgradeAfterRetry() throws {
+        // RFC 9369 §4: the Retry is in the original version; the upgrade follows on the
+        // Initial that carries the token, keys from the Retry's SCID (RFC 9001 §5.2).
+        var server = SimConfigs.server()
+        server.sendsVersionInformation = true
+        let net = SimConfigs.network(server: server) { $0.supportedVersions = [.v2, .v1]; $0.requireRetry = true }
+        let tap = VersionTap()
+        tap.install(on: net)
+        let client = try net.connect(client([.v1, .v2]))
+        let accepted = try establish(net, client)
+        XCTAssertNotNil(client.retrySourceCID)
+        XCTAssertEqual(client.version, .v2)
+        XCTAssertEqual(accepted.version, .v2)
+        XCTAssertEqual(tap.toClient.first, .v1)   // the Retry
+        try assertTransfer(net, from: client, to: accepted)
+    }
+
     // MARK: Downgrade protection (RFC 9368 §4)
 
     func testTamperedClientChosenVersionIsAVersionNegotiationError() throws {
