@@ -282,6 +282,28 @@ final class ConnectionCompatibleVersionTests: XCTestCase {
         XCTAssertEqual(c.counters.receivedPackets, 1)
     }
 
+    func testClientSwitchesAfterAnInitialInTheOriginalVersion() throws {
+        // A server that ACKed part of a long ClientHello in v1 before deciding answers in v2.
+        let remote = SocketAddress(ipv4: 10, 0, 0, 2, port: 4433)
+        let c = try Connection(client: client([.v1, .v2]), remote: remote, now: 0)
+        _ = c.pollTransmit(now: 0)
+        let scid = try XCTUnwrap(c.cids.local.first?.id)
+        let server = ConnectionID([9, 9, 9, 9])!
+        let v1 = InitialSecrets.keys(version: .v1, destinationConnectionID: c.originalDestinationCID)
+        c.handle(datagram: try Crafted.longPacket(dcid: scid, scid: server, keys: v1.server, pn: 0, frames: [0x01]),
+                 from: remote, now: 1)
+        XCTAssertEqual(c.version, .v1)
+        // Another SCID in v2: not the server we talk to.
+        let v2 = InitialSecrets.keys(version: .v2, destinationConnectionID: c.originalDestinationCID)
+        c.handle(datagram: try Crafted.longPacket(version: .v2, dcid: scid, scid: ConnectionID([7, 7, 7, 7])!,
+                                                  keys: v2.server, pn: 1, frames: [0x01]), from: remote, now: 2)
+        XCTAssertEqual(c.version, .v1)
+        c.handle(datagram: try Crafted.longPacket(version: .v2, dcid: scid, scid: server, keys: v2.server, pn: 2, frames: [0x01]),
+                 from: remote, now: 3)
+        XCTAssertEqual(c.version, .v2)
+        XCTAssertEqual(c.counters.receivedPackets, 2)
+    }
+
     // MARK: 0-RTT (RFC 9369 §4: 0-RTT stays in the original version)
 
     func testZeroRTTInTheOriginalVersionIsReadAfterAnUpgrade() throws {

@@ -104,10 +104,13 @@ extension Connection {
     /// version's Initial keys (tried on a copy; the packet is processed normally afterwards).
     func acceptsCompatibleServerInitial(_ header: PacketHeader, datagram: UnsafeMutableRawBufferPointer) -> Bool {
         guard role == .client, header.kind == .initial, !compatibleVN.upgraded, configuration.sendsVersionInformation,
-              !isHandshakeComplete, peerInitialSourceCID == nil,
+              !isHandshakeComplete, spaces[1].largestReceived == nil,
               availableVersions(chosen: version).contains(header.version),
               Self.areVersionsCompatible(version, header.version),
               let pv = ProtectionVersion(wireVersion: header.version.rawValue) else { return false }
+        // A server that answered before it read the whole ClientHello (an ACK in the original
+        // version) switches later: same SCID (RFC 9000 §7.2).
+        if let peer = peerInitialSourceCID, header.scid != peer { return false }
         let keys = InitialSecrets.keys(version: pv, destinationConnectionID: retrySourceCID ?? originalDestinationCID)
         guard let trial = try? PacketProtector(keys: keys.server) else { return false }
         var copy = Array(UnsafeRawBufferPointer(rebasing: datagram[header.start..<header.end]))
