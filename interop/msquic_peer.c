@@ -29,6 +29,12 @@
  *       --vne (both roles): the version negotiation extension (RFC 9368: version_information,
  *       compatible v1<->v2 upgrade), through MsQuic's private QUIC_PARAM_GLOBAL_VERSION_NEGOTIATION_ENABLED
  *       and QUIC_PARAM_CONFIGURATION_VERSION_NEG_ENABLED (src/inc/msquicp.h).
+ *       --migrate A (echo): once a third of the echo is back, SetParam(QUIC_PARAM_CONN_LOCAL_ADDRESS)
+ *       to A:0 (client active migration, RFC 9000 §9.2); the run fails unless the call succeeds,
+ *       LOCAL_ADDRESS_CHANGED is raised and the echo completes from the new local address.
+ *       --migrate-blocked (with --migrate): the new path does not reach the server; the
+ *       connection must come back to its old address (a second LOCAL_ADDRESS_CHANGED) and
+ *       the echo complete from there.
  *
  * Output: "EVENT ..." lines, then "RESULT ok ..." or "RESULT fail ...". Exit 0 on success,
  * 1 on failure, 77 (CTest's skip code) when ListenerOpen/ConnectionOpen answer
@@ -307,6 +313,8 @@ int main(int argc, char** argv)
         {"stateless-reset-key", required_argument, NULL, 'R'},
         {"initial-rtt-ms", required_argument, NULL, 'T'},
         {"vne", no_argument, NULL, 'E'},
+        {"migrate", required_argument, NULL, 'M'},
+        {"migrate-blocked", no_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
     const QUIC_REGISTRATION_CONFIG RegConfig = {"msquic_peer", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
@@ -351,6 +359,8 @@ int main(int argc, char** argv)
         case 'R': Opt.StatelessResetKey = optarg; break;
         case 'T': Opt.InitialRttMs = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'E': Opt.VersionNegotiationExt = 1; break;
+        case 'M': Opt.Migrate = optarg; break;
+        case 'B': Opt.MigrateBlocked = 1; break;
         default: usage(); return 2;
         }
     }

@@ -48,6 +48,8 @@ typedef struct OPTIONS {
     unsigned TimeoutSeconds;
     int ZeroRtt;
     int VersionNegotiationExt;
+    const char* Migrate;   /* client echo: move to this local IPv4 address mid-transfer */
+    int MigrateBlocked;    /* --migrate-blocked: the new path is firewalled, expect the return */
 } OPTIONS;
 
 extern OPTIONS Opt;

@@ -35,6 +35,8 @@ typedef struct CLIENT_CONNECTION {
     pthread_mutex_t DatagramLock;
     uint32_t DatagramsEchoed[64];   /* per datagram index: echoes received */
     uint16_t DatagramMax;
+    EVENT LocalAddressChanged;
+    QUIC_ADDR LastLocalAddress;
 } CLIENT_CONNECTION;
 
 static QUIC_STATUS QUIC_API client_stream_callback(HQUIC Stream, void* Context, QUIC_STREAM_EVENT* Event)
@@ -157,6 +159,20 @@ static QUIC_STATUS QUIC_API client_connection_callback(HQUIC Connection, void* C
         }
         break;
     }
+    case QUIC_CONNECTION_EVENT_LOCAL_ADDRESS_CHANGED: {
+        char Text[INET6_ADDRSTRLEN] = "?";
+        const QUIC_ADDR* A = Event->LOCAL_ADDRESS_CHANGED.Address;
+        C->LastLocalAddress = *A;
+        if (QuicAddrGetFamily(A) == QUIC_ADDRESS_FAMILY_INET) {
+            inet_ntop(AF_INET, &A->Ipv4.sin_addr, Text, sizeof(Text));
+        }
+        say("EVENT client LOCAL_ADDRESS_CHANGED %s:%u", Text, (unsigned)QuicAddrGetPort(A));
+        event_signal(&C->LocalAddressChanged);
+        break;
+    }
+    case QUIC_CONNECTION_EVENT_PEER_ADDRESS_CHANGED:
+        say("EVENT client PEER_ADDRESS_CHANGED");
+        break;
     case QUIC_CONNECTION_EVENT_DATAGRAM_SEND_STATE_CHANGED:
         if (QUIC_DATAGRAM_SEND_STATE_IS_FINAL(Event->DATAGRAM_SEND_STATE_CHANGED.State)) {
             free(Event->DATAGRAM_SEND_STATE_CHANGED.ClientContext);
@@ -218,6 +234,76 @@ static CLIENT_STREAM* start_streams(HQUIC Connection, int Early, int* Failed)
         }
     }
     return Streams;
+}
+
+/* --migrate: once a third of the echo came back, move the connection to Opt.Migrate:0 with
+   SetParam(QUIC_PARAM_CONN_LOCAL_ADDRESS) (RFC 9000 §9.2), and check LOCAL_ADDRESS_CHANGED and
+   GetParam(LOCAL_ADDRESS). Returns 1 when the migration happened as it should. */
+static int migrate_midway(HQUIC Connection, CLIENT_CONNECTION* C, CLIENT_STREAM* Streams)
+{
+    QUIC_ADDR Before, Target, After;
+    uint32_t Size = sizeof(Before);
+    QUIC_STATUS Status = QUIC_STATUS_INVALID_STATE;
+    int Waited;
+    memset(&Target, 0, sizeof(Target));
+    QuicAddrSetFamily(&Target, QUIC_ADDRESS_FAMILY_INET);
+    if (inet_pton(AF_INET, Opt.Migrate, &Target.Ipv4.sin_addr) != 1) {
+        say("EVENT client --migrate %s is not an IPv4 address", Opt.Migrate);
+        return 0;
+    }
+    if (QUIC_FAILED(Api->GetParam(Connection, QUIC_PARAM_CONN_LOCAL_ADDRESS, &Size, &Before))) {
+        say("EVENT client GetParam(LOCAL_ADDRESS) failed before migrating");
+        return 0;
+    }
+    /* A third of the echo back (the worker writes Received; a stale read only waits longer). */
+    for (Waited = 0; Waited < (int)Opt.TimeoutSeconds * 100; Waited++) {
+        if (__atomic_load_n(&Streams[0].Received, __ATOMIC_RELAXED) >= Opt.Bytes / 3 ||
+            __atomic_load_n(&Streams[0].FinSeen, __ATOMIC_RELAXED)) {
+            break;
+        }
+        usleep(10 * 1000);
+    }
+    /* INVALID_STATE until the handshake is confirmed (HANDSHAKE_DONE): retried briefly. */
+    for (Waited = 0; Waited < 100; Waited++) {
+        Status = Api->SetParam(Connection, QUIC_PARAM_CONN_LOCAL_ADDRESS, sizeof(Target), &Target);
+        if (Status != QUIC_STATUS_INVALID_STATE) {
+            break;
+        }
+        usleep(10 * 1000);
+    }
+    say("EVENT client SetParam(LOCAL_ADDRESS %s:0) status=0x%x after %llu echoed bytes", Opt.Migrate, (unsigned)Status,
+        (unsigned long long)__atomic_load_n(&Streams[0].Received, __ATOMIC_RELAXED));
+    if (QUIC_FAILED(Status)) {
+        return 0;
+    }
+    if (event_wait(&C->LocalAddressChanged, 1, 5000) < 1) {
+        say("EVENT client no LOCAL_ADDRESS_CHANGED after the migration");
+        return 0;
+    }
+    Size = sizeof(After);
+    if (QUIC_FAILED(Api->GetParam(Connection, QUIC_PARAM_CONN_LOCAL_ADDRESS, &Size, &After)) ||
+        After.Ipv4.sin_addr.s_addr != Target.Ipv4.sin_addr.s_addr || QuicAddrGetPort(&After) == 0 ||
+        (Before.Ipv4.sin_addr.s_addr == After.Ipv4.sin_addr.s_addr && QuicAddrGetPort(&Before) == QuicAddrGetPort(&After))) {
+        say("EVENT client GetParam(LOCAL_ADDRESS) does not show the new address");
+        return 0;
+    }
+    say("EVENT client migrated from port %u to %s:%u", (unsigned)QuicAddrGetPort(&Before), Opt.Migrate,
+        (unsigned)QuicAddrGetPort(&After));
+    if (Opt.MigrateBlocked) {
+        /* The new path never validates (RFC 9000 §8.2.4): back to the old address. */
+        if (event_wait(&C->LocalAddressChanged, 2, 20000) < 2) {
+            say("EVENT client no return to the old address after the blocked migration");
+            return 0;
+        }
+        Size = sizeof(After);
+        if (QUIC_FAILED(Api->GetParam(Connection, QUIC_PARAM_CONN_LOCAL_ADDRESS, &Size, &After)) ||
+            QuicAddrGetPort(&After) != QuicAddrGetPort(&Before)) {
+            say("EVENT client GetParam(LOCAL_ADDRESS) is not the old address after the return");
+            return 0;
+        }
+        say("EVENT client returned to port %u", (unsigned)QuicAddrGetPort(&After));
+    }
+    return 1;
 }
 
 /* Waits for every stream to finish, checks the echoes and closes the streams. */
@@ -328,6 +414,7 @@ static void client_connection_init(CLIENT_CONNECTION* C)
     event_init(&C->TicketReceived);
     event_init(&C->DatagramEnabled);
     event_init(&C->DatagramEcho);
+    event_init(&C->LocalAddressChanged);
     pthread_mutex_init(&C->DatagramLock, NULL);
 }
 
@@ -450,7 +537,24 @@ static int client_connection(const uint8_t* Ticket, uint32_t TicketLength, uint8
     } else if (Echo) {
         int Failed = 0;
         CLIENT_STREAM* Streams = start_streams(Connection, 0, &Failed);
+        if (Streams != NULL && Opt.Migrate != NULL && !migrate_midway(Connection, C, Streams)) {
+            Ok = 0;
+        }
         Ok = Streams != NULL && finish_streams(Streams, 0) && !Failed && Ok;
+        if (Opt.Migrate != NULL && !Opt.MigrateBlocked && Ok) {
+            /* After the echo, the connection must still be on the migrated address (the new
+               path was validated: no fallback). */
+            QUIC_ADDR Now;
+            uint32_t Size = sizeof(Now);
+            char Text[INET_ADDRSTRLEN] = "?";
+            if (QUIC_SUCCEEDED(Api->GetParam(Connection, QUIC_PARAM_CONN_LOCAL_ADDRESS, &Size, &Now))) {
+                inet_ntop(AF_INET, &Now.Ipv4.sin_addr, Text, sizeof(Text));
+            }
+            if (strcmp(Text, Opt.Migrate) != 0) {
+                say("EVENT client ended on local address %s, not %s (fell back?)", Text, Opt.Migrate);
+                Ok = 0;
+            }
+        }
     } else if (strcmp(Opt.Mode, "datagram") == 0) {
         Ok = run_datagrams(Connection, C) && Ok;
     }

@@ -172,7 +172,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     }
 
     func failed(_ socket: UDPSocket, error: PlatformError) {
-        self.socket = nil
+        // A migrating client's extra socket (ConnectionMigration.swift) is not the binding's own.
+        if socket === self.socket { self.socket = nil }
     }
 
     // MARK: Connections

@@ -58,6 +58,8 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var serverName: String?
     var remoteAddress: UDPAddress?
     var localAddressCache: UDPAddress?
+    /// Sockets of a client that migrated (ConnectionMigration.swift).
+    var pathSockets = PathSockets()
     /// Server: the DCID the client's first Initial used, while the application decides.
     var acceptDCID: ConnectionID?
     /// Settings in use (for GetParam SETTINGS / stream params).
@@ -169,6 +171,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             transmit(now: now)
         } while serviceAgain || !deferred.isEmpty
         inService = false
+        closeUnusedPathSockets()
         if handshakeCharged, connected || shutdownInitiated || shutdownRequested || appClosed
             || shutdownCompleteDelivered || core?.isClosed == true {
             releaseHandshake()
@@ -181,7 +184,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     /// Sends what the engine has: consecutive full-size datagrams to the same peer go out as
     /// one GSO message (QuicPlatform's sendBatched), the rest one by one.
     private func transmit(now: QuicInstant) {
-        guard let core, let socket = binding?.socket else { return }
+        guard let core, let socket = sendSocket else { return }
         socket.sendBatched(fullSize: core.maxDatagramSize) { buffer in
             while let t = core.pollTransmit(now: now, into: buffer) {
                 if let to = UDPAddress(t.destination) { return (t.size, to) }
@@ -198,6 +201,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         } else {
             worker.cancel(timer)
             if let core, core.isClosed, let binding {
+                closeAllPathSockets()
                 binding.remove(core)
                 self.binding = nil
             }
@@ -366,6 +370,8 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             _ = deliver(ev)
             ev.free()
             addr.deallocate()
+        case .localAddressChanged(let address):
+            localAddressChanged(to: address)
         }
     }
 
@@ -586,6 +592,7 @@ extension ConnectionObject {
         if let timer { worker.cancel(timer) }
         core?.terminate()
         core = nil
+        closeAllPathSockets()
         binding = nil
         streams.removeAll()
         unstarted.removeAll()

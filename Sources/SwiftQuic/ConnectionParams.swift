@@ -229,14 +229,16 @@ extension Api {
                 c.remoteAddressOverride = a
                 return Status.success
             }
+            // MsQuic's order (connection.c): a server or a connection closed locally, then a
+            // started one whose handshake is not confirmed, are INVALID_STATE; then the family.
+            if c.isServer || c.shutdownRequested || c.closedByApp { return Status.invalidState }
+            if c.started, c.core?.isHandshakeConfirmed != true { return Status.invalidState }
             let family = buffer.load(as: UInt16.self)
             guard family == QuicAddr.familyInet || family == QuicAddr.familyInet6 || family == 0,
                   let a = QuicAddr.read(buffer) else { return Status.invalidParameter }
-            do {
-                // Rebinding a started connection (migration) is not implemented.
-                guard !c.started else { return Status.notSupported }
-                c.localAddressOverride = a
-            }
+            // RFC 9000 §9.2: a started client migrates to the new address (ConnectionMigration.swift).
+            if c.started { return c.migrateLocal(to: a) }
+            c.localAddressOverride = a
             return Status.success
         case ConnParam.versionSettings:
             // MsQuic (connection.c): before start only; a client's versions (the first

@@ -20,7 +20,11 @@ extension Configuration {
         // QUIC_SEND_FLAG_ALLOW_0_RTT go out before the handshake completes.
         tls.enableEarlyData = true
         applyValidation(&tls, credential: credential, purpose: .serverAuth, expectedName: serverName)
-        return engineConfiguration(tls, overrides: overrides)
+        var c = engineConfiguration(tls, overrides: overrides)
+        // A client that does not migrate (MigrationEnabled = FALSE) stays on the server's
+        // handshake address even when it offers a preferred_address (RFC 9000 §9.6).
+        c.usesPreferredAddress = connectionSettings(overrides)[.migrationEnabled] != 0
+        return c
     }
 
     /// The engine configuration of an accepted connection that negotiated `alpn`; nil when
@@ -42,7 +46,12 @@ extension Configuration {
         let resumption = effectiveSettings[.serverResumptionLevel]
         if resumption > 0 { tls.ticketSealer = ticketRing }
         if resumption >= SettingLimits.serverResumeAndZeroRtt { tls.enableEarlyData = true }   // RFC 9001 §4.6
-        return engineConfiguration(tls)
+        var c = engineConfiguration(tls)
+        // QUIC_SETTINGS.MigrationEnabled = FALSE: the server sends disable_active_migration
+        // (RFC 9000 §18.2), as MsQuic does; a client that moves anyway is followed after path
+        // validation (the option §18.2 leaves, and what MsQuic does: NAT rebindings look the same).
+        c.transportParameters.disableActiveMigration = effectiveSettings[.migrationEnabled] == 0
+        return c
     }
 
     private func applyValidation(_ tls: inout TLSConfiguration, credential: LoadedCredential,

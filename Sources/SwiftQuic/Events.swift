@@ -15,6 +15,7 @@ enum EventType {
     static let shutdownInitiatedByTransport: UInt32 = 1
     static let shutdownInitiatedByPeer: UInt32 = 2
     static let connShutdownComplete: UInt32 = 3
+    static let localAddressChanged: UInt32 = 4
     static let peerAddressChanged: UInt32 = 5
     static let peerStreamStarted: UInt32 = 6
     static let streamsAvailable: UInt32 = 7

@@ -59,6 +59,9 @@ final class ConnectionPathResponseTests: XCTestCase {
         net.server.endpoint.handle(datagram: probe, from: probed, now: net.now)
         let (transmit, reply) = try XCTUnwrap(server.pollTransmit(now: net.now))
         XCTAssertEqual(transmit.destination, probed, "answered on the probed path")
+        // RFC 9000 §9.5: not the CID the server uses on the current path.
+        XCTAssertNotEqual(Array(reply[1...8]), server.cids.currentRemote.bytes, "a spare CID of the client on the probed path")
+        XCTAssertTrue(client.cids.local.contains { $0.id.bytes == Array(reply[1...8]) }, "one the client issued")
         XCTAssertLessThanOrEqual(reply.count, 3 * probe.count, "within 3x of what the probed address sent")
         XCTAssertEqual(server.remoteAddress, current, "a probing packet does not move the connection")
         XCTAssertTrue(server.probedPathResponses.isEmpty)

@@ -58,6 +58,9 @@ final class SimNetwork {
     var afterDelivery: (() -> Void)?
     /// Server datagrams addressed to a client address that is gone (dropped).
     var misaddressed = 0
+    /// Addresses the client also receives at besides `client.address` (a migrating client's
+    /// sockets stay open while the new path is validated).
+    var clientAlsoReceivesAt: [SocketAddress] = []
 
     init(seed: UInt64, server: EndpointConfiguration, client: EndpointConfiguration = EndpointConfiguration()) {
         rng = SimRandom(seed: seed)
@@ -97,7 +100,8 @@ final class SimNetwork {
             while let (transmit, bytes) = conn.pollTransmit(now: now) {
                 // A datagram to an address the client no longer has (after a simulated NAT
                 // rebinding) is lost.
-                if !toServer && transmit.destination != client.address {
+                if !toServer && transmit.destination != client.address
+                    && !clientAlsoReceivesAt.contains(transmit.destination) {
                     misaddressed += 1
                 } else {
                     send(bytes, toServer: toServer)

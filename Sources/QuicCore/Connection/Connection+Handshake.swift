@@ -40,6 +40,7 @@ extension Connection {
             p.originalDestinationConnectionID = originalDestinationCID
             p.retrySourceConnectionID = retrySourceCID
             p.statelessResetToken = resetToken
+            p.preferredAddress = issuePreferredAddressCID(p.preferredAddress)   // RFC 9000 §5.1.1, §9.6
         } else {
             p.originalDestinationConnectionID = nil
             p.retrySourceConnectionID = nil
@@ -143,6 +144,7 @@ extension Connection {
                 cids.remote[0].token = token  // §10.3: the token of the handshake CID
                 syncPeerResetTokens()
             }
+            notePreferredAddressCID(p)   // RFC 9000 §5.1.1: sequence 1 (Connection+LocalMigration.swift)
         }
         // RFC 9368 §4: the chosen version and downgrade checks (Connection+CompatibleVersion.swift).
         try checkPeerVersionInformation(p.versionInformation)
@@ -183,6 +185,7 @@ extension Connection {
         isHandshakeConfirmed = true
         recovery.onHandshakeConfirmed(now: now)
         discardKeys(.handshake, now: now)
+        migrateToPreferredAddress(now: now)   // RFC 9000 §9.6.1 (client; Connection+LocalMigration.swift)
     }
 
     /// RFC 9001 §4.9: keys of a level we no longer need, with their in-flight packets.

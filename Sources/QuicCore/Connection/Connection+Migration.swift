@@ -50,11 +50,17 @@ extension Connection {
         if remote.family != validated.family || remote.bytes != validated.bytes {
             recovery.resetForNewPath()
         }
+        useFreshPeerCIDForNewPath()   // §9.5 (Connection+LocalMigration.swift)
         var g = SystemRandomNumberGenerator()
         // §8.2.4: abandon after max(3 PTO, 6 × the initial RTT); a challenge is resent every PTO.
         let timeout = max(3 * recovery.pto, 6 * kInitialRTT)
         pathValidation = PathValidation(data: g.next(), target: remote, previous: validated,
                                         nextChallenge: now + recovery.pto, deadline: now + timeout)
+        // §9.3, §8.1: the datagram that moved us came from the new address and counts toward
+        // what we may send there. Without it a peer that has nothing more to send (a client
+        // whose upload is done) and waits for us gets nothing: our PATH_CHALLENGE could not
+        // leave, validation would fail and we would return to an address the peer has left.
+        if currentDatagramRemote == remote { pathValidation!.received = UInt64(currentDatagramSize) }
         remoteAddress = remote
         counters.pathChanges += 1
         emit(.peerAddressChanged(remote))
@@ -62,6 +68,7 @@ extension Connection {
 
     /// A PATH_RESPONSE (§8.2.3): received on any path, it validates the path its data was sent on.
     func onPathResponse(_ data: UInt64) {
+        onLocalPathResponse(data)
         guard let v = pathValidation, v.data == data else { return }  // §8.2.3: unknown data is ignored
         pathValidation = nil
     }
@@ -69,6 +76,7 @@ extension Connection {
     /// The path validation timers (§8.2.4): resend the challenge, or give up and return to the
     /// last validated address (§9.3.2).
     func handlePathTimers(now: QuicInstant) {
+        handleLocalProbeTimers(now: now)
         guard var v = pathValidation else { return }
         if now >= v.deadline {
             pathValidation = nil
@@ -85,8 +93,10 @@ extension Connection {
 
     /// The earliest path timer.
     var pathTimer: QuicInstant? {
-        guard let v = pathValidation else { return nil }
-        return min(v.nextChallenge, v.deadline)
+        let local = localProbeTimer
+        guard let v = pathValidation else { return local }
+        let peer = min(v.nextChallenge, v.deadline)
+        return local.map { min($0, peer) } ?? peer
     }
 
     /// §9.3, §8.1: bytes we may still send to an unvalidated new address (nil: no limit).

@@ -67,6 +67,7 @@ extension Connection {
         if datagramMayMigrate, state == .open, shouldFollowPeer(to: remote) {
             onPeerAddressChange(to: remote, now: now)
         }
+        if datagramMayMigrate { paths.peerDCIDOnPath = paths.datagramDCID }
         // RFC 9000 §10.3.1: a datagram we could not process that ends in a known reset token.
         if !processedAny, state == .open, let token = resetCandidate, cids.matchesResetToken(token) {
             closeReason = ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: true, statelessReset: true)
@@ -194,7 +195,10 @@ extension Connection {
 
         let payload = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[decrypted.payload])
         let ackEliciting = try processFrames(payload, kind: header.kind, space: space, dcid: header.dcid, now: now)
-        if header.kind == .oneRTT && isNewLargest && lastPacketNonProbing { datagramMayMigrate = true }
+        if header.kind == .oneRTT && isNewLargest && lastPacketNonProbing {
+            datagramMayMigrate = true
+            paths.datagramDCID = header.dcid   // RFC 9000 §9.5: did the peer change CID with its path?
+        }
         if state == .open || state == .closing {
             recovery.onPacketReceived(space, pn, ackEliciting: ackEliciting, now: now)
         }

@@ -187,7 +187,8 @@ extension Connection {
         let pnLength = PacketNumber.encodedLength(fullPacketNumber: pn, largestAcknowledged: s.largestAcked)
         let truncated = PacketNumber.truncate(pn, length: pnLength)
         var w = WireWriter(buffer, start: start, end: end)
-        let dcid = cids.currentRemote
+        // RFC 9000 §9.5: a PATH_RESPONSE to a probed address goes on another CID of the peer.
+        let dcid = probeReplyInProgress != nil ? probedPathDCID : cids.currentRemote
         do {
             if space == .application && !sendingZeroRTT {
                 return (try PacketHeaderWriter.writeShortHeader(into: &w, dcid: dcid, truncatedPacketNumber: truncated,
@@ -214,7 +215,8 @@ extension Connection {
         let s = spaces[space.rawValue]
         if streams.crypto.hasPendingData(level: space.encryptionLevel) || s.probesPending > 0 { return true }
         if space == .application {
-            return handshakeDonePending || pingPending || pathValidation?.challengePending == true || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
+            return handshakeDonePending || pingPending || pathValidation?.challengePending == true
+                || paths.localProbe?.challengePending == true || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
                 || !cids.pendingRetirements.isEmpty || !datagramQueue.isEmpty || streamsHaveDataToSend
         }
         return false
@@ -315,6 +317,7 @@ extension Connection {
             pathChallengeWritten = true
             frames.append(.ping); ackEliciting = true   // recorded like a PING: never retransmitted as is
         }
+        writeLocalPathChallenge(&w, frames: &frames, ackEliciting: &ackEliciting)   // RFC 9000 §9.2
         while let data = pathResponses.first, (try? FrameEncoder.write(.pathResponse(data), into: &w)) != nil {
             pathResponses.removeFirst()
             frames.append(.pathResponse(data)); ackEliciting = true

@@ -116,6 +116,9 @@ public final class Connection {
     var currentDatagramSize = 0
     /// A validation of the peer's new address in progress (RFC 9000 §8.2, §9.3).
     var pathValidation: PathValidation?
+    /// The local address, a client's migration to a new one, the peer's CID per path
+    /// (RFC 9000 §9; Connection+LocalMigration.swift).
+    var paths = PathState()
     /// Set while a datagram is processed: a 1-RTT packet carrying a non-probing frame with the
     /// highest packet number so far (RFC 9000 §9.3) was among its packets.
     var datagramMayMigrate = false

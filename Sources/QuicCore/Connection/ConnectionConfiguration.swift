@@ -49,6 +49,10 @@ public struct ConnectionConfiguration: @unchecked Sendable {
     /// Number of connection IDs we keep issued to the peer (bounded by its
     /// active_connection_id_limit, RFC 9000 §5.1.1).
     public var issuedConnectionIDs = 4
+    /// Client: move to the server's preferred_address once the handshake is confirmed
+    /// (RFC 9000 §9.6.1; MsQuic's client ignores it; the runtime turns this off with
+    /// MigrationEnabled = FALSE).
+    public var usesPreferredAddress = true
     /// Server only: a resumption/validation token for the Initial (client), e.g. from NEW_TOKEN
     /// or Retry (handled by the connection itself).
     public var initialToken: [UInt8] = []

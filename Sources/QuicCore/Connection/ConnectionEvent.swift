@@ -49,6 +49,10 @@ public enum ConnectionEvent: Equatable, Sendable {
     /// The peer's address changed: the connection now sends to this address (RFC 9000 §9.3;
     /// MsQuic's QUIC_CONNECTION_EVENT_PEER_ADDRESS_CHANGED).
     case peerAddressChanged(SocketAddress)
+    /// This endpoint now sends from this local address: a migration it started, or the return
+    /// to the previous address when the new path failed validation (RFC 9000 §9.2, §9.3.2;
+    /// QUIC_CONNECTION_EVENT_LOCAL_ADDRESS_CHANGED).
+    case localAddressChanged(SocketAddress)
     /// Whether the peer accepts DATAGRAM frames and their largest size (DATAGRAM_STATE_CHANGED).
     case datagramStateChanged(sendEnabled: Bool, maxSendLength: Int)
     /// A datagram handed to `sendDatagram` changed state (DATAGRAM_SEND_STATE_CHANGED).
