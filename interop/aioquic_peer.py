@@ -60,6 +60,9 @@ def make_configuration(args, is_client):
         config.cipher_suites = [CipherSuite[name] for name in args.cipher.split(",")]
     if args.version:
         config.supported_versions = [VERSIONS[v] for v in args.version.split(",")]
+    if args.original_version:
+        # RFC 9368 §2.3: start in this version, listing --version as compatible versions.
+        config.original_version = VERSIONS[args.original_version]
     if args.keylog:
         config.secrets_log_file = open(args.keylog, "a")
     if args.qlog:
@@ -371,6 +374,8 @@ def main():
     parser.add_argument("--bytes", type=int, default=1024)
     parser.add_argument("--streams", type=int, default=1)
     parser.add_argument("--version", help="QUIC versions to offer/accept: 1, 2 or 1,2 (first = initial)")
+    parser.add_argument("--original-version", help="client: the version of the first Initial (RFC 9368 §2.3), "
+                        "--version then lists the compatible versions in preference order")
     parser.add_argument("--cipher", help="TLS cipher suites, e.g. CHACHA20_POLY1305_SHA256 (aioquic names)")
     parser.add_argument("--datagram", action="store_true", help="server: allow DATAGRAM frames")
     parser.add_argument("--key-update-after", type=int, help="server: request a key update after N bytes")

@@ -29,6 +29,9 @@
  *       --version 1|2|2,1 the QUIC versions (first = initial; QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS).
  *       --expect-fail version: the server's Version Negotiation lists none of them
  *       (QUIC_STATUS_VER_NEG_ERROR).
+ *       --vne (both roles): the version negotiation extension (RFC 9368: version_information,
+ *       compatible v1<->v2 upgrade), through MsQuic's private QUIC_PARAM_GLOBAL_VERSION_NEGOTIATION_ENABLED
+ *       and QUIC_PARAM_CONFIGURATION_VERSION_NEG_ENABLED (src/inc/msquicp.h).
  *       --migrate A (echo): once a third of the echo is back, SetParam(QUIC_PARAM_CONN_LOCAL_ADDRESS)
  *       to A:0 (client active migration, RFC 9000 §9.2); the run fails unless the call succeeds,
  *       LOCAL_ADDRESS_CHANGED is raised and the echo completes from the new local address.
@@ -205,6 +208,21 @@ static QUIC_STATUS open_configuration(void)
         return Status;
     }
 
+    if (Opt.VersionNegotiationExt) {
+        /* MsQuic's private parameters (msquicp.h): the global one for what a listener accepts,
+           the configuration's for its connections. */
+        const BOOLEAN Enabled = TRUE;
+        Status = Api->SetParam(NULL, 0x81000003 /* QUIC_PARAM_GLOBAL_VERSION_NEGOTIATION_ENABLED */,
+                               sizeof(Enabled), &Enabled);
+        if (QUIC_SUCCEEDED(Status)) {
+            Status = Api->SetParam(Configuration, 0x83000001 /* QUIC_PARAM_CONFIGURATION_VERSION_NEG_ENABLED */,
+                                   sizeof(Enabled), &Enabled);
+        }
+        if (QUIC_FAILED(Status)) {
+            say("RESULT fail SetParam(VERSION_NEGOTIATION_ENABLED) status=0x%x", (unsigned)Status);
+            return Status;
+        }
+    }
     if (Opt.VersionCount != 0) {
         /* The first version is the one the client starts with; all of them are acceptable
            after a Version Negotiation packet (RFC 9000 §6.2). */
@@ -284,7 +302,7 @@ static void usage(void)
             "       [--bytes N] [--streams K] [--version 1|2[,..]] [--expect-fail alpn|cert|version]\n"
             "       [--max-bytes-per-key N] [--conn-flow-control-window N] [--stateless-reset-key HEX64]\n"
             "       [--initial-rtt-ms N] [--retry-memory-percent N] [--handshake-idle-timeout-ms N]\n"
-            "       [--idle-timeout-ms N]\n"
+            "       [--idle-timeout-ms N] [--vne]\n"
             "       [--timeout S] [--zero-rtt]\n");
 }
 
@@ -302,6 +320,7 @@ int main(int argc, char** argv)
         {"conn-flow-control-window", required_argument, NULL, 'W'},
         {"stateless-reset-key", required_argument, NULL, 'R'},
         {"initial-rtt-ms", required_argument, NULL, 'T'},
+        {"vne", no_argument, NULL, 'E'},
         {"migrate", required_argument, NULL, 'M'},
         {"migrate-blocked", no_argument, NULL, 'B'},
         {"retry-memory-percent", required_argument, NULL, 'Y'},
@@ -350,6 +369,7 @@ int main(int argc, char** argv)
         case 'W': Opt.ConnFlowControlWindow = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'R': Opt.StatelessResetKey = optarg; break;
         case 'T': Opt.InitialRttMs = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'E': Opt.VersionNegotiationExt = 1; break;
         case 'M': Opt.Migrate = optarg; break;
         case 'B': Opt.MigrateBlocked = 1; break;
         case 'Y': Opt.RetryMemoryPercent = (int)strtol(optarg, NULL, 10); break;

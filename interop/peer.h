@@ -50,6 +50,7 @@ typedef struct OPTIONS {
     uint64_t IdleTimeoutMs;            /* 0: msquic_peer's 10000 */
     unsigned TimeoutSeconds;
     int ZeroRtt;
+    int VersionNegotiationExt;
     const char* Migrate;   /* client echo: move to this local IPv4 address mid-transfer */
     int MigrateBlocked;    /* --migrate-blocked: the new path is firewalled, expect the return */
 } OPTIONS;

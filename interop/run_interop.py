@@ -61,6 +61,12 @@ def build_cases():
     ours_to_aio("version_negotiation", good + ["--version", "1"], ca + ["--version", "2,1", "--bytes", str(KB)],
                 server_expect=[r"handshake .*version=0x00000001"],
                 note="we start with v2, the server answers Version Negotiation, we go on in v1")
+    # Compatible version negotiation (RFC 9368) on: aioquic's server keeps the client's first
+    # version when it is the first the client lists (ours always lists its chosen version
+    # first, as MsQuic does); the handshake runs with version_information both ways.
+    ours_to_aio("compatible_vn", good + ["--version", "2,1"], ca + ["--version", "1,2", "--vne", "--bytes", str(KB)],
+                server_expect=[r"handshake .*version=0x00000001"],
+                note="version_information exchanged and checked (RFC 9368 §4); aioquic does not upgrade")
     ours_to_aio("version_negotiation_failure", good + ["--version", "1"],
                 ca + ["--version", "2", "--expect-fail", "version"])
     ours_to_aio("streams", good, ca + ["--streams", "8", "--bytes", str(64 * KB)])
@@ -97,6 +103,15 @@ def build_cases():
     # gets Version Negotiation (RFC 9000 §6.1) and goes on in v1.
     aio_to_ours("version_negotiation", good + ["--version", "1"], ca + ["--version", "2,1", "--bytes", str(KB)],
                 client_expect=[r"version=0x00000001"], server_expect=[r"connected .*version=0x00000001"])
+    # Compatible version negotiation (RFC 9368 §2.3): aioquic starts in v1 listing v2 first;
+    # our server (v2 preferred, extension on) answers in v2 without a Version Negotiation.
+    aio_to_ours("compatible_upgrade_v2", good + ["--version", "2,1", "--vne"],
+                ca + ["--original-version", "1", "--version", "2,1", "--bytes", str(KB)],
+                client_expect=[r"version=0x6b3343cf"], server_expect=[r"connected .*version=0x6b3343cf"])
+    # ... and the other way: aioquic starts in v2, our server prefers v1.
+    aio_to_ours("compatible_upgrade_v1", good + ["--version", "1,2", "--vne"],
+                ca + ["--original-version", "2", "--version", "1,2", "--bytes", str(KB)],
+                client_expect=[r"version=0x00000001"], server_expect=[r"connected .*version=0x00000001"])
     aio_to_ours("streams", good, ca + ["--streams", "8", "--bytes", str(64 * KB)])
     aio_to_ours("datagram", good, ca + ["--mode", "datagram", "--streams", "5"])
     aio_to_ours("alpn_mismatch", good, ca + ["--alpn", "not-swiftquic", "--expect-error", "0x178"])
@@ -128,6 +143,23 @@ def build_cases():
                       ("ours", ["client", "--port", "{port}", "--mode", "resume", "--bytes", str(KB)] + ca),
                       needs="", client_expect=[r"client stats .*retry=1(?s:.*)client stats .*retry=0"],
                       note="the second connection's NEW_TOKEN token replaces the Retry"))
+    # --- our client -> our server ----------------------------------------------------------
+    # Compatible version negotiation (RFC 9368 §2.3) with both ends ours: the client starts in
+    # v1 and lists v2; the server prefers v2 and upgrades the connection (and the reverse).
+    for start, prefer, hexv in (("1,2", "2,1", "6b3343cf"), ("2,1", "1,2", "00000001")):
+        cases.append(case(f"interop_msquic_to_msquic_compatible_upgrade_{'v2' if hexv == '6b3343cf' else 'v1'}",
+                          ("ours", ["server", "--port", "0", "--version", prefer, "--vne"] + good),
+                          ("ours", ["client", "--port", "{port}", "--version", start, "--vne",
+                                    "--bytes", str(64 * KB)] + ca),
+                          needs="",
+                          client_expect=[rf"stats version=0x{hexv}"],
+                          server_expect=[rf"connected .*version=0x{hexv}"]))
+    # Without the extension on the client nothing changes: no version_information, no upgrade.
+    cases.append(case("interop_msquic_to_msquic_no_upgrade_without_vne",
+                      ("ours", ["server", "--port", "0", "--version", "2,1", "--vne"] + good),
+                      ("ours", ["client", "--port", "{port}", "--version", "1,2", "--bytes", str(KB)] + ca),
+                      needs="", client_expect=[r"stats version=0x00000001"],
+                      server_expect=[r"connected .*version=0x00000001"]))
 
     # --- ngtcp2 (HTTP/3 only): the handshake completes with ALPN h3 ------------------------
     cases.append(case("interop_msquic_to_ngtcp2_handshake",
@@ -148,6 +180,12 @@ def build_cases():
                       ("ngtcp2-client", []), needs="ngtcp2-client",
                       server_expect=[r"connected alpn=h3"],
                       client_expect=[r"QUIC handshake has completed", r"Negotiated ALPN is h3"]))
+    # Our server with the version negotiation extension on and v2 preferred: ngtcp2 still connects.
+    cases.append(case("interop_ngtcp2_to_msquic_vne",
+                      ("ours", ["server", "--port", "0", "--alpn", "h3", "--version", "2,1", "--vne"] + good),
+                      ("ngtcp2-client", []), needs="ngtcp2-client",
+                      server_expect=[r"connected alpn=h3"],
+                      client_expect=[r"QUIC handshake has completed"]))
     # gnutls shares secp521r1 and ffdhe2048 (neither ours) and also lists secp256r1: our server
     # must ask for secp256r1 with a HelloRetryRequest (RFC 8446 §4.1.4).
     cases.append(case("interop_ngtcp2_to_msquic_hello_retry",

@@ -27,7 +27,7 @@ public final class TLSHandshake {
         case connected
     }
 
-    public let configuration: TLSConfiguration
+    public private(set) var configuration: TLSConfiguration
     public var role: TLSRole { configuration.role }
 
     var state: State
@@ -95,6 +95,17 @@ public final class TLSHandshake {
 
     deinit {
         if let peerLeaf { X509_free(peerLeaf) }
+    }
+
+    /// Server: replaces the quic_transport_parameters this server will send in
+    /// EncryptedExtensions, before the ClientHello is processed (RFC 9368 §2.3: a server that
+    /// upgrades to a compatible version sends a version_information naming it). Returns false,
+    /// changing nothing, once the ClientHello has been processed or on a client.
+    @discardableResult
+    public func replaceServerTransportParameters(_ bytes: [UInt8]) -> Bool {
+        guard role == .server, state == .waitClientHello, !sentHelloRetryRequest else { return false }
+        configuration.transportParameters = bytes
+        return true
     }
 
     // MARK: Public API

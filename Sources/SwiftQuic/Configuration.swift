@@ -146,7 +146,7 @@ extension Api {
         case Param.configurationVersionSettings:
             guard let buffer else { return Status.invalidParameter }
             let (status, decoded) = SettingsCodec.decodeVersionSettings(buffer, size: length,
-                                                                        isSupported: Versions.isSupported)
+                                                                        isSupported: Versions.isSettable)
             guard status == Status.success, let decoded else { return status }
             return configuration.state.withLock { s in
                 s.settings.apply(decoded) ? Status.success : Status.invalidParameter

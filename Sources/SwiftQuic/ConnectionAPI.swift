@@ -155,6 +155,8 @@ extension Api {
         guard var engine = config.clientEngineConfiguration(serverName: sni ?? hostName, overrides: overrides?.0) else {
             return Status.invalidParameter
         }
+        // VERSION_SETTINGS naming draft-29 or MS-1 first: a version we cannot speak.
+        if engine.versions.isEmpty { return Status.notSupported }
         if let ticket = overrides?.1, let t = try? ClientSessionTicket(serialized: ticket) {
             engine.tls.resumptionTicket = t               // RFC 8446 §4.6.1, §2.2
         }

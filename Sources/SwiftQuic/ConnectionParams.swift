@@ -137,6 +137,12 @@ extension Api {
             var settings = c.ownSettings ?? Settings()
             settings.inheritUnset(from: c.configuration?.effectiveSettings ?? Library.settings)
             return SettingsCodec.encodeSettings(settings, length: length, buffer: buffer)
+        case ConnParam.versionSettings:
+            // MsQuic: the connection's version settings (its own over the configuration's
+            // over the global ones), in the QUIC_VERSION_SETTINGS layout.
+            var settings = c.ownSettings ?? Settings()
+            settings.inheritUnset(from: c.configuration?.effectiveSettings ?? Library.settings)
+            return SettingsCodec.encodeVersionSettings(settings, length: length, buffer: buffer)
         case ConnParam.streamSchedulingScheme:
             return getFixed(bytes(of: c.schedulingScheme), length, buffer)
         case ConnParam.maxStreamIDs:
@@ -233,6 +239,18 @@ extension Api {
             // RFC 9000 §9.2: a started client migrates to the new address (ConnectionMigration.swift).
             if c.started { return c.migrateLocal(to: a) }
             c.localAddressOverride = a
+            return Status.success
+        case ConnParam.versionSettings:
+            // MsQuic (connection.c): before start only; a client's versions (the first
+            // FullyDeployedVersion is its initial version), validated as for the global and
+            // configuration parameters.
+            guard let buffer else { return Status.invalidParameter }
+            guard !c.started else { return Status.invalidState }
+            let (status, decoded) = SettingsCodec.decodeVersionSettings(buffer, size: length, isSupported: Versions.isSettable)
+            guard status == Status.success, let decoded else { return status }
+            var own = c.ownSettings ?? Settings()
+            guard own.apply(decoded) else { return Status.invalidParameter }
+            c.ownSettings = own
             return Status.success
         case ConnParam.settings:
             guard let buffer, let decoded = SettingsCodec.decodeSettings(buffer, size: length) else {

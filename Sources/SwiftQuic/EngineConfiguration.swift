@@ -118,13 +118,42 @@ extension Configuration {
                                             searchCompleteTimeout: .microseconds(s[.mtuDiscoverySearchCompleteTimeoutUs]),
                                             missingProbeCount: Int(clamping: s[.mtuDiscoveryMissingProbeCount]))
         c.ecnEnabled = s[.ecnEnabled] != 0
-        if let v = s.versions?.offered.map({ QuicVersion($0) }), !v.isEmpty {
-            c.versions = v.filter { $0 == .v1 || $0 == .v2 }
-            if c.versions.isEmpty { c.versions = [.v1, .v2] }
+        // MsQuic: a client takes its connection's or its configuration's version lists; the
+        // global lists are the listeners' (a client with only global lists starts in v1, as
+        // msquictest's CompatibleVersionNegotiationDefaultClient checks).
+        let versions: VersionSettings?
+        if tls.role == .client {
+            let own = state.withLock { $0.settings }
+            if let o = overrides, o.versionsSet { versions = o.versions } else { versions = own.versionsSet ? own.versions : nil }
+        } else {
+            versions = s.versions
         }
+        Self.applyVersionSettings(versions, to: &c)
         // qlog: a trace per connection when QLOGDIR names a folder (read once per process).
         c.observerFactory = qlogFactory
         return c
+    }
+
+    /// QUIC_VERSION_SETTINGS with MsQuic's meaning (docs/Versions.md, version_neg.c). Client:
+    /// the first FullyDeployedVersion is the version it starts with, the others are its
+    /// preference after Version Negotiation and the compatible versions its version_information
+    /// lists (RFC 9368 §3); MsQuic wants the three lists equal on a client. Server: its
+    /// version_information lists the FullyDeployedVersions; the AcceptableVersions (global)
+    /// decide what the listener accepts and prefers (Listener.acceptedVersions). Versions we
+    /// do not implement (draft-29, MS-1) are left out; a client whose first version is one of
+    /// them gets no version (ConnectionStart answers NOT_SUPPORTED).
+    static func applyVersionSettings(_ settings: VersionSettings?, to c: inout ConnectionConfiguration) {
+        guard let settings else { return }
+        let implemented = { (v: UInt32) in Versions.isSupported(v) }
+        // RFC 9000 §15: a reserved version may start a client's connection (to exercise
+        // Version Negotiation); it is never listed as compatible.
+        let startable = { (v: UInt32) in Versions.isSupported(v) || SettingsCodec.isReservedVersion(v) }
+        let deployed = settings.fullyDeployed.isEmpty ? settings.offered : settings.fullyDeployed
+        guard !deployed.isEmpty else { return }
+        if c.role == .client {
+            c.versions = startable(deployed[0]) ? deployed.filter(startable).map { QuicVersion($0) } : []
+        }
+        c.fullyDeployedVersions = deployed.filter(implemented).map { QuicVersion($0) }
     }
 }
 

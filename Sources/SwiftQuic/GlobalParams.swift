@@ -15,6 +15,15 @@ enum Versions {
     static let version2: UInt32 = 0x6B33_43CF            // RFC 9369 §3.1
     static let supported = [version1, version2]
     static func isSupported(_ version: UInt32) -> Bool { supported.contains(version) }
+    /// Versions MsQuic 2.6 also accepts in QUIC_VERSION_SETTINGS (QuicIsVersionSupported):
+    /// draft-29 and Microsoft's private MS-1. We do not speak them (draft-29 has its own
+    /// Initial salt, Retry key and transport parameter codepoint; MS-1 is MsQuic's own): the
+    /// settings take them as MsQuic does, and the engine leaves them out of every version list
+    /// it uses on the wire (a client whose first FullyDeployedVersion is one of them cannot
+    /// start: QUIC_STATUS_NOT_SUPPORTED).
+    static let draft29: UInt32 = 0xFF00_001D
+    static let ms1: UInt32 = 0xABCD_0000
+    static func isSettable(_ version: UInt32) -> Bool { isSupported(version) || version == draft29 || version == ms1 }
 }
 
 /// The API version we implement (QUIC_PARAM_GLOBAL_LIBRARY_VERSION): MsQuic 2.6.0.
@@ -179,7 +188,7 @@ extension Api {
         case Param.globalVersionSettings:
             guard let buffer else { return Status.invalidParameter }
             let (status, decoded) = SettingsCodec.decodeVersionSettings(buffer, size: length,
-                                                                        isSupported: Versions.isSupported)
+                                                                        isSupported: Versions.isSettable)
             guard status == Status.success, let decoded else { return status }
             return applyGlobal(decoded)
 

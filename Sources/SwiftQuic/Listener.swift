@@ -163,10 +163,12 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         return Status.success
     }
 
-    /// The versions a listener accepts: the global AcceptableVersions that we implement, or
-    /// every version we implement when none are set.
+    /// The versions a listener accepts, in its order of preference (compatible version
+    /// negotiation upgrades to an earlier one, RFC 9368 §2.3): the global AcceptableVersions
+    /// that we implement, or MsQuic's default list (v2, v1; its MS-1 and draft-29 we do not
+    /// speak) when none are set.
     static func acceptedVersions(_ settings: VersionSettings?) -> [QuicVersion] {
-        let implemented = Versions.supported.map { QuicVersion($0) }
+        let implemented = [Versions.version2, Versions.version1].map { QuicVersion($0) }
         guard let acceptable = settings?.acceptable, !acceptable.isEmpty else { return implemented }
         let chosen = acceptable.map { QuicVersion($0) }.filter { implemented.contains($0) }
         return chosen.isEmpty ? implemented : chosen
@@ -252,7 +254,9 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
                     let infoBlock = UnsafeMutableRawPointer.allocate(byteCount: 72, alignment: 8)
                     infoBlock.initializeMemory(as: UInt8.self, repeating: 0, count: 72)
                     defer { infoBlock.deallocate() }
-                    infoBlock.storeBytes(of: version.rawValue, toByteOffset: 0, as: UInt32.self)
+                    // MsQuic fills QuicVersion in network byte order (v1 reads 0x01000000 on
+                    // x86; seen with MsQuic 2.6's own listener), unlike CONN_QUIC_VERSION.
+                    infoBlock.storeBytes(of: version.rawValue.bigEndian, toByteOffset: 0, as: UInt32.self)
                     infoBlock.storeBytes(of: l.baseAddress, toByteOffset: 8, as: UnsafeRawPointer?.self)
                     infoBlock.storeBytes(of: r.baseAddress, toByteOffset: 16, as: UnsafeRawPointer?.self)
                     infoBlock.storeBytes(of: UInt32(c.count), toByteOffset: 24, as: UInt32.self)

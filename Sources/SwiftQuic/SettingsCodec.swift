@@ -249,7 +249,9 @@ enum SettingsCodec {
     static func isReservedVersion(_ version: UInt32) -> Bool { version & 0x0F0F_0F0F == 0x0A0A_0A0A }
 
     /// MsQuic's QuicSettingsGetVersionSettings: the struct followed by the three lists, the
-    /// struct's pointers aimed into the same buffer.
+    /// struct's pointers aimed into the same buffer. MsQuic 2.6 keeps the lists in network
+    /// byte order and returns them so (each version byte-swapped from what was set; its own
+    /// ParameterValidation.ValidateVersionSettings checks exactly that): we do the same.
     static func encodeVersionSettings(_ settings: Settings, length: UnsafeMutablePointer<UInt32>,
                                       buffer: UnsafeMutableRawPointer?) -> QuicStatus {
         let lists = settings.versions ?? VersionSettings(acceptable: [], offered: [], fullyDeployed: [])
@@ -264,7 +266,7 @@ enum SettingsCodec {
         var cursor = versionSettingsSize
         func put(_ items: [UInt32], pointerOffset: Int, lengthOffset: Int) {
             let start = buffer + cursor
-            for (i, v) in items.enumerated() { start.storeBytes(of: v, toByteOffset: 4 * i, as: UInt32.self) }
+            for (i, v) in items.enumerated() { start.storeBytes(of: v.byteSwapped, toByteOffset: 4 * i, as: UInt32.self) }
             buffer.storeBytes(of: items.isEmpty ? nil : UnsafeRawPointer(start),
                               toByteOffset: pointerOffset, as: UnsafeRawPointer?.self)
             buffer.storeBytes(of: UInt32(items.count), toByteOffset: lengthOffset, as: UInt32.self)

@@ -178,8 +178,9 @@ extension Api {
             let send = StreamObject.HeldSend(request: request, pieces: chunks.value, fin: fin,
                                              allow0RTT: flags & SendFlag.allow0RTT != 0)
             // Before the stream has an ID (waiting for the peer's MAX_STREAMS), or before the
-            // handshake for data not marked ALLOW_0_RTT, the request waits here.
-            if s.id == nil || (!conn.connected && !send.allow0RTT) || !s.heldSends.isEmpty {
+            // handshake for a client's data not marked ALLOW_0_RTT, the request waits here; a
+            // server's goes to the engine, which sends it as 0.5-RTT data (MsQuic does too).
+            if s.id == nil || !s.mayPassBeforeConnected(send) || !s.heldSends.isEmpty {
                 s.heldSends.append(send)
             } else if let status = s.pass(send) {
                 return status

@@ -107,15 +107,22 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             sendRequests[send.request] = nil
             return error.status
         }
-        if !connection.connected { earlyBytes += UInt64(send.pieces.reduce(0) { $0 + $1.count }) }
+        if !connection.connected && !connection.isServer { earlyBytes += UInt64(send.pieces.reduce(0) { $0 + $1.count }) }
         return nil
+    }
+
+    /// Whether a send may reach the engine now: after CONNECTED; before it, a client's 0-RTT
+    /// data (QUIC_SEND_FLAG_ALLOW_0_RTT) and everything a server sends (0.5-RTT, RFC 9001
+    /// §4.1.1; MsQuic's packet builder uses the 1-RTT write key as soon as it exists).
+    func mayPassBeforeConnected(_ send: HeldSend) -> Bool {
+        connection.connected || send.allow0RTT || connection.isServer
     }
 
     /// Passes held requests on once the stream has an ID (and, for 1-RTT data, the handshake
     /// completed). A refused request completes as canceled.
     func flushHeldSends() {
         guard id != nil else { return }
-        while let first = heldSends.first, connection.connected || first.allow0RTT {
+        while let first = heldSends.first, mayPassBeforeConnected(first) {
             heldSends.removeFirst()
             if pass(first) != nil {
                 connection.deferred.append { [self] in

@@ -129,10 +129,21 @@ final class GlobalParamTests: XCTestCase {
         defer { buffer.deallocate() }
         XCTAssertEqual(quic.get(nil, QUIC_PARAM_GLOBAL_VERSION_SETTINGS, &length, buffer), S.success)
         let read = buffer.load(as: QUIC_VERSION_SETTINGS.self)
-        XCTAssertEqual(Array(UnsafeBufferPointer(start: read.AcceptableVersions, count: Int(read.AcceptableVersionsLength))), acceptable)
-        XCTAssertEqual(Array(UnsafeBufferPointer(start: read.FullyDeployedVersions, count: Int(read.FullyDeployedVersionsLength))), deployed)
-        // A version we do not speak is refused.
+        // MsQuic 2.6 returns the lists in network byte order (ValidateVersionSettings checks it).
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: read.AcceptableVersions, count: Int(read.AcceptableVersionsLength))),
+                       acceptable.map(\.byteSwapped))
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: read.FullyDeployedVersions, count: Int(read.FullyDeployedVersionsLength))),
+                       deployed.map(\.byteSwapped))
+        // Draft-29 and MS-1 are accepted as MsQuic accepts them (never spoken on the wire) ...
         offered[0] = 0xFF00_001D
+        let legacy = offered.withUnsafeBufferPointer { o -> UInt32 in
+            var s = QUIC_VERSION_SETTINGS()
+            s.OfferedVersions = o.baseAddress; s.OfferedVersionsLength = 1
+            return quic.set(nil, QUIC_PARAM_GLOBAL_VERSION_SETTINGS, s)
+        }
+        XCTAssertEqual(legacy, S.success)
+        // ... a version MsQuic does not know (draft-32) is refused.
+        offered[0] = 0xFF00_0020
         let refused = offered.withUnsafeBufferPointer { o -> UInt32 in
             var bad = QUIC_VERSION_SETTINGS()
             bad.OfferedVersions = o.baseAddress; bad.OfferedVersionsLength = 1
@@ -140,6 +151,18 @@ final class GlobalParamTests: XCTestCase {
         }
         XCTAssertEqual(refused, S.invalidParameter)
         XCTAssertEqual(quic.api.SetParam!(nil, UInt32(QUIC_PARAM_GLOBAL_VERSION_SETTINGS), 8, &offered), S.invalidParameter, "short")
+        // Back to the lists read above for what follows.
+        _ = acceptable.withUnsafeBufferPointer { a in
+            [UInt32(1)].withUnsafeBufferPointer { o in
+                deployed.withUnsafeBufferPointer { d -> UInt32 in
+                    var s = QUIC_VERSION_SETTINGS()
+                    s.AcceptableVersions = a.baseAddress; s.AcceptableVersionsLength = 2
+                    s.OfferedVersions = o.baseAddress; s.OfferedVersionsLength = 1
+                    s.FullyDeployedVersions = d.baseAddress; s.FullyDeployedVersionsLength = 3
+                    return quic.set(nil, QUIC_PARAM_GLOBAL_VERSION_SETTINGS, s)
+                }
+            }
+        }
         // Configurations follow the global version settings.
         let registration = quic.registration()
         let configuration = quic.configuration(registration)

@@ -20,9 +20,7 @@ extension Connection {
         p.initialSourceConnectionID = cids.local.first?.id
         // RFC 9368 §3: version_information when the extension is enabled.
         if configuration.sendsVersionInformation, p.versionInformation == nil {
-            var available = configuration.versions
-            if !available.contains(version) { available.insert(version, at: 0) }
-            p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: available)
+            p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: availableVersions(chosen: version))
         }
         p.activeConnectionIDLimit = max(2, p.activeConnectionIDLimit)
         if configuration.datagramReceiveEnabled {
@@ -36,8 +34,7 @@ extension Connection {
         // VERSION_NEGOTIATION_ERROR without it). A client sends it when the extension is
         // enabled (above; MsQuic's VersionNegotiationExtEnabled).
         if role == .server && p.versionInformation == nil {
-            let available = [version] + configuration.versions.filter { $0 != version }
-            p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: available)
+            p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: availableVersions(chosen: version))
         }
         if role == .server {
             p.originalDestinationConnectionID = originalDestinationCID
@@ -65,6 +62,8 @@ extension Connection {
     /// Feeds CRYPTO bytes of `level` to TLS and processes what it produces.
     func receiveCrypto(_ bytes: [UInt8], level: EncryptionLevel, now: QuicInstant) throws {
         guard !bytes.isEmpty else { return }
+        // RFC 9368 §2.3: a server may answer the client's first flight in a compatible version.
+        if role == .server && level == .initial && !compatibleVN.decided { try considerCompatibleUpgrade(bytes) }
         try tls.receive(bytes, at: level, now: now.microseconds)
         try drainTLS(now: now)
     }
@@ -89,7 +88,9 @@ extension Connection {
     }
 
     func install(_ secret: TrafficSecret, now: QuicInstant) throws {
-        let keys = PacketProtectionKeys(suite: secret.cipherSuite, secret: secret.secret, version: protectionVersion)
+        // RFC 9369 §4: 0-RTT stays in the original version after a compatible upgrade.
+        let keys = PacketProtectionKeys(suite: secret.cipherSuite, secret: secret.secret,
+                                        version: secret.level == .earlyData ? earlyDataProtectionVersion : protectionVersion)
         switch secret.level {
         case .initial:
             return
@@ -103,7 +104,10 @@ extension Connection {
             if spaces[1].receiveKeys != nil && spaces[1].sendKeys != nil { recovery.onHandshakeKeysAvailable(now: now) }
         case .application:
             if secret.direction == .read { pendingOneRTTRead = secret } else { pendingOneRTTWrite = secret }
+            // RFC 9001 §4.1.1, §5.7: a server may send 1-RTT (0.5-RTT) data from its Finished on.
+            if role == .server, secret.direction == .write, pendingOneRTTRead == nil { halfRTTSend = try PacketProtector(keys: keys) }
             if let r = pendingOneRTTRead, let w = pendingOneRTTWrite {
+                halfRTTSend = nil
                 oneRTT = try OneRTTKeys(
                     sendKeys: PacketProtectionKeys(suite: w.cipherSuite, secret: w.secret, version: protectionVersion),
                     receiveKeys: PacketProtectionKeys(suite: r.cipherSuite, secret: r.secret, version: protectionVersion))
@@ -143,11 +147,8 @@ extension Connection {
             }
             notePreferredAddressCID(p)   // RFC 9000 §5.1.1: sequence 1 (Connection+LocalMigration.swift)
         }
-        // RFC 9368 §4: the chosen version must be the one in use.
-        if let info = p.versionInformation, info.chosenVersion != version {
-            throw QuicError(code: .versionNegotiationError, reason: "chosen version differs from the version in use")
-        }
-        try checkVersionDowngrade(p.versionInformation)
+        // RFC 9368 §4: the chosen version and downgrade checks (Connection+CompatibleVersion.swift).
+        try checkPeerVersionInformation(p.versionInformation)
         peerTransportParameters = p
         qlog?.parametersSet(local: false, p, now: observedNow)
         // Converted once, here (issue 10). Bounds from validate() above (RFC 9000 §18.2):

@@ -110,7 +110,8 @@ extension Connection {
         case .oneRTT: space = .application
         }
         if header.kind != .oneRTT {
-            guard header.version == version else {  // RFC 9000 §5.2
+            // RFC 9000 §5.2; RFC 9368 §2.3 / RFC 9369 §4 for the other compatible version.
+            guard header.version == version || acceptsOtherVersion(header, datagram: datagram) else {
                 if let q = qlog { observeDrop(q, header, .unsupportedVersion, now: now) }
                 return false
             }
@@ -152,7 +153,7 @@ extension Connection {
             }
         } else {
             // Initial, Handshake and 0-RTT: one key per level, no key phase.
-            guard let keys = header.kind == .zeroRTT ? zeroRTTReceive : s.receiveKeys else { return false }
+            guard let keys = header.kind == .zeroRTT ? zeroRTTReceive : initialReceiveKeys(for: header, default: s.receiveKeys) else { return false }
             do {
                 let u = try keys.unprotect(packet: packet, pnOffset: pnOffset, largestPacketNumber: s.largestReceived)
                 decrypted = (u.firstByte, u.packetNumber, u.payload)

@@ -193,7 +193,7 @@ extension Connection {
 
     func hasKeys(_ space: PacketNumberSpace) -> Bool {
         if spaces[space.rawValue].discarded { return false }
-        if space == .application { return (oneRTT != nil && isHandshakeComplete) || sendingZeroRTT }
+        if space == .application { return (oneRTT != nil && isHandshakeComplete) || sendingZeroRTT || sendingHalfRTT }
         return spaces[space.rawValue].sendKeys != nil
     }
 
@@ -452,6 +452,10 @@ extension Connection {
             if p.space == .application && p.isLong {
                 guard let keys = zeroRTTSend else { return false }
                 try keys.protect(packet: packet, pnOffset: pnOffset, pnLength: p.header.packetNumberLength,
+                                 packetNumber: p.packetNumber)
+            } else if p.space == .application, oneRTT == nil, let half = halfRTTSend {
+                // 0.5-RTT (Connection+HalfRTT.swift): key phase 0, the key 1-RTT starts with.
+                try half.protect(packet: packet, pnOffset: pnOffset, pnLength: p.header.packetNumberLength,
                                  packetNumber: p.packetNumber)
             } else if p.space == .application {
                 guard let keys = oneRTT else { return false }

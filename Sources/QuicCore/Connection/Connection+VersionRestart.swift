@@ -15,6 +15,7 @@ extension Connection {
         guard let pv = ProtectionVersion(wireVersion: next.rawValue) else {
             throw QuicError(code: .internalError, reason: "unsupported version \(next)")
         }
+        compatibleVN.previousVersion = version
         version = next
         protectionVersion = pv
         versionNegotiationVersions = versionNegotiationList
@@ -30,24 +31,11 @@ extension Connection {
         streams.crypto = CryptoStreams(bufferLimit: streams.crypto.bufferLimit)
         var tlsConfig = configuration.tls
         var parameters = ourTransportParameters(resetToken: StatelessResetToken())  // a client sends no token
-        // RFC 9368 §3: Chosen Version is the version of this attempt; we list only it as
-        // available since we do not implement compatible version negotiation (§2.3).
-        parameters.versionInformation = VersionInformation(chosenVersion: next, availableVersions: [next])
+        // RFC 9368 §3: Chosen Version is the version of this attempt, then the versions its
+        // first flight is compatible with (§2.3).
+        parameters.versionInformation = VersionInformation(chosenVersion: next, availableVersions: availableVersions(chosen: next))
         tlsConfig.transportParameters = try parameters.encoded()
         tls = TLSHandshake(configuration: tlsConfig)
         try startTLS(now: now)
-    }
-
-    /// RFC 9368 §4 (downgrade prevention): after a restart caused by Version Negotiation, the
-    /// version we would pick from the server's Available Versions must be the one in use;
-    /// otherwise the Version Negotiation packet lied. A server that sends no
-    /// version_information is accepted (RFC 9000 servers without RFC 9368).
-    func checkVersionDowngrade(_ info: VersionInformation?) throws {
-        guard role == .client, versionNegotiationVersions != nil, let info else { return }
-        let preferred = configuration.versions.first { info.availableVersions.contains($0) }
-        if let preferred, preferred != version {
-            throw QuicError(code: .versionNegotiationError,
-                            reason: "the server's available versions do not match its Version Negotiation packet")
-        }
     }
 }

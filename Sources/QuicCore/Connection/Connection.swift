@@ -73,6 +73,11 @@ public final class Connection {
     /// Client: the versions listed by the Version Negotiation packet that made us restart the
     /// attempt in `version` (RFC 9368 §4: checked against the server's Available Versions).
     var versionNegotiationVersions: [QuicVersion]?
+    /// Compatible version negotiation (RFC 9368 §2.3; Connection+CompatibleVersion.swift).
+    var compatibleVN = CompatibleVersionState()
+    /// Server: the 1-RTT write key before the read key exists, for 0.5-RTT data
+    /// (Connection+HalfRTT.swift).
+    var halfRTTSend: PacketProtector?
     public internal(set) var isHandshakeComplete = false
     public internal(set) var isHandshakeConfirmed = false
     public internal(set) var peerTransportParameters: TransportParameters?
@@ -184,7 +189,10 @@ public final class Connection {
                  originalDCID: ConnectionID, peerSCID: ConnectionID, registry: ConnectionIDRegistry?,
                  addressValidated: Bool, now: QuicInstant, initialKeysDCID: ConnectionID? = nil,
                  retrySCID: ConnectionID? = nil) throws {
-        guard let pv = ProtectionVersion(wireVersion: version.rawValue) else {
+        // A client may start in a reserved version (RFC 9000 §15, 0x?a?a?a?a) to draw Version
+        // Negotiation, its Initial laid out and protected as v1 (MsQuic does the same).
+        guard let pv = ProtectionVersion(wireVersion: version.rawValue)
+                ?? (role == .client && version.isReservedForNegotiation ? .v1 : nil) else {
             throw QuicError(code: .internalError, reason: "unsupported version \(version)")
         }
         self.role = role

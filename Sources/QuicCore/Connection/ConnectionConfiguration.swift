@@ -15,6 +15,11 @@ public struct ConnectionConfiguration: @unchecked Sendable {
     /// RFC 9368 (version negotiation extension): send version_information (Chosen Version =
     /// the connection's version, Available Versions = `versions`) in the transport parameters.
     public var sendsVersionInformation = false
+    /// RFC 9368 §2.3, §3 (MsQuic's FullyDeployedVersions): a client lists, after its chosen
+    /// version, those of these versions compatible with it as its Available Versions, and
+    /// accepts a server upgrade only to one of them; a server lists them as its Available
+    /// Versions. Nil: `versions`.
+    public var fullyDeployedVersions: [QuicVersion]? = nil
     /// Our transport parameters (limits, idle timeout, ...). The connection ID parameters
     /// (original/initial/retry source CID, stateless reset token) are set by the connection
     /// (RFC 9000 §7.3, §18.2).
