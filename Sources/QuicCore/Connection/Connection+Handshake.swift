@@ -25,6 +25,7 @@ extension Connection {
             p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: available)
         }
         p.activeConnectionIDLimit = max(2, p.activeConnectionIDLimit)
+        ackFrequencyTransportParameter(&p)   // draft-ietf-quic-ack-frequency §3
         if configuration.datagramReceiveEnabled {
             p.maxDatagramFrameSize = p.maxDatagramFrameSize ?? 65535
         } else {

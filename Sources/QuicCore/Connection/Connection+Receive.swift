@@ -196,6 +196,7 @@ extension Connection {
         if header.kind == .oneRTT && isNewLargest && lastPacketNonProbing { datagramMayMigrate = true }
         if state == .open || state == .closing {
             recovery.onPacketReceived(space, pn, ackEliciting: ackEliciting, now: now)
+            afterPacketRecordedForAckFrequency(space)
         }
         // RFC 9000 §10.1: the idle timer restarts on every processed packet.
         restartIdleTimer(now: now)
@@ -291,7 +292,11 @@ extension Connection {
                 throw QuicError.protocolViolation(frame.frameType, "unexpected DATAGRAM frame")
             }
             emit(.datagramReceived(Array(payload[f.data])))
-        case .ackFrequency, .immediateAck, .timestamp, .resetStreamAt:
+        case .ackFrequency(let f):
+            try handleAckFrequency(f)
+        case .immediateAck:
+            try handleImmediateAck()
+        case .timestamp, .resetStreamAt:
             // Extensions we never advertise (RFC 9000 §19.21: frames of unnegotiated extensions).
             throw QuicError.protocolViolation(frame.frameType, "extension frame not negotiated")
         case .stream, .resetStream, .stopSending, .maxData, .maxStreamData, .maxStreams, .dataBlocked,
@@ -306,6 +311,7 @@ extension Connection {
         for token in result.acked { onPacketAcked(token, now: now) }
         for token in result.lost { onPacketLost(token) }
         counters.lostPackets += UInt64(result.lost.count)
+        if !result.lost.isEmpty { onLossForAckFrequency(persistentCongestion: recovery.lastAckPersistentCongestion) }
     }
 
     func onPacketAcked(_ token: UInt64, now: QuicInstant) {
@@ -319,6 +325,7 @@ extension Connection {
             switch f {
             case .ack(let largest): recovery.onAckOfAck(record.space, largest: largest)
             case .datagram(let id): emit(.datagramSendStateChanged(id: id, state: .acknowledged))
+            case .ackFrequency(let seq): onAckFrequencyAcked(sequence: seq)
             case .streams(let f): streams.onAcked(f)
             default: break
             }
@@ -335,6 +342,7 @@ extension Connection {
             case .retireConnectionID(let seq): cids.pendingRetirements.append(seq)
             case .datagram(let id): emit(.datagramSendStateChanged(id: id, state: .lostDiscarded))
             case .streams(let f): streams.onLost(f)
+            case .ackFrequency(let seq): onAckFrequencyLost(sequence: seq)
             case .ping, .ack, .pathResponse: break
             }
         }

@@ -89,6 +89,7 @@ extension Connection {
         }
         guard !packets.isEmpty else {
             if closing { closePacketPending = false; drainReplyPending = false }
+            noteBurstForAckFrequency(wroteDatagram: false)
             return nil
         }
         // RFC 9000 §14.1: a client's datagrams with Initial packets, and a server's with
@@ -156,6 +157,7 @@ extension Connection {
         if pathValidation != nil && destination == pathValidation!.target { pathValidation!.sent &+= UInt64(position) }
         bytesSent += UInt64(position)
         lastSendTime = now
+        if !closing { noteBurstForAckFrequency(wroteDatagram: true) }
         return Transmit(destination: destination, size: position)
     }
 
@@ -216,6 +218,7 @@ extension Connection {
         if space == .application {
             return handshakeDonePending || pingPending || pathValidation?.challengePending == true || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
                 || !cids.pendingRetirements.isEmpty || !datagramQueue.isEmpty || streamsHaveDataToSend
+                || ackFrequency.framePending
         }
         return false
     }
@@ -266,6 +269,9 @@ extension Connection {
             largestAck = largest
         }
         if wantsData {
+            // draft-ietf-quic-ack-frequency §5: a probe asks for an ACK at once (first, so
+            // stream data cannot crowd it out).
+            if probe && space == .application { writeImmediateAckForProbe(&w, frames: &frames, ackEliciting: &ackEliciting) }
             if space == .application {
                 writeApplicationControlFrames(&w, frames: &frames, ackEliciting: &ackEliciting, now: now)
             }
@@ -334,6 +340,7 @@ extension Connection {
             cids.pendingNewConnectionIDs.removeFirst()
             frames.append(.newConnectionID(sequence: seq)); ackEliciting = true
         }
+        writeAckFrequencyFrame(&w, frames: &frames, ackEliciting: &ackEliciting)
         while let raw = injectedFrames.first, (try? w.writeBytes(raw)) != nil {
             injectedFrames.removeFirst()
             ackEliciting = true

@@ -144,6 +144,8 @@ public final class Connection {
     /// Raw frame bytes to put in the next 1-RTT packet, as they are: lets tests play a
     /// misbehaving peer. Internal (reached with @testable only).
     var injectedFrames: [[UInt8]] = []
+    /// ACK_FREQUENCY / IMMEDIATE_ACK state (Connection+AckFrequency.swift).
+    var ackFrequency = AckFrequencyState()
 
     // MARK: Creation
 
