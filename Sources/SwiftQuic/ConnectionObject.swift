@@ -354,6 +354,13 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             }
         case .newTokenReceived:
             break
+        case .reliableResetNegotiated(let negotiated):
+            // QUIC_CONNECTION_EVENT_RELIABLE_RESET_NEGOTIATED (MsQuic raises it when
+            // ReliableResetEnabled is set, with whether the peer enabled it too).
+            let ev = RawEvent(type: EventType.reliableResetNegotiated)
+            ev.set(8, UInt8(negotiated ? 1 : 0))
+            _ = deliver(ev)
+            ev.free()
         case .peerAddressChanged(let address):
             // QUIC_CONNECTION_EVENT_PEER_ADDRESS_CHANGED: the connection follows the peer to a
             // new address (RFC 9000 §9.3); REMOTE_ADDRESS reports it from now on.

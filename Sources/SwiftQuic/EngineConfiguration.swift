@@ -100,6 +100,7 @@ extension Configuration {
         c.keyUpdateBytes = s[.maxBytesPerKey]
         c.initialRTT = .milliseconds(s[.initialRttMs])
         c.datagramReceiveEnabled = s[.datagramReceiveEnabled] != 0
+        c.reliableResetEnabled = s[.reliableResetEnabled] != 0               // draft-ietf-quic-reliable-stream-reset
         c.congestionControl.initialWindowPackets = UInt32(clamping: s[.initialWindowPackets])
         c.congestionControl.sendIdleTimeout = .milliseconds(s[.sendIdleTimeoutMs])
         if let v = s.versions?.offered.map({ QuicVersion($0) }), !v.isEmpty {

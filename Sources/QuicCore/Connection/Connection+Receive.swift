@@ -296,10 +296,10 @@ extension Connection {
             try handleAckFrequency(f)
         case .immediateAck:
             try handleImmediateAck()
-        case .timestamp, .resetStreamAt:
+        case .timestamp:
             // Extensions we never advertise (RFC 9000 §19.21: frames of unnegotiated extensions).
             throw QuicError.protocolViolation(frame.frameType, "extension frame not negotiated")
-        case .stream, .resetStream, .stopSending, .maxData, .maxStreamData, .maxStreams, .dataBlocked,
+        case .stream, .resetStream, .resetStreamAt, .stopSending, .maxData, .maxStreamData, .maxStreams, .dataBlocked,
              .streamDataBlocked, .streamsBlocked:
             try handleStreamFrame(frame, payload: payload, now: now)
         }
