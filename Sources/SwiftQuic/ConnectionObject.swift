@@ -463,7 +463,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         let id: StreamID
         switch e {
         case .dataAvailable(let i), .peerSendShutdown(let i), .shutdownComplete(let i): id = i
-        case .sendComplete(let i, _, _), .peerSendAborted(let i, _), .peerReceiveAborted(let i, _),
+        case .sendComplete(let i, _, _), .peerSendAborted(let i, _), .peerReceiveAborted(let i, _), .peerReliableReset(let i, _),
              .sendShutdownComplete(let i, _), .idealSendBufferSize(let i, _): id = i
         case .peerStreamStarted, .streamsAvailable: return
         }

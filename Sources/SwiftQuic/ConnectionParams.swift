@@ -479,7 +479,7 @@ extension Api {
             // (draft-ietf-quic-reliable-stream-reset); INVALID_STATE when none arrived.
             if length.pointee < 8 { length.pointee = 8; return Status.bufferTooSmall }
             guard buffer != nil else { return Status.invalidParameter }
-            guard let id = s.id, let v = s.connection.core?.streams.peerReliableSize(id) else {
+            guard let id = s.id, let v = s.peerReliableSize ?? s.connection.core?.streams.peerReliableSize(id) else {
                 return Status.invalidState
             }
             return getFixed(bytes(of: v), length, buffer)

@@ -136,7 +136,10 @@ extension StreamManager {
         s.receiveState = .resetRecvd
         s.stopSendingPending = false
         discardReceived(s)
-        if !s.receiveAborted { emit(.peerSendAborted(s.id, errorCode: s.peerReliableResetCode)) }
+        if !s.receiveAborted {
+            emit(.peerReliableReset(s.id, reliableSize: reliable))
+            emit(.peerSendAborted(s.id, errorCode: s.peerReliableResetCode))
+        }
         s.receiveState = .resetRead
     }
 
