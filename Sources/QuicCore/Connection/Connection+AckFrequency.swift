@@ -144,10 +144,18 @@ extension Connection {
 
     /// MsQuic (loss_detection.c): losses after more than QUIC_PERSISTENT_CONGESTION_THRESHOLD
     /// probes bring the tolerance back to 2; so does persistent congestion (RFC 9002 §7.6).
+    /// Beyond MsQuic (which keeps the tolerance until persistent congestion): after a loss
+    /// the tolerance is kept within half the congestion window, so a window shrunk below it
+    /// does not wait out the peer's max_ack_delay for each ACK (draft §7.1: "no more than a
+    /// congestion window"); the next full 40-datagram burst raises it again.
     func onLossForAckFrequency(persistentCongestion: Bool) {
         if persistentCongestion || recovery.recovery.ptoCount > 2 {
             updatePeerPacketTolerance(AckFrequencyState.minAckSendNumber)
+            return
         }
+        let cwndPackets = recovery.recovery.congestionWindow / UInt64(max(currentMaxDatagramSize, 1))
+        let bound = max(AckFrequencyState.minAckSendNumber, cwndPackets / 2)
+        if ackFrequency.peerPacketTolerance > bound { updatePeerPacketTolerance(bound) }
     }
 
     /// The Request Max Ack Delay we send: our own max_ack_delay (MsQuic sends
@@ -186,6 +194,21 @@ extension Connection {
         guard peerSupportsAckFrequency, !sendingZeroRTT else { return }
         guard (try? FrameEncoder.write(.immediateAck, into: &w)) != nil else { return }
         frames.append(.ping); ackEliciting = true  // recorded like a PING: never retransmitted (draft §5)
+    }
+
+    /// We asked the peer to acknowledge less often than every second packet.
+    var ackFrequencyDecimating: Bool {
+        ackFrequency.peerPacketTolerance > AckFrequencyState.minAckSendNumber && peerSupportsAckFrequency
+    }
+
+    /// draft-ietf-quic-ack-frequency §7.1 (beyond MsQuic): while the peer decimates ACKs, the
+    /// packet that fills the congestion window carries IMMEDIATE_ACK, so a sender blocked by
+    /// its window does not wait the peer's max_ack_delay for the ACK that reopens it.
+    var lastPacketBeforeCongestionBlock: Bool {
+        guard ackFrequencyDecimating else { return false }
+        let r = recovery.recovery
+        let next = r.bytesInFlight &+ 2 &* UInt64(currentMaxDatagramSize)
+        return next > r.congestionWindow
     }
 
     func onAckFrequencyAcked(sequence: UInt64) {

@@ -271,7 +271,9 @@ extension Connection {
         if wantsData {
             // draft-ietf-quic-ack-frequency §5: a probe asks for an ACK at once (first, so
             // stream data cannot crowd it out).
-            if probe && space == .application { writeImmediateAckForProbe(&w, frames: &frames, ackEliciting: &ackEliciting) }
+            if space == .application && (probe || lastPacketBeforeCongestionBlock) {
+                writeImmediateAckForProbe(&w, frames: &frames, ackEliciting: &ackEliciting)
+            }
             if space == .application {
                 writeApplicationControlFrames(&w, frames: &frames, ackEliciting: &ackEliciting, now: now)
             }
@@ -279,6 +281,11 @@ extension Connection {
             if space == .application {
                 writeDatagramFrames(&w, frames: &frames, ackEliciting: &ackEliciting)
                 writeStreamFrames(&w, frames: &frames, ackEliciting: &ackEliciting, now: now)
+                // draft-ietf-quic-ack-frequency §7.1: the last data before going idle asks
+                // for an ACK at once (when room is left).
+                if !probe && ackFrequencyDecimating && !hasAckElicitingData(.application) {
+                    writeImmediateAckForProbe(&w, frames: &frames, ackEliciting: &ackEliciting)
+                }
             }
             if probe {
                 spaces[space.rawValue].probesPending -= 1
