@@ -35,6 +35,7 @@ struct AckFrequencyState {
     var acknowledgedPeerMaxAckDelay: QuicDuration?
     /// Datagrams written since `pollTransmit` last returned nil (one "flush" of the runtime).
     var burstDatagrams = 0
+    var burstTime: QuicInstant = .zero
     /// ACK_FREQUENCY frames sent and received (tests, statistics).
     var framesSent: UInt64 = 0
     var framesReceived: UInt64 = 0
@@ -130,8 +131,12 @@ extension Connection {
     /// that fills MsQuic's per-flush budget while data is still waiting is scheduling limited,
     /// and the peer is told to expect more than one such burst per ACK (send.c: tolerance =
     /// datagrams + 1).
-    func noteBurstForAckFrequency(wroteDatagram: Bool) {
+    func noteBurstForAckFrequency(wroteDatagram: Bool, now: QuicInstant) {
         if wroteDatagram {
+            // One flush is one run of `pollTransmit` at the same instant (the runtime's service
+            // round); a caller that stops before nil (its send queue full) starts a new count
+            // at its next round.
+            if now != ackFrequency.burstTime { ackFrequency.burstDatagrams = 0; ackFrequency.burstTime = now }
             ackFrequency.burstDatagrams += 1
             if ackFrequency.burstDatagrams == AckFrequencyState.datagramsPerFlush, hasAckElicitingData(.application) {
                 let wanted = UInt64(AckFrequencyState.datagramsPerFlush + 1)
@@ -144,18 +149,12 @@ extension Connection {
 
     /// MsQuic (loss_detection.c): losses after more than QUIC_PERSISTENT_CONGESTION_THRESHOLD
     /// probes bring the tolerance back to 2; so does persistent congestion (RFC 9002 §7.6).
-    /// Beyond MsQuic (which keeps the tolerance until persistent congestion): after a loss
-    /// the tolerance is kept within half the congestion window, so a window shrunk below it
-    /// does not wait out the peer's max_ack_delay for each ACK (draft §7.1: "no more than a
-    /// congestion window"); the next full 40-datagram burst raises it again.
+    /// Otherwise it stays (a window shrunk below it is covered by the IMMEDIATE_ACK on the
+    /// packet that fills the window, `lastPacketBeforeCongestionBlock`).
     func onLossForAckFrequency(persistentCongestion: Bool) {
         if persistentCongestion || recovery.recovery.ptoCount > 2 {
             updatePeerPacketTolerance(AckFrequencyState.minAckSendNumber)
-            return
         }
-        let cwndPackets = recovery.recovery.congestionWindow / UInt64(max(currentMaxDatagramSize, 1))
-        let bound = max(AckFrequencyState.minAckSendNumber, cwndPackets / 2)
-        if ackFrequency.peerPacketTolerance > bound { updatePeerPacketTolerance(bound) }
     }
 
     /// The Request Max Ack Delay we send: our own max_ack_delay (MsQuic sends
@@ -172,9 +171,12 @@ extension Connection {
         let delay = requestedPeerMaxAckDelay
         let f = AckFrequencyFrame(sequenceNumber: seq, ackElicitingThreshold: ackFrequency.peerPacketTolerance,
                                   requestedMaxAckDelay: delay,
-                                  // RFC 9002 §6.1.1's kPacketThreshold is 3; we keep reporting any
-                                  // reordering at once (1, the RFC 9000 default), as MsQuic does.
-                                  reorderingThreshold: 1)
+                                  // draft §6.1: no larger than the sender's packet threshold for
+                                  // loss detection, RFC 9002 §6.1.1's kPacketThreshold = 3; equal
+                                  // to it, the ACK a gap triggers is the one that lets us declare
+                                  // the loss (with 1 it comes one packet too early to, and the
+                                  // next one waits for the decimated rate).
+                                  reorderingThreshold: 3)
         guard (try? FrameEncoder.write(.ackFrequency(f), into: &w)) != nil else { return }
         ackFrequency.framePending = false
         ackFrequency.nextSendSequence &+= 1

@@ -89,7 +89,7 @@ extension Connection {
         }
         guard !packets.isEmpty else {
             if closing { closePacketPending = false; drainReplyPending = false }
-            noteBurstForAckFrequency(wroteDatagram: false)
+            noteBurstForAckFrequency(wroteDatagram: false, now: now)
             return nil
         }
         // RFC 9000 §14.1: a client's datagrams with Initial packets, and a server's with
@@ -157,7 +157,7 @@ extension Connection {
         if pathValidation != nil && destination == pathValidation!.target { pathValidation!.sent &+= UInt64(position) }
         bytesSent += UInt64(position)
         lastSendTime = now
-        if !closing { noteBurstForAckFrequency(wroteDatagram: true) }
+        if !closing { noteBurstForAckFrequency(wroteDatagram: true, now: now) }
         return Transmit(destination: destination, size: position)
     }
 
