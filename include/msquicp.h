@@ -36,8 +36,9 @@
  *   QUIC_PARAM_CONN_KEEP_ALIVE_PADDING         NOT_SUPPORTED: keep-alive packets are not
  *                                              padded.
  *   QUIC_PARAM_CONN_DISABLE_VNE_TP_GENERATION  BOOLEAN, before start: no version_information.
- *   QUIC_PARAM_STREAM_RELIABLE_OFFSET_RECV     uint64_t, get: INVALID_STATE (reliable reset
- *                                              is never negotiated).
+ *   QUIC_PARAM_STREAM_RELIABLE_OFFSET_RECV     uint64_t, get: the Reliable Size of the peer's
+ *                                              reliable reset (RESET_STREAM_AT); INVALID_STATE
+ *                                              when none arrived.
  */
 
 #ifndef _SWIFTQUIC_MSQUICP_

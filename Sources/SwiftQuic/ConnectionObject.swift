@@ -364,6 +364,13 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         case .newTokenReceived(let token):
             // RFC 9000 §8.1.3: kept for the next connection to this server (NewTokenCache).
             if let key = newTokenKey { NewTokenCache.store(token, for: key) }
+        case .reliableResetNegotiated(let negotiated):
+            // QUIC_CONNECTION_EVENT_RELIABLE_RESET_NEGOTIATED (MsQuic raises it when
+            // ReliableResetEnabled is set, with whether the peer enabled it too).
+            let ev = RawEvent(type: EventType.reliableResetNegotiated)
+            ev.set(8, UInt8(negotiated ? 1 : 0))
+            _ = deliver(ev)
+            ev.free()
         case .peerAddressChanged(let address):
             // QUIC_CONNECTION_EVENT_PEER_ADDRESS_CHANGED: the connection follows the peer to a
             // new address (RFC 9000 §9.3); REMOTE_ADDRESS reports it from now on.
@@ -468,7 +475,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         let id: StreamID
         switch e {
         case .dataAvailable(let i), .peerSendShutdown(let i), .shutdownComplete(let i): id = i
-        case .sendComplete(let i, _, _), .peerSendAborted(let i, _), .peerReceiveAborted(let i, _),
+        case .sendComplete(let i, _, _), .peerSendAborted(let i, _), .peerReceiveAborted(let i, _), .peerReliableReset(let i, _),
              .sendShutdownComplete(let i, _), .idealSendBufferSize(let i, _): id = i
         case .peerStreamStarted, .streamsAvailable: return
         }

@@ -58,6 +58,7 @@ enum ConnParam {
     static let stream0RTTLength: UInt32 = 0x0800_0001
     static let streamIdealSendBufferSize: UInt32 = 0x0800_0002
     static let streamPriority: UInt32 = 0x0800_0003
+    static let streamReliableOffset: UInt32 = 0x0800_0005       // uint64_t
     static let streamStatistics: UInt32 = 0x0800_0004
 }
 
@@ -496,11 +497,23 @@ extension Api {
         case ConnParam.streamStatistics:
             return getFixed([UInt8](repeating: 0, count: MemoryLayout<QUIC_STREAM_STATISTICS>.size), length, buffer)
         case ConnParam.streamReliableOffsetRecv:
-            // Private (msquicp.h): the offset a peer's reliable reset keeps. Reliable reset is
-            // never negotiated here, so there is none (MsQuic: INVALID_STATE then).
+            // Private (msquicp.h): the Reliable Size of the peer's RESET_STREAM_AT
+            // (draft-ietf-quic-reliable-stream-reset); INVALID_STATE when none arrived.
             if length.pointee < 8 { length.pointee = 8; return Status.bufferTooSmall }
             guard buffer != nil else { return Status.invalidParameter }
-            return Status.invalidState
+            guard let id = s.id, let v = s.peerReliableSize ?? s.connection.core?.streams.peerReliableSize(id) else {
+                return Status.invalidState
+            }
+            return getFixed(bytes(of: v), length, buffer)
+        case ConnParam.streamReliableOffset:
+            // QUIC_PARAM_STREAM_RELIABLE_OFFSET: the offset set for a reliable reset;
+            // INVALID_STATE while none is set.
+            if length.pointee < 8 { length.pointee = 8; return Status.bufferTooSmall }
+            guard buffer != nil else { return Status.invalidParameter }
+            guard let id = s.id, let v = s.connection.core?.streams.reliableOffset(id), v > 0 else {
+                return Status.invalidState
+            }
+            return getFixed(bytes(of: v), length, buffer)
         default:
             return (0x0800_0000...0x0800_0005).contains(param) ? Status.notSupported : Status.invalidParameter
         }
@@ -516,8 +529,17 @@ extension Api {
             guard let id = s.id, let core = s.connection.core else { return Status.success }
             do { try core.streams.setPriority(id, p) } catch { return error.status }
             return Status.success
+        case ConnParam.streamReliableOffset:
+            // draft-ietf-quic-reliable-stream-reset: the bytes an ABORT_SEND shutdown still
+            // delivers. INVALID_STATE unless reliable reset was negotiated (or before the stream
+            // has an ID); INVALID_PARAMETER beyond the data queued.
+            guard let buffer, length == 8 else { return Status.invalidParameter }
+            let offset = buffer.loadUnaligned(as: UInt64.self)
+            guard let id = s.id, let core = s.connection.core else { return Status.invalidState }
+            do { try core.streams.setReliableOffset(id, offset) } catch { return error.status }
+            return Status.success
         case ConnParam.streamID, ConnParam.stream0RTTLength, ConnParam.streamIdealSendBufferSize,
-             ConnParam.streamStatistics:
+             ConnParam.streamStatistics, ConnParam.streamReliableOffsetRecv:
             return Status.invalidParameter
         default:
             return (0x0800_0000...0x0800_0005).contains(param) ? Status.notSupported : Status.invalidParameter

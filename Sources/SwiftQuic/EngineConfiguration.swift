@@ -110,6 +110,7 @@ extension Configuration {
         c.keyUpdateBytes = s[.maxBytesPerKey]
         c.initialRTT = .milliseconds(s[.initialRttMs])
         c.datagramReceiveEnabled = s[.datagramReceiveEnabled] != 0
+        c.reliableResetEnabled = s[.reliableResetEnabled] != 0               // draft-ietf-quic-reliable-stream-reset
         c.congestionControl.initialWindowPackets = UInt32(clamping: s[.initialWindowPackets])
         c.congestionControl.sendIdleTimeout = .milliseconds(s[.sendIdleTimeoutMs])
         // DPLPMTUD (RFC 8899) within MinimumMtu...MaximumMtu, as MsQuic always runs it; and

@@ -23,6 +23,7 @@ enum EventType {
     static let datagramStateChanged: UInt32 = 10
     static let datagramReceived: UInt32 = 11
     static let datagramSendStateChanged: UInt32 = 12
+    static let reliableResetNegotiated: UInt32 = 16
     static let resumptionTicketReceived: UInt32 = 14
     static let peerCertificateReceived: UInt32 = 15
     // QUIC_STREAM_EVENT_TYPE

@@ -195,6 +195,9 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
 
     // MARK: Engine events -> QUIC_STREAM_EVENT
 
+    /// The Reliable Size of the peer's RESET_STREAM_AT (QUIC_PARAM_STREAM_RELIABLE_OFFSET_RECV).
+    var peerReliableSize: UInt64?
+
     func handle(_ e: StreamEvent) {
         switch e {
         case .dataAvailable:
@@ -217,6 +220,8 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             } else {
                 peerSendShutdownPending = true
             }
+        case .peerReliableReset(_, let size):
+            peerReliableSize = size    // QUIC_PARAM_STREAM_RELIABLE_OFFSET_RECV
         case .peerSendAborted(_, let code):
             let ev = RawEvent(type: EventType.peerSendAborted)
             ev.set(8, code)

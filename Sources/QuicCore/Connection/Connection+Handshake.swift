@@ -23,6 +23,12 @@ extension Connection {
             p.versionInformation = VersionInformation(chosenVersion: version, availableVersions: availableVersions(chosen: version))
         }
         p.activeConnectionIDLimit = max(2, p.activeConnectionIDLimit)
+        ackFrequencyTransportParameter(&p)   // draft-ietf-quic-ack-frequency §3
+        if configuration.reliableResetEnabled {
+            // draft-ietf-quic-reliable-stream-reset §3: MsQuic's parameter and the draft's.
+            p.reliableResetMsQuic = true
+            p.resetStreamAt = true
+        }
         if configuration.datagramReceiveEnabled {
             p.maxDatagramFrameSize = p.maxDatagramFrameSize ?? 65535
         } else {

@@ -223,6 +223,7 @@ extension Connection {
         }
         if state == .open || state == .closing {
             recovery.onPacketReceived(space, pn, ackEliciting: ackEliciting, ecn: currentDatagramECN, now: now)
+            afterPacketRecordedForAckFrequency(space)
         }
         // RFC 9000 §10.1: the idle timer restarts on every processed packet.
         restartIdleTimer(now: now)
@@ -318,10 +319,14 @@ extension Connection {
                 throw QuicError.protocolViolation(frame.frameType, "unexpected DATAGRAM frame")
             }
             emit(.datagramReceived(Array(payload[f.data])))
-        case .ackFrequency, .immediateAck, .timestamp, .resetStreamAt:
+        case .ackFrequency(let f):
+            try handleAckFrequency(f)
+        case .immediateAck:
+            try handleImmediateAck()
+        case .timestamp:
             // Extensions we never advertise (RFC 9000 §19.21: frames of unnegotiated extensions).
             throw QuicError.protocolViolation(frame.frameType, "extension frame not negotiated")
-        case .stream, .resetStream, .stopSending, .maxData, .maxStreamData, .maxStreams, .dataBlocked,
+        case .stream, .resetStream, .resetStreamAt, .stopSending, .maxData, .maxStreamData, .maxStreams, .dataBlocked,
              .streamDataBlocked, .streamsBlocked:
             try handleStreamFrame(frame, payload: payload, now: now)
         }
@@ -338,6 +343,7 @@ extension Connection {
         let r = recovery.recovery
         pmtuCheckBlackHole(acked: r.ackedPackets, lost: r.lostPackets, now: now)
         ecnAfterAckOrLoss(ack: ack, acked: r.ackedPackets, lost: r.lostPackets)
+        if !result.lost.isEmpty { onLossForAckFrequency(persistentCongestion: recovery.lastAckPersistentCongestion) }
     }
 
     func onPacketAcked(_ token: UInt64, now: QuicInstant) {
@@ -352,6 +358,7 @@ extension Connection {
             switch f {
             case .ack(let largest): recovery.onAckOfAck(record.space, largest: largest)
             case .datagram(let id): emit(.datagramSendStateChanged(id: id, state: .acknowledged))
+            case .ackFrequency(let seq): onAckFrequencyAcked(sequence: seq)
             case .streams(let f): streams.onAcked(f)
             default: break
             }
@@ -371,6 +378,7 @@ extension Connection {
             case .retireConnectionID(let seq): cids.pendingRetirements.append(seq)
             case .datagram(let id): emit(.datagramSendStateChanged(id: id, state: .lostDiscarded))
             case .streams(let f): streams.onLost(f)
+            case .ackFrequency(let seq): onAckFrequencyLost(sequence: seq)
             case .ping, .ack, .pathResponse: break
             }
         }

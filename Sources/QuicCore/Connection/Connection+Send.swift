@@ -101,6 +101,7 @@ extension Connection {
         }
         guard !packets.isEmpty else {
             if closing { closePacketPending = false; drainReplyPending = false }
+            noteBurstForAckFrequency(wroteDatagram: false, now: now)
             return nil
         }
         // RFC 9000 §14.1: a client's datagrams with Initial packets, and a server's with
@@ -176,6 +177,7 @@ extension Connection {
         bytesSent += UInt64(position)
         lastSendTime = now
         ecnOnDatagramSent(ecn)
+        if !closing { noteBurstForAckFrequency(wroteDatagram: true, now: now) }
         return Transmit(destination: destination, size: position, ecn: ecn)
     }
 
@@ -240,6 +242,7 @@ extension Connection {
             return handshakeDonePending || newTokenPending != nil || pingPending || pathValidation?.challengePending == true
                 || paths.localProbe?.challengePending == true || !injectedFrames.isEmpty || !pathResponses.isEmpty || !cids.pendingNewConnectionIDs.isEmpty
                 || !cids.pendingRetirements.isEmpty || !datagramQueue.isEmpty || streamsHaveDataToSend
+                || ackFrequency.framePending
         }
         return false
     }
@@ -290,6 +293,11 @@ extension Connection {
             largestAck = largest
         }
         if wantsData {
+            // draft-ietf-quic-ack-frequency §5: a probe asks for an ACK at once (first, so
+            // stream data cannot crowd it out).
+            if space == .application && (probe || lastPacketBeforeCongestionBlock) {
+                writeImmediateAckForProbe(&w, frames: &frames, ackEliciting: &ackEliciting)
+            }
             if space == .application {
                 writeApplicationControlFrames(&w, frames: &frames, ackEliciting: &ackEliciting, now: now)
             }
@@ -297,6 +305,11 @@ extension Connection {
             if space == .application {
                 writeDatagramFrames(&w, frames: &frames, ackEliciting: &ackEliciting)
                 writeStreamFrames(&w, frames: &frames, ackEliciting: &ackEliciting, now: now)
+                // draft-ietf-quic-ack-frequency §7.1: the last data before going idle asks
+                // for an ACK at once (when room is left).
+                if !probe && ackFrequencyDecimating && !hasAckElicitingData(.application) {
+                    writeImmediateAckForProbe(&w, frames: &frames, ackEliciting: &ackEliciting)
+                }
             }
             if probe {
                 spaces[space.rawValue].probesPending -= 1
@@ -360,6 +373,7 @@ extension Connection {
             cids.pendingNewConnectionIDs.removeFirst()
             frames.append(.newConnectionID(sequence: seq)); ackEliciting = true
         }
+        writeAckFrequencyFrame(&w, frames: &frames, ackEliciting: &ackEliciting)
         while let raw = injectedFrames.first, (try? w.writeBytes(raw)) != nil {
             injectedFrames.removeFirst()
             ackEliciting = true

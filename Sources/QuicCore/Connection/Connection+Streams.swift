@@ -20,6 +20,10 @@ extension Connection {
 
     func onPeerTransportParameters(_ p: TransportParameters) {
         streams.setPeerTransportParameters(p)
+        // draft-ietf-quic-reliable-stream-reset §3; MsQuic raises RELIABLE_RESET_NEGOTIATED
+        // when its setting is on, with whether the peer advertised it too.
+        streams.setReliableReset(advertised: configuration.reliableResetEnabled, peer: p)
+        if configuration.reliableResetEnabled { emit(.reliableResetNegotiated(streams.reliableResetNegotiated)) }
     }
 
     /// Moves the stream layer's events into the connection's queue.

@@ -163,6 +163,8 @@ public final class Connection {
     /// (Connection+ECN.swift, RFC 9000 §13.4).
     var ecnValidation = ECNValidation()
     var currentDatagramECN = ECNCodepoint.notECT
+    /// ACK_FREQUENCY / IMMEDIATE_ACK state (Connection+AckFrequency.swift).
+    var ackFrequency = AckFrequencyState()
 
     // MARK: Creation
 

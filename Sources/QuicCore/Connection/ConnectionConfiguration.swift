@@ -53,6 +53,14 @@ public struct ConnectionConfiguration: @unchecked Sendable {
     /// Whether this endpoint receives DATAGRAM frames (RFC 9221 §3): advertises
     /// max_datagram_frame_size when true.
     public var datagramReceiveEnabled = false
+    /// draft-ietf-quic-ack-frequency: advertise min_ack_delay (accept ACK_FREQUENCY and
+    /// IMMEDIATE_ACK) and ask a peer that advertised it to acknowledge less often, as MsQuic
+    /// always does. Off: neither.
+    public var ackFrequencyEnabled = true
+    /// Reliable stream reset (draft-ietf-quic-reliable-stream-reset; MsQuic's
+    /// QUIC_SETTINGS.ReliableResetEnabled): advertise it and, when the peer does too, let an
+    /// abortive send shutdown keep the data below the stream's reliable offset.
+    public var reliableResetEnabled = false
     /// Number of connection IDs we keep issued to the peer (bounded by its
     /// active_connection_id_limit, RFC 9000 §5.1.1).
     public var issuedConnectionIDs = 4

@@ -61,6 +61,8 @@ public enum ConnectionEvent: Equatable, Sendable {
     case resumptionTicketReceived([UInt8])
     /// Server: a NEW_TOKEN was sent... Client: a NEW_TOKEN was received (for a future Initial).
     case newTokenReceived([UInt8])
+    /// Reliable reset negotiation result, when enabled locally (RELIABLE_RESET_NEGOTIATED).
+    case reliableResetNegotiated(Bool)
 }
 
 /// QUIC_DATAGRAM_SEND_STATE.

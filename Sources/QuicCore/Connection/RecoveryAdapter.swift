@@ -4,6 +4,8 @@ import QuicWire
 /// tokens in, tokens out (RFC 9002; RFC 9000 §13.2).
 final class RecoveryAdapter {
     let recovery: LossRecovery
+    /// The last ACK processed declared persistent congestion (RFC 9002 §7.6).
+    var lastAckPersistentCongestion = false
 
     init(role: EndpointRole, initialRTT: QuicDuration, localMaxAckDelay: QuicDuration, congestion: CongestionControlConfig) {
         recovery = LossRecovery(config: RecoveryConfig(isServer: role == .server, initialRTT: initialRTT,
@@ -73,7 +75,8 @@ final class RecoveryAdapter {
     /// Processes an ACK frame; returns the tokens of newly acknowledged and lost packets.
     func onAckReceived(_ s: PacketNumberSpace, ack: AckFrame, source: UnsafeRawBufferPointer, now: QuicInstant)
         throws(QuicError) -> (acked: [UInt64], lost: [UInt64]) {
-        try recovery.onAckReceived(ack, source: source, space: s, now: now)
+        let outcome = try recovery.onAckReceived(ack, source: source, space: s, now: now)
+        lastAckPersistentCongestion = outcome.persistentCongestion
         return (recovery.ackedPackets.map(\.token), recovery.lostPackets.map(\.token))
     }
 

@@ -12,6 +12,8 @@ enum SentFrame: Equatable {
     case ack(largest: UInt64)
     case datagram(id: UInt64)
     case pathResponse(UInt64)
+    /// ACK_FREQUENCY with this Sequence Number (draft-ietf-quic-ack-frequency §4).
+    case ackFrequency(sequence: UInt64)
     /// A frame written by the stream manager.
     case streams(StreamsSentFrame)
 }

@@ -17,6 +17,13 @@ public struct AckTracker: Sendable {
     /// Out-of-order arrival triggers an immediate ACK (RFC 9000 §13.2.1). ACK_FREQUENCY with a
     /// Reordering Threshold of 0 turns this off.
     public var ackImmediatelyOnReordering: Bool = true
+    /// draft-ietf-quic-ack-frequency §6.1 (Reordering Threshold): 1 (the default, RFC 9000
+    /// §13.2.1) acknowledges any out-of-order packet at once; N > 1 only once the largest
+    /// packet received is N or more past the smallest packet still missing that was not yet
+    /// reported. 0 is `ackImmediatelyOnReordering == false`.
+    public var reorderingThreshold: UInt64 = 1
+    /// The Largest Acknowledged of the last ACK frame written (for the reordering threshold).
+    public private(set) var largestReported: UInt64?
 
     /// Time the largest packet number was received (for ACK Delay, RFC 9000 §13.2.5).
     public private(set) var largestReceivedTime: QuicInstant = .zero
@@ -73,7 +80,11 @@ public struct AckTracker: Sendable {
         if ackElicitingSinceAck >= max(ackElicitingThreshold, 1) { ackImmediately = true }
         // §13.2.1: CE-marked packets are acknowledged immediately.
         if ecn == .ce { ackImmediately = true }
-        if ackImmediatelyOnReordering, let largest = largestAckEliciting {
+        if ackImmediatelyOnReordering && reorderingThreshold > 1 {
+            // draft-ietf-quic-ack-frequency §6.1: a gap only triggers an ACK once packets
+            // beyond it reach the threshold.
+            if reorderingThresholdReached() { ackImmediately = true }
+        } else if ackImmediatelyOnReordering, let largest = largestAckEliciting {
             if packetNumber < largest {
                 // Older than an ack-eliciting packet already received.
                 ackImmediately = true
@@ -88,9 +99,40 @@ public struct AckTracker: Sendable {
         return true
     }
 
-    /// IMMEDIATE_ACK frame received (draft-ietf-quic-ack-frequency): ACK without delay.
+    /// IMMEDIATE_ACK frame received (draft-ietf-quic-ack-frequency §5): ACK without delay.
+    /// Call after `onPacketReceived` for the packet that carried it.
     public mutating func requestImmediateAck() {
         if hasUnacknowledged { ackImmediately = true }
+    }
+
+    /// draft-ietf-quic-ack-frequency §6.1: the largest packet received is at least
+    /// `reorderingThreshold` past the smallest missing packet number above what the last ACK
+    /// reported (or above the oldest packet still tracked).
+    func reorderingThresholdReached() -> Bool {
+        let ranges = received.ranges
+        guard ranges.count >= 2, let largest = ranges.last?.upperBound else { return false }
+        let floor = largestReported.map { $0 &+ 1 } ?? ranges[0].lowerBound
+        // Gaps lie between consecutive ranges; take the smallest one at or above `floor`.
+        for i in 0..<(ranges.count - 1) {
+            let missing = ranges[i].upperBound &+ 1      // first number of the gap after range i
+            let gapEnd = ranges[i + 1].lowerBound        // first number after that gap
+            guard gapEnd > floor else { continue }
+            let smallestMissing = Swift.max(missing, floor)
+            guard smallestMissing < gapEnd else { continue }
+            return largest - smallestMissing >= reorderingThreshold
+        }
+        return false
+    }
+
+    /// Applies an ACK_FREQUENCY frame's values (draft-ietf-quic-ack-frequency §4, §6): the
+    /// Ack-Eliciting Threshold (an ACK once that many ack-eliciting packets are unacknowledged;
+    /// 0 and 1 mean every packet), the Requested Max Ack Delay and the Reordering Threshold.
+    public mutating func applyAckFrequency(ackElicitingThreshold threshold: UInt64, maxAckDelay delay: QuicDuration,
+                                           reorderingThreshold reordering: UInt64) {
+        ackElicitingThreshold = Swift.max(threshold, 1)
+        maxAckDelay = delay
+        ackImmediatelyOnReordering = reordering != 0
+        reorderingThreshold = Swift.max(reordering, 1)
     }
 
     /// Something can be acknowledged (for bundling an ACK into a packet that goes anyway).
@@ -134,6 +176,7 @@ public struct AckTracker: Sendable {
             return nil
         }
         onAckSent()
+        largestReported = largest
         return largest
     }
 

@@ -33,6 +33,15 @@ public final class QuicStream {
     /// The final size carried by our RESET_STREAM (RFC 9000 §4.5).
     var resetFinalSize: UInt64 = 0
     var resetPending = false
+    /// MsQuic's QUIC_PARAM_STREAM_RELIABLE_OFFSET: the bytes an abortive send shutdown still
+    /// delivers when reliable reset is negotiated (draft-ietf-quic-reliable-stream-reset).
+    public internal(set) var reliableOffset: UInt64 = 0
+    /// Our reset is a reliable one (RESET_STREAM_AT): data below `resetReliableSize` is still
+    /// sent, retransmitted and acknowledged before the send part ends.
+    public internal(set) var reliableResetSent = false
+    var resetReliableSize: UInt64 = 0
+    /// Our RESET_STREAM_AT was acknowledged (the send part ends once the data is too).
+    var reliableResetAcked = false
 
     // Receiving part.
     var receive: ReceiveBuffer
@@ -43,6 +52,10 @@ public final class QuicStream {
     public internal(set) var receiveAborted = false
     var stopSendingErrorCode: UInt64 = 0
     var stopSendingPending = false
+    /// The peer's RESET_STREAM_AT: its Reliable Size (the smallest seen, draft §4) and error
+    /// code; the reset is reported once the application has read that far.
+    public internal(set) var peerReliableSize: UInt64? = nil
+    var peerReliableResetCode: UInt64 = 0
 
     // Scheduling and event bookkeeping.
     var inSendQueue = false
@@ -86,12 +99,15 @@ public final class QuicStream {
 
     /// Whether the stream has STREAM data or a FIN to put on the wire, given the connection credit.
     func wantsToSend(connectionCredit: UInt64) -> Bool {
-        guard hasSendPart, resetErrorCode == nil else { return false }
+        guard hasSendPart, sendsData else { return false }
         if send.hasRetransmission { return true }
         if send.finPending && send.unsentCount == 0 { return true }
         if send.hasNewData && sendCredit.available > 0 && connectionCredit > 0 { return true }
         return false
     }
+
+    /// STREAM data still goes out: not reset, or reset reliably (data below the reliable size).
+    var sendsData: Bool { resetErrorCode == nil || reliableResetSent }
 
     /// Whether the stream owes a control frame.
     var hasControlFrames: Bool {

@@ -77,6 +77,12 @@ public struct SendBuffer {
     var requestHead = 0
     /// The data was abandoned (reset): nothing more is sent.
     public private(set) var abandoned = false
+    /// A reliable reset (draft-ietf-quic-reliable-stream-reset §4) keeps only the bytes below
+    /// this offset: they are still sent and retransmitted, nothing at or above it is.
+    public private(set) var reliableLimit: UInt64 = .max
+
+    /// One past the last byte that will ever be sent.
+    var sendableEnd: UInt64 { Swift.min(queuedEnd, reliableLimit) }
 
     public init() {}
 
@@ -84,14 +90,17 @@ public struct SendBuffer {
     public var finalSize: UInt64? { finQueued ? queuedEnd : nil }
 
     /// Bytes queued but never sent.
-    public var unsentCount: UInt64 { queuedEnd - nextOffset }
+    public var unsentCount: UInt64 { sendableEnd > nextOffset ? sendableEnd - nextOffset : 0 }
 
     /// True if every queued byte and the FIN are acknowledged (§3.1 "Data Recvd").
     public var isFullyAcknowledged: Bool { finAcked && ackedOffset == queuedEnd }
 
     /// True if there is something to (re)transmit, ignoring flow control.
     public var hasRetransmission: Bool { !lost.isEmpty }
-    public var hasNewData: Bool { !abandoned && nextOffset < queuedEnd }
+    public var hasNewData: Bool { !abandoned && nextOffset < sendableEnd }
+
+    /// After a reliable reset: every byte below the reliable size is acknowledged.
+    public var isReliablyDelivered: Bool { reliableLimit != .max && ackedOffset >= reliableLimit }
 
     /// Queues `data` (and the FIN if `fin`) as one send request with `context` (not tracked
     /// when `track` is false, e.g. CRYPTO data).
@@ -122,7 +131,7 @@ public struct SendBuffer {
             let fin = finQueued && !finAcked && end == queuedEnd && (finPending || finSent)
             return SendSegment(offset: r.lowerBound, length: Int(len), fin: fin, isNew: false)
         }
-        let available = Swift.min(queuedEnd - nextOffset, newDataCredit)
+        let available = Swift.min(unsentCount, newDataCredit)
         let len = Swift.min(available, UInt64(maxLength))
         let end = nextOffset + len
         let fin = finPending && end == queuedEnd
@@ -215,8 +224,8 @@ public struct SendBuffer {
     /// (RFC 9000 §13.3).
     public mutating func onLost(offset: UInt64, length: Int, fin: Bool) {
         let r = offset..<(offset + UInt64(length))
-        if !r.isEmpty, r.upperBound > ackedOffset {
-            let clipped = Swift.max(r.lowerBound, ackedOffset)..<r.upperBound
+        if !r.isEmpty, r.upperBound > ackedOffset, r.lowerBound < reliableLimit {
+            let clipped = Swift.max(r.lowerBound, ackedOffset)..<Swift.min(r.upperBound, reliableLimit)
             acked.forEachGap(in: clipped) { lost.insert($0) }
         }
         if fin && finSent && !finAcked { finPending = true }
@@ -225,8 +234,9 @@ public struct SendBuffer {
     /// Marks every sent, unacknowledged byte (and a sent, unacknowledged FIN) for resending,
     /// e.g. for a PTO probe (RFC 9002 §6.2.4).
     public mutating func requeueUnacknowledged() {
-        if nextOffset > ackedOffset {
-            acked.forEachGap(in: ackedOffset..<nextOffset) { lost.insert($0) }
+        let end = Swift.min(nextOffset, reliableLimit)
+        if end > ackedOffset {
+            acked.forEachGap(in: ackedOffset..<end) { lost.insert($0) }
         }
         if finSent && !finAcked { finPending = true }
     }
@@ -246,6 +256,24 @@ public struct SendBuffer {
         acked.removeAll()
         finPending = false
         abandoned = true
+    }
+
+    /// Reliable reset (draft-ietf-quic-reliable-stream-reset §4): keeps sending and
+    /// retransmitting the bytes below `reliableSize` (at most what is queued), drops the rest and
+    /// the FIN. Requests that end beyond it are returned as canceled; the others complete when
+    /// acknowledged.
+    public mutating func truncate(at reliableSize: UInt64, canceled: inout [SendRequest]) {
+        let limit = Swift.min(reliableSize, queuedEnd)
+        reliableLimit = limit
+        var kept: [SendRequest] = []
+        for q in requests[requestHead...] {
+            if q.end <= limit && !q.fin { kept.append(q) } else { canceled.append(q) }
+        }
+        requests = kept
+        requestHead = 0
+        if limit < UInt64.max { lost.remove(limit..<UInt64.max) }
+        finQueued = false
+        finPending = false
     }
 
     mutating func compactChunks() {

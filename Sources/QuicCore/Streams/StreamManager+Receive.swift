@@ -12,6 +12,7 @@ extension StreamManager {
         switch frame {
         case .stream(let f): try handleStream(f, payload: payload)
         case .resetStream(let f): try handleResetStream(f)
+        case .resetStreamAt(let f): try handleResetStreamAt(f)
         case .stopSending(let f): try handleStopSending(f)
         case .maxData(let v): handleMaxData(v)
         case .maxStreamData(let id, let v): try handleMaxStreamData(streamID: id, maximum: v)
@@ -148,8 +149,8 @@ extension StreamManager {
 
     // MARK: RESET_STREAM (RFC 9000 §19.4)
 
-    func handleResetStream(_ f: ResetStreamFrame) throws(QuicError) {
-        let type = FrameType.resetStream
+    func handleResetStream(_ f: ResetStreamFrame, frameType: UInt64 = FrameType.resetStream) throws(QuicError) {
+        let type = frameType
         let id = StreamID(f.streamID)
         guard id.canReceive(role) else {
             throw QuicError(code: .streamStateError, frameType: type, reason: "RESET_STREAM on send-only stream \(id)")
@@ -170,8 +171,9 @@ extension StreamManager {
         try accountReceived(s, end: f.finalSize, frameType: type)
         s.finalSize = f.finalSize
         switch s.receiveState {
-        case .recv, .sizeKnown:
+        case .recv, .sizeKnown, .dataRecvd where s.peerReliableSize != nil:
             // §3.2: Recv/Size Known → Reset Recvd; the application is told (→ Reset Read).
+            // After RESET_STREAM_AT, a plain RESET_STREAM (Reliable Size 0) ends it now.
             s.receiveState = .resetRecvd
             s.receiveCredit.cancelUpdates()
             s.stopSendingPending = false

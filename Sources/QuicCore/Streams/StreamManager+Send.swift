@@ -78,7 +78,20 @@ extension StreamManager {
             let s = controlQueue[i]
             let raw = s.id.rawValue
             // RESET_STREAM (RFC 9000 §19.4).
-            if s.resetPending, s.sendState == .resetSent, let code = s.resetErrorCode {
+            if s.resetPending, s.sendState == .resetSent, s.reliableResetSent, let code = s.resetErrorCode {
+                // RESET_STREAM_AT (draft-ietf-quic-reliable-stream-reset §4), once every byte
+                // below the Reliable Size went out once: the Final Size is then what was sent
+                // (flow control already counted it, RFC 9000 §4.5).
+                if s.send.nextOffset >= s.resetReliableSize, let type = reliableResetFrameType {
+                    if s.resetFinalSize < s.send.nextOffset { s.resetFinalSize = s.send.nextOffset }
+                    let f = ResetStreamAtFrame(streamID: raw, applicationErrorCode: code, finalSize: s.resetFinalSize,
+                                               reliableSize: s.resetReliableSize, frameType: type)
+                    if (try? FrameEncoder.write(.resetStreamAt(f), into: &w)) != nil {
+                        s.resetPending = false
+                        sent.append(.resetStream(id: raw))
+                    }
+                }
+            } else if s.resetPending, s.sendState == .resetSent, let code = s.resetErrorCode {
                 let f = ResetStreamFrame(streamID: raw, applicationErrorCode: code, finalSize: s.resetFinalSize)
                 if (try? FrameEncoder.write(.resetStream(f), into: &w)) != nil {
                     s.resetPending = false
@@ -106,7 +119,7 @@ extension StreamManager {
             }
             // STREAM_DATA_BLOCKED (RFC 9000 §19.13).
             if s.sendCredit.blockedPending {
-                if s.resetErrorCode != nil {
+                if !s.sendsData {
                     s.sendCredit.clearBlocked()
                 } else {
                     let v = s.sendCredit.limit
@@ -161,10 +174,10 @@ extension StreamManager {
                 }
             }
             let credit = Swift.min(s.sendCredit.available, connectionSend.available)
-            guard s.resetErrorCode == nil,
+            guard s.sendsData,
                   let probe = s.send.nextSegment(maxLength: Int.max, newDataCredit: credit) else {
                 // Blocked by flow control (RFC 9000 §4.1: report with *_BLOCKED) or done.
-                if s.resetErrorCode == nil, s.send.hasNewData {
+                if s.sendsData, s.send.hasNewData {
                     if s.sendCredit.available == 0 {
                         s.sendCredit.noteBlocked()
                         if s.sendCredit.blockedPending { scheduleControl(s) }
@@ -224,12 +237,13 @@ extension StreamManager {
     public func onAcked(_ frame: StreamsSentFrame) {
         switch frame {
         case .stream(let raw, let offset, let length, let fin):
-            guard let s = streams[raw], s.resetErrorCode == nil else { return }
+            guard let s = streams[raw], s.sendsData else { return }
             requestScratch.removeAll(keepingCapacity: true)
             s.send.onAcked(offset: offset, length: length, fin: fin, completed: &requestScratch)
             for q in requestScratch where q.context != Self.internalContext {
                 emit(.sendComplete(s.id, context: q.context, canceled: false))
             }
+            if s.reliableResetSent { finishReliableSendIfComplete(s); return }
             // §3.1: Data Sent → Data Recvd when everything is acknowledged.
             if s.sendState == .dataSent, s.send.isFullyAcknowledged {
                 s.sendState = .dataRecvd
@@ -241,8 +255,15 @@ extension StreamManager {
         case .resetStream(let raw):
             // §3.1: Reset Sent → Reset Recvd.
             guard let s = streams[raw], s.sendState == .resetSent else { return }
-            s.sendState = .resetRecvd
             s.resetPending = false  // an earlier copy was acknowledged: no resend needed
+            if s.reliableResetSent {
+                // draft-ietf-quic-reliable-stream-reset §4: Reset Recvd once the data below
+                // the Reliable Size is acknowledged too.
+                s.reliableResetAcked = true
+                finishReliableSendIfComplete(s)
+                return
+            }
+            s.sendState = .resetRecvd
             signalSendShutdown(s, graceful: false)
             checkShutdown(s)
         case .stopSending, .maxData, .maxStreamData, .maxStreams, .dataBlocked, .streamDataBlocked,
@@ -257,14 +278,14 @@ extension StreamManager {
         case .stream(let raw, let offset, let length, let fin):
             // "Application data sent in STREAM frames is retransmitted in new STREAM frames
             // unless the endpoint has sent a RESET_STREAM for that stream."
-            guard let s = streams[raw], s.resetErrorCode == nil else { return }
+            guard let s = streams[raw], s.sendsData else { return }
             s.send.onLost(offset: offset, length: length, fin: fin)
             if s.send.hasRetransmission || s.send.finPending { scheduleSend(s) }
         case .crypto(let level, let offset, let length):
             crypto.onLost(level: level, offset: offset, length: length)
         case .resetStream(let raw):
             // "Cancellation of stream transmission ... is sent until acknowledged."
-            guard let s = streams[raw], s.sendState == .resetSent else { return }
+            guard let s = streams[raw], s.sendState == .resetSent, !s.reliableResetAcked else { return }
             s.resetPending = true
             scheduleControl(s)
         case .stopSending(let raw):
@@ -297,7 +318,7 @@ extension StreamManager {
     /// Marks every sent, unacknowledged STREAM byte (and FIN) of every stream for resending,
     /// e.g. to fill PTO probe packets (RFC 9002 §6.2.4).
     public func requeueUnacknowledged() {
-        for s in streams.values where s.hasSendPart && s.resetErrorCode == nil {
+        for s in streams.values where s.hasSendPart && s.sendsData {
             s.send.requeueUnacknowledged()
             if s.send.hasRetransmission || s.send.finPending { scheduleSend(s) }
         }

@@ -53,6 +53,11 @@ public final class StreamManager {
     /// points), for receive window auto-tuning (FlowControl.swift). Without a time (a stream
     /// layer driven on its own) windows keep their size.
     public var now: QuicInstant?
+    /// Reliable reset negotiated (draft-ietf-quic-reliable-stream-reset §3): the frame type
+    /// the peer understands (MsQuic's 0x21 or the draft's RESET_STREAM_AT 0x24); nil if not.
+    public internal(set) var reliableResetFrameType: UInt64? = nil
+    /// We advertised reliable reset: RESET_STREAM_AT from the peer is accepted.
+    public internal(set) var reliableResetAdvertised = false
     public var smoothedRTT: QuicDuration = .milliseconds(333)
     /// The connection's ideal send buffer bytes (StreamManager+Send.swift).
     public internal(set) var idealSendBytes: UInt64 = StreamManager.defaultIdealSendBytes
@@ -212,6 +217,9 @@ public final class StreamManager {
         guard errorCode <= VarInt.max else { throw .invalidParameter }
         let s = try appStream(id)
         guard s.hasSendPart else { throw .invalidState }
+        // draft-ietf-quic-reliable-stream-reset: with a reliable offset set and the extension
+        // negotiated, the reset is a RESET_STREAM_AT that still delivers the data below it.
+        if resetSendPartReliably(s, errorCode: errorCode) { return }
         resetSendPart(s, errorCode: errorCode)
     }
 
@@ -324,7 +332,10 @@ public final class StreamManager {
     /// size. The spans stay valid until `receiveComplete` (or the stream's shutdownComplete).
     public func readable(_ id: StreamID) -> (data: ReadableSpans, fin: Bool)? {
         guard let s = streams[id.rawValue], s.hasReceivePart else { return nil }
-        let spans = s.receive.readable()
+        var spans = s.receive.readable()
+        // draft-ietf-quic-reliable-stream-reset §4: after RESET_STREAM_AT only the data below
+        // the Reliable Size is delivered, and no FIN.
+        if s.peerReliableSize != nil { spans = clipToReliableSize(s, spans); return (spans, false) }
         let fin = s.finalSize.map { $0 == spans.offset + UInt64(spans.count) } ?? false
         return (spans, fin)
     }
@@ -429,6 +440,9 @@ public final class StreamManager {
 
     /// "Data Recvd" → "Data Read" once the application has read up to the final size (§3.2).
     func finishReceiveIfComplete(_ s: QuicStream) {
+        // draft-ietf-quic-reliable-stream-reset §4: after RESET_STREAM_AT the reset is
+        // reported once the application has read up to the Reliable Size.
+        if s.peerReliableSize != nil { finishReliableReceiveIfComplete(s); return }
         guard let final = s.finalSize else { return }
         if s.receiveState == .sizeKnown, s.receiveCredit.received == final,
            s.receive.contiguousEnd >= final || s.receiveAborted {
@@ -471,7 +485,7 @@ public final class StreamManager {
 
     /// Puts a stream in the data send queue, behind streams of the same or higher priority.
     func scheduleSend(_ s: QuicStream) {
-        guard !s.inSendQueue, s.hasSendPart, s.resetErrorCode == nil else { return }
+        guard !s.inSendQueue, s.hasSendPart, s.sendsData else { return }
         var i = sendQueue.count
         while i > 0, sendQueue[i - 1].priority < s.priority { i -= 1 }
         sendQueue.insert(s, at: i)

@@ -33,6 +33,10 @@ public enum StreamEvent: Equatable, Sendable {
     case peerSendShutdown(StreamID)
     /// RESET_STREAM received (QUIC_STREAM_EVENT_PEER_SEND_ABORTED).
     case peerSendAborted(StreamID, errorCode: UInt64)
+    /// The peer's reset was a RESET_STREAM_AT (draft-ietf-quic-reliable-stream-reset): its
+    /// Reliable Size, reported just before `peerSendAborted` (MsQuic's
+    /// QUIC_PARAM_STREAM_RELIABLE_OFFSET_RECV).
+    case peerReliableReset(StreamID, reliableSize: UInt64)
     /// STOP_SENDING received (QUIC_STREAM_EVENT_PEER_RECEIVE_ABORTED); the send side has been
     /// reset with the same code (RFC 9000 §3.5).
     case peerReceiveAborted(StreamID, errorCode: UInt64)
