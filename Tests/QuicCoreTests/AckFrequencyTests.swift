@@ -148,6 +148,18 @@ final class AckFrequencyTests: XCTestCase {
         XCTAssertEqual(net.server.events(server).transportClose?.errorCode, TransportErrorCode.protocolViolation.rawValue)
     }
 
+    /// draft-ietf-quic-ack-frequency §4: Request Max Ack Delay values of 2^14 ms or more are
+    /// invalid (RFC 9000 §18.2's ceiling); 16,383,999 µs is the largest legal one.
+    func testRequestedDelayOf2To14MillisecondsIsProtocolViolation() throws {
+        let (net, client, server) = try connectedPair()
+        client.injectedFrames.append(ackFrequencyBytes(seq: 0, threshold: 4, delayMicros: 16_383_999, reordering: 1))
+        _ = net.run(for: 200_000) { false }
+        XCTAssertFalse(server.isClosed)
+        client.injectedFrames.append(ackFrequencyBytes(seq: 1, threshold: 4, delayMicros: 16_384_000, reordering: 1))
+        XCTAssertTrue(net.run(for: 10_000_000) { server.isClosed && client.isClosed })
+        XCTAssertEqual(net.server.events(server).transportClose?.errorCode, TransportErrorCode.protocolViolation.rawValue)
+    }
+
     func testAckFrequencyWithoutOurMinAckDelayIsProtocolViolation() throws {
         var sc = SimConfigs.server(); sc.ackFrequencyEnabled = false
         let (net, client, server) = try connectedPair(server: sc)

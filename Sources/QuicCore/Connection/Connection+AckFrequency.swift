@@ -78,13 +78,18 @@ extension Connection {
         guard f.requestedMaxAckDelay >= minAckDelay else {
             throw QuicError.protocolViolation(FrameType.ackFrequency, "Request Max Ack Delay below min_ack_delay")
         }
+        // draft §4: "values of 2^14 or greater are invalid for max_ack_delay" (RFC 9000 §18.2;
+        // the field is in µs, the ceiling in ms) and receipt of an invalid value is a
+        // PROTOCOL_VIOLATION.
+        guard f.requestedMaxAckDelay < (1 << 14) * 1000 else {
+            throw QuicError.protocolViolation(FrameType.ackFrequency, "Request Max Ack Delay of 2^14 ms or more")
+        }
         ackFrequency.framesReceived &+= 1
         // draft §5: frames not newer than the newest applied are ignored (reordering, repeats).
         if let seen = ackFrequency.largestReceivedSequence, f.sequenceNumber <= seen { return }
         ackFrequency.largestReceivedSequence = f.sequenceNumber
-        // The delay is the peer's to choose; bounded to 2^14 ms, RFC 9000 §18.2's ceiling for
-        // max_ack_delay, so a hostile value cannot park our ACKs for hours.
-        let delay = QuicDuration.microseconds(min(f.requestedMaxAckDelay, (1 << 14) * 1000))
+        // The delay is the peer's to choose, below 2^14 ms (checked above).
+        let delay = QuicDuration.microseconds(f.requestedMaxAckDelay)
         // MsQuic keeps the threshold in a uint8_t (capped at 255); so do we.
         let threshold = min(f.ackElicitingThreshold, AckFrequencyState.maxPacketTolerance)
         let reordering = min(f.reorderingThreshold, AckFrequencyState.maxPacketTolerance)
