@@ -447,3 +447,39 @@ final class RecoveryBbrTests: XCTestCase {
         XCTAssertEqual(pacer.nextSendTime(bytes: 1200, now: now, rateBytesPerSecond: 1_200_000, maxDatagramSize: 1200), now)
     }
 }
+
+/// Whole connections with BBR on the simulated link of PMTUAndECNTests (virtual clock).
+final class ConnectionBbrTests: XCTestCase {
+    func configs() -> (ConnectionConfiguration, ConnectionConfiguration) {
+        var s = SimConfigs.server()
+        var c = SimConfigs.client()
+        s.congestionControl.algorithm = .bbr
+        c.congestionControl.algorithm = .bbr
+        return (s, c)
+    }
+
+    /// 1 MB from the client over 2 % random loss: the data arrives intact, BBR built a model
+    /// (bandwidth, min RTT, rounds) through the connection's ACK path, losses were congestion
+    /// events, and the statistics report the window BBR has in force. (The link has no
+    /// bottleneck, so BBR may still be in STARTUP at the end.)
+    func testTransferWithBBROverALossyLink() throws {
+        for seed in UInt64(1)...2 {
+            let (sc, cc) = configs()
+            let sim = try PathSim(server: sc, client: cc)
+            sim.rng = SimRandom(seed: seed)
+            let (client, server) = try sim.connect()
+            sim.loss = 0.02
+            XCTAssertTrue(try sim.upload(1_000_000), "seed \(seed)")
+            let cc2 = client.recovery.recovery.congestion
+            XCTAssertEqual(cc2.config.algorithm, .bbr)
+            XCTAssertNotEqual(cc2.config.randomSeed, 0, "the connection seeds BBR's phase choice")
+            XCTAssertGreaterThan(cc2.bbr.bandwidth, 0)
+            XCTAssertEqual(cc2.bbr.minRTT.microseconds / 1000, 20, "2 × 10 ms")
+            XCTAssertGreaterThan(cc2.bbr.roundCount, 5)
+            XCTAssertGreaterThan(client.statistics.lostPackets, 0, "seed \(seed)")
+            XCTAssertGreaterThan(client.statistics.congestionEvents, 0)
+            XCTAssertEqual(client.statistics.congestionWindow, cc2.bbrWindowInForce)
+            XCTAssertEqual(server.recovery.recovery.congestion.config.algorithm, .bbr)
+        }
+    }
+}
