@@ -113,6 +113,7 @@ extension Configuration {
         c.reliableResetEnabled = s[.reliableResetEnabled] != 0               // draft-ietf-quic-reliable-stream-reset
         c.congestionControl.initialWindowPackets = UInt32(clamping: s[.initialWindowPackets])
         c.congestionControl.sendIdleTimeout = .milliseconds(s[.sendIdleTimeoutMs])
+        c.congestionControl.hyStartEnabled = s[.hyStartEnabled] != 0          // RFC 9406 HyStart++
         // DPLPMTUD (RFC 8899) within MinimumMtu...MaximumMtu, as MsQuic always runs it; and
         // EcnEnabled (RFC 9000 §13.4). QuicCore Connection+PMTU.swift / Connection+ECN.swift.
         c.mtuDiscovery = MTUDiscoveryConfig(minimumMtu: Int(clamping: s[.minimumMtu]), maximumMtu: Int(clamping: s[.maximumMtu]),

@@ -33,6 +33,8 @@ public struct CongestionController: Sendable {
     private var flightEmptySince: QuicInstant?
     /// CUBIC state (RFC 9438 §4); unused by NewReno.
     var cubic = CubicState()
+    /// HyStart++ state (RFC 9406), used when `config.hyStartEnabled`.
+    var hyStart = HyStartState()
 
     /// RFC 9000 §9.4: on a new path the window starts over; packets already in flight stay
     /// counted until they are acknowledged or lost.
@@ -119,8 +121,9 @@ public struct CongestionController: Sendable {
 
     private mutating func grow(bytes: UInt64, now: QuicInstant, rtt: RTTEstimator) {
         if congestionWindow < slowStartThreshold {
-            // §7.3.1 slow start: grow by the bytes acknowledged.
-            congestionWindow &+= bytes
+            // §7.3.1 slow start: grow by the bytes acknowledged (a quarter of them in
+            // HyStart++'s Conservative Slow Start, RFC 9406 §4.2).
+            congestionWindow &+= slowStartIncrease(for: bytes)
             if congestionWindow > slowStartThreshold, config.algorithm == .cubic {
                 // Entering congestion avoidance: the epoch starts with the next ACK.
                 cubic.epochStart = nil
@@ -143,6 +146,7 @@ public struct CongestionController: Sendable {
         if inRecovery(sentTime: sentTime) { return }
         recoveryStartTime = now
         congestionEventCount &+= 1
+        hyStartOnCongestionEvent()
         bytesInFlightMax = bytesInFlight
         switch config.algorithm {
         case .newReno:
@@ -169,6 +173,7 @@ public struct CongestionController: Sendable {
     public mutating func onPersistentCongestion() {
         persistentCongestionCount &+= 1
         congestionWindow = minimumWindow
+        hyStartOnCongestionEvent()
         recoveryStartTime = nil
         // RFC 9438 §4.8: after a timeout CUBIC starts a fresh epoch with K = 0 and
         // W_max = the window at its start.
@@ -196,6 +201,7 @@ public struct CongestionController: Sendable {
         slowStartThreshold = .max
         recoveryStartTime = nil
         cubic = CubicState()
+        hyStart = HyStartState()
     }
 
     private mutating func removeFromFlight(_ bytes: UInt64, now: QuicInstant) {

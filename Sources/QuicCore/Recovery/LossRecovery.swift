@@ -286,6 +286,14 @@ public final class LossRecovery {
         outcome.lost = lostPackets.count
         outcome.persistentCongestion = persistent
 
+        // RFC 9406 §4.2 HyStart++: per-ACK RTT sampling and round tracking, before the
+        // window grows for the acknowledged packets (application space only).
+        if space == .application {
+            congestion.hyStartOnAck(largestAcked: largestNew.packetNumber,
+                                    rttSample: outcome.rttSampled ? rtt.latestRTT : nil,
+                                    nextPacketNumber: sent[space].next)
+        }
+
         // A.7 OnPacketsAcked, and RFC 9000 §13.2.4 for acknowledged ACK frames.
         for p in ackedPackets {
             if p.ackEliciting && p.inFlight { ackElicitingInFlight[space] -= 1 }
