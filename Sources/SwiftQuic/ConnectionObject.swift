@@ -168,6 +168,10 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
                 for w in work { w() }
             }
             if let core {
+                // QUIC_PARAM_CONN_TLS_SECRETS: MsQuic writes each secret as the handshake
+                // derives it, so an app that looks before CONNECTED (a server that took a
+                // 0-RTT stream) already finds the client random and the early secret.
+                if tlsSecrets != nil && !connected { fillTLSSecrets() }
                 while let e = core.pollEvent() { handle(e) }
             }
             transmit(now: now)
