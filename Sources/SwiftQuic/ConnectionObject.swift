@@ -397,6 +397,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     /// VER_NEG_ERROR, stateless reset → ABORTED, else the error code's status).
     private func transportStatus(_ r: ConnectionCloseReason) -> QuicStatus {
         if r.idleTimeout { return connected ? Status.connectionIdle : Status.connectionTimeout }
+        if r.disconnectTimeout { return Status.connectionTimeout }
         if r.versionNegotiation { return Status.verNegError }
         if r.statelessReset { return Status.aborted }
         return Status.forTransportErrorCode(r.errorCode)

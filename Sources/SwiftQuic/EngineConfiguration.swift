@@ -106,6 +106,7 @@ extension Configuration {
         // go up to QUIC_VAR_INT_MAX ms, which is "never" in µs; issue 10).
         c.handshakeIdleTimeout = .milliseconds(s[.handshakeIdleTimeoutMs])
         c.keepAliveInterval = .milliseconds(s[.keepAliveIntervalMs])
+        c.disconnectTimeout = .milliseconds(s[.disconnectTimeoutMs])          // MsQuic DisconnectTimeoutMs
         // QUIC_SETTINGS.MaxBytesPerKey: bytes protected with one 1-RTT key before a key update.
         c.keyUpdateBytes = s[.maxBytesPerKey]
         c.initialRTT = .milliseconds(s[.initialRttMs])

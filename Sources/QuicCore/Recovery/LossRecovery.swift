@@ -134,6 +134,16 @@ public final class LossRecovery {
 
     // MARK: queries
 
+    /// When the oldest ack-eliciting packet still unacknowledged (in any space) was sent: the
+    /// clock of MsQuic's DisconnectTimeoutMs.
+    public func oldestUnacknowledgedSendTime() -> QuicInstant? {
+        var oldest: QuicInstant?
+        for space in PacketNumberSpace.allCases {
+            if let t = sent[space].oldestAckElicitingSendTime() { oldest = min(oldest ?? t, t) }
+        }
+        return oldest
+    }
+
     public var bytesInFlight: UInt64 { congestion.bytesInFlight }
     public var congestionWindow: UInt64 { congestion.congestionWindow }
     /// Whether a packet of `bytes` fits in the congestion window (probes skip this, §7.5).
