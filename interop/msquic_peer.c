@@ -221,6 +221,10 @@ static QUIC_STATUS open_configuration(void)
         Settings.IsSet.EcnEnabled = 1;
         Settings.EcnEnabled = 1;
     }
+    if (Opt.HyStart) {   /* HyStart++ (RFC 9406) in the first slow start; MsQuic's default is off */
+        Settings.IsSet.HyStartEnabled = 1;
+        Settings.HyStartEnabled = 1;
+    }
     Status = Api->ConfigurationOpen(Registration, Alpns, AlpnCount, &Settings, sizeof(Settings), NULL, &Configuration);
     if (QUIC_FAILED(Status)) {
         say("RESULT fail ConfigurationOpen status=0x%x", (unsigned)Status);
@@ -321,7 +325,7 @@ static void usage(void)
             "       [--bytes N] [--streams K] [--version 1|2[,..]] [--expect-fail alpn|cert|version]\n"
             "       [--max-bytes-per-key N] [--conn-flow-control-window N] [--stateless-reset-key HEX64]\n"
             "       [--initial-rtt-ms N] [--retry-memory-percent N] [--handshake-idle-timeout-ms N]\n"
-            "       [--idle-timeout-ms N] [--vne] [--cc cubic|bbr]\n"
+            "       [--idle-timeout-ms N] [--vne] [--hystart] [--cc cubic|bbr]\n"
             "       [--timeout S] [--zero-rtt]\n");
 }
 
@@ -346,6 +350,7 @@ int main(int argc, char** argv)
         {"handshake-idle-timeout-ms", required_argument, NULL, 'H'},
         {"idle-timeout-ms", required_argument, NULL, 'i'},
         {"cc", required_argument, NULL, 'Q'},
+        {"hystart", no_argument, NULL, 'G'},
         {NULL, 0, NULL, 0},
     };
     const QUIC_REGISTRATION_CONFIG RegConfig = {"msquic_peer", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
@@ -405,6 +410,7 @@ int main(int argc, char** argv)
                 return 2;
             }
             break;
+        case 'G': Opt.HyStart = 1; break;
         default: usage(); return 2;
         }
     }

@@ -54,6 +54,7 @@ typedef struct OPTIONS {
     int VersionNegotiationExt;
     const char* Migrate;   /* client echo: move to this local IPv4 address mid-transfer */
     int MigrateBlocked;    /* --migrate-blocked: the new path is firewalled, expect the return */
+    int HyStart;           /* --hystart: QUIC_SETTINGS.HyStartEnabled (RFC 9406 HyStart++) */
 } OPTIONS;
 
 extern OPTIONS Opt;

@@ -38,6 +38,10 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// Datagrams no connection took and nothing answered (QUIC_LISTENER_STATISTICS'
     /// BindingRecvDroppedPackets); read from application threads.
     let droppedDatagrams = Atomic<UInt64>(0)
+    /// Bumped by SetParam(QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY); each binding picks the new
+    /// key up on its worker at its next receive (one relaxed load per batch).
+    static let resetKeyGeneration = Atomic<UInt64>(0)
+    private var seenResetKeyGeneration: UInt64 = 0
 
     init(worker: Worker, endpoint: Endpoint) {
         self.worker = worker
@@ -97,6 +101,11 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
 
     func receive(_ datagrams: ReceivedDatagrams, on socket: UDPSocket) {
         let now = Runtime.now
+        let keyGeneration = Binding.resetKeyGeneration.load(ordering: .acquiring)
+        if keyGeneration != seenResetKeyGeneration {
+            seenResetKeyGeneration = keyGeneration
+            if let key = Library.state.withLock({ $0.statelessResetKey }) { endpoint.setStatelessResetKey(key) }
+        }
         touched.removeAll(keepingCapacity: true)
         var unrouted = false
         for d in datagrams {

@@ -168,6 +168,10 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
                 for w in work { w() }
             }
             if let core {
+                // QUIC_PARAM_CONN_TLS_SECRETS: MsQuic writes each secret as the handshake
+                // derives it, so an app that looks before CONNECTED (a server that took a
+                // 0-RTT stream) already finds the client random and the early secret.
+                if tlsSecrets != nil && !connected { fillTLSSecrets() }
                 while let e = core.pollEvent() { handle(e) }
             }
             transmit(now: now)
@@ -393,6 +397,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     /// VER_NEG_ERROR, stateless reset → ABORTED, else the error code's status).
     private func transportStatus(_ r: ConnectionCloseReason) -> QuicStatus {
         if r.idleTimeout { return connected ? Status.connectionIdle : Status.connectionTimeout }
+        if r.disconnectTimeout { return Status.connectionTimeout }
         if r.versionNegotiation { return Status.verNegError }
         if r.statelessReset { return Status.aborted }
         return Status.forTransportErrorCode(r.errorCode)

@@ -125,11 +125,15 @@ extension Api {
             let v = c.core?.version.rawValue ?? c.quicVersion
             return getFixed(bytes(of: v), length, buffer)
         case ConnParam.localAddress:
+            // MsQuic (connection.c): the size protocol first, then INVALID_STATE while no
+            // address is set.
+            if let status = sizeFirst(MemoryLayout<QUIC_ADDR>.size, length, buffer) { return status }
             guard let a = c.localAddressCache ?? c.binding?.socket?.localAddress ?? c.localAddressOverride else {
                 return Status.invalidState
             }
             return getFixed(QuicAddr.bytes(a), length, buffer)
         case ConnParam.remoteAddress:
+            if let status = sizeFirst(MemoryLayout<QUIC_ADDR>.size, length, buffer) { return status }
             guard let a = c.remoteAddress ?? c.remoteAddressOverride else { return Status.invalidState }
             return getFixed(QuicAddr.bytes(a), length, buffer)
         case ConnParam.idealProcessor:
@@ -194,16 +198,28 @@ extension Api {
             // No TLS session before a client connection starts (MsQuic: INVALID_PARAMETER); a
             // server connection has one from NEW_CONNECTION on, not complete yet (INVALID_STATE).
             guard let core = c.core else { return c.isServer ? Status.invalidState : Status.invalidParameter }
+            // With a TLS session, MsQuic's TLS layer checks the size first.
+            if let status = sizeFirst(MemoryLayout<QUIC_HANDSHAKE_INFO>.size, length, buffer) { return status }
             guard core.isHandshakeComplete, let suite = core.handshake.negotiatedCipherSuite else {
                 return Status.invalidState
             }
             return getFixed(handshakeInfo(suite: suite, group: core.handshake.negotiatedGroup), length, buffer)
         case ConnParam.tlsNegotiatedALPN:
+            // MsQuic's TLS layer refuses a NULL buffer before it looks at the session.
+            if c.core != nil, buffer == nil { return Status.invalidParameter }
             guard let alpn = c.core?.negotiatedALPN ?? (c.isServer ? c.negotiatedALPN : nil) else { return Status.invalidState }
             return getFixed(alpn, length, buffer)
         default:
             return ConnParam.isKnownConnectionParam(param) ? Status.notSupported : Status.invalidParameter
         }
+    }
+
+    /// MsQuic's order for fixed-size parameters: a length below `size` gets BUFFER_TOO_SMALL
+    /// with the size, then a NULL buffer INVALID_PARAMETER; nil when both are fine.
+    private static func sizeFirst(_ size: Int, _ length: UnsafeMutablePointer<UInt32>,
+                                  _ buffer: UnsafeMutableRawPointer?) -> QuicStatus? {
+        if Int(length.pointee) < size { length.pointee = UInt32(size); return Status.bufferTooSmall }
+        return buffer == nil ? Status.invalidParameter : nil
     }
 
     private static func connectionSetParam(_ c: ConnectionObject, _ param: UInt32, _ length: UInt32,

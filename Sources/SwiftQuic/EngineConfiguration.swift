@@ -106,6 +106,7 @@ extension Configuration {
         // go up to QUIC_VAR_INT_MAX ms, which is "never" in µs; issue 10).
         c.handshakeIdleTimeout = .milliseconds(s[.handshakeIdleTimeoutMs])
         c.keepAliveInterval = .milliseconds(s[.keepAliveIntervalMs])
+        c.disconnectTimeout = .milliseconds(s[.disconnectTimeoutMs])          // MsQuic DisconnectTimeoutMs
         // QUIC_SETTINGS.MaxBytesPerKey: bytes protected with one 1-RTT key before a key update.
         c.keyUpdateBytes = s[.maxBytesPerKey]
         c.initialRTT = .milliseconds(s[.initialRttMs])
@@ -117,6 +118,7 @@ extension Configuration {
         // refused when the settings were set (Settings.swift), so nil cannot happen here.
         c.congestionControl.algorithm = CongestionControlAlgorithm.forMsQuicSetting(
             UInt16(clamping: s[.congestionControlAlgorithm])) ?? .cubic
+        c.congestionControl.hyStartEnabled = s[.hyStartEnabled] != 0          // RFC 9406 HyStart++
         // DPLPMTUD (RFC 8899) within MinimumMtu...MaximumMtu, as MsQuic always runs it; and
         // EcnEnabled (RFC 9000 §13.4). QuicCore Connection+PMTU.swift / Connection+ECN.swift.
         c.mtuDiscovery = MTUDiscoveryConfig(minimumMtu: Int(clamping: s[.minimumMtu]), maximumMtu: Int(clamping: s[.maximumMtu]),

@@ -204,6 +204,8 @@ extension Api {
             }
             let key = Array(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
             Library.state.withLock { $0.statelessResetKey = key }
+            // Running listeners take it too (MsQuic re-keys every partition at once).
+            Binding.resetKeyGeneration.add(1, ordering: .releasing)
             return Status.success
 
         case Param.globalStatelessRetryConfig:

@@ -18,6 +18,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     var startRequested = false
     var startCompleteDelivered = false
     var shutdownCompleteDelivered = false
+    var sendShutdownCompleteDelivered = false
     /// StreamClose was called: no more events.
     var appClosed = false
     // Receive side
@@ -233,6 +234,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             deliver(ev)
             ev.free()
         case .sendShutdownComplete(_, let graceful):
+            sendShutdownCompleteDelivered = true
             let ev = RawEvent(type: EventType.sendShutdownComplete)
             ev.set(8, UInt8(graceful ? 1 : 0))
             deliver(ev)
@@ -341,6 +343,17 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             ev.free()
         }
         sendRequests.removeAll()
+        // MsQuic: a connection that ends under a stream whose send direction is still open
+        // shuts that direction down first (SEND_SHUTDOWN_COMPLETE, not graceful). A peer's
+        // unidirectional stream has no send direction.
+        if connectionShutdown, !sendShutdownCompleteDelivered, let id,
+           id.isBidirectional || (id.initiator == .server) == connection.isServer {
+            sendShutdownCompleteDelivered = true
+            let send = RawEvent(type: EventType.sendShutdownComplete)
+            send.set(8, UInt8(0))
+            deliver(send)
+            send.free()
+        }
         let ev = RawEvent(type: EventType.streamShutdownComplete)
         ev.set(8, UInt8(connectionShutdown ? 1 : 0))
         var bits: UInt8 = 0

@@ -29,6 +29,31 @@ final class ConnectionLifecycleTests: XCTestCase {
         XCTAssertTrue(net.client.events(client).shutdownComplete)
     }
 
+    // MsQuic's DisconnectTimeoutMs: data unacknowledged for that long ends the connection
+    // silently, well before the (longer) idle timeout; nothing outstanding, nothing happens.
+    func testDisconnectTimeoutGivesUpOnUnacknowledgedData() throws {
+        var s = SimConfigs.server()
+        s.transportParameters.maxIdleTimeout = 30_000
+        var c = SimConfigs.client()
+        c.transportParameters.maxIdleTimeout = 30_000
+        c.disconnectTimeout = .seconds(1)
+        let (net, client, server) = try pair(server: s, client: c)
+        net.run(for: 3_000_000)
+        XCTAssertFalse(client.isClosed, "nothing outstanding: no disconnect timeout")
+        let start = net.now
+        net.link.blackhole = true
+        let id = try client.openStream(bidirectional: true)
+        try client.send(stream: id, bytes: [UInt8](repeating: 7, count: 5_000), fin: false)
+        XCTAssertTrue(net.run(for: 20_000_000) { client.isClosed })
+        let elapsed = net.now - start
+        XCTAssertGreaterThanOrEqual(elapsed, .seconds(1))
+        XCTAssertLessThan(elapsed, .seconds(5), "given up at the first PTO past the timeout, not at idle")
+        let reason = try XCTUnwrap(net.client.events(client).transportClose)
+        XCTAssertTrue(reason.disconnectTimeout)
+        XCTAssertFalse(reason.idleTimeout)
+        XCTAssertFalse(server.isClosed, "silent: the server learns nothing")
+    }
+
     func testKeepAlivePreventsIdleTimeout() throws {
         var s = SimConfigs.server()
         s.transportParameters.maxIdleTimeout = 3_000

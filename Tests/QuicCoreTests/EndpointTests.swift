@@ -127,6 +127,27 @@ final class EndpointTests: XCTestCase {
         XCTAssertNil(ep.pollTransmit())
     }
 
+    // QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY on a running listener: resets sent afterwards carry
+    // tokens of the new key (RFC 9000 §10.3.2), which the old tokens no longer match.
+    func testStatelessResetKeyCanBeReplaced() throws {
+        var config = EndpointConfiguration(server: SimConfigs.server())
+        config.statelessResetKey = [UInt8](repeating: 1, count: 32)
+        let ep = Endpoint(configuration: config)
+        let dcid = ConnectionID([UInt8](repeating: 0x55, count: 8))!
+        let before = try XCTUnwrap(ep.resetTokens.token(for: dcid))
+        ep.setStatelessResetKey([UInt8](repeating: 2, count: 32))
+        let after = try XCTUnwrap(ep.resetTokens.token(for: dcid))
+        XCTAssertNotEqual(before, after)
+        var junk = [UInt8](repeating: 0x55, count: 60)
+        junk[0] = 0x41
+        ep.handle(datagram: junk, from: SocketAddress(ipv4: 1, 2, 3, 4, port: 9), now: 0)
+        let (_, reset) = try XCTUnwrap(ep.pollTransmit())
+        XCTAssertEqual(Array(reset.suffix(16)), after.bytes)
+        // An empty key is ignored.
+        ep.setStatelessResetKey([])
+        XCTAssertEqual(ep.resetTokens.token(for: dcid), after)
+    }
+
     func testHandshakingConnectionsAreBounded() throws {
         // The last-resort cap counts connections whose handshake is in progress, whatever the
         // client's address or port.

@@ -25,6 +25,13 @@ final class PathSim {
     var sentSizes: [Bool: [Int]] = [true: [], false: []]
     var sentECN: [Bool: [ECNCodepoint]] = [true: [], false: []]
     var droppedForSize = 0
+    /// A bottleneck on each direction (bytes per second; 0 = none) with a drop-tail queue of
+    /// `queueLimit` bytes: the queueing delay HyStart++ (RFC 9406) watches for.
+    var bottleneckRate: UInt64 = 0
+    var queueLimit: UInt64 = .max
+    private var busyUntil: [Bool: QuicInstant] = [true: .zero, false: .zero]
+    var droppedAtQueue = 0
+    var largestQueueDelay = QuicDuration.zero
 
     init(server: ConnectionConfiguration, client: ConnectionConfiguration, ipv6: Bool = false) throws {
         let clientAddress = ipv6 ? SocketAddress(bytes: [0xfd] + [UInt8](repeating: 0, count: 14) + [1], port: 5000)!
@@ -55,8 +62,19 @@ final class PathSim {
             case .bleach: ecn = .notECT
             case .markCE: if ecn != .notECT { ecn = .ce }   // RFC 3168: only ECT packets get CE
             }
+            var at = now + .microseconds(delay)
+            if bottleneckRate > 0 {
+                let start = max(now, busyUntil[toServer]!)
+                let waiting = start - now
+                let queuedBytes = waiting.microseconds * bottleneckRate / 1_000_000
+                if queuedBytes + UInt64(bytes.count) > queueLimit { droppedAtQueue += 1; continue }
+                largestQueueDelay = max(largestQueueDelay, waiting)
+                let serialization = QuicDuration.microseconds(UInt64(bytes.count) * 1_000_000 / bottleneckRate)
+                busyUntil[toServer] = start + serialization
+                at = start + serialization + .microseconds(delay)
+            }
             seq += 1
-            inFlight.append(Datagram(at: now + .microseconds(delay), toServer: toServer, bytes: bytes, ecn: ecn, seq: seq))
+            inFlight.append(Datagram(at: at, toServer: toServer, bytes: bytes, ecn: ecn, seq: seq))
         }
     }
 

@@ -366,6 +366,8 @@ final class RecoveryBbrTests: XCTestCase {
         XCTAssertTrue(c.inSlowStart)
         XCTAssertNil(c.pacingRate, "no pacing before a min RTT")
         XCTAssertNil(CongestionController(config: CongestionControlConfig(algorithm: .cubic)).pacingRate)
+        // MsQuic's HyStart++ lives in cubic.c: BBR ignores HyStartEnabled.
+        XCTAssertNil(CongestionController(config: CongestionControlConfig(algorithm: .bbr, hyStartEnabled: true)).hyStartPhase)
     }
 
     /// MsQuic's BBR ignores ECN-CE (no OnEcn) but counts every loss event.
@@ -481,5 +483,35 @@ final class ConnectionBbrTests: XCTestCase {
             XCTAssertEqual(client.statistics.congestionWindow, cc2.bbrWindowInForce)
             XCTAssertEqual(server.recovery.recovery.congestion.config.algorithm, .bbr)
         }
+    }
+
+    /// The bottleneck of HyStartTests (10 Mbit/s, 20 ms each way: BDP 50 KB; 150 KB drop-tail
+    /// queue), 2 MB uploaded: BBR finds the bottleneck rate, leaves STARTUP, and keeps the
+    /// queue short enough to lose far less than CUBIC's slow start does there.
+    func testBottleneckTransferWithBBR() throws {
+        func run(_ algorithm: CongestionControlAlgorithm) throws -> (Connection, PathSim) {
+            var s = SimConfigs.server(), c = SimConfigs.client()
+            s.mtuDiscovery = nil; c.mtuDiscovery = nil
+            s.congestionControl.algorithm = algorithm
+            c.congestionControl.algorithm = algorithm
+            let sim = try PathSim(server: s, client: c)
+            sim.delay = 20_000
+            sim.bottleneckRate = 1_250_000
+            sim.queueLimit = 150_000
+            let (client, _) = try sim.connect()
+            XCTAssertTrue(try sim.upload(2_000_000), "\(algorithm)")
+            return (client, sim)
+        }
+        let (bbrClient, bbrSim) = try run(.bbr)
+        let (cubicClient, _) = try run(.cubic)
+        let bbr = bbrClient.recovery.recovery.congestion.bbr
+        print("bottleneck transfer: BBR lost \(bbrClient.statistics.lostPackets) (largest queueing delay \(bbrSim.largestQueueDelay)), CUBIC \(cubicClient.statistics.lostPackets); BBR bandwidth \(bbr.bandwidth) B/s, min RTT \(bbr.minRTT), mode \(bbr.mode)")
+        XCTAssertTrue(bbr.bottleneckBandwidthFound, "STARTUP ended")
+        XCTAssertNotEqual(bbr.mode, .startup)
+        XCTAssertGreaterThan(bbr.bandwidth, 1_250_000 * 85 / 100)
+        XCTAssertLessThan(bbr.bandwidth, 1_250_000 * 110 / 100)
+        XCTAssertGreaterThanOrEqual(bbr.minRTT, .milliseconds(40))
+        XCTAssertLessThan(bbr.minRTT, .milliseconds(45))
+        XCTAssertLessThan(2 * bbrClient.statistics.lostPackets, cubicClient.statistics.lostPackets)
     }
 }

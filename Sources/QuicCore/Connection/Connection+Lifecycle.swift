@@ -109,6 +109,16 @@ extension Connection {
         }
         handlePathTimers(now: now)
         if let l = recovery.lossDetectionTimeout(), now >= l {
+            if let oldest = recovery.recovery.oldestUnacknowledgedSendTime(), now - oldest >= configuration.disconnectTimeout {
+                // MsQuic (loss_detection.c): nothing acknowledged for DisconnectTimeoutMs: the
+                // peer is gone; closed silently like an idle timeout.
+                var reason = ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: false)
+                reason.disconnectTimeout = true
+                closeReason = reason
+                emit(.shutdownInitiatedByTransport(reason))
+                finishClose()
+                return
+            }
             let result = recovery.onLossDetectionTimeout(now: now)
             for token in result.lost { onPacketLost(token) }
             counters.lostPackets += UInt64(result.lost.count)

@@ -38,6 +38,10 @@ public struct ConnectionConfiguration: @unchecked Sendable {
     public var ecnEnabled = false
     /// Handshake idle timeout (MsQuic's HandshakeIdleTimeoutMs), `.zero` = none.
     public var handshakeIdleTimeout: QuicDuration = .seconds(10)
+    /// MsQuic's DisconnectTimeoutMs (default 16 s): a connection whose oldest ack-eliciting
+    /// packet stays unacknowledged this long is given up silently (CONNECTION_TIMEOUT), checked
+    /// when the loss detection timer fires, as MsQuic's loss_detection.c does.
+    public var disconnectTimeout: QuicDuration = .seconds(16)
     /// Keep-alive: send a PING after this long without sending, `.zero` = off.
     public var keepAliveInterval: QuicDuration = .zero
     /// Initiate a key update after this many packets protected with one key (RFC 9001 §6;

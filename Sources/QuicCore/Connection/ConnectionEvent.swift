@@ -13,6 +13,9 @@ public struct ConnectionCloseReason: Equatable, Sendable {
     public var isTLSAlert: Bool { !isApplication && errorCode & ~0xff == 0x100 }
     /// True when the connection ended by idle timeout (RFC 9000 §10.1), no packet sent.
     public var idleTimeout: Bool = false
+    /// True when data stayed unacknowledged for the disconnect timeout (MsQuic's
+    /// DisconnectTimeoutMs), no packet sent.
+    public var disconnectTimeout: Bool = false
     /// True when the peer's stateless reset ended the connection (RFC 9000 §10.3).
     public var statelessReset: Bool = false
     /// True when the server offered no compatible version (RFC 9000 §6.2).

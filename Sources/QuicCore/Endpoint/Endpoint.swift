@@ -12,7 +12,7 @@ public enum EndpointEvent {
 /// Negotiation (§6), Retry (§8.1.2) and Stateless Reset (§10.3). Sans-IO like `Connection`.
 public final class Endpoint: ConnectionIDRegistry {
     public var configuration: EndpointConfiguration
-    let resetTokens: StatelessResetTokenGenerator
+    private(set) var resetTokens: StatelessResetTokenGenerator
     let retryKey: StatelessResetTokenGenerator
     /// CID -> connection, for every CID a connection issued.
     var routes: [ConnectionID: Connection] = [:]
@@ -37,6 +37,15 @@ public final class Endpoint: ConnectionIDRegistry {
         retryKey = StatelessResetTokenGenerator(staticKey: tokenKey.isEmpty ? randomBytes(32) : tokenKey)
             ?? StatelessResetTokenGenerator(staticKey: [2])!
         statelessLimiter = StatelessLimiter(resetBurst: configuration.statelessResetBurst)
+    }
+
+    /// A new stateless reset key (MsQuic's QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY applies to
+    /// running listeners): tokens for connection IDs issued from now on, and the Stateless Resets
+    /// sent from now on, use it (RFC 9000 §10.3.2); tokens already given to peers keep working
+    /// only while their connection lives here.
+    public func setStatelessResetKey(_ key: [UInt8]) {
+        guard !key.isEmpty, let generator = StatelessResetTokenGenerator(staticKey: key) else { return }
+        resetTokens = generator
     }
 
     /// Whether a stateless packet may go to `remote` now (RFC 9000 §10.3.3), recording it.

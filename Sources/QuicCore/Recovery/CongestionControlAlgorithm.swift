@@ -37,13 +37,17 @@ public struct CongestionControlConfig: Sendable, Equatable {
     /// Seed of the generator BBR draws its first PROBE_BW phase from (bbr.c picks it at
     /// random so that flows do not probe in step); the connection sets it.
     public var randomSeed: UInt64 = 0
+    /// MsQuic's HyStartEnabled (default off): HyStart++ (RFC 9406) in the first slow start.
+    public var hyStartEnabled: Bool
 
     public init(algorithm: CongestionControlAlgorithm = .cubic, initialWindowPackets: UInt32 = 10,
-                maxDatagramSize: UInt32 = 1200, sendIdleTimeout: QuicDuration = .seconds(1), fastConvergence: Bool = true) {
+                maxDatagramSize: UInt32 = 1200, sendIdleTimeout: QuicDuration = .seconds(1), fastConvergence: Bool = true,
+                hyStartEnabled: Bool = false) {
         self.algorithm = algorithm
         self.initialWindowPackets = max(initialWindowPackets, 1)
         self.maxDatagramSize = max(maxDatagramSize, 1200)
         self.sendIdleTimeout = sendIdleTimeout
         self.fastConvergence = fastConvergence
+        self.hyStartEnabled = hyStartEnabled
     }
 }

@@ -37,6 +37,8 @@ public struct CongestionController: Sendable {
     public internal(set) var bbr = BbrState()
     /// Delivery-rate estimation (DeliveryRate.swift), kept for every algorithm; BBR's input.
     public internal(set) var deliveryRate = DeliveryRateEstimator()
+    /// HyStart++ state (RFC 9406), used when `config.hyStartEnabled`.
+    var hyStart = HyStartState()
 
     /// RFC 9000 §9.4: on a new path the window starts over; packets already in flight stay
     /// counted until they are acknowledged or lost.
@@ -130,8 +132,9 @@ public struct CongestionController: Sendable {
 
     private mutating func grow(bytes: UInt64, now: QuicInstant, rtt: RTTEstimator) {
         if congestionWindow < slowStartThreshold {
-            // §7.3.1 slow start: grow by the bytes acknowledged.
-            congestionWindow &+= bytes
+            // §7.3.1 slow start: grow by the bytes acknowledged (a quarter of them in
+            // HyStart++'s Conservative Slow Start, RFC 9406 §4.2).
+            congestionWindow &+= slowStartIncrease(for: bytes)
             if congestionWindow > slowStartThreshold, config.algorithm == .cubic {
                 // Entering congestion avoidance: the epoch starts with the next ACK.
                 cubic.epochStart = nil
@@ -162,6 +165,7 @@ public struct CongestionController: Sendable {
         if inRecovery(sentTime: sentTime) { return }
         recoveryStartTime = now
         congestionEventCount &+= 1
+        hyStartOnCongestionEvent()
         bytesInFlightMax = bytesInFlight
         switch config.algorithm {
         case .newReno:
@@ -192,6 +196,7 @@ public struct CongestionController: Sendable {
         persistentCongestionCount &+= 1
         if config.algorithm == .bbr { bbrOnPersistentCongestion(); return }
         congestionWindow = minimumWindow
+        hyStartOnCongestionEvent()
         recoveryStartTime = nil
         // RFC 9438 §4.8: after a timeout CUBIC starts a fresh epoch with K = 0 and
         // W_max = the window at its start.
@@ -226,6 +231,7 @@ public struct CongestionController: Sendable {
         recoveryStartTime = nil
         cubic = CubicState()
         if config.algorithm == .bbr { bbrReset() }
+        hyStart = HyStartState()
     }
 
     private mutating func removeFromFlight(_ bytes: UInt64, now: QuicInstant) {

@@ -134,6 +134,16 @@ public final class LossRecovery {
 
     // MARK: queries
 
+    /// When the oldest ack-eliciting packet still unacknowledged (in any space) was sent: the
+    /// clock of MsQuic's DisconnectTimeoutMs.
+    public func oldestUnacknowledgedSendTime() -> QuicInstant? {
+        var oldest: QuicInstant?
+        for space in PacketNumberSpace.allCases {
+            if let t = sent[space].oldestAckElicitingSendTime() { oldest = min(oldest ?? t, t) }
+        }
+        return oldest
+    }
+
     public var bytesInFlight: UInt64 { congestion.bytesInFlight }
     public var congestionWindow: UInt64 { congestion.congestionWindow }
     /// Whether a packet of `bytes` fits in the congestion window (probes skip this, §7.5).
@@ -301,6 +311,14 @@ public final class LossRecovery {
         let persistent = detectAndRemoveLostPackets(space: space, now: now)
         outcome.lost = lostPackets.count
         outcome.persistentCongestion = persistent
+
+        // RFC 9406 §4.2 HyStart++: per-ACK RTT sampling and round tracking, before the
+        // window grows for the acknowledged packets (application space only).
+        if space == .application {
+            congestion.hyStartOnAck(largestAcked: largestNew.packetNumber,
+                                    rttSample: outcome.rttSampled ? rtt.latestRTT : nil,
+                                    nextPacketNumber: sent[space].next)
+        }
 
         // A.7 OnPacketsAcked, and RFC 9000 §13.2.4 for acknowledged ACK frames.
         var ackedBytes: UInt64 = 0

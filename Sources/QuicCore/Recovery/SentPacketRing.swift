@@ -94,6 +94,18 @@ struct SentPacketRing {
         while base < next && !live[Int(base & mask)] { base += 1 }
     }
 
+    /// Send time of the oldest outstanding ack-eliciting packet, if any.
+    func oldestAckElicitingSendTime() -> QuicInstant? {
+        guard count > 0 else { return nil }
+        var pn = base
+        while pn < next {
+            let i = Int(pn & mask)
+            if live[i] && slots[i].ackEliciting { return slots[i].timeSent }
+            pn += 1
+        }
+        return nil
+    }
+
     /// Calls `body` with each outstanding packet in [from, to] (inclusive), in ascending order.
     func forEach(from: UInt64, through to: UInt64, _ body: (SentPacket) -> Void) {
         guard count > 0, next > 0 else { return }
