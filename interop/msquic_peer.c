@@ -10,6 +10,7 @@
  *       [--retry-memory-percent N]       (QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT; 0: Retry always)
  *       [--handshake-idle-timeout-ms N]  (QUIC_SETTINGS.HandshakeIdleTimeoutMs; default here 5000)
  *       [--idle-timeout-ms N]            (QUIC_SETTINGS.IdleTimeoutMs; default here 10000)
+ *       [--cc cubic|bbr]                 (QUIC_SETTINGS.CongestionControlAlgorithm; both roles)
  *       Listens on --host (127.0.0.1), prints "LISTENING <port>", echoes every
  *       bidirectional stream (data and FIN) and every DATAGRAM, prints one line per
  *       connection event, and runs until SIGTERM/SIGINT.
@@ -129,6 +130,18 @@ static void on_alarm(int Signal)
     _exit(1);
 }
 
+/* The congestion controller the connection runs, from its QUIC_SETTINGS (CUBIC 0, BBR 1), or -1. */
+int connection_cc(HQUIC Connection)
+{
+    QUIC_SETTINGS Settings;
+    uint32_t Length = sizeof(Settings);
+    memset(&Settings, 0, sizeof(Settings));
+    if (QUIC_FAILED(Api->GetParam(Connection, QUIC_PARAM_CONN_SETTINGS, &Length, &Settings))) {
+        return -1;
+    }
+    return (int)Settings.CongestionControlAlgorithm;
+}
+
 void print_stats(const char* Who, HQUIC Connection)
 {
     QUIC_STATISTICS_V2 Stats;
@@ -140,10 +153,12 @@ void print_stats(const char* Who, HQUIC Connection)
     QUIC_STATUS S2 = Api->GetParam(Connection, QUIC_PARAM_CONN_QUIC_VERSION, &Length, &Version);
     if (QUIC_SUCCEEDED(S1)) {
         say("EVENT %s stats version=0x%08x keyupdates=%u resumed=%u sent_packets=%llu recv_packets=%llu "
-            "lost=%llu rtt_us=%u retry=%u",
+            "lost=%llu rtt_us=%u retry=%u cc=%d cwnd=%u congestion_events=%u",
             Who, QUIC_SUCCEEDED(S2) ? Version : 0, Stats.KeyUpdateCount, (unsigned)Stats.ResumptionSucceeded,
             (unsigned long long)Stats.SendTotalPackets, (unsigned long long)Stats.RecvTotalPackets,
-            (unsigned long long)Stats.SendSuspectedLostPackets, Stats.Rtt, (unsigned)Stats.StatelessRetry);
+            (unsigned long long)Stats.SendSuspectedLostPackets, Stats.Rtt, (unsigned)Stats.StatelessRetry,
+            connection_cc(Connection), Stats.SendCongestionWindow,
+            Stats.SendCongestionCount);
     } else {
         say("EVENT %s stats unavailable status=0x%x", Who, (unsigned)S1);
     }
@@ -185,6 +200,10 @@ static QUIC_STATUS open_configuration(void)
     if (Opt.IsServer) {
         Settings.IsSet.ServerResumptionLevel = 1;
         Settings.ServerResumptionLevel = QUIC_SERVER_RESUME_AND_ZERORTT;
+    }
+    if (Opt.CongestionControl != 0) {   /* --cc: QUIC_SETTINGS.CongestionControlAlgorithm */
+        Settings.IsSet.CongestionControlAlgorithm = 1;
+        Settings.CongestionControlAlgorithm = (uint16_t)(Opt.CongestionControl - 1);
     }
     if (Opt.InitialRttMs != 0) {
         Settings.IsSet.InitialRttMs = 1;
@@ -306,7 +325,7 @@ static void usage(void)
             "       [--bytes N] [--streams K] [--version 1|2[,..]] [--expect-fail alpn|cert|version]\n"
             "       [--max-bytes-per-key N] [--conn-flow-control-window N] [--stateless-reset-key HEX64]\n"
             "       [--initial-rtt-ms N] [--retry-memory-percent N] [--handshake-idle-timeout-ms N]\n"
-            "       [--idle-timeout-ms N] [--vne] [--hystart]\n"
+            "       [--idle-timeout-ms N] [--vne] [--hystart] [--cc cubic|bbr]\n"
             "       [--timeout S] [--zero-rtt]\n");
 }
 
@@ -330,6 +349,7 @@ int main(int argc, char** argv)
         {"retry-memory-percent", required_argument, NULL, 'Y'},
         {"handshake-idle-timeout-ms", required_argument, NULL, 'H'},
         {"idle-timeout-ms", required_argument, NULL, 'i'},
+        {"cc", required_argument, NULL, 'Q'},
         {"hystart", no_argument, NULL, 'G'},
         {NULL, 0, NULL, 0},
     };
@@ -380,6 +400,16 @@ int main(int argc, char** argv)
         case 'Y': Opt.RetryMemoryPercent = (int)strtol(optarg, NULL, 10); break;
         case 'H': Opt.HandshakeIdleTimeoutMs = strtoull(optarg, NULL, 10); break;
         case 'i': Opt.IdleTimeoutMs = strtoull(optarg, NULL, 10); break;
+        case 'Q':
+            if (strcmp(optarg, "cubic") == 0) {
+                Opt.CongestionControl = QUIC_CONGESTION_CONTROL_ALGORITHM_CUBIC + 1;
+            } else if (strcmp(optarg, "bbr") == 0) {
+                Opt.CongestionControl = QUIC_CONGESTION_CONTROL_ALGORITHM_BBR + 1;
+            } else {
+                fprintf(stderr, "--cc takes cubic or bbr\n");
+                return 2;
+            }
+            break;
         case 'G': Opt.HyStart = 1; break;
         default: usage(); return 2;
         }

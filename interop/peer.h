@@ -48,6 +48,7 @@ typedef struct OPTIONS {
     int RetryMemoryPercent;     /* -1: not set */
     uint64_t HandshakeIdleTimeoutMs;   /* 0: msquic_peer's 5000 */
     uint64_t IdleTimeoutMs;            /* 0: msquic_peer's 10000 */
+    unsigned CongestionControl;        /* --cc: QUIC_CONGESTION_CONTROL_ALGORITHM + 1; 0: not set */
     unsigned TimeoutSeconds;
     int ZeroRtt;
     int VersionNegotiationExt;
@@ -80,6 +81,7 @@ void event_init(EVENT* E);
 void event_signal(EVENT* E);
 int event_wait(EVENT* E, int Count, unsigned TimeoutMs);
 void print_stats(const char* Who, HQUIC Connection);
+int connection_cc(HQUIC Connection);
 SEND_CHUNK* chunk_copy(const QUIC_BUFFER* Buffers, uint32_t Count, uint64_t Total);
 
 int run_server(void);     /* peer_server.c */

@@ -104,8 +104,9 @@ static QUIC_STATUS QUIC_API client_connection_callback(HQUIC Connection, void* C
     case QUIC_CONNECTION_EVENT_CONNECTED:
         C->HandshakeCompleted = 1;
         C->SessionResumed = Event->CONNECTED.SessionResumed;
-        say("EVENT client connected alpn=%.*s resumed=%d", Event->CONNECTED.NegotiatedAlpnLength,
-            (const char*)Event->CONNECTED.NegotiatedAlpn, (int)Event->CONNECTED.SessionResumed);
+        say("EVENT client connected alpn=%.*s resumed=%d cc=%d", Event->CONNECTED.NegotiatedAlpnLength,
+            (const char*)Event->CONNECTED.NegotiatedAlpn, (int)Event->CONNECTED.SessionResumed,
+            connection_cc(Connection));
         event_signal(&C->Connected);
         break;
     case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT:

@@ -62,8 +62,9 @@ static QUIC_STATUS QUIC_API server_connection_callback(HQUIC Connection, void* C
         uint32_t Version = 0;
         uint32_t Length = sizeof(Version);
         Api->GetParam(Connection, QUIC_PARAM_CONN_QUIC_VERSION, &Length, &Version);
-        say("EVENT server connected alpn=%.*s version=0x%08x resumed=%d", Event->CONNECTED.NegotiatedAlpnLength,
-            (const char*)Event->CONNECTED.NegotiatedAlpn, Version, (int)Event->CONNECTED.SessionResumed);
+        say("EVENT server connected alpn=%.*s version=0x%08x resumed=%d cc=%d", Event->CONNECTED.NegotiatedAlpnLength,
+            (const char*)Event->CONNECTED.NegotiatedAlpn, Version, (int)Event->CONNECTED.SessionResumed,
+            connection_cc(Connection));
         QUIC_STATUS Status = Api->ConnectionSendResumptionTicket(Connection, QUIC_SEND_RESUMPTION_FLAG_FINAL, 0, NULL);
         say("EVENT server ConnectionSendResumptionTicket status=0x%x", (unsigned)Status);
         break;

@@ -57,6 +57,9 @@ def build_cases():
         ours_to_aio(f"v{v}_1k", good + ["--version", "1,2"], ca + ["--version", v, "--bytes", str(KB)],
                     server_expect=[rf"handshake .*version=0x{'00000001' if v == '1' else '6b3343cf'}"])
         ours_to_aio(f"v{v}_1m", good + ["--version", "1,2"], ca + ["--version", v, "--bytes", str(MB)])
+    # The 1 MB echo with BBR on our side (QUIC_SETTINGS.CongestionControlAlgorithm = BBR).
+    ours_to_aio("bbr_1m", good + ["--version", "1,2"], ca + ["--version", "1", "--bytes", str(MB), "--cc", "bbr"],
+                client_expect=[r"client connected .*cc=1", r"client stats .*cc=1"])
     # HyStart++ (RFC 9406, QUIC_SETTINGS.HyStartEnabled) on our sending side.
     ours_to_aio("hystart_1m", good, ca + ["--hystart", "--bytes", str(MB)])
     # Version Negotiation (RFC 9000 §6): the server speaks only v1.
@@ -101,6 +104,8 @@ def build_cases():
         aio_to_ours(f"v{v}_1k", good, ca + ["--version", v, "--bytes", str(KB)],
                     client_expect=[rf"version=0x{hexv}"], server_expect=[rf"connected .*version=0x{hexv}"])
         aio_to_ours(f"v{v}_1m", good, ca + ["--version", v, "--bytes", str(MB)])
+    aio_to_ours("bbr_1m", good + ["--cc", "bbr"], ca + ["--version", "1", "--bytes", str(MB)],
+                server_expect=[r"server connected .*cc=1"])
     aio_to_ours("hystart_1m", good + ["--hystart"], ca + ["--bytes", str(MB)])
     # Our server accepts only v1 (QUIC_PARAM_GLOBAL_VERSION_SETTINGS): aioquic starts in v2,
     # gets Version Negotiation (RFC 9000 §6.1) and goes on in v1.

@@ -114,6 +114,10 @@ extension Configuration {
         c.reliableResetEnabled = s[.reliableResetEnabled] != 0               // draft-ietf-quic-reliable-stream-reset
         c.congestionControl.initialWindowPackets = UInt32(clamping: s[.initialWindowPackets])
         c.congestionControl.sendIdleTimeout = .milliseconds(s[.sendIdleTimeoutMs])
+        // QUIC_SETTINGS.CongestionControlAlgorithm: CUBIC (0) or BBR (1); larger values were
+        // refused when the settings were set (Settings.swift), so nil cannot happen here.
+        c.congestionControl.algorithm = CongestionControlAlgorithm.forMsQuicSetting(
+            UInt16(clamping: s[.congestionControlAlgorithm])) ?? .cubic
         c.congestionControl.hyStartEnabled = s[.hyStartEnabled] != 0          // RFC 9406 HyStart++
         // DPLPMTUD (RFC 8899) within MinimumMtu...MaximumMtu, as MsQuic always runs it; and
         // EcnEnabled (RFC 9000 §13.4). QuicCore Connection+PMTU.swift / Connection+ECN.swift.

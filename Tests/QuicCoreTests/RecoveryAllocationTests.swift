@@ -25,7 +25,14 @@ final class RecoveryAllocationTests: XCTestCase {
         throw XCTSkip("debug builds allocate coroutine frames; run optimized (see above)")
         #endif
         let count = unsafeBitCast(sym, to: CountFn.self)
-        let r = makeRecovery(algorithm: .cubic)
+        // CUBIC, and BBR (its per-ACK model, delivery-rate stamps and rate-based pacing).
+        for algorithm in [CongestionControlAlgorithm.cubic, .bbr] {
+            try steadyState(algorithm: algorithm, count: count)
+        }
+    }
+
+    func steadyState(algorithm: CongestionControlAlgorithm, count: CountFn) throws {
+        let r = makeRecovery(algorithm: algorithm)
         var ackBytes = [UInt8](repeating: 0, count: 64)
         var out = [UInt8](repeating: 0, count: 256)
         var pn: UInt64 = 0
@@ -65,6 +72,6 @@ final class RecoveryAllocationTests: XCTestCase {
         for _ in 0..<10_000 { try cycle() }
         let after = count()
         XCTAssertEqual(r.bytesInFlight, 0)
-        XCTAssertEqual(after - before, 0, "malloc calls in 10 000 steady-state cycles")
+        XCTAssertEqual(after - before, 0, "malloc calls in 10 000 steady-state cycles (\(algorithm))")
     }
 }

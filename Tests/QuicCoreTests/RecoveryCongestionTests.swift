@@ -133,10 +133,10 @@ final class RecoveryCongestionTests: XCTestCase {
         XCTAssertEqual(c.bytesInFlight, 0)
     }
 
-    // MsQuic's setting: CUBIC = 0, BBR = 1 (falls back to CUBIC), anything else is refused.
+    // MsQuic's setting: CUBIC = 0, BBR = 1, anything else is refused.
     func testAlgorithmSetting() {
         XCTAssertEqual(CongestionControlAlgorithm.forMsQuicSetting(0), .cubic)
-        XCTAssertEqual(CongestionControlAlgorithm.forMsQuicSetting(1), .cubic)
+        XCTAssertEqual(CongestionControlAlgorithm.forMsQuicSetting(1), .bbr)
         XCTAssertNil(CongestionControlAlgorithm.forMsQuicSetting(2))
         XCTAssertEqual(CongestionControlConfig().algorithm, .cubic)
     }

@@ -36,6 +36,16 @@ final class RecoveryRandomTests: XCTestCase {
         XCTAssertGreaterThan(totals["probe"] ?? 0, 10)
     }
 
+    /// The same random sequences with BBR (Bbr.swift): its per-ACK model update, loss events
+    /// and persistent congestion keep the same accounting and never trap.
+    func testRandomSequencesWithBBR() throws {
+        for seed in UInt64(41)...60 {
+            try runRandom(seed: seed, algorithm: .bbr, server: seed % 3 != 0)
+        }
+        XCTAssertGreaterThan(totals["acked"] ?? 0, 500)
+        XCTAssertGreaterThan(totals["lost"] ?? 0, 50)
+    }
+
     var totals: [String: Int] = [:]
 
     func runRandom(seed: UInt64, algorithm: CongestionControlAlgorithm, server: Bool) throws {

@@ -101,6 +101,11 @@ extension Connection {
         }
         guard !packets.isEmpty else {
             if closing { closePacketPending = false; drainReplyPending = false }
+            // Nothing to send and not held back by the window or the pacer: the flight is
+            // application-limited (RFC 9002 §7.8; draft-cheng §3.4, MsQuic SetAppLimited).
+            if !closing && hasKeys(.application) && pacingReleaseTime == nil && !hasAckElicitingData(.application) {
+                recovery.onApplicationLimited()
+            }
             noteBurstForAckFrequency(wroteDatagram: false, now: now)
             return nil
         }

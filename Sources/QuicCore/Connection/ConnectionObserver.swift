@@ -148,6 +148,8 @@ extension Connection {
             let (bits, o1) = cwnd.multipliedReportingOverflow(by: 8_000_000)
             rate = o1 ? UInt64.max / UInt64(srtt) : bits / UInt64(srtt)
         }
+        // BBR paces at its model's rate (bytes/s; Recovery/Bbr.swift): report that one.
+        if let bbrRate = r.congestion.pacingRate { rate = mulDiv(bbrRate, 8, 1) }
         let ss = r.congestion.slowStartThreshold
         return ObservedRecoveryMetrics(minRTT: r.rtt.minRTT, smoothedRTT: r.rtt.smoothedRTT, latestRTT: r.rtt.latestRTT,
                                        rttVariance: r.rtt.rttVariance, ptoCount: r.ptoCount, congestionWindow: cwnd,
@@ -157,6 +159,7 @@ extension Connection {
     var observedCongestionState: ObservedCongestionState {
         let c = recovery.recovery.congestion
         if c.recoveryStartTime != nil { return .recovery }   // RFC 9002 §7.3.2
+        if c.config.algorithm == .bbr && c.bbr.recoveryState != .notInRecovery { return .recovery }
         if c.isApplicationLimited { return .applicationLimited }
         return c.inSlowStart ? .slowStart : .congestionAvoidance
     }

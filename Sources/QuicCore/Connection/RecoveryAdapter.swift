@@ -8,6 +8,11 @@ final class RecoveryAdapter {
     var lastAckPersistentCongestion = false
 
     init(role: EndpointRole, initialRTT: QuicDuration, localMaxAckDelay: QuicDuration, congestion: CongestionControlConfig) {
+        var congestion = congestion
+        if congestion.algorithm == .bbr && congestion.randomSeed == 0 {
+            // BBR's first PROBE_BW phase is random per connection (bbr.c CxPlatRandom).
+            congestion.randomSeed = randomBytes(8).reduce(0) { $0 << 8 | UInt64($1) }
+        }
         recovery = LossRecovery(config: RecoveryConfig(isServer: role == .server, initialRTT: initialRTT,
                                                        congestion: congestion, localMaxAckDelay: localMaxAckDelay))
     }
@@ -66,6 +71,9 @@ final class RecoveryAdapter {
     }
 
     func canSend(bytes: Int) -> Bool { recovery.canSend(bytes: UInt64(bytes)) }
+
+    /// Nothing left to send with room in the window (RFC 9002 §7.8; draft-cheng §3.4).
+    func onApplicationLimited() { recovery.onApplicationLimited() }
 
     /// RFC 9002 §7.7: when the pacer lets a packet of `bytes` leave (<= now: at once).
     func nextSendTime(bytes: Int, now: QuicInstant) -> QuicInstant {

@@ -6,15 +6,16 @@ public enum CongestionControlAlgorithm: Sendable, Equatable {
     case newReno
     /// RFC 9438, MsQuic's default.
     case cubic
+    /// BBR as MsQuic implements it (src/core/bbr.c; BBRv1, draft-cardwell-iccrg-bbr-congestion-control).
+    case bbr
 
     /// Maps MsQuic's `QUIC_CONGESTION_CONTROL_ALGORITHM` setting (CUBIC = 0, BBR = 1, MAX = 2).
-    /// BBR is not implemented: it falls back to CUBIC (documented behaviour of swiftquic; the
-    /// setting is accepted so programs that ask for BBR still run). Values at or above MAX
-    /// return nil: the API layer rejects them with QUIC_STATUS_INVALID_PARAMETER as MsQuic does.
+    /// Values at or above MAX return nil: the API layer rejects them with
+    /// QUIC_STATUS_INVALID_PARAMETER as MsQuic does.
     public static func forMsQuicSetting(_ value: UInt16) -> CongestionControlAlgorithm? {
         switch value {
         case 0: return .cubic
-        case 1: return .cubic // BBR: not implemented, CUBIC instead.
+        case 1: return .bbr
         default: return nil
         }
     }
@@ -33,6 +34,9 @@ public struct CongestionControlConfig: Sendable, Equatable {
     public var sendIdleTimeout: QuicDuration
     /// RFC 9438 §4.7 fast convergence.
     public var fastConvergence: Bool
+    /// Seed of the generator BBR draws its first PROBE_BW phase from (bbr.c picks it at
+    /// random so that flows do not probe in step); the connection sets it.
+    public var randomSeed: UInt64 = 0
     /// MsQuic's HyStartEnabled (default off): HyStart++ (RFC 9406) in the first slow start.
     public var hyStartEnabled: Bool
 

@@ -33,6 +33,10 @@ public struct CongestionController: Sendable {
     private var flightEmptySince: QuicInstant?
     /// CUBIC state (RFC 9438 §4); unused by NewReno.
     var cubic = CubicState()
+    /// BBR state (Bbr.swift); used only when `config.algorithm == .bbr`.
+    public internal(set) var bbr = BbrState()
+    /// Delivery-rate estimation (DeliveryRate.swift), kept for every algorithm; BBR's input.
+    public internal(set) var deliveryRate = DeliveryRateEstimator()
     /// HyStart++ state (RFC 9406), used when `config.hyStartEnabled`.
     var hyStart = HyStartState()
 
@@ -47,6 +51,7 @@ public struct CongestionController: Sendable {
     public init(config: CongestionControlConfig = CongestionControlConfig()) {
         self.config = config
         congestionWindow = UInt64(config.initialWindowPackets) * UInt64(config.maxDatagramSize)
+        if config.algorithm == .bbr { bbrReset() }
     }
 
     public var maxDatagramSize: UInt64 { UInt64(config.maxDatagramSize) }
@@ -55,7 +60,9 @@ public struct CongestionController: Sendable {
     /// RFC 9002 §7.2 kMinimumWindow: 2 × max_datagram_size.
     public var minimumWindow: UInt64 { 2 * maxDatagramSize }
     /// True while in slow start (RFC 9002 §7.3.1).
-    public var inSlowStart: Bool { congestionWindow < slowStartThreshold }
+    public var inSlowStart: Bool {
+        config.algorithm == .bbr ? bbr.mode == .startup : congestionWindow < slowStartThreshold
+    }
 
     /// Whether a packet of `bytes` bytes fits in the window now (RFC 9002 §7: a sender MUST NOT
     /// send ack-eliciting packets beyond the window; probes are exempt and the caller skips
@@ -80,7 +87,9 @@ public struct CongestionController: Sendable {
 
     /// An in-flight packet was sent (RFC 9002 Appendix B.4).
     public mutating func onPacketSent(bytes: UInt64, now: QuicInstant) {
-        if bytesInFlight == 0 {
+        if config.algorithm == .bbr {
+            bbrOnPacketSent()   // BBR has no idle restart: it keeps its model (bbr.c)
+        } else if bytesInFlight == 0 {
             restartAfterIdle(now: now)
         }
         bytesInFlight &+= bytes
@@ -106,6 +115,8 @@ public struct CongestionController: Sendable {
     /// An in-flight packet was acknowledged (RFC 9002 Appendix B.5).
     public mutating func onPacketAcked(bytes: UInt64, timeSent: QuicInstant, now: QuicInstant, rtt: RTTEstimator) {
         removeFromFlight(bytes, now: now)
+        // BBR updates its model once per ACK frame, in `onAckProcessed` (Bbr.swift).
+        if config.algorithm == .bbr { return }
         // §7.8: do not grow the window while application limited.
         if isApplicationLimited { return }
         // §7.3.2: no growth for packets sent during the recovery period.
@@ -136,12 +147,20 @@ public struct CongestionController: Sendable {
             congestionWindow &+= max(maxDatagramSize &* bytes / max(congestionWindow, 1), 1)
         case .cubic:
             cubicOnAck(bytes: bytes, now: now, smoothedRTT: rtt.smoothedRTT)
+        case .bbr:
+            break   // not reached: BBR returns early in onPacketAcked
         }
     }
 
     /// In-flight packets were declared lost; `largestSentTime` is the send time of the newest
     /// of them (RFC 9002 Appendix B.8 OnPacketsLost). Bytes were removed with `onPacketLost`.
     public mutating func onCongestionEvent(sentTime: QuicInstant, now: QuicInstant) {
+        if config.algorithm == .bbr {
+            // MsQuic counts every BBR loss event (CongestionCount) and handles it in bbr.c.
+            congestionEventCount &+= 1
+            bbrOnCongestionEvent()
+            return
+        }
         // §7.3.2: one reduction per round trip.
         if inRecovery(sentTime: sentTime) { return }
         recoveryStartTime = now
@@ -155,12 +174,15 @@ public struct CongestionController: Sendable {
             congestionWindow = slowStartThreshold
         case .cubic:
             cubicOnCongestionEvent()
+        case .bbr:
+            break   // not reached: BBR returns early above
         }
     }
 
     /// An in-flight packet was declared lost: its bytes leave the flight.
     public mutating func onPacketLost(bytes: UInt64, now: QuicInstant) {
         removeFromFlight(bytes, now: now)
+        if config.algorithm == .bbr { bbr.lostBytes = addSat(bbr.lostBytes, bytes) }
     }
 
     /// An in-flight packet was dropped without being acknowledged or lost, because its packet
@@ -172,6 +194,7 @@ public struct CongestionController: Sendable {
     /// RFC 9002 §7.6.2: persistent congestion collapses the window to kMinimumWindow.
     public mutating func onPersistentCongestion() {
         persistentCongestionCount &+= 1
+        if config.algorithm == .bbr { bbrOnPersistentCongestion(); return }
         congestionWindow = minimumWindow
         hyStartOnCongestionEvent()
         recoveryStartTime = nil
@@ -184,6 +207,8 @@ public struct CongestionController: Sendable {
     /// An ECN-CE count increase (RFC 9002 §7.1, Appendix B.7): a congestion event for the
     /// largest acknowledged packet's send time.
     public mutating func onECNCongestionExperienced(sentTime: QuicInstant, now: QuicInstant) {
+        // MsQuic's BBR has no ECN handler (QuicCongestionControlOnEcn is NULL in bbr.c).
+        if config.algorithm == .bbr { return }
         onCongestionEvent(sentTime: sentTime, now: now)
     }
 
@@ -192,6 +217,10 @@ public struct CongestionController: Sendable {
     public mutating func setMaxDatagramSize(_ size: UInt32) {
         config.maxDatagramSize = max(size, 1200)
         congestionWindow = max(congestionWindow, minimumWindow)
+        if config.algorithm == .bbr {
+            bbr.window = max(bbr.window, bbrMinimumWindow)
+            congestionWindow = bbrWindowInForce
+        }
     }
 
     /// Returns the controller to its initial state (new path after migration, RFC 9000 §9.4),
@@ -201,6 +230,7 @@ public struct CongestionController: Sendable {
         slowStartThreshold = .max
         recoveryStartTime = nil
         cubic = CubicState()
+        if config.algorithm == .bbr { bbrReset() }
         hyStart = HyStartState()
     }
 

@@ -65,7 +65,9 @@ extension CongestionController {
     public var hyStartExitCount: UInt64 { hyStart.exits }
     public var hyStartSpuriousExitCount: UInt64 { hyStart.spuriousExits }
 
-    var usesHyStart: Bool { config.hyStartEnabled }
+    /// MsQuic implements HyStart++ in cubic.c only: BBR has its own STARTUP exit and ignores
+    /// HyStartEnabled.
+    var usesHyStart: Bool { config.hyStartEnabled && config.algorithm != .bbr }
 
     /// RFC 9406 §4.2, once per ACK frame of the application space, before the window grows for
     /// the packets it acknowledges. `largestAcked` is the largest packet number this ACK newly

@@ -167,9 +167,19 @@ public final class LossRecovery {
     }
     /// RFC 9002 §7.7: when a packet of `bytes` may leave according to the pacer.
     public func nextSendTime(bytes: UInt64, now: QuicInstant) -> QuicInstant {
-        pacer.nextSendTime(bytes: bytes, now: now, congestionWindow: congestion.congestionWindow,
+        if congestion.config.algorithm == .bbr {
+            // BBR paces at its model's rate (draft-cardwell §4.2.1); none on sub-ms paths (bbr.c).
+            guard let rate = congestion.pacingRate else { return now }
+            return pacer.nextSendTime(bytes: bytes, now: now, rateBytesPerSecond: rate,
+                                      maxDatagramSize: congestion.maxDatagramSize)
+        }
+        return pacer.nextSendTime(bytes: bytes, now: now, congestionWindow: congestion.congestionWindow,
                            smoothedRTT: rtt.smoothedRTT, maxDatagramSize: congestion.maxDatagramSize)
     }
+
+    /// The connection has nothing to send though the window has room (RFC 9002 §7.8):
+    /// delivery-rate samples of the current flight are application-limited (draft-cheng §3.4).
+    public func onApplicationLimited() { congestion.onApplicationLimited() }
 
     /// `d` × 2^count, saturating (a deadline that far out is `.never`).
     static func backedOff(_ d: QuicDuration, _ count: UInt32) -> QuicDuration {
@@ -204,6 +214,12 @@ public final class LossRecovery {
     /// number not above the last one recorded is refused (returns false, nothing recorded).
     @discardableResult
     public func onPacketSent(_ packet: SentPacket, space: PacketNumberSpace, now: QuicInstant) -> Bool {
+        guard packet.packetNumber >= sent[space].next else { return false }
+        var packet = packet
+        // draft-cheng-iccrg-delivery-rate-estimation §3.2: delivery state at send time, in place.
+        if packet.inFlight {
+            congestion.deliveryRate.onPacketSent(&packet, bytesInFlight: congestion.bytesInFlight, now: now)
+        }
         guard sent[space].insert(packet) else { return false }
         if packet.inFlight {
             if packet.ackEliciting {
@@ -305,14 +321,23 @@ public final class LossRecovery {
         }
 
         // A.7 OnPacketsAcked, and RFC 9000 §13.2.4 for acknowledged ACK frames.
+        var ackedBytes: UInt64 = 0
+        var minAckRTT: QuicDuration?
         for p in ackedPackets {
             if p.ackEliciting && p.inFlight { ackElicitingInFlight[space] -= 1 }
             if p.inFlight {
                 congestion.onPacketAcked(bytes: UInt64(p.size), timeSent: p.timeSent, now: now, rtt: rtt)
+                congestion.deliveryRate.onPacketAcked(p, now: now)   // draft-cheng §3.3
+                ackedBytes &+= UInt64(p.size)   // Bound: ≤ 2^32 packets × 2^32 bytes
             }
+            let sample = now - p.timeSent
+            minAckRTT = min(minAckRTT ?? sample, sample)
             if let l = p.largestAckCarried { ackTrackers[space].forgetAcknowledged(through: l) }
         }
         outcome.newlyAcknowledged = ackedPackets.count
+        // Per-ACK congestion input (MsQuic QUIC_ACK_EVENT): the rate sample, and BBR's update.
+        congestion.onAckProcessed(ackedBytes: ackedBytes, minRTTSample: minAckRTT,
+                                  minRTT: rtt.hasSample ? rtt.minRTT : .zero, now: now)
 
         // RFC 9002 §6.2.1: reset the backoff, except at a client not yet sure that the
         // server validated its address.

@@ -67,6 +67,38 @@ public struct Pacer: Sendable {
         return now + .microseconds(max(wait, 1))
     }
 
+    // MARK: explicit rate (BBR)
+
+    /// Bytes `rate` bytes per second allow over `elapsed`, saturating (128-bit product).
+    private static func bytes(elapsed: QuicDuration, rate: UInt64) -> UInt64 {
+        mulDiv(elapsed.microseconds, rate, 1_000_000)
+    }
+
+    /// When a packet of `bytes` may leave at a pacing rate of `rate` bytes per second (BBR's
+    /// pacing_gain × bandwidth, draft-cardwell §4.2.1). Bursts as above: `burstInterval` at the
+    /// rate, within `minBurstPackets`...`maxBurstPackets` datagrams.
+    public mutating func nextSendTime(bytes: UInt64, now: QuicInstant, rateBytesPerSecond: UInt64,
+                                      maxDatagramSize: UInt64) -> QuicInstant {
+        let rate = max(rateBytesPerSecond, 1)
+        // Bound: the packet counts are ours (≤ 256) and maxDatagramSize ≤ 65527.
+        let low = minBurstPackets * maxDatagramSize
+        let high = max(maxBurstPackets * maxDatagramSize, low)
+        let cap = min(max(Pacer.bytes(elapsed: burstInterval, rate: rate), low), high)
+        if let last = lastRefill, now > last {
+            let add = Pacer.bytes(elapsed: now - last, rate: rate)
+            // Bound: tokens ≤ cap and add is capped at cap: no wrap.
+            tokens = min(tokens &+ min(add, cap), cap)
+        } else {
+            tokens = min(tokens, cap)
+        }
+        if lastRefill == nil || now > lastRefill! { lastRefill = now }
+        if tokens >= bytes { return now }
+        // Time for the missing bytes at `rate`, rounded up, at least 1 µs.
+        let missing = bytes - tokens
+        let wait = mulDiv(missing, 1_000_000, rate)
+        return now + .microseconds(max(wait == .max ? wait : wait &+ 1, 1))
+    }
+
     /// A packet of `bytes` left now.
     public mutating func onPacketSent(bytes: UInt64) {
         tokens = tokens >= bytes ? tokens - bytes : 0

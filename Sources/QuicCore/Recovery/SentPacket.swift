@@ -23,6 +23,18 @@ public struct SentPacket: Sendable, Equatable {
     /// A DPLPMTUD probe (RFC 9000 §14.4): its loss is not a congestion signal.
     public var isMTUProbe: Bool
 
+    // Delivery-rate state at send time (draft-cheng-iccrg-delivery-rate-estimation §3.2),
+    // stamped by `LossRecovery.onPacketSent` for in-flight packets; kept inline so the ring
+    // holds it without any extra storage.
+    /// P.delivered: the connection's delivered bytes when this packet was sent.
+    public var delivered: UInt64 = 0
+    /// P.delivered_time: when `delivered` was last increased before this packet was sent.
+    public var deliveredTime: QuicInstant = .zero
+    /// P.first_sent_time: the send time of the first packet of the flight this one belongs to.
+    public var firstSentTime: QuicInstant = .zero
+    /// P.is_app_limited: the sender was application-limited when this packet was sent.
+    public var isAppLimited: Bool = false
+
     @inlinable
     public init(packetNumber: UInt64, timeSent: QuicInstant, size: UInt32, ackEliciting: Bool, inFlight: Bool,
                 ecnMarked: Bool = false, largestAckCarried: UInt64? = nil, token: UInt64, isMTUProbe: Bool = false) {
