@@ -199,7 +199,9 @@ class Pump(threading.Thread):
 # datagrams answered by ngtcp2's five, all five lost), which 20 s (one more round) makes rare.
 # The engine bounds the handshake by min(IdleTimeoutMs, HandshakeIdleTimeoutMs), so IdleTimeoutMs
 # is raised with it (msquic_peer's 10 s would otherwise still cut the handshake at 10 s).
-OURS_SETTINGS = ["--handshake-idle-timeout-ms", "20000", "--idle-timeout-ms", "30000"]
+# DisconnectTimeoutMs (unacknowledged data for that long ends the connection, as in MsQuic)
+# must not be shorter than the handshake allowance at 30% loss.
+OURS_SETTINGS = ["--handshake-idle-timeout-ms", "20000", "--idle-timeout-ms", "30000", "--disconnect-timeout-ms", "20000"]
 # aioquic_peer's client: idle timeout 30 s instead of 10 s (aioquic has no separate handshake
 # timeout; seen: its six Initials in 10 s all lost).
 AIO_SETTINGS = ["--idle-timeout", "30"]

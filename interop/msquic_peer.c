@@ -10,6 +10,7 @@
  *       [--retry-memory-percent N]       (QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT; 0: Retry always)
  *       [--handshake-idle-timeout-ms N]  (QUIC_SETTINGS.HandshakeIdleTimeoutMs; default here 5000)
  *       [--idle-timeout-ms N]            (QUIC_SETTINGS.IdleTimeoutMs; default here 10000)
+ *       [--disconnect-timeout-ms N]      (QUIC_SETTINGS.DisconnectTimeoutMs; default here 5000)
  *       [--cc cubic|bbr]                 (QUIC_SETTINGS.CongestionControlAlgorithm; both roles)
  *       Listens on --host (127.0.0.1), prints "LISTENING <port>", echoes every
  *       bidirectional stream (data and FIN) and every DATAGRAM, prints one line per
@@ -189,7 +190,7 @@ static QUIC_STATUS open_configuration(void)
     Settings.IsSet.HandshakeIdleTimeoutMs = 1;
     Settings.HandshakeIdleTimeoutMs = Opt.HandshakeIdleTimeoutMs != 0 ? Opt.HandshakeIdleTimeoutMs : 5000;
     Settings.IsSet.DisconnectTimeoutMs = 1;
-    Settings.DisconnectTimeoutMs = 5000;
+    Settings.DisconnectTimeoutMs = Opt.DisconnectTimeoutMs != 0 ? Opt.DisconnectTimeoutMs : 5000;
     Settings.IsSet.DatagramReceiveEnabled = 1;
     Settings.DatagramReceiveEnabled = 1;
     Settings.IsSet.PeerBidiStreamCount = 1;
@@ -325,7 +326,7 @@ static void usage(void)
             "       [--bytes N] [--streams K] [--version 1|2[,..]] [--expect-fail alpn|cert|version]\n"
             "       [--max-bytes-per-key N] [--conn-flow-control-window N] [--stateless-reset-key HEX64]\n"
             "       [--initial-rtt-ms N] [--retry-memory-percent N] [--handshake-idle-timeout-ms N]\n"
-            "       [--idle-timeout-ms N] [--vne] [--hystart] [--cc cubic|bbr]\n"
+            "       [--idle-timeout-ms N] [--disconnect-timeout-ms N] [--vne] [--hystart] [--cc cubic|bbr]\n"
             "       [--timeout S] [--zero-rtt]\n");
 }
 
@@ -351,6 +352,7 @@ int main(int argc, char** argv)
         {"idle-timeout-ms", required_argument, NULL, 'i'},
         {"cc", required_argument, NULL, 'Q'},
         {"hystart", no_argument, NULL, 'G'},
+        {"disconnect-timeout-ms", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
     const QUIC_REGISTRATION_CONFIG RegConfig = {"msquic_peer", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
@@ -411,6 +413,7 @@ int main(int argc, char** argv)
             }
             break;
         case 'G': Opt.HyStart = 1; break;
+        case 'D': Opt.DisconnectTimeoutMs = (uint32_t)strtoul(optarg, NULL, 10); break;
         default: usage(); return 2;
         }
     }

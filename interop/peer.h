@@ -48,6 +48,7 @@ typedef struct OPTIONS {
     int RetryMemoryPercent;     /* -1: not set */
     uint64_t HandshakeIdleTimeoutMs;   /* 0: msquic_peer's 5000 */
     uint64_t IdleTimeoutMs;            /* 0: msquic_peer's 10000 */
+    uint32_t DisconnectTimeoutMs;      /* 0: msquic_peer's 5000 */
     unsigned CongestionControl;        /* --cc: QUIC_CONGESTION_CONTROL_ALGORITHM + 1; 0: not set */
     unsigned TimeoutSeconds;
     int ZeroRtt;

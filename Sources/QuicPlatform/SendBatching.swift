@@ -28,8 +28,10 @@ extension UDPSocket {
 
     /// `sendBatched` for datagrams that carry an ECN codepoint each (RFC 9000 §13.4): a batch
     /// holds datagrams of one codepoint (the ancillary data is per message).
+    /// `source`: the local address every datagram of this call leaves from (IP_PKTINFO /
+    /// IPV6_PKTINFO), for a socket bound to a wildcard address; nil lets the kernel choose.
     @discardableResult
-    public func sendBatched(fullSize: Int,
+    public func sendBatched(fullSize: Int, from source: UDPAddress? = nil,
                             _ next: (UnsafeMutableRawBufferPointer) -> (length: Int, to: UDPAddress, ecn: ECNCodepoint)?) -> Int {
         var queued = 0
         let maxSegments = Swift.max(1, Swift.min(features.maxGSOSegments, Self.maxBatchedDatagrams))
@@ -65,7 +67,7 @@ extension UDPSocket {
                 count += 1
                 if d.length < segment { break }  // a shorter datagram is the batch's last segment
             }
-            guard commitSend(length: used, to: destination, ecn: ecn, segmentSize: count > 1 ? segment : 0) else {
+            guard commitSend(length: used, to: destination, from: source, ecn: ecn, segmentSize: count > 1 ? segment : 0) else {
                 return queued
             }
             queued += count

@@ -108,11 +108,13 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         }
         touched.removeAll(keepingCapacity: true)
         var unrouted = false
+        let wildcard = listener != nil && socket.localAddress.isWildcard
         for d in datagrams {
             let remote = d.remote.socketAddress
             let buffer = UnsafeMutableRawBufferPointer(mutating: d.payload)
             if listener != nil || !pending.isEmpty, let header = newInitial(d.payload) {
                 accept(buffer, header: header, remote: d.remote, local: d.local, now: now)
+                if wildcard { flushStateless(from: d.local) }
                 continue
             }
             // The connection the datagram is for (RFC 9000 §5.2: by Destination Connection ID),
@@ -131,6 +133,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
                case .newConnection(let conn) = event {
                 adoptUnclaimed(conn)
             }
+            if wildcard { flushStateless(from: d.local) }
         }
         if unrouted || connections.count <= 4 {
             serviceAll(now: now)
@@ -200,11 +203,14 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     }
 
     /// Sends what the endpoint answers statelessly (Version Negotiation, Retry, resets).
-    func flushStateless() {
+    /// `source`: the local address the datagram they answer arrived on, for a wildcard-bound
+    /// socket: the answer leaves from the address the peer sent to (a client may only accept
+    /// datagrams from there).
+    func flushStateless(from source: UDPAddress? = nil) {
         guard let socket else { return }
         while let (destination, bytes) = endpoint.pollTransmit() {
             guard let to = UDPAddress(destination) else { continue }
-            bytes.withUnsafeBytes { _ = socket.send($0, to: to) }
+            bytes.withUnsafeBytes { _ = socket.send($0, to: to, from: source) }
         }
     }
 

@@ -191,7 +191,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     /// one GSO message (QuicPlatform's sendBatched), the rest one by one.
     private func transmit(now: QuicInstant) {
         guard let core, let socket = sendSocket else { return }
-        socket.sendBatched(fullSize: core.maxDatagramSize) { buffer in
+        // A server on a wildcard-bound socket answers from the address the client sent to
+        // (MsQuic replies from the datagram's local address): a client, MsQuic's included,
+        // whose socket is connected to that address sees no replies from another one.
+        let source: UDPAddress? = isServer && socket.localAddress.isWildcard ? localAddressCache : nil
+        socket.sendBatched(fullSize: core.maxDatagramSize, from: source) { buffer in
             while let t = core.pollTransmit(now: now, into: buffer) {
                 // RFC 9000 §13.4.2: the engine's ECN codepoint goes in the IP header.
                 if let to = UDPAddress(t.destination) {
