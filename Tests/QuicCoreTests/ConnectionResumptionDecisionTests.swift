@@ -19,7 +19,7 @@ final class ConnectionResumptionDecisionTests: XCTestCase {
         var s = SimConfigs.server()
         s.tls.ticketSealer = try TicketKeyRing(keys: [TicketKey.random()])
         s.tls.enableEarlyData = true
-        s.tls.resumptionAcceptance = { appData in decision.seen.append(appData); return decision.accept }
+        s.tls.resumptionAcceptance = { appData in decision.seen.append(appData); return decision.accept ? .accept : .reject }
         let net = SimConfigs.network(server: s)
         var c = SimConfigs.client()
         c.tls.enableEarlyData = true
