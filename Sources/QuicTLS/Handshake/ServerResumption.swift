@@ -67,6 +67,11 @@ extension TLSHandshake {
             pendingResumption = nil
             if accept { adoptResumption(pending.candidate) }
             try answerClientHello(pending.hello)
+            // RFC 8446 §5.1, as after any message that changes keys (TLSHandshake.process):
+            // nothing may follow the ClientHello at Initial.
+            if expectedLevel != .initial && !buffers[EncryptionLevel.initial.rawValue].isEmpty {
+                throw TLSAlert(.unexpectedMessage, "data left at initial after the ClientHello")
+            }
             try process(now: now)
         }
     }
