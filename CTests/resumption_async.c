@@ -12,7 +12,10 @@
  *  3. the same with FALSE: a full handshake (SessionResumed = 0 on both sides), 0-RTT rejected
  *     (0RTT_LENGTH 0), the data still arrives intact (sent again in 1-RTT);
  *  and in both rounds a completion made after the handshake finds nothing to complete
- *  (INVALID_STATE), as does one on a client connection (INVALID_PARAMETER).
+ *  (INVALID_STATE), as does one on a client connection (INVALID_PARAMETER);
+ *  4. the client closes while the server validates: the server's SHUTDOWN_COMPLETE comes within
+ *     2 s (no RTT sample yet: MsQuic's max(15 ms, 2 x SRTT) draining), and completing afterwards
+ *     (TRUE, then FALSE on another connection) answers PENDING and does nothing.
  */
 #include "testutil.h"
 
@@ -42,6 +45,8 @@ static TU_EVENT ServerResumed;
 static TU_EVENT ServerConnected;
 static TU_EVENT ServerStreamDone;
 static TU_EVENT ServerConnectionDone;
+/* Leave the server connection open after SHUTDOWN_COMPLETE (the test closes it). */
+static int KeepServerHandle;
 
 static QUIC_STATUS QUIC_API server_stream(HQUIC Stream, void* Context, QUIC_STREAM_EVENT* Event)
 {
@@ -94,7 +99,7 @@ static QUIC_STATUS QUIC_API server_connection(HQUIC Connection, void* Context, Q
         Api->SetCallbackHandler(Event->PEER_STREAM_STARTED.Stream, (void*)server_stream, NULL);
         break;
     case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
-        Api->ConnectionClose(Connection);
+        if (!KeepServerHandle) Api->ConnectionClose(Connection);
         tu_event_signal(&ServerConnectionDone, NULL, NULL, QUIC_STATUS_SUCCESS);
         break;
     default:
@@ -280,6 +285,57 @@ static void resume_async(HQUIC ClientConfiguration, uint16_t Port, BOOLEAN Accep
     close_client(Connection);
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec T;
+    clock_gettime(CLOCK_MONOTONIC, &T);
+    return (uint64_t)T.tv_sec * 1000u + (uint64_t)T.tv_nsec / 1000000u;
+}
+
+/* The client gives up while the server still validates: both ends finish shutting down
+ * promptly (the server within the 2 s MsQuic's own test allows), and the server's late
+ * completion, from another thread, is accepted (PENDING, as MsQuic's api.c answers before the
+ * handshake completed) and has nothing left to act on (MsQuic PR #5963 scenario,
+ * Handshake/WithAcceptTicket.CustomTicketValidationAfterShutdown). */
+static void shutdown_while_pending(HQUIC ClientConfiguration, uint16_t Port, BOOLEAN Accept)
+{
+    const char* Round = Accept ? "after shutdown, accept" : "after shutdown, reject";
+    HQUIC Connection = NULL, Server;
+    VALIDATION V;
+    pthread_t Thread;
+    uint64_t Start, ServerDone;
+
+    reset_round();
+    KeepServerHandle = 1;
+    CHECK_STATUS(Api->ConnectionOpen(Registration, client_connection, NULL, &Connection), QUIC_STATUS_SUCCESS,
+                 "%s: ConnectionOpen", Round);
+    CHECK_STATUS(Api->SetParam(Connection, QUIC_PARAM_CONN_RESUMPTION_TICKET, TicketLength, Ticket), QUIC_STATUS_SUCCESS,
+                 "%s: SetParam CONN_RESUMPTION_TICKET", Round);
+    CHECK_SUCCEEDED(Api->ConnectionStart(Connection, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "localhost", Port),
+                    "%s: ConnectionStart", Round);
+    CHECK(tu_event_wait(&ServerResumed, 1, WAIT_MS) == 1, "%s: server RESUMED", Round);
+    Server = PendingConnection;
+    Start = now_ms();
+    Api->ConnectionShutdown(Connection, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    CHECK(tu_event_wait(&ServerConnectionDone, 1, WAIT_MS) == 1, "%s: server SHUTDOWN_COMPLETE", Round);
+    ServerDone = now_ms() - Start;
+    CHECK(ServerDone < 2000, "%s: server done %llu ms after the client's close (< 2000)", Round,
+          (unsigned long long)ServerDone);
+    CHECK(tu_event_wait(&ClientShutdown, 1, WAIT_MS) == 1, "%s: client SHUTDOWN_COMPLETE", Round);
+    CHECK(!ServerConnectedSeen && ClientSessionResumed == -1, "%s: neither side connected", Round);
+
+    V.Connection = Server;
+    V.Result = Accept;
+    V.Status = QUIC_STATUS_SUCCESS;
+    CHECK(pthread_create(&Thread, NULL, validate, &V) == 0, "%s: validating thread started", Round);
+    pthread_join(Thread, NULL);
+    CHECK_STATUS(V.Status, QUIC_STATUS_PENDING, "%s: late ConnectionResumptionTicketValidationComplete", Round);
+    CHECK(!ServerConnectedSeen, "%s: still not connected", Round);
+    KeepServerHandle = 0;
+    Api->ConnectionClose(Server);
+    Api->ConnectionClose(Connection);
+}
+
 int main(void)
 {
     QUIC_BUFFER Alpn = tu_alpn(ALPN);
@@ -331,6 +387,8 @@ int main(void)
     if (TicketLength > 0) {
         resume_async(ClientConfiguration, QuicAddrGetPort(&Address), TRUE);
         resume_async(ClientConfiguration, QuicAddrGetPort(&Address), FALSE);
+        shutdown_while_pending(ClientConfiguration, QuicAddrGetPort(&Address), TRUE);
+        shutdown_while_pending(ClientConfiguration, QuicAddrGetPort(&Address), FALSE);
     }
 
     Api->ListenerClose(Listener);
