@@ -52,7 +52,12 @@ final class ConnectionResumptionDecisionTests: XCTestCase {
             // RESUMED answered with PENDING), however long the application takes.
             XCTAssertTrue(net.run(for: 2_000_000) { net.server.accepted.count > 1 })
             let paused = try XCTUnwrap(net.server.accepted.last)
+            let before = net.datagramsSent
             _ = net.run(for: 500_000) { false }
+            // RFC 9000 §13.2.1: no ACK-only packet answers a non-ack-eliciting one, so the wait
+            // is quiet: the client's PTO probes and the server's ACKs of them, nothing more
+            // (an ACK ping-pong would take about 50 datagrams on this 20 ms path).
+            XCTAssertLessThanOrEqual(net.datagramsSent - before, 16, "datagrams while the server waits")
             XCTAssertTrue(paused.isAwaitingResumptionDecision)
             XCTAssertFalse(client.isHandshakeComplete)
             XCTAssertFalse(paused.isHandshakeComplete)
