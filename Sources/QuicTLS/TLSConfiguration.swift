@@ -93,11 +93,12 @@ public struct TLSConfiguration: @unchecked Sendable {
     /// and the transport parameters we had when we issued it (RFC 9001 §4.6.1, §7.4.1).
     public var earlyDataAcceptance: (@Sendable (_ appData: [UInt8], _ ticketTransportParameters: [UInt8]) -> Bool)?
     /// Server: the application's say over resumption (MsQuic's QUIC_CONNECTION_EVENT_RESUMED),
-    /// asked synchronously, once per handshake, with the ticket's application data after the
-    /// ticket opened, passed its checks and its binder verified. false ignores the PSK: the
-    /// handshake goes on as a full one (certificate, no 0-RTT), as RFC 8446 §4.2.11 allows a
-    /// server to decline every offered PSK. nil accepts.
-    public var resumptionAcceptance: ((_ appData: [UInt8]) -> Bool)?
+    /// asked once per handshake, with the ticket's application data, after the ticket opened,
+    /// passed its checks and its binder verified. `.reject` ignores the PSK: the handshake
+    /// goes on as a full one (certificate, no 0-RTT), as RFC 8446 §4.2.11 allows a server to
+    /// decline every offered PSK. `.pending` pauses the handshake until
+    /// `TLSHandshake.completeResumptionValidation(accept:now:)`. nil accepts.
+    public var resumptionAcceptance: ((_ appData: [UInt8]) -> ResumptionDecision)?
 
     public init(role: TLSRole, alpnProtocols: [[UInt8]], serverName: String? = nil,
                 credential: TLSCredential? = nil, transportParameters: [UInt8] = []) {

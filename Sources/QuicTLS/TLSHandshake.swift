@@ -37,6 +37,11 @@ public final class TLSHandshake {
     var failure: TLSAlert?
     /// Set while waiting for `completePeerCertificateValidation`.
     var awaitingCertificateDecision = false
+    /// Server: set while the application validates a ticket asynchronously
+    /// (`completeResumptionValidation`, ServerResumption.swift).
+    var pendingResumption: PendingResumption?
+    /// No message is handled while the application has a decision to make.
+    var isPausedForApplication: Bool { awaitingCertificateDecision || pendingResumption != nil }
     /// Levels whose read secret was handed out (Initial needs none).
     var readableLevels: Set<EncryptionLevel> = [.initial]
 
@@ -137,8 +142,8 @@ public final class TLSHandshake {
             try process(now: now)
             // Bounded buffering: whatever `process` left is at most one incomplete message
             // (<= 4 + maxMessageLength) unless the handshake is paused for the application's
-            // certificate decision, when a peer could otherwise make us hold unlimited data.
-            // No legitimate peer sends more than its Finished during that pause.
+            // certificate or ticket decision, when a peer could otherwise make us hold unlimited
+            // data. No legitimate peer sends more than its Finished during such a pause.
             if buffers[level.rawValue].count > 4 + TLSHandshake.maxMessageLength {
                 throw TLSAlert(.unexpectedMessage, "too much handshake data buffered at \(level)")
             }
@@ -224,7 +229,7 @@ public final class TLSHandshake {
 
     /// Parses and handles every complete message at the expected level.
     func process(now: UInt64) throws {
-        while !awaitingCertificateDecision {
+        while !isPausedForApplication {
             let level = expectedLevel
             var buffer = buffers[level.rawValue]
             guard buffer.count >= 4 else { return }

@@ -301,12 +301,14 @@ extension Api {
 
     static func connectionResumptionTicketValidationComplete(_ connection: OpaquePointer?,
                                                              _ result: UInt8) -> QuicStatus {
+        // MsQuic (src/core/api.c): INVALID_PARAMETER for a handle that is not a connection and
+        // for a client connection; the completion is an operation on the connection's worker
+        // and the call answers QUIC_STATUS_PENDING without waiting for its effect.
         guard let conn = Handles.object(connection, as: ConnectionObject.self), conn.isServer else {
-            return Status.invalidParameter                   // a server-side call (0-RTT/resumption check)
+            return Status.invalidParameter
         }
-        // RESUMED is answered synchronously by the callback's status (PENDING declines, see
-        // ResumedEvent.swift): no validation ever waits for this call.
-        return Status.invalidState
+        let accept = result != 0
+        return conn.worker.runOrQueue(queued: Status.pending) { conn.completeResumptionValidation(accept: accept) }
     }
 
     static func connectionCertificateValidationComplete(_ connection: OpaquePointer?, _ result: UInt8,

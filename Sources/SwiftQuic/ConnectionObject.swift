@@ -51,6 +51,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var peerCertificatePending = false
     /// Set while RESUMED is being delivered from inside the engine (ResumedEvent.swift).
     var indicatingResumed = false
+    /// RESUMED returned QUIC_STATUS_PENDING: the handshake waits for
+    /// ConnectionResumptionTicketValidationComplete (ResumedEvent.swift).
+    var resumptionValidationPending = false
+    /// A completion made inside the RESUMED callback, applied when it returns PENDING.
+    var earlyResumptionDecision: Bool?
     var closeStatus: QuicStatus = Status.success
     var closeErrorCode: UInt64 = 0
     var closedRemotely = false

@@ -1,13 +1,19 @@
 // QUIC_CONNECTION_EVENT_RESUMED (docs/api/QUIC_CONNECTION_EVENT.md): a server connection is
 // told that the client presented one of our tickets, with the ResumptionData the server put
-// in it (ConnectionSendResumptionTicket). A success status accepts the resumption; a failure
-// status declines it and the handshake goes on as a full one (no 0-RTT).
+// in it (ConnectionSendResumptionTicket). The callback's status decides, as in MsQuic's
+// QuicConnRecvResumptionTicket (src/core/connection.c):
+//   QUIC_STATUS_SUCCESS  resume (with 0-RTT when offered and allowed);
+//   QUIC_STATUS_PENDING  decide later with ConnectionResumptionTicketValidationComplete: the
+//                        handshake sends nothing until then (QuicTLS keeps the ClientHello);
+//   anything else        decline: a full handshake, no 0-RTT.
 //
-// The decision is synchronous: QuicTLS asks `TLSConfiguration.resumptionAcceptance` while it
-// processes the ClientHello, on this connection's worker, in the middle of the engine's
-// datagram processing. The event is delivered right there, before CONNECTED. While it runs,
-// calls that would drive the engine (a service round, ConnectionShutdown, ConnectionClose)
-// are postponed to the next service round instead of re-entering the engine.
+// QuicTLS asks `TLSConfiguration.resumptionAcceptance` while it processes the ClientHello, on
+// this connection's worker, in the middle of the engine's datagram processing. The event is
+// delivered right there, before CONNECTED. While it runs, calls that would drive the engine (a
+// service round, ConnectionShutdown, ConnectionClose) are postponed to the next service round
+// instead of re-entering the engine, and a ConnectionResumptionTicketValidationComplete made
+// inside the callback is remembered and applied when the callback returns PENDING (MsQuic
+// queues it as an operation that runs after the callback).
 
 import QuicCore
 import QuicTLS
@@ -19,23 +25,22 @@ extension EventType {
 extension ConnectionObject {
     /// The hook handed to the server's TLS configuration (captures the object weakly: the
     /// engine connection, which holds the configuration, is owned by this object).
-    func resumptionAcceptanceHook() -> (_ appData: [UInt8]) -> Bool {
-        { [weak self] appData in self?.indicateResumed(appData) ?? false }
+    func resumptionAcceptanceHook() -> (_ appData: [UInt8]) -> ResumptionDecision {
+        { [weak self] appData in self?.indicateResumed(appData) ?? .accept }
     }
 
     /// Delivers RESUMED (ResumptionStateLength u16 at 8, ResumptionState pointer at 16; NULL
-    /// when the ticket carries no data) and returns the application's decision. As in MsQuic,
-    /// only QUIC_STATUS_SUCCESS accepts. QUIC_STATUS_PENDING (asynchronous ticket validation
-    /// in MsQuic) is not supported: nothing would wait for
-    /// ConnectionResumptionTicketValidationComplete, so it declines like any other status.
-    func indicateResumed(_ appData: [UInt8]) -> Bool {
+    /// when the ticket carries no data) and turns the application's status into a decision.
+    func indicateResumed(_ appData: [UInt8]) -> ResumptionDecision {
         // No application to ask (closed handle): resume as without the event.
-        guard !appClosed else { return true }
+        guard !appClosed else { return .accept }
         let wasInService = inService
         inService = true
         indicatingResumed = true
+        earlyResumptionDecision = nil
         defer {
             indicatingResumed = false
+            earlyResumptionDecision = nil
             inService = wasInService
         }
         let status: QuicStatus = appData.withUnsafeBufferPointer { d in
@@ -47,6 +52,39 @@ extension ConnectionObject {
             ev.free()
             return s
         }
-        return status == Status.success
+        switch status {
+        case Status.success:
+            return .accept
+        case Status.pending:
+            // Completed from inside the callback: that answer applies now.
+            if let accept = earlyResumptionDecision { return accept ? .accept : .reject }
+            resumptionValidationPending = true
+            return .pending
+        default:
+            return .reject
+        }
+    }
+
+    /// ConnectionResumptionTicketValidationComplete on the worker. MsQuic (src/core/api.c)
+    /// queues the completion and answers QUIC_STATUS_PENDING; a completion that finds no
+    /// validation waiting is ignored there (src/core/crypto.c). Here a call made while no
+    /// validation was ever asked for answers QUIC_STATUS_INVALID_STATE instead, like one made
+    /// after the handshake completed or resumed in MsQuic.
+    func completeResumptionValidation(accept: Bool) -> QuicStatus {
+        worker.assertIsCurrent()
+        if indicatingResumed {
+            // Inside the RESUMED callback: applied if the callback returns PENDING.
+            earlyResumptionDecision = accept
+            return Status.pending
+        }
+        guard resumptionValidationPending else { return Status.invalidState }
+        resumptionValidationPending = false
+        guard let core, !core.isClosed, core.isAwaitingResumptionDecision else {
+            // The connection ended while the application was deciding: nothing to resume.
+            return Status.pending
+        }
+        core.completeResumptionTicketValidation(accept: accept, now: Runtime.now)
+        service()
+        return Status.pending
     }
 }

@@ -32,7 +32,7 @@ final class ResumptionAcceptanceTests: XCTestCase {
         let client = try resumingClient(s, appData: appData)
         final class Seen: @unchecked Sendable { var calls: [[UInt8]] = [] }
         let seen = Seen()
-        s.resumptionAcceptance = { data in seen.calls.append(data); return true }
+        s.resumptionAcceptance = { data in seen.calls.append(data); return .accept }
         let pair = HandshakePair(client: client, server: s)
         pair.now += 1_000_000
         pair.run()
@@ -52,7 +52,7 @@ final class ResumptionAcceptanceTests: XCTestCase {
         s.resumptionAcceptance = { data in
             XCTAssertEqual(data, Array("state".utf8))
             seen.calls += 1
-            return false
+            return .reject
         }
         let pair = HandshakePair(client: client, server: s)
         pair.now += 1_000_000
@@ -73,7 +73,7 @@ final class ResumptionAcceptanceTests: XCTestCase {
         var s = try server()
         final class Seen: @unchecked Sendable { var calls = 0 }
         let seen = Seen()
-        s.resumptionAcceptance = { _ in seen.calls += 1; return true }
+        s.resumptionAcceptance = { _ in seen.calls += 1; return .accept }
         // A ticket sealed by another server's keys does not open here.
         let other = try server()
         var otherServer = other

@@ -125,12 +125,26 @@ final class ResumedEventTests: XCTestCase {
         XCTAssertEqual(server.values["serverResumed"], 1, "CONNECTED.SessionResumed on the server")
     }
 
-    /// Asynchronous validation (PENDING + ConnectionResumptionTicketValidationComplete) is not
-    /// supported: PENDING declines, like every status but QUIC_STATUS_SUCCESS.
-    func testPendingFromResumedDeclines() throws {
+    /// Asynchronous validation completed from inside the RESUMED callback (MsQuic queues the
+    /// completion; it applies once the callback returned PENDING): TRUE resumes.
+    func testPendingCompletedInsideResumedAccepts() throws {
+        server.values["completeInResumed"] = 1
         let second = try resume(answering: S.pending)
+        XCTAssertEqual(server.values["completeStatus"], UInt64(S.pending), "the completion is queued: PENDING")
+        XCTAssertEqual(second.values["resumed"], 1)
+        XCTAssertEqual(server.values["serverResumed"], 1)
+    }
+
+    /// ... and FALSE gives a full handshake.
+    func testPendingCompletedInsideResumedRejects() throws {
+        server.values["completeInResumed"] = 2
+        let second = try resume(answering: S.pending)
+        XCTAssertEqual(server.values["completeStatus"], UInt64(S.pending))
         XCTAssertEqual(second.values["resumed"], 0)
         XCTAssertEqual(server.values["serverResumed"], 0)
+        // No validation is pending any more once connected: INVALID_STATE (MsQuic's answer
+        // after the handshake completed).
+        XCTAssertEqual(server.values["lateCompleteStatus"], UInt64(S.invalidState))
     }
 
     /// ConnectionShutdown from inside RESUMED (the engine is mid-ClientHello): postponed to
@@ -189,6 +203,9 @@ private let resumedServerCallback: QUIC_CONNECTION_CALLBACK_HANDLER = { connecti
             let e = event.pointee.RESUMED
             r.data = e.ResumptionState.map { Array(UnsafeBufferPointer(start: $0, count: Int(e.ResumptionStateLength))) } ?? []
             status = UInt32(r.values["resumedStatus"] ?? 0)
+            if let mode = r.values["completeInResumed"] {
+                r.values["completeStatus"] = UInt64(testAPI.ConnectionResumptionTicketValidationComplete!(connection, mode == 1 ? 1 : 0))
+            }
             if r.values["shutdownInResumed"] == 1 {
                 testAPI.ConnectionShutdown!(connection, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0x77)
             }
@@ -197,6 +214,7 @@ private let resumedServerCallback: QUIC_CONNECTION_CALLBACK_HANDLER = { connecti
     case QUIC_CONNECTION_EVENT_CONNECTED:
         r.record("SERVER_CONNECTED") {
             r.values["serverResumed"] = UInt64(event.pointee.CONNECTED.SessionResumed)
+            r.values["lateCompleteStatus"] = UInt64(testAPI.ConnectionResumptionTicketValidationComplete!(connection, 1))
             let sent = resumedTicketData.withUnsafeBufferPointer {
                 testAPI.ConnectionSendResumptionTicket!(connection, QUIC_SEND_RESUMPTION_FLAG_NONE,
                                                         UInt16($0.count), $0.baseAddress)

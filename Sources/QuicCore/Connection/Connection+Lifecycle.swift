@@ -217,6 +217,13 @@ extension Connection {
             emit(.shutdownInitiatedByTransport(reason))
         }
         enterDraining(now: now, immediate: false)
+        // RFC 9000 §10.2.2 leaves the draining period to the endpoint ("SHOULD" three PTOs).
+        // MsQuic, which a peer closing first expects (connection.c QuicConnTryClose, "Peer
+        // closed first"), drains for max(15 ms, 2 x smoothed RTT): with no RTT sample yet (a
+        // server that only ACKed the client's Initial, e.g. while the application validates a
+        // ticket) three PTOs of the 333 ms initial RTT would be about 3 s, its rule 666 ms.
+        // Never longer than three PTOs.
+        stateDeadline = now + min(3 * recovery.pto, max(.milliseconds(15), 2 * recovery.smoothedRTT))
         // RFC 9000 §10.2.2: one packet with CONNECTION_CLOSE (NO_ERROR) before draining, so the
         // peer learns its close arrived and can stop (MsQuic answers the same way).
         drainReplyPending = true

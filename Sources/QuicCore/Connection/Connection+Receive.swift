@@ -268,8 +268,16 @@ extension Connection {
             // RFC 9000 §10.2.1: while closing only the peer's CONNECTION_CLOSE matters.
             if case .connectionClose = frame {
                 peerAcknowledgedClose = true
-                state = .draining        // the closing deadline stands; nothing more is sent
+                state = .draining        // nothing more is sent
                 closePacketPending = false
+                // The peer answered our close, so what is left of the closing period only
+                // absorbs stray packets (RFC 9000 §10.2.2 leaves its length to us). MsQuic
+                // (connection.c QuicConnTryClose, "Peer acknowledged our local close"): a
+                // client ends at once, a server drains max(15 ms, 2 x smoothed RTT). Without
+                // this, a close sent before any RTT sample waits out three PTOs of the 333 ms
+                // initial RTT.
+                let rest: QuicDuration = role == .client ? .zero : max(.milliseconds(15), 2 * recovery.smoothedRTT)
+                stateDeadline = min(stateDeadline, now + rest)
             }
             return
         }

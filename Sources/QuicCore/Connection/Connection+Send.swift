@@ -286,8 +286,13 @@ extension Connection {
         }
         let wantsData = hasAckElicitingData(space) && congestionOK
         let ackDue = recovery.ackDeadline(space).map { $0 <= now } ?? false
-        let sendAck = recovery.hasAckToSend(space) && (ackDue || wantsData || space != .application)
-        guard wantsData || (sendAck && (ackDue || space != .application)) else { return nil }
+        // An ACK goes out when one is due (RFC 9000 §13.2.1: at once in Initial and Handshake,
+        // which AckTracker marks as due) or rides along with data. A packet that only answers
+        // non-ack-eliciting packets is never sent (§13.2.1 "MUST NOT"): two endpoints would
+        // otherwise trade ACK-only Initials for as long as the handshake waits, e.g. for the
+        // server application's ticket decision.
+        let sendAck = recovery.hasAckToSend(space) && (ackDue || wantsData)
+        guard wantsData || sendAck else { return nil }
         guard let (header, pn) = writeHeader(space, buffer: buffer, start: start, end: end) else { return nil }
         var w = WireWriter(buffer, start: header.payloadOffset, end: end - PacketAEAD.tagLength)
         var frames: [SentFrame] = []

@@ -291,6 +291,29 @@ public final class Connection {
         }
     }
 
+    /// Server: true while the handshake waits for the application's ticket decision (a
+    /// `tls.resumptionAcceptance` that answered `.pending`).
+    public var isAwaitingResumptionDecision: Bool { tls.isAwaitingResumptionDecision }
+
+    /// Server: the application's late answer to a ticket (MsQuic's
+    /// ConnectionResumptionTicketValidationComplete): accept resumes (with 0-RTT when offered
+    /// and allowed), reject goes on with a full handshake without 0-RTT (RFC 8446 §4.2.11).
+    /// Does nothing when no decision is pending or the connection is closing (MsQuic ignores
+    /// a completion that finds no validation pending, crypto.c).
+    public func completeResumptionTicketValidation(accept: Bool, now: QuicInstant) {
+        guard role == .server, state == .open, tls.isAwaitingResumptionDecision else { return }
+        do {
+            try tls.completeResumptionValidation(accept: accept, now: now.microseconds)
+            try drainTLS(now: now)
+        } catch let alert as TLSAlert {
+            closeOnTLSAlert(alert, now: now)
+        } catch let e as QuicError {
+            closeWithError(e, now: now)
+        } catch {
+            closeWithError(QuicError(code: .internalError, reason: "\(error)"), now: now)
+        }
+    }
+
     /// Server: sends a NewSessionTicket carrying `appData` (RFC 8446 §4.6.1).
     public func sendResumptionTicket(appData: [UInt8], now: QuicInstant) throws {
         guard role == .server, isHandshakeComplete, state == .open else {

@@ -115,9 +115,31 @@ extension TLSHandshake {
             throw TLSAlert(.illegalParameter, "second ClientHello uses another group than requested")
         }
 
-        // Resumption (RFC 8446 §4.2.11): verifies the binder before trusting the ticket.
-        try resumptionCandidate(ch, message: message, suite: suite, now: now)
+        // Resumption (RFC 8446 §4.2.11): verifies the binder before trusting the ticket, then
+        // lets the application decide (MsQuic's QUIC_CONNECTION_EVENT_RESUMED), possibly later.
+        let hello = ReceivedClientHello(hello: ch, message: message, suite: suite, group: group, peerKey: peerKey,
+                                        alpn: chosenALPN, transportParameters: tp, receivedAt: now)
+        if let candidate = try resumptionCandidate(ch, message: message, suite: suite, now: now) {
+            switch configuration.resumptionAcceptance?(candidate.state.appData) ?? .accept {
+            case .accept:
+                adoptResumption(candidate)
+            case .reject:
+                break
+            case .pending:
+                // Nothing is chosen yet (PSK or certificate, 0-RTT or not) and nothing is sent:
+                // the handshake waits for `completeResumptionValidation(accept:now:)`.
+                pendingResumption = PendingResumption(hello: hello, candidate: candidate)
+                return
+            }
+        }
+        try answerClientHello(hello)
+    }
 
+    /// Everything after the PSK decision: the ServerHello flight (RFC 8446 §4.1.3, §4.3, §4.4),
+    /// a full handshake unless `resumed` was set, 0-RTT only on a resumed one (§4.2.10).
+    func answerClientHello(_ hello: ReceivedClientHello) throws {
+        let ch = hello.hello, exts = ch.extensions, suite = hello.suite, group = hello.group
+        let chosenALPN = hello.alpn, tp = hello.transportParameters
         if !resumed {
             guard let sigBody = exts.body(.signatureAlgorithms) else {
                 throw TLSAlert(.missingExtension, "signature_algorithms is required for certificate authentication")
@@ -129,11 +151,13 @@ extension TLSHandshake {
         self.group = group
         self.alpn = chosenALPN
         self.peerTransportParameters = tp
-        transcript.append(message)
+        transcript.append(hello.message)
         if let tp { emit(.peerTransportParameters(tp)) }
 
-        // 0-RTT (RFC 8446 §4.2.10, RFC 9001 §4.6).
-        if resumed, exts.has(.earlyData), let ticket = serverTicket, earlyDataAllowed(ticket, ch: ch, suite: suite, alpn: chosenALPN, now: now) {
+        // 0-RTT (RFC 8446 §4.2.10, RFC 9001 §4.6). The ticket age is judged at the time the
+        // ClientHello arrived (RFC 8446 §8.3), not when an asynchronous validation ended.
+        if resumed, exts.has(.earlyData), let ticket = serverTicket,
+           earlyDataAllowed(ticket, ch: ch, suite: suite, alpn: chosenALPN, now: hello.receivedAt) {
             earlyDataAccepted = true
             let h = suite.hash
             let th = transcript.hash(h)
@@ -146,7 +170,7 @@ extension TLSHandshake {
 
         // ServerHello
         let ours = try KeyShare.generate(group)
-        let shared = try ours.sharedSecret(peerKeyExchange: peerKey)
+        let shared = try ours.sharedSecret(peerKeyExchange: hello.peerKey)
         var shExts = [
             TLSExtension(.supportedVersions, ExtensionCodec.supportedVersionsServer()),
             TLSExtension(.keyShare, ExtensionCodec.keyShareServer(group: group.rawValue, key: ours.publicKey)),
@@ -219,70 +243,6 @@ extension TLSHandshake {
             TLSExtension(.keyShare, ExtensionCodec.keyShareHRR(group: group.rawValue)),
         ])
         send(.initial, hrr.encode())
-    }
-
-    /// Picks the first offered ticket that opens, is unexpired and fits `suite`, and checks its
-    /// binder (RFC 8446 §4.2.11.2: a bad binder aborts with decrypt_error). Sets `resumed`.
-    private func resumptionCandidate(_ ch: ClientHello, message: [UInt8], suite: CipherSuite, now: UInt64) throws {
-        guard let pskBody = ch.extensions.body(.preSharedKey) else { return }
-        // RFC 8446 §4.2.9: a PSK offer without psk_key_exchange_modes is illegal.
-        guard let modesBody = ch.extensions.body(.pskKeyExchangeModes) else {
-            throw TLSAlert(.missingExtension, "pre_shared_key without psk_key_exchange_modes")
-        }
-        let offer = try ExtensionCodec.decodeOfferedPSKs(pskBody)
-        guard try ExtensionCodec.decodePSKModes(modesBody).contains(pskDHEKeyExchange),
-              let sealer = configuration.ticketSealer else { return }
-        // A resumed handshake has no client Certificate (RFC 8446 §4.3.2: no
-        // CertificateRequest with a PSK) and our tickets do not carry the client's identity,
-        // so a server that requires one never resumes: otherwise a ticket issued without
-        // client authentication (or by another configuration sharing the ticket keys) would
-        // bypass the requirement.
-        guard !configuration.requireClientCertificate else { return }
-        // Only the first identity is ever selected, so 0-RTT stays possible (RFC 8446 §4.2.10);
-        // the others are not even opened (a ClientHello can list thousands).
-        for (index, identity) in offer.identities.prefix(1).enumerated() {
-            guard let plain = sealer.open(identity.identity), let state = ServerTicketState.decode(plain),
-                  state.cipherSuite.hash == suite.hash,
-                  now >= state.issueTime, (now - state.issueTime) / 1_000_000 < UInt64(state.lifetime),
-                  // RFC 8446 §4.6.1, §4.2.11: a ticket resumes only the server identity it was
-                  // issued for; with another server_name the certificate was never shown for it.
-                  state.serverName == sniName
-            else { continue }
-            let tail = ExtensionCodec.bindersList(offer.binders).count
-            guard tail <= message.count else { throw TLSAlert(.decodeError) }
-            let partial = message[0..<(message.count - tail)]
-            let h = suite.hash
-            let es = KeySchedule.earlySecret(h, psk: state.psk)
-            let expected = KeySchedule.finishedVerifyData(h, baseKey: KeySchedule.binderKey(h, earlySecret: es),
-                                                          transcriptHash: transcript.hash(h, appending: partial))
-            // Compared in constant time like a Finished (the binder is a MAC).
-            guard TLSHandshake.constantTimeEqual(expected, offer.binders[index]) else { throw TLSAlert(.decryptError, "PSK binder does not verify") }
-            // The application may still decline the ticket (MsQuic's RESUMED event): the
-            // PSK is then not selected and the handshake is a full one (RFC 8446 §4.2.11).
-            if let acceptance = configuration.resumptionAcceptance, !acceptance(state.appData) { return }
-            earlySecret = es
-            resumed = true
-            serverTicket = state
-            return
-        }
-    }
-
-    /// 0-RTT is accepted only for the ticket's own suite and ALPN, a plausible ticket age
-    /// (RFC 8446 §4.2.10, §8.3), when enabled and when the application agrees.
-    private func earlyDataAllowed(_ t: ServerTicketState, ch: ClientHello, suite: CipherSuite, alpn: [UInt8], now: UInt64) -> Bool {
-        guard configuration.enableEarlyData, !sentHelloRetryRequest, t.maxEarlyData > 0,
-              t.cipherSuite == suite, t.alpn == alpn,
-              let pskBody = ch.extensions.body(.preSharedKey),
-              let offer = try? ExtensionCodec.decodeOfferedPSKs(pskBody), let first = offer.identities.first
-        else { return false }
-        // RFC 8446 §4.2.11.1: the obfuscated age is mod 2^32 (wrapping by design). issueTime
-        // comes from a ticket we sealed, possibly on another host sharing the ticket keys:
-        // never subtract it from an earlier clock.
-        let clientAge = UInt64(first.obfuscatedTicketAge &- t.ageAdd)
-        let serverAge = now >= t.issueTime ? (now - t.issueTime) / 1000 : 0
-        let skew = clientAge > serverAge ? clientAge - serverAge : serverAge - clientAge
-        guard skew <= configuration.maxTicketAgeSkewMs else { return false }
-        return configuration.earlyDataAcceptance?(t.appData, t.transportParameters) ?? true
     }
 
     /// Server: sends a NewSessionTicket at the application level (RFC 8446 §4.6.1) carrying
