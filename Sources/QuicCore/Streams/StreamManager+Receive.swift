@@ -170,8 +170,15 @@ extension StreamManager {
         }
         try accountReceived(s, end: f.finalSize, frameType: type)
         s.finalSize = f.finalSize
+        // Recv/Size Known always; Data Recvd only after a RESET_STREAM_AT (reliable size).
+        let resettable: Bool
         switch s.receiveState {
-        case .recv, .sizeKnown, .dataRecvd where s.peerReliableSize != nil:
+        case .recv, .sizeKnown: resettable = true
+        case .dataRecvd: resettable = s.peerReliableSize != nil
+        default: resettable = false
+        }
+        // Otherwise (§3.2) all data was already received: the reset changes nothing.
+        if resettable {
             // §3.2: Recv/Size Known → Reset Recvd; the application is told (→ Reset Read).
             // After RESET_STREAM_AT, a plain RESET_STREAM (Reliable Size 0) ends it now.
             s.receiveState = .resetRecvd
@@ -181,8 +188,6 @@ extension StreamManager {
             if !s.receiveAborted { emit(.peerSendAborted(id, errorCode: f.applicationErrorCode)) }
             s.receiveState = .resetRead
             checkShutdown(s)
-        default:
-            break  // §3.2: all data already received; the reset changes nothing.
         }
     }
 
