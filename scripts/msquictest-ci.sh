@@ -59,7 +59,16 @@ ln -sf "$(cd "$(dirname "$LIB")" && pwd)/$(basename "$LIB")" "$LIBDIR/libmsquic.
 FILTER="$(IFS=:; echo "${CASES[*]}")"
 t0=$(date +%s)
 echo "msquictest-ci: ${#CASES[@]} cases of msquictest on $LIB"
-"$MSQUIC_DIR/run-msquictest" "$LIBDIR" "$OUT_DIR/run" "$FILTER" > "$OUT_DIR/run.txt" 2>&1
+# msquictest keeps its test certificates under /tmp/quictest.* and deletes stale ones when it
+# starts: another msquictest on the same /tmp breaks this run's credentials. As root, the run gets
+# a private /tmp (a mount namespace with a tmpfs); otherwise it shares the machine's.
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null 2>&1 &&
+   unshare -m --propagation private true >/dev/null 2>&1; then
+  unshare -m --propagation private sh -c 'mount -t tmpfs none /tmp 2>/dev/null; exec "$@"' sh \
+    "$MSQUIC_DIR/run-msquictest" "$LIBDIR" "$OUT_DIR/run" "$FILTER" > "$OUT_DIR/run.txt" 2>&1
+else
+  "$MSQUIC_DIR/run-msquictest" "$LIBDIR" "$OUT_DIR/run" "$FILTER" > "$OUT_DIR/run.txt" 2>&1
+fi
 rc=$?
 elapsed=$(( $(date +%s) - t0 ))
 
