@@ -96,11 +96,7 @@ extension Connection {
         }
         if now >= idleDeadline {
             // RFC 9000 §10.1: silently closed, no packet sent.
-            var reason = ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: false)
-            reason.idleTimeout = true
-            closeReason = reason
-            emit(.shutdownInitiatedByTransport(reason))
-            finishClose()
+            closeSilently { $0.idleTimeout = true }
             return
         }
         if let k = previousKeysDiscardTime, now >= k {
@@ -112,11 +108,7 @@ extension Connection {
             if let oldest = recovery.recovery.oldestUnacknowledgedSendTime(), now - oldest >= configuration.disconnectTimeout {
                 // MsQuic (loss_detection.c): nothing acknowledged for DisconnectTimeoutMs: the
                 // peer is gone; closed silently like an idle timeout.
-                var reason = ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: false)
-                reason.disconnectTimeout = true
-                closeReason = reason
-                emit(.shutdownInitiatedByTransport(reason))
-                finishClose()
+                closeSilently { $0.disconnectTimeout = true }
                 return
             }
             let result = recovery.onLossDetectionTimeout(now: now)
@@ -131,6 +123,16 @@ extension Connection {
         if !configuration.keepAliveInterval.isZero, isHandshakeComplete, now >= lastSendTime + configuration.keepAliveInterval {
             pingPending = true
         }
+    }
+
+    /// Ends the connection at once without a packet (a timeout): the transport reason, marked
+    /// by `mark`, goes to the application.
+    private func closeSilently(_ mark: (inout ConnectionCloseReason) -> Void) {
+        var reason = ConnectionCloseReason(errorCode: 0, isApplication: false, fromPeer: false)
+        mark(&reason)
+        closeReason = reason
+        emit(.shutdownInitiatedByTransport(reason))
+        finishClose()
     }
 
     /// RFC 9002 §6.2.4: a PTO sends one or two ack-eliciting probes, preferably repeating

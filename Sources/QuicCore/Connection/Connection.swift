@@ -279,8 +279,14 @@ public final class Connection {
 
     /// The application's answer to `.peerCertificateReceived`.
     public func completePeerCertificateValidation(accept: Bool, now: QuicInstant) {
+        resumeTLS(now: now) { try $0.completePeerCertificateValidation(accept: accept, now: now.microseconds) }
+    }
+
+    /// Runs an application decision the TLS handshake waited for, then whatever it unblocked;
+    /// a TLS alert or transport error it raises closes the connection (RFC 9001 §4.8).
+    private func resumeTLS(now: QuicInstant, _ decide: (TLSHandshake) throws -> Void) {
         do {
-            try tls.completePeerCertificateValidation(accept: accept, now: now.microseconds)
+            try decide(tls)
             try drainTLS(now: now)
         } catch let alert as TLSAlert {
             closeOnTLSAlert(alert, now: now)
@@ -302,16 +308,7 @@ public final class Connection {
     /// a completion that finds no validation pending, crypto.c).
     public func completeResumptionTicketValidation(accept: Bool, now: QuicInstant) {
         guard role == .server, state == .open, tls.isAwaitingResumptionDecision else { return }
-        do {
-            try tls.completeResumptionValidation(accept: accept, now: now.microseconds)
-            try drainTLS(now: now)
-        } catch let alert as TLSAlert {
-            closeOnTLSAlert(alert, now: now)
-        } catch let e as QuicError {
-            closeWithError(e, now: now)
-        } catch {
-            closeWithError(QuicError(code: .internalError, reason: "\(error)"), now: now)
-        }
+        resumeTLS(now: now) { try $0.completeResumptionValidation(accept: accept, now: now.microseconds) }
     }
 
     /// Server: sends a NewSessionTicket carrying `appData` (RFC 8446 §4.6.1).
