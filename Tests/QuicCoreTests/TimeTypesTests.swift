@@ -128,15 +128,34 @@ final class ExtremeTimingTests: XCTestCase {
     func testHugeHandshakeIdleTimeoutWithNoPeerAnswer() throws {
         // A client whose handshake idle timeout is "never" and whose server never answers: no
         // trap when the deadline is computed, and the connection is still open after an hour.
+        // The disconnect timeout (MsQuic's DisconnectTimeoutMs, at most 10 minutes through the
+        // API) is lifted here so that only the handshake idle timeout could end it.
         var c = SimConfigs.client()
         c.handshakeIdleTimeout = .milliseconds((1 << 62) - 1)
         c.transportParameters.maxIdleTimeout = 0
+        c.disconnectTimeout = .infinite
         let net = SimConfigs.network()
         net.link.blackhole = true
         let client = try net.connect(c)
         net.run(for: 3_600_000_000)
         XCTAssertFalse(client.isClosed)
         XCTAssertFalse(client.isHandshakeComplete)
+    }
+
+    func testHugeHandshakeIdleTimeoutStillEndsAtTheDisconnectTimeout() throws {
+        // The same client with the default disconnect timeout (16 s): its unanswered first flight
+        // ends the attempt silently, as MsQuic's does (CONNECTION_TIMEOUT at the API).
+        var c = SimConfigs.client()
+        c.handshakeIdleTimeout = .milliseconds((1 << 62) - 1)
+        c.transportParameters.maxIdleTimeout = 0
+        let net = SimConfigs.network()
+        net.link.blackhole = true
+        let start = net.now
+        let client = try net.connect(c)
+        XCTAssertTrue(net.run(for: 3_600_000_000) { client.isClosed })
+        XCTAssertGreaterThanOrEqual(net.now - start, .seconds(16))
+        XCTAssertLessThan(net.now - start, .seconds(60), "at the first PTO past 16 s")
+        XCTAssertEqual(net.client.events(client).transportClose?.disconnectTimeout, true)
     }
 
     func testPeerMaxAckDelayAtLimit() throws {
