@@ -146,7 +146,11 @@ extension Api {
         } else if let name, let resolved = Resolver.resolve(name, port: serverPort, family: family) {
             remote = resolved
         } else {
-            return Status.invalidAddress
+            // As in MsQuic, the name is the connection's business once ConnectionStart took
+            // it: the call succeeds (PENDING) and a name that resolves to nothing ends the
+            // connection (SHUTDOWN_INITIATED_BY_TRANSPORT, then SHUTDOWN_COMPLETE).
+            let posted = conn.worker.post { conn.startFailed(Status.invalidAddress) }
+            return posted ? Status.pending : Status.invalidState
         }
         // With no name, the peer's address stands in for it (checked against the certificate
         // as an IP, never sent as SNI: RFC 6066 §3).

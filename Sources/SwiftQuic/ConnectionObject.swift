@@ -36,6 +36,10 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var blockedStarts: [StreamObject] = []
     /// Client streams started before ConnectionStart.
     var pendingStarts: [StreamObject] = []
+    /// Local stream IDs handed out so far, bidirectional and unidirectional: a stream gets its
+    /// ID at StreamStart (MsQuic does so even before ConnectionStart or while the peer's
+    /// MAX_STREAMS holds it back); the engine then opens the streams in this order.
+    var localStreamIDsIssued: [UInt64] = [0, 0]
     var datagramContexts: [UInt64: UnsafeMutableRawPointer?] = [:]
     /// Work to run from the service loop (events raised by API calls, e.g. START_COMPLETE).
     var deferred: [() -> Void] = []
@@ -495,6 +499,22 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         }
         guard let stream = streams[id.rawValue] else { return }
         stream.handle(e)
+    }
+
+    /// The next local stream ID of a kind, or nil past the 2^60 streams a kind can have.
+    func issueLocalStreamID(bidirectional: Bool) -> StreamID? {
+        let k = bidirectional ? 0 : 1
+        guard let id = StreamID(index: localStreamIDsIssued[k], initiator: isServer ? .server : .client,
+                                bidirectional: bidirectional) else { return nil }
+        localStreamIDsIssued[k] += 1
+        return id
+    }
+
+    /// Whether a stream still waiting for the engine holds the ID `index` of a kind.
+    func isReservedAndWaiting(index: UInt64, bidirectional: Bool, except: StreamObject) -> Bool {
+        (blockedStarts + pendingStarts).contains {
+            $0 !== except && $0.id == nil && $0.reservedID.map { $0.index == index && $0.isBidirectional == bidirectional } == true
+        }
     }
 
     func retryBlockedStarts() {

@@ -495,14 +495,19 @@ extension Api {
         switch param {
         case ConnParam.streamID:
             // MsQuic (stream.c): the size protocol first, then INVALID_STATE before the stream
-            // has an ID. (MsQuic gives a stream its ID at StreamStart even before
-            // ConnectionStart; here such a stream gets it when the connection starts.)
+            // has an ID. A stream has one from StreamStart on, even before ConnectionStart or
+            // while the peer's MAX_STREAMS holds it back (`reservedID`).
             if length.pointee < 8 { length.pointee = 8; return Status.bufferTooSmall }
             guard buffer != nil else { return Status.invalidParameter }
-            guard let id = s.id else { return Status.invalidState }
+            guard let id = s.id ?? s.reservedID else { return Status.invalidState }
             return getFixed(bytes(of: id.rawValue), length, buffer)
         case ConnParam.stream0RTTLength:
             // Bytes sent before the handshake that the server accepted as 0-RTT (RFC 9001 §4.6).
+            // MsQuic (stream.c) answers only once the stream's send side is closed and that
+            // close acknowledged (SEND_SHUTDOWN_COMPLETE); INVALID_STATE before.
+            if length.pointee < 8 { length.pointee = 8; return Status.bufferTooSmall }
+            guard buffer != nil else { return Status.invalidParameter }
+            guard s.startRequested, s.sendShutdownCompleteDelivered else { return Status.invalidState }
             let accepted = s.connection.core?.handshake.isEarlyDataAccepted ?? false
             return getFixed(bytes(of: accepted ? s.earlyBytes : 0), length, buffer)
         case ConnParam.streamIdealSendBufferSize:

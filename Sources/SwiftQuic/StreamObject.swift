@@ -14,6 +14,9 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     let connection: ConnectionObject
     let openFlags: UInt32
     var id: StreamID?
+    /// The ID given at StreamStart, before the engine has the stream (the connection not
+    /// started yet, or the peer's MAX_STREAMS reached); `id` once the engine opened it.
+    var reservedID: StreamID?
     var startFlags: UInt32 = 0
     var startRequested = false
     var startCompleteDelivered = false
@@ -147,8 +150,47 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             startFailed(Status.aborted)
             return
         }
-        do {
-            let newID = try core.openStream(bidirectional: !isUnidirectional)
+        let bidirectional = !isUnidirectional
+        let k = bidirectional ? 0 : 1
+        if reservedID == nil {
+            // MsQuic (stream_set.c): the stream takes the next ID now, unless FAIL_BLOCKED and
+            // the peer's limit leaves no room for it (RFC 9000 §4.6); that failure takes no ID.
+            let limit = core.streams.localStreamLimit(bidirectional: bidirectional)
+            if flags & StartFlag.failBlocked != 0 && connection.localStreamIDsIssued[k] >= limit {
+                _ = try? core.openStream(bidirectional: bidirectional)   // schedules STREAMS_BLOCKED
+                startFailed(Status.streamLimitReached)
+                connection.service()
+                return
+            }
+            guard let issued = connection.issueLocalStreamID(bidirectional: bidirectional) else {
+                startFailed(Status.streamLimitReached)
+                connection.service()
+                return
+            }
+            reservedID = issued
+        }
+        guard let wanted = reservedID else { return }
+        // The engine opens local streams in the order their IDs were given. IDs of streams
+        // closed before the engine had them are opened and aborted at once (the ID is used up,
+        // as in MsQuic); a stream whose turn has not come yet waits behind the earlier ones.
+        while core.streams.openedLocalStreams(bidirectional: bidirectional) < wanted.index {
+            let next = core.streams.openedLocalStreams(bidirectional: bidirectional)
+            if connection.isReservedAndWaiting(index: next, bidirectional: bidirectional, except: self) {
+                connection.blockedStarts.append(self)
+                if core.streams.openableStreams(bidirectional: bidirectional) > 0 {
+                    connection.deferred.append { [connection] in connection.retryBlockedStarts() }
+                }
+                connection.service()
+                return
+            }
+            guard let filler = try? core.openStream(bidirectional: bidirectional) else { break }
+            try? core.streams.shutdownImmediately(filler, errorCode: 0)
+        }
+        do throws(StreamAPIError) {
+            guard core.streams.openedLocalStreams(bidirectional: bidirectional) == wanted.index else {
+                throw StreamAPIError.streamLimitReached
+            }
+            let newID = try core.openStream(bidirectional: bidirectional)
             id = newID
             connection.unstarted.remove(ObjectIdentifier(self))
             connection.streams[newID.rawValue] = self
@@ -188,7 +230,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
         startCompleteDelivered = true
         let ev = RawEvent(type: EventType.startComplete)
         ev.set(8, status)
-        ev.set(16, id?.rawValue ?? 0)
+        ev.set(16, (id ?? reservedID)?.rawValue ?? 0)
         ev.set(24, UInt8(status == Status.success ? 1 : 0))      // PeerAccepted
         deliver(ev)
         ev.free()
