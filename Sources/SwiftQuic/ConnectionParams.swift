@@ -503,11 +503,6 @@ extension Api {
             return getFixed(bytes(of: id.rawValue), length, buffer)
         case ConnParam.stream0RTTLength:
             // Bytes sent before the handshake that the server accepted as 0-RTT (RFC 9001 §4.6).
-            // MsQuic (stream.c) answers only once the stream's send side is closed and that
-            // close acknowledged (SEND_SHUTDOWN_COMPLETE); INVALID_STATE before.
-            if length.pointee < 8 { length.pointee = 8; return Status.bufferTooSmall }
-            guard buffer != nil else { return Status.invalidParameter }
-            guard s.startRequested, s.sendShutdownCompleteDelivered else { return Status.invalidState }
             let accepted = s.connection.core?.handshake.isEarlyDataAccepted ?? false
             return getFixed(bytes(of: accepted ? s.earlyBytes : 0), length, buffer)
         case ConnParam.streamIdealSendBufferSize:
