@@ -278,6 +278,13 @@ extension Api {
             conn.configuration = config
             conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
             binding.completeAccept(dcid: dcid, configuration: engine, object: conn)
+            if let code = conn.shutdownBeforeAccept, let core = conn.core {
+                // Shut down inside NEW_CONNECTION: the engine now closes towards the client.
+                conn.shutdownBeforeAccept = nil
+                conn.closeErrorCode = code
+                core.close(errorCode: code, reason: conn.closeReasonPhrase, silent: false, now: Runtime.now)
+                conn.service()
+            }
             return Status.success
         }
         // From a callback on another worker: queued (MsQuic queues it too and answers

@@ -55,6 +55,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var peerCertificatePending = false
     /// Set while RESUMED is being delivered from inside the engine (ResumedEvent.swift).
     var indicatingResumed = false
+    /// Server: set while NEW_CONNECTION is being delivered.
+    var indicatingNewConnection = false
+    /// Server: ConnectionShutdown inside NEW_CONNECTION, before any configuration: the error
+    /// code, applied once ConnectionSetConfiguration lets the engine answer the client.
+    var shutdownBeforeAccept: UInt64?
     /// RESUMED returned QUIC_STATUS_PENDING: the handshake waits for
     /// ConnectionResumptionTicketValidationComplete (ResumedEvent.swift).
     var resumptionValidationPending = false
@@ -535,6 +540,19 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
 // MARK: Server acceptance and shutdown
 
 extension ConnectionObject {
+    /// NEW_CONNECTION returned (accepted): a shutdown made inside it that no configuration
+    /// followed ends the connection now, without a word to the client.
+    func finishNewConnection() {
+        guard shutdownBeforeAccept != nil, core == nil, !shutdownCompleteDelivered else { return }
+        shutdownBeforeAccept = nil
+        if let dcid = acceptDCID { binding?.dropPending(dcid: dcid) }
+        shutdownInitiated = true
+        for s in pendingStarts { s.startFailed(Status.aborted) }
+        pendingStarts.removeAll()
+        service()
+        deliverShutdownComplete(handshakeCompleted: false, peerAcknowledged: false)
+    }
+
     /// The listener's application refused NEW_CONNECTION (a failure status).
     func refusedByListener() {
         appClosed = true
@@ -576,6 +594,17 @@ extension ConnectionObject {
         guard !shutdownRequested, !shutdownCompleteDelivered else { return }
         if indicatingResumed {
             deferred.append { [self] in shutdownOnWorker(errorCode: errorCode, silent: silent) }
+            return
+        }
+        if core == nil, indicatingNewConnection, acceptDCID != nil, !silent {
+            // Inside NEW_CONNECTION with no configuration yet: nothing could answer the client.
+            // When the application sets one before returning (MsQuic's test listener does),
+            // the engine takes the client's Initial and closes at once, so the client hears
+            // the CONNECTION_CLOSE (RFC 9000 §10.2.3: APPLICATION_ERROR in Initial packets);
+            // otherwise the connection ends quietly when the event returns (`finishNewConnection`).
+            shutdownRequested = true
+            closedByApp = true
+            shutdownBeforeAccept = errorCode
             return
         }
         shutdownRequested = true

@@ -271,7 +271,9 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
                     let ev = RawEvent(type: EventType.newConnection)
                     ev.set(8, UnsafeRawPointer(infoBlock))
                     ev.set(16, conn.handle)
+                    conn.indicatingNewConnection = true
                     let s = ev.deliver(handler, handle, context)
+                    conn.indicatingNewConnection = false
                     ev.free()
                     return s
                 }
@@ -283,6 +285,7 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
             conn.refusedByListener()
         } else {
             acceptedConnections.add(1, ordering: .relaxed)
+            conn.finishNewConnection()
             conn.service()
         }
     }
