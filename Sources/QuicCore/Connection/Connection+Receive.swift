@@ -288,6 +288,9 @@ extension Connection {
             try handleAck(ack, payload: payload, space: space, now: now)
         case .crypto(let f):
             let level = space.encryptionLevel
+            if role == .server, let refusal = configuration.refusal {
+                throw QuicError(code: refusal, frameType: FrameType.crypto, reason: "connection refused")
+            }
             if try streams.crypto.handle(f, level: level, payload: payload) {
                 try receiveCrypto(streams.crypto.takeReadable(level: level), level: level, now: now)
             }
