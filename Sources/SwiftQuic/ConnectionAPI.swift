@@ -277,14 +277,14 @@ extension Api {
             }
             conn.configuration = config
             conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
-            binding.completeAccept(dcid: dcid, configuration: engine, object: conn)
-            if let code = conn.shutdownBeforeAccept, let core = conn.core {
-                // Shut down inside NEW_CONNECTION: the engine now closes towards the client.
+            if let code = conn.shutdownBeforeAccept {
+                // Shut down inside NEW_CONNECTION: the engine answers the client's Initial with
+                // the close rather than a handshake (MsQuic runs the shutdown first too).
                 conn.shutdownBeforeAccept = nil
                 conn.closeErrorCode = code
-                core.close(errorCode: code, reason: conn.closeReasonPhrase, silent: false, now: Runtime.now)
-                conn.service()
+                engine.refusal = .applicationClose(code)
             }
+            binding.completeAccept(dcid: dcid, configuration: engine, object: conn)
             return Status.success
         }
         // From a callback on another worker: queued (MsQuic queues it too and answers

@@ -303,7 +303,7 @@ extension Binding {
     func refuse(dcid: ConnectionID, alpns: [[UInt8]], registration: Registration, error: TransportErrorCode? = nil) {
         guard let entry = removePending(dcid) else { return }
         var config = ConnectionConfiguration(tls: TLSConfiguration(role: .server, alpnProtocols: alpns))
-        config.refusal = error
+        config.refusal = error.map { .transportError($0) }
         config.handshakeIdleTimeout = .seconds(1)
         endpoint.configuration.server = config
         let now = Runtime.now
