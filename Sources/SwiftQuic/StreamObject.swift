@@ -36,6 +36,8 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     var pendingStorage: AnyObject?
     /// The peer's FIN arrived while receives were disabled (or a receive was pending).
     var peerSendShutdownPending = false
+    /// The engine finished the stream while that FIN was held: SHUTDOWN_COMPLETE follows it.
+    var shutdownCompleteHeld = false
     var receivedTotal: UInt64 = 0
     // Send side: request number -> (ClientSendContext, engine requests still outstanding).
     var sendRequests: [UInt64: (context: UnsafeMutableRawPointer?, parts: Int)] = [:]
@@ -282,7 +284,13 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             deliver(ev)
             ev.free()
         case .shutdownComplete:
-            deliverShutdownComplete(connectionShutdown: connection.shutdownInitiated)
+            if peerSendShutdownPending && (!receiveEnabled || receivePending) && !connection.shutdownInitiated {
+                // The peer's FIN waits for the application to take receives again (MsQuic
+                // indicates PEER_SEND_SHUTDOWN only then); the stream is not complete before.
+                shutdownCompleteHeld = true
+            } else {
+                deliverShutdownComplete(connectionShutdown: connection.shutdownInitiated)
+            }
         case .idealSendBufferSize(_, let bytes):
             // QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE: ByteCount (uint64) at offset 8.
             idealSendBufferSize = bytes
@@ -370,6 +378,10 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     /// After receives were enabled again: a held PEER_SEND_SHUTDOWN follows the data.
     func deliverHeldPeerSendShutdown() {
         if peerSendShutdownPending && receiveEnabled && !receivePending { deliverPeerSendShutdown() }
+        if shutdownCompleteHeld && !peerSendShutdownPending {
+            shutdownCompleteHeld = false
+            deliverShutdownComplete(connectionShutdown: connection.shutdownInitiated)
+        }
     }
 
     func deliverShutdownComplete(connectionShutdown: Bool) {
