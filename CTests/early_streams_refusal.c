@@ -18,7 +18,9 @@
  *     ConnectionSetConfiguration (SUCCESS): the client hears USER_CANCELED (APPLICATION_ERROR
  *     in an Initial packet) and never gets CONNECTED;
  *  7. ConnectionStart with a name that does not resolve: PENDING, then
- *     SHUTDOWN_INITIATED_BY_TRANSPORT and SHUTDOWN_COMPLETE.
+ *     SHUTDOWN_INITIATED_BY_TRANSPORT and SHUTDOWN_COMPLETE;
+ *  8. LOCAL_ADDRESS IPv4 and REMOTE_ADDRESS IPv6: the start is accepted, then the connection
+ *     ends with INVALID_ADDRESS (HandshakeTest.InvalidAddress).
  */
 #include "testutil.h"
 
@@ -325,6 +327,30 @@ int main(void)
         CHECK(tu_event_wait(&C.ShutdownComplete, 1, 5000) == 1, "bad name: SHUTDOWN_COMPLETE");
         CHECK(C.TransportShutdown.Count == 1 && QUIC_FAILED(C.TransportShutdown.LastStatus),
               "bad name: SHUTDOWN_INITIATED_BY_TRANSPORT with a failure status");
+        Api->ConnectionClose(Connection);
+    }
+
+    /* 8: an IPv4 local address towards an IPv6 remote one (msquictest HandshakeTest.InvalidAddress). */
+    {
+        CLIENT C;
+        HQUIC Connection = NULL;
+        QUIC_ADDR Local, Remote;
+        ClientInit(&C);
+        memset(&Local, 0, sizeof(Local));
+        QuicAddrSetFamily(&Local, QUIC_ADDRESS_FAMILY_INET);
+        QuicAddrSetToLoopback(&Local);
+        memset(&Remote, 0, sizeof(Remote));
+        QuicAddrSetFamily(&Remote, QUIC_ADDRESS_FAMILY_INET6);
+        QuicAddrSetToLoopback(&Remote);
+        QuicAddrSetPort(&Remote, Port);
+        CHECK_SUCCEEDED(Api->ConnectionOpen(Registration, ClientCallback, &C, &Connection), "ConnectionOpen (v4 to v6)");
+        CHECK_SUCCEEDED(Api->SetParam(Connection, QUIC_PARAM_CONN_LOCAL_ADDRESS, sizeof(Local), &Local), "LOCAL_ADDRESS 127.0.0.1");
+        CHECK_SUCCEEDED(Api->SetParam(Connection, QUIC_PARAM_CONN_REMOTE_ADDRESS, sizeof(Remote), &Remote), "REMOTE_ADDRESS ::1");
+        CHECK(QUIC_SUCCEEDED(Api->ConnectionStart(Connection, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET6, "::1", Port)),
+              "ConnectionStart accepts the start");
+        CHECK(tu_event_wait(&C.ShutdownComplete, 1, 3000) == 1, "v4 to v6: SHUTDOWN_COMPLETE at once");
+        CHECK(C.TransportShutdown.Count == 1, "v4 to v6: SHUTDOWN_INITIATED_BY_TRANSPORT");
+        CHECK_STATUS(C.TransportShutdown.LastStatus, QUIC_STATUS_INVALID_ADDRESS, "v4 to v6: its status");
         Api->ConnectionClose(Connection);
     }
 

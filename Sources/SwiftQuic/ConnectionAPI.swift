@@ -192,6 +192,12 @@ extension Api {
                 return Status.pending
             }
             let local: UDPAddress = localOverride ?? (remote.family == .ipv4 ? .anyIPv4() : .anyIPv6())
+            if local.family == .ipv4 && remote.family == .ipv6 {
+                // QUIC_PARAM_CONN_LOCAL_ADDRESS IPv4 towards an IPv6 server: no path can
+                // exist. MsQuic accepts the start and ends the connection with INVALID_ADDRESS.
+                conn.startFailed(Status.invalidAddress)
+                return Status.pending
+            }
             let socket: UDPSocket
             let binding: Binding
             if let shared = joining, shared.worker.isCurrent, let s = shared.socket, shared.listener == nil {
