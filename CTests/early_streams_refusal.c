@@ -19,10 +19,13 @@
  *     in an Initial packet) and never gets CONNECTED;
  *  7. ConnectionStart with a name that does not resolve: PENDING, then
  *     SHUTDOWN_INITIATED_BY_TRANSPORT and SHUTDOWN_COMPLETE;
+ *  (and, after the start in 3, LOCAL_ADDRESS is the route's 127.0.0.1, not 0.0.0.0;)
  *  8. LOCAL_ADDRESS IPv4 and REMOTE_ADDRESS IPv6: the start is accepted, then the connection
  *     ends with INVALID_ADDRESS (HandshakeTest.InvalidAddress).
  */
 #include "testutil.h"
+
+#include <arpa/inet.h>
 
 #define ALPN "early"
 
@@ -286,6 +289,20 @@ int main(void)
         ServerMode = SERVER_ACCEPT;
         CHECK_SUCCEEDED(Api->ConnectionStart(Connection, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "127.0.0.1", Port),
                         "ConnectionStart");
+        {
+            /* No LOCAL_ADDRESS was set: the connection reports the address its route to the
+             * server uses (127.0.0.1 here), not the wildcard its socket is bound to (MsQuic
+             * reports its connected socket's address). */
+            QUIC_ADDR Local;
+            uint32_t LocalLength = sizeof(Local);
+            memset(&Local, 0, sizeof(Local));
+            CHECK_SUCCEEDED(Api->GetParam(Connection, QUIC_PARAM_CONN_LOCAL_ADDRESS, &LocalLength, &Local),
+                            "LOCAL_ADDRESS right after ConnectionStart");
+            CHECK(QuicAddrGetFamily(&Local) == QUIC_ADDRESS_FAMILY_INET && ntohl(Local.Ipv4.sin_addr.s_addr) == 0x7f000001 &&
+                      QuicAddrGetPort(&Local) != 0,
+                  "LOCAL_ADDRESS is 127.0.0.1 with the socket's port (0x%08x:%u)", ntohl(Local.Ipv4.sin_addr.s_addr),
+                  QuicAddrGetPort(&Local));
+        }
         CHECK(tu_event_wait(&C.Connected, 1, 5000) == 1, "CONNECTED");
         CHECK(tu_event_wait(&SSecond.StartComplete, 1, 5000) == 1, "stream 4: START_COMPLETE");
         CHECK_SUCCEEDED(SSecond.StartComplete.LastStatus, "stream 4: started");

@@ -241,6 +241,12 @@ extension Api {
             conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
             conn.attach(core: core, binding: binding)
             conn.localAddressCache = socket.localAddress
+            if socket.localAddress.isWildcard, var source = UDPSocket.routeSource(toward: remote) {
+                // QUIC_PARAM_CONN_LOCAL_ADDRESS: the address the route to the server uses (MsQuic
+                // reports its connected socket's), with our socket's port.
+                source.port = socket.localAddress.port
+                conn.localAddressCache = source
+            }
             conn.service()
             return Status.success
         }
