@@ -304,6 +304,27 @@ int main(void)
                   QuicAddrGetPort(&Local));
         }
         CHECK(tu_event_wait(&C.Connected, 1, 5000) == 1, "CONNECTED");
+        {
+            /* MsQuic fixes MTU bounds and ECN once a connection started; other settings still apply. */
+            QUIC_SETTINGS S;
+            memset(&S, 0, sizeof(S));
+            S.IsSet.MinimumMtu = 1;
+            S.IsSet.MaximumMtu = 1;
+            S.MinimumMtu = 1300;
+            S.MaximumMtu = 1400;
+            CHECK_STATUS(Api->SetParam(Connection, QUIC_PARAM_CONN_SETTINGS, sizeof(S), &S), QUIC_STATUS_INVALID_PARAMETER,
+                         "CONN_SETTINGS MTU bounds on a started connection");
+            memset(&S, 0, sizeof(S));
+            S.IsSet.EcnEnabled = 1;
+            S.EcnEnabled = 1;
+            CHECK_STATUS(Api->SetParam(Connection, QUIC_PARAM_CONN_SETTINGS, sizeof(S), &S), QUIC_STATUS_INVALID_PARAMETER,
+                         "CONN_SETTINGS EcnEnabled on a started connection");
+            memset(&S, 0, sizeof(S));
+            S.IsSet.KeepAliveIntervalMs = 1;
+            S.KeepAliveIntervalMs = 1000;
+            CHECK_STATUS(Api->SetParam(Connection, QUIC_PARAM_CONN_SETTINGS, sizeof(S), &S), QUIC_STATUS_SUCCESS,
+                         "CONN_SETTINGS KeepAliveIntervalMs on a started connection");
+        }
         CHECK(tu_event_wait(&SSecond.StartComplete, 1, 5000) == 1, "stream 4: START_COMPLETE");
         CHECK_SUCCEEDED(SSecond.StartComplete.LastStatus, "stream 4: started");
         CHECK(SSecond.StartCompleteId == 4, "START_COMPLETE carries ID 4 (%llu)", (unsigned long long)SSecond.StartCompleteId);

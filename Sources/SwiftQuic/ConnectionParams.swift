@@ -275,6 +275,11 @@ extension Api {
             }
             var own = c.ownSettings ?? Settings()
             guard own.apply(decoded) else { return Status.invalidParameter }
+            // MsQuic (settings.c, QuicSettingApply): MTU bounds and ECN are fixed once the
+            // connection started.
+            if c.started, decoded.isSet(.minimumMtu) || decoded.isSet(.maximumMtu) || decoded.isSet(.ecnEnabled) {
+                return Status.invalidParameter
+            }
             c.ownSettings = own
             // On a started connection the peer's stream counts apply at once (MsQuic
             // QuicConnApplyNewSettings): more streams are allowed with MAX_STREAMS.
