@@ -88,6 +88,18 @@ static void test_settings(HQUIC C)
     S.MaxAckDelayMs = 1u << 14;     /* RFC 9000 §18.2 */
     CHECK_STATUS(Api->SetParam(C, QUIC_PARAM_CONN_SETTINGS, sizeof(S), &S), QUIC_STATUS_INVALID_PARAMETER,
                  "SetParam(CONN_SETTINGS, MaxAckDelayMs 16384)");
+
+    /* Before the start, MTU bounds and ECN may still change (after it: INVALID_PARAMETER,
+     * checked in early_streams_refusal.c). */
+    memset(&S, 0, sizeof(S));
+    S.IsSet.MinimumMtu = 1;
+    S.IsSet.MaximumMtu = 1;
+    S.MinimumMtu = 1300;
+    S.MaximumMtu = 1400;
+    S.IsSet.EcnEnabled = 1;
+    S.EcnEnabled = 1;
+    CHECK_STATUS(Api->SetParam(C, QUIC_PARAM_CONN_SETTINGS, sizeof(S), &S), QUIC_STATUS_SUCCESS,
+                 "SetParam(CONN_SETTINGS, MTU bounds and ECN) before start");
 }
 
 static void test_flags_and_values(HQUIC C)

@@ -186,3 +186,24 @@ public final class UDPSocket: @unchecked Sendable {
         return group
     }
 }
+
+extension UDPSocket {
+    /// The local address the kernel's routing picks for datagrams to `remote`: a throwaway
+    /// socket is connect()ed (UDP: nothing is sent) and asked with getsockname. Nil without a
+    /// route. Lets a client bound to the wildcard address report the address it really uses,
+    /// as MsQuic's connected client sockets do, without connecting the socket it keeps.
+    public static func routeSource(toward remote: UDPAddress) -> UDPAddress? {
+        let domain = remote.family == .ipv4 ? AF_INET : AF_INET6
+        let fd = Glibc.socket(domain, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        guard remote.withSockAddr({ Glibc.connect(fd, $0, $1) }) == 0 else { return nil }
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { return nil }
+        return UDPAddress(storage: storage, length: length)
+    }
+}

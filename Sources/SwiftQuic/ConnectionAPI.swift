@@ -146,7 +146,11 @@ extension Api {
         } else if let name, let resolved = Resolver.resolve(name, port: serverPort, family: family) {
             remote = resolved
         } else {
-            return Status.invalidAddress
+            // As in MsQuic, the name is the connection's business once ConnectionStart took
+            // it: the call succeeds (PENDING) and a name that resolves to nothing ends the
+            // connection (SHUTDOWN_INITIATED_BY_TRANSPORT, then SHUTDOWN_COMPLETE).
+            let posted = conn.worker.post { conn.startFailed(Status.invalidAddress) }
+            return posted ? Status.pending : Status.invalidState
         }
         // With no name, the peer's address stands in for it (checked against the certificate
         // as an IP, never sent as SNI: RFC 6066 §3).
@@ -188,6 +192,12 @@ extension Api {
                 return Status.pending
             }
             let local: UDPAddress = localOverride ?? (remote.family == .ipv4 ? .anyIPv4() : .anyIPv6())
+            if local.family == .ipv4 && remote.family == .ipv6 {
+                // QUIC_PARAM_CONN_LOCAL_ADDRESS IPv4 towards an IPv6 server: no path can
+                // exist. MsQuic accepts the start and ends the connection with INVALID_ADDRESS.
+                conn.startFailed(Status.invalidAddress)
+                return Status.pending
+            }
             let socket: UDPSocket
             let binding: Binding
             if let shared = joining, shared.worker.isCurrent, let s = shared.socket, shared.listener == nil {
@@ -231,6 +241,12 @@ extension Api {
             conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
             conn.attach(core: core, binding: binding)
             conn.localAddressCache = socket.localAddress
+            if socket.localAddress.isWildcard, var source = UDPSocket.routeSource(toward: remote) {
+                // QUIC_PARAM_CONN_LOCAL_ADDRESS: the address the route to the server uses (MsQuic
+                // reports its connected socket's), with our socket's port.
+                source.port = socket.localAddress.port
+                conn.localAddressCache = source
+            }
             conn.service()
             return Status.success
         }
@@ -273,6 +289,13 @@ extension Api {
             }
             conn.configuration = config
             conn.datagramReceiveEnabled = engine.datagramReceiveEnabled
+            if let code = conn.shutdownBeforeAccept {
+                // Shut down inside NEW_CONNECTION: the engine answers the client's Initial with
+                // the close rather than a handshake (MsQuic runs the shutdown first too).
+                conn.shutdownBeforeAccept = nil
+                conn.closeErrorCode = code
+                engine.refusal = .applicationClose(code)
+            }
             binding.completeAccept(dcid: dcid, configuration: engine, object: conn)
             return Status.success
         }

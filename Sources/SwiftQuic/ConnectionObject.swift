@@ -36,6 +36,10 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var blockedStarts: [StreamObject] = []
     /// Client streams started before ConnectionStart.
     var pendingStarts: [StreamObject] = []
+    /// Local stream IDs handed out so far, bidirectional and unidirectional: a stream gets its
+    /// ID at StreamStart (MsQuic does so even before ConnectionStart or while the peer's
+    /// MAX_STREAMS holds it back); the engine then opens the streams in this order.
+    var localStreamIDsIssued: [UInt64] = [0, 0]
     var datagramContexts: [UInt64: UnsafeMutableRawPointer?] = [:]
     /// Work to run from the service loop (events raised by API calls, e.g. START_COMPLETE).
     var deferred: [() -> Void] = []
@@ -51,6 +55,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
     var peerCertificatePending = false
     /// Set while RESUMED is being delivered from inside the engine (ResumedEvent.swift).
     var indicatingResumed = false
+    /// Server: set while NEW_CONNECTION is being delivered.
+    var indicatingNewConnection = false
+    /// Server: ConnectionShutdown inside NEW_CONNECTION, before any configuration: the error
+    /// code, applied once ConnectionSetConfiguration lets the engine answer the client.
+    var shutdownBeforeAccept: UInt64?
     /// RESUMED returned QUIC_STATUS_PENDING: the handshake waits for
     /// ConnectionResumptionTicketValidationComplete (ResumedEvent.swift).
     var resumptionValidationPending = false
@@ -497,6 +506,22 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         stream.handle(e)
     }
 
+    /// The next local stream ID of a kind, or nil past the 2^60 streams a kind can have.
+    func issueLocalStreamID(bidirectional: Bool) -> StreamID? {
+        let k = bidirectional ? 0 : 1
+        guard let id = StreamID(index: localStreamIDsIssued[k], initiator: isServer ? .server : .client,
+                                bidirectional: bidirectional) else { return nil }
+        localStreamIDsIssued[k] += 1
+        return id
+    }
+
+    /// Whether a stream still waiting for the engine holds the ID `index` of a kind.
+    func isReservedAndWaiting(index: UInt64, bidirectional: Bool, except: StreamObject) -> Bool {
+        (blockedStarts + pendingStarts).contains {
+            $0 !== except && $0.id == nil && $0.reservedID.map { $0.index == index && $0.isBidirectional == bidirectional } == true
+        }
+    }
+
     func retryBlockedStarts() {
         guard !blockedStarts.isEmpty else { return }
         let waiting = blockedStarts
@@ -515,6 +540,19 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
 // MARK: Server acceptance and shutdown
 
 extension ConnectionObject {
+    /// NEW_CONNECTION returned (accepted): a shutdown made inside it that no configuration
+    /// followed ends the connection now, without a word to the client.
+    func finishNewConnection() {
+        guard shutdownBeforeAccept != nil, core == nil, !shutdownCompleteDelivered else { return }
+        shutdownBeforeAccept = nil
+        if let dcid = acceptDCID { binding?.dropPending(dcid: dcid) }
+        shutdownInitiated = true
+        for s in pendingStarts { s.startFailed(Status.aborted) }
+        pendingStarts.removeAll()
+        service()
+        deliverShutdownComplete(handshakeCompleted: false, peerAcknowledged: false)
+    }
+
     /// The listener's application refused NEW_CONNECTION (a failure status).
     func refusedByListener() {
         appClosed = true
@@ -556,6 +594,17 @@ extension ConnectionObject {
         guard !shutdownRequested, !shutdownCompleteDelivered else { return }
         if indicatingResumed {
             deferred.append { [self] in shutdownOnWorker(errorCode: errorCode, silent: silent) }
+            return
+        }
+        if core == nil, indicatingNewConnection, acceptDCID != nil, !silent {
+            // Inside NEW_CONNECTION with no configuration yet: nothing could answer the client.
+            // When the application sets one before returning (MsQuic's test listener does),
+            // the engine takes the client's Initial and closes at once, so the client hears
+            // the CONNECTION_CLOSE (RFC 9000 §10.2.3: APPLICATION_ERROR in Initial packets);
+            // otherwise the connection ends quietly when the event returns (`finishNewConnection`).
+            shutdownRequested = true
+            closedByApp = true
+            shutdownBeforeAccept = errorCode
             return
         }
         shutdownRequested = true

@@ -275,6 +275,11 @@ extension Api {
             }
             var own = c.ownSettings ?? Settings()
             guard own.apply(decoded) else { return Status.invalidParameter }
+            // MsQuic (settings.c, QuicSettingApply): MTU bounds and ECN are fixed once the
+            // connection started.
+            if c.started, decoded.isSet(.minimumMtu) || decoded.isSet(.maximumMtu) || decoded.isSet(.ecnEnabled) {
+                return Status.invalidParameter
+            }
             c.ownSettings = own
             // On a started connection the peer's stream counts apply at once (MsQuic
             // QuicConnApplyNewSettings): more streams are allowed with MAX_STREAMS.
@@ -495,11 +500,11 @@ extension Api {
         switch param {
         case ConnParam.streamID:
             // MsQuic (stream.c): the size protocol first, then INVALID_STATE before the stream
-            // has an ID. (MsQuic gives a stream its ID at StreamStart even before
-            // ConnectionStart; here such a stream gets it when the connection starts.)
+            // has an ID. A stream has one from StreamStart on, even before ConnectionStart or
+            // while the peer's MAX_STREAMS holds it back (`reservedID`).
             if length.pointee < 8 { length.pointee = 8; return Status.bufferTooSmall }
             guard buffer != nil else { return Status.invalidParameter }
-            guard let id = s.id else { return Status.invalidState }
+            guard let id = s.id ?? s.reservedID else { return Status.invalidState }
             return getFixed(bytes(of: id.rawValue), length, buffer)
         case ConnParam.stream0RTTLength:
             // Bytes sent before the handshake that the server accepted as 0-RTT (RFC 9001 §4.6).

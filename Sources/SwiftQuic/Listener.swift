@@ -271,7 +271,9 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
                     let ev = RawEvent(type: EventType.newConnection)
                     ev.set(8, UnsafeRawPointer(infoBlock))
                     ev.set(16, conn.handle)
+                    conn.indicatingNewConnection = true
                     let s = ev.deliver(handler, handle, context)
+                    conn.indicatingNewConnection = false
                     ev.free()
                     return s
                 }
@@ -280,9 +282,15 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         if Status.isFailure(status) {
             // Refused: MsQuic closes the connection and the handle itself.
             rejectedConnections.add(1, ordering: .relaxed)
+            // MsQuic answers the client with CONNECTION_REFUSED (the client's
+            // TransportShutdownStatus is QUIC_STATUS_CONNECTION_REFUSED).
+            if conn.core == nil, conn.configuration == nil {
+                binding.refuse(dcid: dcid, alpns: [negotiated], registration: registration, error: .connectionRefused)
+            }
             conn.refusedByListener()
         } else {
             acceptedConnections.add(1, ordering: .relaxed)
+            conn.finishNewConnection()
             conn.service()
         }
     }
@@ -292,9 +300,10 @@ extension Binding {
     /// No common ALPN: let the engine run the handshake with a configuration that has no
     /// credential and our ALPN list, so the client gets CRYPTO_ERROR no_application_protocol
     /// (RFC 9001 §8.1) instead of silence.
-    func refuse(dcid: ConnectionID, alpns: [[UInt8]], registration: Registration) {
+    func refuse(dcid: ConnectionID, alpns: [[UInt8]], registration: Registration, error: TransportErrorCode? = nil) {
         guard let entry = removePending(dcid) else { return }
         var config = ConnectionConfiguration(tls: TLSConfiguration(role: .server, alpnProtocols: alpns))
+        config.refusal = error.map { .transportError($0) }
         config.handshakeIdleTimeout = .seconds(1)
         endpoint.configuration.server = config
         let now = Runtime.now
@@ -307,6 +316,7 @@ extension Binding {
                                                   handler: nil, context: nil)
                     object.appClosed = true
                     object.attach(core: conn, binding: self)
+                    object.service(now: now)
                 }
             }
         }

@@ -51,6 +51,20 @@ extension Api {
                     return Status.invalidState
                 }
                 s.startFlags = flags
+                let bidirectional = !s.isUnidirectional
+                if !conn.isServer, conn.ticketToResume == nil, flags & StartFlag.failBlocked != 0 {
+                    // A client that has not started knows no limit of the server's (none
+                    // remembered from a resumption ticket): MsQuic fails FAIL_BLOCKED at once.
+                    s.startFailed(Status.streamLimitReached)
+                    conn.service()
+                    return Status.pending
+                }
+                // The stream takes its ID now, as in MsQuic (QUIC_PARAM_STREAM_ID answers it).
+                guard let issued = conn.issueLocalStreamID(bidirectional: bidirectional) else {
+                    s.startRequested = false
+                    return Status.invalidState
+                }
+                s.reservedID = issued
                 conn.pendingStarts.append(s)
                 return Status.pending
             }
@@ -84,16 +98,19 @@ extension Api {
                 // Started but waiting for an ID (the peer's MAX_STREAMS, or the connection's
                 // start): the shutdown applies once the stream exists, as in MsQuic.
                 s.pendingShutdown = (flags, errorCode)
+                // The FIN is queued now: later sends are refused, as in MsQuic.
+                if flags & StreamShutdownFlag.graceful != 0 { s.localFinSent = true }
                 return Status.success
             }
-            guard let core = conn.core else { return Status.invalidState }
-            guard let id = s.id else {
-                // Never started: the stream ends locally.
+            if s.id == nil {
+                // Never started (or its start failed): the stream ends locally, also on a
+                // connection not started yet.
                 s.startRequested = true
                 conn.deferred.append { s.deliverShutdownComplete(connectionShutdown: false) }
                 conn.service()
                 return Status.success
             }
+            guard let core = conn.core, let id = s.id else { return Status.invalidState }
             let status = shutdownStarted(s, core: core, id: id, flags: flags, errorCode: errorCode)
             conn.service()
             return status
@@ -159,9 +176,11 @@ extension Api {
                 if conn.core != nil {
                     s.startRequested = true
                     s.startOnWorker(flags: StartFlag.immediate)
-                } else if !conn.started && !conn.shutdownRequested {
+                } else if !conn.started && !conn.shutdownRequested,
+                          let issued = conn.issueLocalStreamID(bidirectional: !s.isUnidirectional) {
                     s.startRequested = true
                     s.startFlags = StartFlag.immediate
+                    s.reservedID = issued
                     conn.pendingStarts.append(s)
                 } else {
                     return Status.invalidState

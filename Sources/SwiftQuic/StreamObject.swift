@@ -14,6 +14,9 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     let connection: ConnectionObject
     let openFlags: UInt32
     var id: StreamID?
+    /// The ID given at StreamStart, before the engine has the stream (the connection not
+    /// started yet, or the peer's MAX_STREAMS reached); `id` once the engine opened it.
+    var reservedID: StreamID?
     var startFlags: UInt32 = 0
     var startRequested = false
     var startCompleteDelivered = false
@@ -33,6 +36,8 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     var pendingStorage: AnyObject?
     /// The peer's FIN arrived while receives were disabled (or a receive was pending).
     var peerSendShutdownPending = false
+    /// The engine finished the stream while that FIN was held: SHUTDOWN_COMPLETE follows it.
+    var shutdownCompleteHeld = false
     var receivedTotal: UInt64 = 0
     // Send side: request number -> (ClientSendContext, engine requests still outstanding).
     var sendRequests: [UInt64: (context: UnsafeMutableRawPointer?, parts: Int)] = [:]
@@ -147,8 +152,47 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             startFailed(Status.aborted)
             return
         }
-        do {
-            let newID = try core.openStream(bidirectional: !isUnidirectional)
+        let bidirectional = !isUnidirectional
+        let k = bidirectional ? 0 : 1
+        if reservedID == nil {
+            // MsQuic (stream_set.c): the stream takes the next ID now, unless FAIL_BLOCKED and
+            // the peer's limit leaves no room for it (RFC 9000 §4.6); that failure takes no ID.
+            let limit = core.streams.localStreamLimit(bidirectional: bidirectional)
+            if flags & StartFlag.failBlocked != 0 && connection.localStreamIDsIssued[k] >= limit {
+                _ = try? core.openStream(bidirectional: bidirectional)   // schedules STREAMS_BLOCKED
+                startFailed(Status.streamLimitReached)
+                connection.service()
+                return
+            }
+            guard let issued = connection.issueLocalStreamID(bidirectional: bidirectional) else {
+                startFailed(Status.streamLimitReached)
+                connection.service()
+                return
+            }
+            reservedID = issued
+        }
+        guard let wanted = reservedID else { return }
+        // The engine opens local streams in the order their IDs were given. IDs of streams
+        // closed before the engine had them are opened and aborted at once (the ID is used up,
+        // as in MsQuic); a stream whose turn has not come yet waits behind the earlier ones.
+        while core.streams.openedLocalStreams(bidirectional: bidirectional) < wanted.index {
+            let next = core.streams.openedLocalStreams(bidirectional: bidirectional)
+            if connection.isReservedAndWaiting(index: next, bidirectional: bidirectional, except: self) {
+                connection.blockedStarts.append(self)
+                if core.streams.openableStreams(bidirectional: bidirectional) > 0 {
+                    connection.deferred.append { [connection] in connection.retryBlockedStarts() }
+                }
+                connection.service()
+                return
+            }
+            guard let filler = try? core.openStream(bidirectional: bidirectional) else { break }
+            try? core.streams.shutdownImmediately(filler, errorCode: 0)
+        }
+        do throws(StreamAPIError) {
+            guard core.streams.openedLocalStreams(bidirectional: bidirectional) == wanted.index else {
+                throw StreamAPIError.streamLimitReached
+            }
+            let newID = try core.openStream(bidirectional: bidirectional)
             id = newID
             connection.unstarted.remove(ObjectIdentifier(self))
             connection.streams[newID.rawValue] = self
@@ -188,7 +232,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
         startCompleteDelivered = true
         let ev = RawEvent(type: EventType.startComplete)
         ev.set(8, status)
-        ev.set(16, id?.rawValue ?? 0)
+        ev.set(16, (id ?? reservedID)?.rawValue ?? 0)
         ev.set(24, UInt8(status == Status.success ? 1 : 0))      // PeerAccepted
         deliver(ev)
         ev.free()
@@ -240,7 +284,13 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             deliver(ev)
             ev.free()
         case .shutdownComplete:
-            deliverShutdownComplete(connectionShutdown: connection.shutdownInitiated)
+            if peerSendShutdownPending && (!receiveEnabled || receivePending) && !connection.shutdownInitiated {
+                // The peer's FIN waits for the application to take receives again (MsQuic
+                // indicates PEER_SEND_SHUTDOWN only then); the stream is not complete before.
+                shutdownCompleteHeld = true
+            } else {
+                deliverShutdownComplete(connectionShutdown: connection.shutdownInitiated)
+            }
         case .idealSendBufferSize(_, let bytes):
             // QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE: ByteCount (uint64) at offset 8.
             idealSendBufferSize = bytes
@@ -328,6 +378,10 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     /// After receives were enabled again: a held PEER_SEND_SHUTDOWN follows the data.
     func deliverHeldPeerSendShutdown() {
         if peerSendShutdownPending && receiveEnabled && !receivePending { deliverPeerSendShutdown() }
+        if shutdownCompleteHeld && !peerSendShutdownPending {
+            shutdownCompleteHeld = false
+            deliverShutdownComplete(connectionShutdown: connection.shutdownInitiated)
+        }
     }
 
     func deliverShutdownComplete(connectionShutdown: Bool) {

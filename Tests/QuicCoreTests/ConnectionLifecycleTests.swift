@@ -65,6 +65,26 @@ final class ConnectionLifecycleTests: XCTestCase {
         XCTAssertFalse(server.isClosed)
     }
 
+    /// A server configured to refuse (the application turned the connection away) answers the
+    /// client's first flight with CONNECTION_CLOSE in an Initial packet instead of a handshake:
+    /// a transport error as given (CONNECTION_REFUSED), an application close as APPLICATION_ERROR
+    /// (RFC 9000 §10.2.3). The client never completes its handshake.
+    func testServerRefusalClosesInTheInitialSpace() throws {
+        for (refusal, expected) in [(ConnectionConfiguration.Refusal.transportError(.connectionRefused), UInt64(0x02)),
+                                    (.applicationClose(0x1234), UInt64(0x0c))] {
+            var s = SimConfigs.server()
+            s.refusal = refusal
+            let net = SimConfigs.network(server: s)
+            let c = try net.connect(SimConfigs.client())
+            XCTAssertTrue(net.run(for: 5_000_000) { c.isClosed }, "\(refusal): the client ends at once")
+            XCTAssertFalse(c.isHandshakeComplete, "\(refusal): no handshake")
+            let reason = try XCTUnwrap(net.client.events(c).transportClose, "\(refusal)")
+            XCTAssertTrue(reason.fromPeer)
+            XCTAssertFalse(reason.isApplication, "\(refusal): CONNECTION_CLOSE 0x1c in an Initial packet")
+            XCTAssertEqual(reason.errorCode, expected, "\(refusal)")
+        }
+    }
+
     func testApplicationCloseReachesPeer() throws {
         let (net, client, server) = try pair()
         client.close(errorCode: 42, reason: Array("bye".utf8), now: net.now)

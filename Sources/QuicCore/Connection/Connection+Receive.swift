@@ -288,6 +288,15 @@ extension Connection {
             try handleAck(ack, payload: payload, space: space, now: now)
         case .crypto(let f):
             let level = space.encryptionLevel
+            if role == .server, let refusal = configuration.refusal {
+                switch refusal {
+                case .transportError(let code):
+                    throw QuicError(code: code, frameType: FrameType.crypto, reason: "connection refused")
+                case .applicationClose(let code):
+                    close(errorCode: code, now: now)
+                    return
+                }
+            }
             if try streams.crypto.handle(f, level: level, payload: payload) {
                 try receiveCrypto(streams.crypto.takeReadable(level: level), level: level, now: now)
             }

@@ -38,6 +38,17 @@ public struct ConnectionConfiguration: @unchecked Sendable {
     public var ecnEnabled = false
     /// Handshake idle timeout (MsQuic's HandshakeIdleTimeoutMs), `.zero` = none.
     public var handshakeIdleTimeout: QuicDuration = .seconds(10)
+    /// Server: answer the client's first CRYPTO data with a close instead of running the
+    /// handshake (the application turned the connection away), sent as CONNECTION_CLOSE 0x1c
+    /// in an Initial packet (RFC 9000 §10.2.3).
+    public var refusal: Refusal?
+
+    public enum Refusal: Sendable, Equatable {
+        /// A transport error, e.g. CONNECTION_REFUSED (RFC 9000 §20.1).
+        case transportError(TransportErrorCode)
+        /// The application's close with its error code (APPLICATION_ERROR on the wire).
+        case applicationClose(UInt64)
+    }
     /// MsQuic's DisconnectTimeoutMs (default 16 s): a connection whose oldest ack-eliciting
     /// packet stays unacknowledged this long is given up silently (CONNECTION_TIMEOUT), checked
     /// when the loss detection timer fires, as MsQuic's loss_detection.c does.

@@ -142,6 +142,12 @@ public final class StreamManager {
         return localLimit[k] > nextLocalIndex[k] ? localLimit[k] - nextLocalIndex[k] : 0
     }
 
+    /// How many local streams of a kind were opened so far (the index the next one gets).
+    public func openedLocalStreams(bidirectional: Bool) -> UInt64 { nextLocalIndex[Self.kind(bidirectional)] }
+
+    /// The peer's current limit on our streams of a kind (its MAX_STREAMS, RFC 9000 §4.6).
+    public func localStreamLimit(bidirectional: Bool) -> UInt64 { localLimit[Self.kind(bidirectional)] }
+
     /// Opens the next local stream. Throws `streamLimitReached` when the peer's MAX_STREAMS
     /// does not allow it; a STREAMS_BLOCKED frame is then scheduled (RFC 9000 §4.6, §19.14).
     public func openStream(bidirectional: Bool) throws(StreamAPIError) -> StreamID {
