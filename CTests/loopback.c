@@ -368,6 +368,14 @@ static void test_parameters_after_handshake(HQUIC Connection, uint16_t Port)
         memcpy(&S, Stats, sizeof(S));
         CHECK(S.SendTotalPackets > 0 && S.RecvTotalPackets > 0, "statistics count sent and received packets");
         CHECK(S.Rtt > 0 || S.MinRtt > 0, "statistics report an RTT");
+        /* MsQuic's timing marks (µs, CLOCK_MONOTONIC): start, end of the server's Initial
+           flight (first read-key change), end of its Handshake flight (handshake complete). */
+        CHECK(S.TimingStart > 0, "TimingStart is set");
+        CHECK(S.TimingInitialFlightEnd >= S.TimingStart, "the Initial flight ends after the start");
+        CHECK(S.TimingHandshakeFlightEnd >= S.TimingInitialFlightEnd && S.TimingHandshakeFlightEnd > 0,
+              "the Handshake flight ends after the Initial flight");
+        CHECK(S.TimingHandshakeFlightEnd - S.TimingStart < 10000000ull, "the handshake took under 10 s (%llu us)",
+              (unsigned long long)(S.TimingHandshakeFlightEnd - S.TimingStart));
     }
 }
 

@@ -426,7 +426,7 @@ extension Api {
     }
 
     /// QUIC_STATISTICS_V2 from the engine's counters (QuicCore `ConnectionStatistics`); the
-    /// timing and handshake-flight fields nobody measures stay 0.
+    /// handshake-flight byte counts are not measured and stay 0.
     private static func statisticsV2(_ c: ConnectionObject) -> [UInt8] {
         var s = QUIC_STATISTICS_V2()
         s.CorrelationId = c.correlationID
@@ -453,6 +453,9 @@ extension Api {
             s.KeyUpdateCount = UInt32(clamping: st.keyUpdates)
             s.StatelessRetry = st.statelessRetry ? 1 : 0
             s.VersionNegotiation = st.versionNegotiation ? 1 : 0
+            s.TimingStart = st.timingStart
+            s.TimingInitialFlightEnd = st.timingInitialFlightEnd
+            s.TimingHandshakeFlightEnd = st.timingHandshakeFlightEnd
         }
         s.GreaseBitNegotiated = greaseNegotiated(c) ? 1 : 0
         s.SendTotalStreamBytes = c.streamBytesSent
@@ -487,6 +490,9 @@ extension Api {
             s.Misc.KeyUpdateCount = UInt32(clamping: st.keyUpdates)
             s.StatelessRetry = st.statelessRetry ? 1 : 0
             s.VersionNegotiation = st.versionNegotiation ? 1 : 0
+            s.Timing.Start = st.timingStart
+            s.Timing.InitialFlightEnd = st.timingInitialFlightEnd
+            s.Timing.HandshakeFlightEnd = st.timingHandshakeFlightEnd
         }
         s.Send.TotalStreamBytes = c.streamBytesSent
         s.Recv.TotalStreamBytes = c.streamBytesReceived

@@ -29,6 +29,24 @@ final class ConnectionLifecycleTests: XCTestCase {
         XCTAssertTrue(net.client.events(client).shutdownComplete)
     }
 
+    // QUIC_STATISTICS Timing as MsQuic records it: creation, first read-key change (the
+    // peer's Initial flight consumed), handshake completion. 10 ms each way on the sim.
+    func testTimingStatistics() throws {
+        let net = SimConfigs.network()
+        let start = net.now
+        let client = try net.connect(SimConfigs.client())
+        XCTAssertTrue(net.run { client.isHandshakeComplete && (net.server.accepted.first?.isHandshakeComplete ?? false) })
+        let c = client.statistics
+        XCTAssertEqual(c.timingStart, start.microseconds)
+        XCTAssertGreaterThanOrEqual(c.timingInitialFlightEnd, c.timingStart + 20_000, "the ServerHello needs a round trip")
+        XCTAssertGreaterThanOrEqual(c.timingHandshakeFlightEnd, c.timingInitialFlightEnd)
+        let s = try XCTUnwrap(net.server.accepted.first).statistics
+        XCTAssertGreaterThanOrEqual(s.timingStart, start.microseconds + 10_000, "created when the first Initial arrived")
+        XCTAssertGreaterThanOrEqual(s.timingInitialFlightEnd, s.timingStart)
+        XCTAssertGreaterThanOrEqual(s.timingHandshakeFlightEnd, s.timingInitialFlightEnd + 20_000,
+                                    "the client's Finished comes a round trip after the server's flight")
+    }
+
     // MsQuic's DisconnectTimeoutMs: data unacknowledged for that long ends the connection
     // silently, well before the (longer) idle timeout; nothing outstanding, nothing happens.
     func testDisconnectTimeoutGivesUpOnUnacknowledgedData() throws {

@@ -107,6 +107,10 @@ extension Connection {
         case .handshake:
             let p = try PacketProtector(keys: keys)
             if secret.direction == .read { spaces[1].receiveKeys = p } else { spaces[1].sendKeys = p }
+            // MsQuic (crypto.c): the first read-key change ends the Initial flight.
+            if secret.direction == .read && counters.timingInitialFlightEnd == 0 {
+                counters.timingInitialFlightEnd = now.microseconds
+            }
             if spaces[1].receiveKeys != nil && spaces[1].sendKeys != nil { recovery.onHandshakeKeysAvailable(now: now) }
         case .application:
             if secret.direction == .read { pendingOneRTTRead = secret } else { pendingOneRTTWrite = secret }
@@ -170,6 +174,8 @@ extension Connection {
 
     func onHandshakeComplete(_ summary: HandshakeSummary, now: QuicInstant) {
         isHandshakeComplete = true
+        // MsQuic: TLS consuming 1-RTT data ends the Handshake flight.
+        counters.timingHandshakeFlightEnd = now.microseconds
         if role == .client {
             // RFC 9001 §4.9.3: no more 0-RTT once 1-RTT keys exist. RFC 9001 §4.6.2: when the
             // server rejected 0-RTT, everything sent in it is lost and goes again in 1-RTT.

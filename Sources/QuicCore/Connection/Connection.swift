@@ -228,6 +228,7 @@ public final class Connection {
         try installInitialKeys(dcid: initialKeysDCID ?? originalDCID)
         // Saturating: a handshake idle timeout of 2^62-1 ms (QUIC_SETTINGS allows it) is .never.
         idleDeadline = now + (configuration.handshakeIdleTimeout.isZero ? .infinite : configuration.handshakeIdleTimeout)
+        counters.timingStart = now.microseconds
         var finalTLS = configuration.tls
         let ours = ourTransportParameters(resetToken: token)
         finalTLS.transportParameters = try configuration.transportParametersEncoder?(ours) ?? ours.encoded()

@@ -33,6 +33,12 @@ public struct ConnectionStatistics: Equatable, Sendable {
     public var statelessRetry = false
     /// Client: the handshake restarted after a Version Negotiation packet (RFC 9000 §6.2).
     public var versionNegotiation = false
+    /// QUIC_STATISTICS Timing (µs on the caller's clock, 0 = not yet), as MsQuic records them:
+    /// the connection's creation, the first change of read keys (the peer's Initial flight
+    /// consumed) and the handshake's completion (the peer's Handshake flight consumed).
+    public var timingStart: UInt64 = 0
+    public var timingInitialFlightEnd: UInt64 = 0
+    public var timingHandshakeFlightEnd: UInt64 = 0
 }
 
 extension Connection {
