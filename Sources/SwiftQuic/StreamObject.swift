@@ -179,6 +179,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             let next = core.streams.openedLocalStreams(bidirectional: bidirectional)
             if connection.isReservedAndWaiting(index: next, bidirectional: bidirectional, except: self) {
                 connection.blockedStarts.append(self)
+                completeBlockedStart()
                 if core.streams.openableStreams(bidirectional: bidirectional) > 0 {
                     connection.deferred.append { [connection] in connection.retryBlockedStarts() }
                 }
@@ -204,13 +205,22 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
                 pendingShutdown = nil
                 _ = Api.shutdownStarted(self, core: core, id: newID, flags: p.flags, errorCode: p.errorCode)
             }
-            connection.deferred.append { [self] in self.deliverStartComplete(Status.success) }
+            connection.deferred.append { [self] in
+                if self.startCompleteDelivered {
+                    // Started while the peer's limit held it back: now accepted (MsQuic
+                    // QuicStreamIndicatePeerAccepted, with START_FLAG_INDICATE_PEER_ACCEPT).
+                    if self.startFlags & StartFlag.indicatePeerAccept != 0 { self.deliverPeerAccepted() }
+                } else {
+                    self.deliverStartComplete(Status.success)
+                }
+            }
         } catch .streamLimitReached {
             if flags & StartFlag.failBlocked != 0 {
                 startFailed(Status.streamLimitReached)
             } else {
-                // Started once the peer allows another stream (STREAMS_AVAILABLE).
+                // Opened once the peer allows another stream (STREAMS_AVAILABLE).
                 connection.blockedStarts.append(self)
+                completeBlockedStart()
             }
         } catch {
             startFailed(Status.invalidState)
@@ -227,13 +237,27 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
         }
     }
 
-    private func deliverStartComplete(_ status: QuicStatus) {
+    private func deliverStartComplete(_ status: QuicStatus, peerAccepted: Bool = true) {
         guard !startCompleteDelivered else { return }
         startCompleteDelivered = true
         let ev = RawEvent(type: EventType.startComplete)
         ev.set(8, status)
         ev.set(16, (id ?? reservedID)?.rawValue ?? 0)
-        ev.set(24, UInt8(status == Status.success ? 1 : 0))      // PeerAccepted
+        ev.set(24, UInt8(status == Status.success && peerAccepted ? 1 : 0))      // PeerAccepted
+        deliver(ev)
+        ev.free()
+    }
+
+    /// MsQuic (stream.c): a stream started while the peer's MAX_STREAMS holds it back has its
+    /// ID and completes its start at once, with PeerAccepted FALSE; PEER_ACCEPTED follows
+    /// when the peer allows it (only with QUIC_STREAM_START_FLAG_INDICATE_PEER_ACCEPT).
+    private func completeBlockedStart() {
+        guard reservedID != nil, !startCompleteDelivered else { return }
+        connection.deferred.append { [self] in self.deliverStartComplete(Status.success, peerAccepted: false) }
+    }
+
+    private func deliverPeerAccepted() {
+        let ev = RawEvent(type: EventType.peerAccepted)
         deliver(ev)
         ev.free()
     }
