@@ -65,7 +65,7 @@ final class ConnectionLifecycleTests: XCTestCase {
         XCTAssertTrue(net.run(for: 20_000_000) { client.isClosed })
         let elapsed = net.now - start
         XCTAssertGreaterThanOrEqual(elapsed, .seconds(1))
-        XCTAssertLessThan(elapsed, .seconds(5), "given up at the first PTO past the timeout, not at idle")
+        XCTAssertLessThan(elapsed, .seconds(5), "given up at the disconnect deadline, not at idle")
         let reason = try XCTUnwrap(net.client.events(client).transportClose)
         XCTAssertTrue(reason.disconnectTimeout)
         XCTAssertFalse(reason.idleTimeout)

@@ -63,6 +63,8 @@ extension Connection {
         }
         var t = idleDeadline
         if let l = recovery.lossDetectionTimeout() { t = min(t, l) }
+        // MsQuic (loss_detection.c) keeps its loss timer from passing the disconnect deadline.
+        if let d = disconnectDeadline() { t = min(t, d) }
         // ACKs wait for keys to send them with (a server acknowledges 0-RTT once it has 1-RTT keys),
         // and for the amplification limit of an unvalidated new path (§9.3) to allow a datagram:
         // a deadline that cannot be acted on would only spin the owner's event loop.
@@ -104,13 +106,13 @@ extension Connection {
             previousKeysDiscardTime = nil
         }
         handlePathTimers(now: now)
+        if let d = disconnectDeadline(), now >= d {
+            // MsQuic (loss_detection.c): nothing acknowledged for DisconnectTimeoutMs: the peer
+            // is gone; closed silently like an idle timeout.
+            closeSilently { $0.disconnectTimeout = true }
+            return
+        }
         if let l = recovery.lossDetectionTimeout(), now >= l {
-            if let oldest = recovery.recovery.oldestUnacknowledgedSendTime(), now - oldest >= configuration.disconnectTimeout {
-                // MsQuic (loss_detection.c): nothing acknowledged for DisconnectTimeoutMs: the
-                // peer is gone; closed silently like an idle timeout.
-                closeSilently { $0.disconnectTimeout = true }
-                return
-            }
             let result = recovery.onLossDetectionTimeout(now: now)
             for token in result.lost { onPacketLost(token) }
             counters.lostPackets += UInt64(result.lost.count)
@@ -123,6 +125,11 @@ extension Connection {
         if !configuration.keepAliveInterval.isZero, isHandshakeComplete, now >= lastSendTime + configuration.keepAliveInterval {
             pingPending = true
         }
+    }
+
+    /// When the oldest unacknowledged ack-eliciting packet has waited DisconnectTimeoutMs.
+    func disconnectDeadline() -> QuicInstant? {
+        recovery.recovery.oldestUnacknowledgedSendTime().map { $0 + configuration.disconnectTimeout }
     }
 
     /// Ends the connection at once without a packet (a timeout): the transport reason, marked

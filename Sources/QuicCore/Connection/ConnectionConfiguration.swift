@@ -50,8 +50,8 @@ public struct ConnectionConfiguration: @unchecked Sendable {
         case applicationClose(UInt64)
     }
     /// MsQuic's DisconnectTimeoutMs (default 16 s): a connection whose oldest ack-eliciting
-    /// packet stays unacknowledged this long is given up silently (CONNECTION_TIMEOUT), checked
-    /// when the loss detection timer fires, as MsQuic's loss_detection.c does.
+    /// packet stays unacknowledged this long is given up silently (CONNECTION_TIMEOUT), at that
+    /// deadline (MsQuic's loss_detection.c caps its loss timer there).
     public var disconnectTimeout: QuicDuration = .seconds(16)
     /// Keep-alive: send a PING after this long without sending, `.zero` = off.
     public var keepAliveInterval: QuicDuration = .zero
