@@ -81,11 +81,7 @@ int main(void)
 {
     HQUIC Registration = NULL, ClientConfiguration = NULL, Listener = NULL, Client = NULL, Stream = NULL;
     QUIC_BUFFER Alpn = tu_alpn(ALPN);
-    QUIC_CREDENTIAL_CONFIG Cred;
-    QUIC_CERTIFICATE_FILE Files;
     QUIC_SETTINGS Settings;
-    QUIC_ADDR Address;
-    uint32_t Length;
     uint16_t Port = 0;
 
     tu_start_watchdog(60);
@@ -105,31 +101,9 @@ int main(void)
     memset(&Settings, 0, sizeof(Settings));
     Settings.IsSet.PeerUnidiStreamCount = 1;
     Settings.PeerUnidiStreamCount = 1;
-    CHECK_SUCCEEDED(Api->ConfigurationOpen(Registration, &Alpn, 1, &Settings, sizeof(Settings), NULL, &ServerConfiguration),
-                    "server ConfigurationOpen");
-    memset(&Cred, 0, sizeof(Cred));
-    Files.CertificateFile = tu_cert("server.crt");
-    Files.PrivateKeyFile = tu_cert("server.key");
-    Cred.Type = QUIC_CREDENTIAL_TYPE_CERTIFICATE_FILE;
-    Cred.CertificateFile = &Files;
-    CHECK_SUCCEEDED(Api->ConfigurationLoadCredential(ServerConfiguration, &Cred), "server credential");
-    CHECK_SUCCEEDED(Api->ConfigurationOpen(Registration, &Alpn, 1, NULL, 0, NULL, &ClientConfiguration),
-                    "client ConfigurationOpen");
-    memset(&Cred, 0, sizeof(Cred));
-    Cred.Type = QUIC_CREDENTIAL_TYPE_NONE;
-    Cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT | QUIC_CREDENTIAL_FLAG_NO_CERTIFICATE_VALIDATION;
-    CHECK_SUCCEEDED(Api->ConfigurationLoadCredential(ClientConfiguration, &Cred), "client credential");
-
-    CHECK_SUCCEEDED(Api->ListenerOpen(Registration, ListenerCallback, NULL, &Listener), "ListenerOpen");
-    memset(&Address, 0, sizeof(Address));
-    QuicAddrSetFamily(&Address, QUIC_ADDRESS_FAMILY_INET);
-    QuicAddrSetToLoopback(&Address);
-    CHECK_SUCCEEDED(Api->ListenerStart(Listener, &Alpn, 1, &Address), "ListenerStart");
-    Length = sizeof(Address);
-    if (QUIC_SUCCEEDED(Api->GetParam(Listener, QUIC_PARAM_LISTENER_LOCAL_ADDRESS, &Length, &Address))) {
-        Port = QuicAddrGetPort(&Address);
-    }
-    CHECK(Port != 0, "the listener has a port");
+    ServerConfiguration = tu_server_configuration(Api, Registration, &Alpn, &Settings);
+    ClientConfiguration = tu_insecure_client_configuration(Api, Registration, &Alpn);
+    Listener = tu_loopback_listener(Api, Registration, ListenerCallback, NULL, &Alpn, &Port);
 
     CHECK_SUCCEEDED(Api->ConnectionOpen(Registration, ClientConnCallback, NULL, &Client), "ConnectionOpen");
     CHECK_SUCCEEDED(Api->ConnectionStart(Client, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "127.0.0.1", Port),

@@ -320,4 +320,67 @@ static inline QUIC_BUFFER tu_alpn(const char* Text)
     return Buffer;
 }
 
+/* A server configuration for one ALPN with the test certificate (server.crt/server.key) and
+   the given settings (NULL for none); NULL when it could not be made (each step is CHECKed). */
+static inline HQUIC tu_server_configuration(const QUIC_API_TABLE* Api, HQUIC Registration, const QUIC_BUFFER* Alpn,
+                                            const QUIC_SETTINGS* Settings)
+{
+    HQUIC Configuration = NULL;
+    QUIC_CREDENTIAL_CONFIG Cred;
+    QUIC_CERTIFICATE_FILE Files;
+    CHECK_SUCCEEDED(Api->ConfigurationOpen(Registration, Alpn, 1, Settings, Settings ? sizeof(*Settings) : 0, NULL,
+                                           &Configuration), "server ConfigurationOpen");
+    if (Configuration == NULL) {
+        return NULL;
+    }
+    memset(&Cred, 0, sizeof(Cred));
+    Files.CertificateFile = tu_cert("server.crt");
+    Files.PrivateKeyFile = tu_cert("server.key");
+    Cred.Type = QUIC_CREDENTIAL_TYPE_CERTIFICATE_FILE;
+    Cred.CertificateFile = &Files;
+    CHECK_SUCCEEDED(Api->ConfigurationLoadCredential(Configuration, &Cred), "server credential");
+    return Configuration;
+}
+
+/* A client configuration for one ALPN that does not validate the server's certificate. */
+static inline HQUIC tu_insecure_client_configuration(const QUIC_API_TABLE* Api, HQUIC Registration,
+                                                     const QUIC_BUFFER* Alpn)
+{
+    HQUIC Configuration = NULL;
+    QUIC_CREDENTIAL_CONFIG Cred;
+    CHECK_SUCCEEDED(Api->ConfigurationOpen(Registration, Alpn, 1, NULL, 0, NULL, &Configuration),
+                    "client ConfigurationOpen");
+    if (Configuration == NULL) {
+        return NULL;
+    }
+    memset(&Cred, 0, sizeof(Cred));
+    Cred.Type = QUIC_CREDENTIAL_TYPE_NONE;
+    Cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT | QUIC_CREDENTIAL_FLAG_NO_CERTIFICATE_VALIDATION;
+    CHECK_SUCCEEDED(Api->ConfigurationLoadCredential(Configuration, &Cred), "client credential");
+    return Configuration;
+}
+
+/* A listener on 127.0.0.1 with an ephemeral port; *Port gets the port (0 when it failed). */
+static inline HQUIC tu_loopback_listener(const QUIC_API_TABLE* Api, HQUIC Registration, QUIC_LISTENER_CALLBACK_HANDLER Handler,
+                                         void* Context, const QUIC_BUFFER* Alpn, uint16_t* Port)
+{
+    HQUIC Listener = NULL;
+    QUIC_ADDR Address;
+    uint32_t Length = sizeof(Address);
+    *Port = 0;
+    CHECK_SUCCEEDED(Api->ListenerOpen(Registration, Handler, Context, &Listener), "ListenerOpen");
+    if (Listener == NULL) {
+        return NULL;
+    }
+    memset(&Address, 0, sizeof(Address));
+    QuicAddrSetFamily(&Address, QUIC_ADDRESS_FAMILY_INET);
+    QuicAddrSetToLoopback(&Address);
+    CHECK_SUCCEEDED(Api->ListenerStart(Listener, Alpn, 1, &Address), "ListenerStart");
+    if (QUIC_SUCCEEDED(Api->GetParam(Listener, QUIC_PARAM_LISTENER_LOCAL_ADDRESS, &Length, &Address))) {
+        *Port = QuicAddrGetPort(&Address);
+    }
+    CHECK(*Port != 0, "the listener has a port");
+    return Listener;
+}
+
 #endif /* SWIFTQUIC_CTESTS_TESTUTIL_H */
