@@ -319,10 +319,16 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             ev.set(8, stream.handle)
             ev.set(16, UInt32(id.isUnidirectional ? 1 : 0))   // QUIC_STREAM_OPEN_FLAG_UNIDIRECTIONAL
             let status = deliver(ev)
+            // The application may add QUIC_STREAM_OPEN_FLAG_DELAY_ID_FC_UPDATES to the event's
+            // Flags (MsQuic stream_set.c): the stream's MAX_STREAMS credit then waits for its
+            // StreamClose.
+            let flags = ev.get(16, as: UInt32.self)
             ev.free()
             if Status.isFailure(status) || appClosed {
                 // Refused: MsQuic aborts the stream and closes the handle itself.
                 stream.abortAndForget()
+            } else if flags & StreamOpenFlag.delayIDFlowControlUpdates != 0, !stream.appClosed {
+                core?.streams.delayStreamCredit(id)
             }
         case .stream(let se):
             handleStreamEvent(se)
@@ -499,7 +505,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         switch e {
         case .dataAvailable(let i), .peerSendShutdown(let i), .shutdownComplete(let i): id = i
         case .sendComplete(let i, _, _), .peerSendAborted(let i, _), .peerReceiveAborted(let i, _), .peerReliableReset(let i, _),
-             .sendShutdownComplete(let i, _), .idealSendBufferSize(let i, _): id = i
+             .sendShutdownComplete(let i, _), .idealSendBufferSize(let i, _), .cancelOnLoss(let i): id = i
         case .peerStreamStarted, .streamsAvailable: return
         }
         guard let stream = streams[id.rawValue] else { return }

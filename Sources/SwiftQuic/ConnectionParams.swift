@@ -425,8 +425,7 @@ extension Api {
         return out
     }
 
-    /// QUIC_STATISTICS_V2 from the engine's counters (QuicCore `ConnectionStatistics`); the
-    /// handshake-flight byte counts are not measured and stay 0.
+    /// QUIC_STATISTICS_V2 from the engine's counters (QuicCore `ConnectionStatistics`).
     private static func statisticsV2(_ c: ConnectionObject) -> [UInt8] {
         var s = QUIC_STATISTICS_V2()
         s.CorrelationId = c.correlationID
@@ -456,6 +455,9 @@ extension Api {
             s.TimingStart = st.timingStart
             s.TimingInitialFlightEnd = st.timingInitialFlightEnd
             s.TimingHandshakeFlightEnd = st.timingHandshakeFlightEnd
+            s.HandshakeClientFlight1Bytes = st.handshakeClientFlight1Bytes
+            s.HandshakeServerFlight1Bytes = st.handshakeServerFlight1Bytes
+            s.HandshakeClientFlight2Bytes = st.handshakeClientFlight2Bytes
         }
         s.GreaseBitNegotiated = greaseNegotiated(c) ? 1 : 0
         s.SendTotalStreamBytes = c.streamBytesSent
@@ -493,6 +495,9 @@ extension Api {
             s.Timing.Start = st.timingStart
             s.Timing.InitialFlightEnd = st.timingInitialFlightEnd
             s.Timing.HandshakeFlightEnd = st.timingHandshakeFlightEnd
+            s.Handshake.ClientFlight1Bytes = st.handshakeClientFlight1Bytes
+            s.Handshake.ServerFlight1Bytes = st.handshakeServerFlight1Bytes
+            s.Handshake.ClientFlight2Bytes = st.handshakeClientFlight2Bytes
         }
         s.Send.TotalStreamBytes = c.streamBytesSent
         s.Recv.TotalStreamBytes = c.streamBytesReceived

@@ -37,6 +37,7 @@ enum EventType {
     static let streamShutdownComplete: UInt32 = 7
     static let idealSendBufferSize: UInt32 = 8
     static let peerAccepted: UInt32 = 9
+    static let cancelOnLoss: UInt32 = 10
 }
 
 /// A zeroed event of `type`, large enough for every union member of the three event structs.

@@ -195,7 +195,8 @@ extension Api {
             conn.streamBytesSent += total
             if fin { s.localFinSent = true }
             let send = StreamObject.HeldSend(request: request, pieces: chunks.value, fin: fin,
-                                             allow0RTT: flags & SendFlag.allow0RTT != 0)
+                                             allow0RTT: flags & SendFlag.allow0RTT != 0,
+                                             cancelOnLoss: flags & SendFlag.cancelOnLoss != 0)
             // Before the stream has an ID (waiting for the peer's MAX_STREAMS), or before the
             // handshake for a client's data not marked ALLOW_0_RTT, the request waits here; a
             // server's goes to the engine, which sends it as 0.5-RTT data (MsQuic does too).
@@ -267,6 +268,9 @@ extension Api {
                 s.shutdownCompleteDelivered = true
             }
             s.appClosed = true
+            // DELAY_ID_FC_UPDATES: the peer may open another stream now (MsQuic stream.c,
+            // StreamClose releases the stream from the set).
+            if let id = s.id { s.connection.core?.streams.releaseStreamCredit(id) }
             s.connection.forget(s)
             s.connection.service()
         }

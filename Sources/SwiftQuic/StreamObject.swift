@@ -51,6 +51,8 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
         var pieces: [UnsafeRawBufferPointer]
         var fin: Bool
         var allow0RTT: Bool
+        /// QUIC_SEND_FLAG_CANCEL_ON_LOSS: the stream turns cancel-on-loss when it is passed on.
+        var cancelOnLoss = false
     }
     var heldSends: [HeldSend] = []
     /// StreamShutdown made while the stream waited for its ID (flags, error code).
@@ -100,6 +102,9 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     /// Hands one request to the engine; a status when the engine refused it.
     func pass(_ send: HeldSend) -> QuicStatus? {
         guard let id, let core = connection.core else { return Status.invalidState }
+        // MsQuic (stream_send.c): one send with CANCEL_ON_LOSS makes the whole stream
+        // cancel-on-loss, for the data already queued too.
+        if send.cancelOnLoss { core.streams.setCancelOnLoss(id) }
         do throws(StreamAPIError) {
             if send.pieces.isEmpty {
                 try core.send(stream: id, data: .owned([]), fin: send.fin, context: send.request)
@@ -322,9 +327,27 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             ev.set(8, bytes)
             deliver(ev)
             ev.free()
+        case .cancelOnLoss:
+            deliverCancelOnLoss()
         case .peerStreamStarted, .streamsAvailable:
             break
         }
+    }
+
+    /// QUIC_STREAM_EVENT_CANCEL_ON_LOSS (MsQuic stream_send.c): data of a stream sent with
+    /// QUIC_SEND_FLAG_CANCEL_ON_LOSS was lost. The application may set ErrorCode (a QUIC_UINT62
+    /// at offset 8, 0 by default) in the event; the stream is then aborted in both directions
+    /// with it, and the lost data is never resent.
+    private func deliverCancelOnLoss() {
+        guard let id, let core = connection.core, !shutdownCompleteDelivered else { return }
+        let ev = RawEvent(type: EventType.cancelOnLoss)
+        ev.set(8, UInt64(0))
+        deliver(ev)
+        // A code above 2^62-1 cannot go on the wire (RFC 9000 §16): it is clamped.
+        let code = Swift.min(ev.get(8, as: UInt64.self), Limits.uint62Max)
+        ev.free()
+        _ = Api.shutdownStarted(self, core: core, id: id,
+                                flags: StreamShutdownFlag.abortSend | StreamShutdownFlag.abortReceive, errorCode: code)
     }
 
     /// RECEIVE: the contiguous data in place (at most two buffers). The application may take
@@ -461,6 +484,13 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     }
 }
 
+enum StreamOpenFlag {
+    static let unidirectional: UInt32 = 0x1
+    static let zeroRTT: UInt32 = 0x2
+    static let delayIDFlowControlUpdates: UInt32 = 0x4
+    static let appOwnedBuffers: UInt32 = 0x8
+}
+
 enum StartFlag {
     static let immediate: UInt32 = 0x1
     static let failBlocked: UInt32 = 0x2
@@ -480,6 +510,7 @@ enum SendFlag {
     static let allow0RTT: UInt32 = 0x1
     static let start: UInt32 = 0x2
     static let fin: UInt32 = 0x4
+    static let cancelOnLoss: UInt32 = 0x20
 }
 
 

@@ -75,6 +75,7 @@ extension Connection {
     }
 
     func drainTLS(now: QuicInstant) throws {
+        defer { noteHandshakeFlightBytes() }
         while let output = tls.nextOutput() {
             switch output {
             case .handshakeData(let level, let bytes):
@@ -93,7 +94,28 @@ extension Connection {
         }
     }
 
+    /// Records the handshake flight sizes once each flight is complete (after a TLS step, so
+    /// the bytes TLS wrote with a new key, such as the client's Finished, are counted).
+    func noteHandshakeFlightBytes() {
+        let q = streams.crypto.queuedBytes
+        let initial = q[EncryptionLevel.initial.rawValue], handshake = q[EncryptionLevel.handshake.rawValue]
+        if role == .client {
+            if counters.handshakeClientFlight1Bytes == 0, wroteHandshakeKey {
+                counters.handshakeClientFlight1Bytes = UInt32(clamping: initial)
+            }
+            if counters.handshakeClientFlight2Bytes == 0, wroteOneRTTKey {
+                counters.handshakeClientFlight2Bytes = UInt32(clamping: handshake)
+            }
+        } else if counters.handshakeServerFlight1Bytes == 0, wroteOneRTTKey {
+            counters.handshakeServerFlight1Bytes = UInt32(clamping: initial &+ handshake)
+        }
+    }
+
     func install(_ secret: TrafficSecret, now: QuicInstant) throws {
+        if secret.direction == .write {
+            if secret.level == .handshake { wroteHandshakeKey = true }
+            if secret.level == .application { wroteOneRTTKey = true }
+        }
         // RFC 9369 §4: 0-RTT stays in the original version after a compatible upgrade.
         let keys = PacketProtectionKeys(suite: secret.cipherSuite, secret: secret.secret,
                                         version: secret.level == .earlyData ? earlyDataProtectionVersion : protectionVersion)

@@ -149,6 +149,10 @@ public final class Connection {
     var previousKeysDiscardTime: QuicInstant?
     var forgedPackets: UInt64 = 0
     var counters = ConnectionStatistics()
+    /// TLS gave us Handshake / 1-RTT write keys (the ends of our handshake flights, for the
+    /// Handshake flight sizes of QUIC_STATISTICS).
+    var wroteHandshakeKey = false
+    var wroteOneRTTKey = false
     /// When the pacer releases data that waits only for it (RFC 9002 §7.7), set by `pollTransmit`.
     var pacingReleaseTime: QuicInstant?
     /// Raw frame bytes to put in the next 1-RTT packet, as they are: lets tests play a

@@ -39,6 +39,13 @@ public struct ConnectionStatistics: Equatable, Sendable {
     public var timingStart: UInt64 = 0
     public var timingInitialFlightEnd: UInt64 = 0
     public var timingHandshakeFlightEnd: UInt64 = 0
+    /// QUIC_STATISTICS Handshake (0 = flight not finished), as MsQuic's crypto.c records them:
+    /// the client's Initial-level TLS bytes once it has Handshake write keys, the client's
+    /// Handshake-level bytes once it has 1-RTT write keys, and the server's Initial plus
+    /// Handshake bytes once it has 1-RTT write keys.
+    public var handshakeClientFlight1Bytes: UInt32 = 0
+    public var handshakeServerFlight1Bytes: UInt32 = 0
+    public var handshakeClientFlight2Bytes: UInt32 = 0
 }
 
 extension Connection {

@@ -10,6 +10,9 @@ public struct CryptoStreams {
     var receiveBuffers: [ReceiveBuffer]
     var discarded: [Bool]
     public let bufferLimit: UInt64
+    /// Handshake bytes queued per encryption level since the start (MsQuic's TLS buffer
+    /// offsets, for QUIC_STATISTICS Handshake flight sizes).
+    public private(set) var queuedBytes: [UInt64]
 
     public init(bufferLimit: UInt64) {
         self.bufferLimit = bufferLimit
@@ -17,11 +20,13 @@ public struct CryptoStreams {
         sendBuffers = Array(repeating: SendBuffer(), count: n)
         receiveBuffers = Array(repeating: ReceiveBuffer(limit: bufferLimit, initialCapacity: 1024), count: n)
         discarded = Array(repeating: false, count: n)
+        queuedBytes = Array(repeating: 0, count: n)
     }
 
     /// Queues handshake bytes from TLS for `level`.
     public mutating func send(_ bytes: [UInt8], level: EncryptionLevel) {
         guard !discarded[level.rawValue], !bytes.isEmpty else { return }
+        queuedBytes[level.rawValue] &+= UInt64(bytes.count)
         sendBuffers[level.rawValue].enqueue(.owned(bytes), fin: false, context: 0, track: false)
     }
 

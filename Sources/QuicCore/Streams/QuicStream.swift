@@ -63,6 +63,15 @@ public final class QuicStream {
     var dataEventQueued = false
     var sendShutdownSignaled = false
     var shutdownSignaled = false
+    /// MsQuic's QUIC_STREAM_OPEN_FLAG_DELAY_ID_FC_UPDATES on a peer stream: the MAX_STREAMS
+    /// credit its end frees waits for the application's StreamClose
+    /// (`StreamManager.releaseStreamCredit`).
+    var delaysStreamCredit = false
+    /// MsQuic's QUIC_SEND_FLAG_CANCEL_ON_LOSS (sticky once a send carried it): lost data is not
+    /// retransmitted; the stream is canceled instead (`StreamEvent.cancelOnLoss`).
+    public internal(set) var cancelOnLoss = false
+    /// The loss was reported once (`StreamEvent.cancelOnLoss`); later losses are dropped.
+    var cancelOnLossSignaled = false
     /// The ideal send buffer size last reported for this stream (MsQuic's LastIdealSendBuffer).
     public internal(set) var idealSendBufferSize = StreamManager.defaultIdealSendBytes
 

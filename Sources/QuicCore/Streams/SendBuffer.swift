@@ -231,6 +231,19 @@ public struct SendBuffer {
         if fin && finSent && !finAcked { finPending = true }
     }
 
+    /// Whether a loss of this range (and FIN) leaves anything to resend: a byte not yet
+    /// acknowledged below the reliable limit, or a sent FIN not acknowledged. `onLost` without
+    /// the side effect (a cancel-on-loss stream decides before anything is requeued).
+    public func lossNeedsResend(offset: UInt64, length: Int, fin: Bool) -> Bool {
+        if fin && finSent && !finAcked { return true }
+        let (end, overflow) = offset.addingReportingOverflow(UInt64(length))
+        let r = offset..<(overflow ? .max : end)
+        guard !r.isEmpty, r.upperBound > ackedOffset, r.lowerBound < reliableLimit else { return false }
+        var gap = false
+        acked.forEachGap(in: Swift.max(r.lowerBound, ackedOffset)..<Swift.min(r.upperBound, reliableLimit)) { _ in gap = true }
+        return gap
+    }
+
     /// Marks every sent, unacknowledged byte (and a sent, unacknowledged FIN) for resending,
     /// e.g. for a PTO probe (RFC 9002 §6.2.4).
     public mutating func requeueUnacknowledged() {

@@ -279,6 +279,16 @@ extension StreamManager {
             // "Application data sent in STREAM frames is retransmitted in new STREAM frames
             // unless the endpoint has sent a RESET_STREAM for that stream."
             guard let s = streams[raw], s.sendsData else { return }
+            if s.cancelOnLoss {
+                // MsQuic's QUIC_SEND_FLAG_CANCEL_ON_LOSS (stream_send.c, loss handling): data
+                // that would need resending cancels the stream instead; the API layer reports
+                // QUIC_STREAM_EVENT_CANCEL_ON_LOSS and aborts both directions.
+                if !s.cancelOnLossSignaled, s.send.lossNeedsResend(offset: offset, length: length, fin: fin) {
+                    s.cancelOnLossSignaled = true
+                    emit(.cancelOnLoss(s.id))
+                }
+                return
+            }
             s.send.onLost(offset: offset, length: length, fin: fin)
             if s.send.hasRetransmission || s.send.finPending { scheduleSend(s) }
         case .crypto(let level, let offset, let length):
@@ -319,6 +329,16 @@ extension StreamManager {
     /// e.g. to fill PTO probe packets (RFC 9002 §6.2.4).
     public func requeueUnacknowledged() {
         for s in streams.values where s.hasSendPart && s.sendsData {
+            if s.cancelOnLoss {
+                // A probe resends what may be lost: for a cancel-on-loss stream that is a loss
+                // (MsQuic retransmits probe frames through the same loss path).
+                if !s.cancelOnLossSignaled, s.send.lossNeedsResend(offset: s.send.ackedOffset,
+                        length: Int(clamping: s.send.nextOffset - s.send.ackedOffset), fin: true) {
+                    s.cancelOnLossSignaled = true
+                    emit(.cancelOnLoss(s.id))
+                }
+                continue
+            }
             s.send.requeueUnacknowledged()
             if s.send.hasRetransmission || s.send.finPending { scheduleSend(s) }
         }

@@ -41,6 +41,9 @@ public final class StreamManager {
     /// The MAX_STREAMS value to advertise next (grows as peer streams finish).
     var remoteLimitNext: [UInt64]
     var maxStreamsPending: [Bool] = [false, false]
+    /// Ended peer streams whose MAX_STREAMS credit waits for the application's StreamClose
+    /// (DELAY_ID_FC_UPDATES). Bounded by the peer's stream limit: no credit returns while held.
+    var heldStreamCredits: Set<UInt64> = []
     /// The limit at which we reported STREAMS_BLOCKED, and whether a frame is due.
     var streamsBlockedReportedAt: [UInt64?] = [nil, nil]
     var streamsBlockedPending: [Bool] = [false, false]
@@ -483,10 +486,47 @@ public final class StreamManager {
         if s.inSendQueue, let i = sendQueue.firstIndex(where: { $0 === s }) { sendQueue.remove(at: i) }
         s.inSendQueue = false
         if !s.isLocal {
-            let k = Self.kind(s.id.isBidirectional)
-            remoteLimitNext[k] = Swift.min(remoteLimitNext[k] + 1, 1 << 60)
-            maxStreamsPending[k] = true
+            if s.delaysStreamCredit {
+                // Held until the application closes its handle (releaseStreamCredit).
+                heldStreamCredits.insert(s.id.rawValue)
+            } else {
+                returnStreamCredit(bidirectional: s.id.isBidirectional)
+            }
         }
+    }
+
+    /// A finished peer stream lets the peer open another one (RFC 9000 §4.6: MAX_STREAMS).
+    func returnStreamCredit(bidirectional: Bool) {
+        let k = Self.kind(bidirectional)
+        remoteLimitNext[k] = Swift.min(remoteLimitNext[k] + 1, 1 << 60)
+        maxStreamsPending[k] = true
+    }
+
+    /// MsQuic's QUIC_STREAM_OPEN_FLAG_DELAY_ID_FC_UPDATES (set by the application in
+    /// PEER_STREAM_STARTED): the stream's MAX_STREAMS credit is returned to the peer only when
+    /// `releaseStreamCredit` is called (the application's StreamClose), not when the stream
+    /// ends. Only peer streams count against MAX_STREAMS; the flag is ignored on ours.
+    public func delayStreamCredit(_ id: StreamID) {
+        guard let s = streams[id.rawValue], !s.isLocal else { return }
+        s.delaysStreamCredit = true
+    }
+
+    /// The application closed the handle of a stream with delayed credit: a stream that has
+    /// ended returns its credit now; one still running returns it when it ends, as usual.
+    public func releaseStreamCredit(_ id: StreamID) {
+        if let s = streams[id.rawValue] {
+            s.delaysStreamCredit = false
+        } else if heldStreamCredits.remove(id.rawValue) != nil {
+            returnStreamCredit(bidirectional: id.isBidirectional)
+        }
+    }
+
+    /// Marks a stream cancel-on-loss (MsQuic's QUIC_SEND_FLAG_CANCEL_ON_LOSS): from now on a
+    /// loss of its data is reported once as `StreamEvent.cancelOnLoss` instead of being
+    /// retransmitted (StreamManager+Send.swift `onLost`).
+    public func setCancelOnLoss(_ id: StreamID) {
+        guard let s = streams[id.rawValue], s.hasSendPart else { return }
+        s.cancelOnLoss = true
     }
 
     /// Puts a stream in the data send queue, behind streams of the same or higher priority.

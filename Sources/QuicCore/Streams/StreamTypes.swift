@@ -53,6 +53,9 @@ public enum StreamEvent: Equatable, Sendable {
     /// limited by its queue (QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE); see `StreamManager`
     /// `raiseIdealSendBytes`.
     case idealSendBufferSize(StreamID, bytes: UInt64)
+    /// Data of a stream marked cancel-on-loss was lost (QUIC_STREAM_EVENT_CANCEL_ON_LOSS): it
+    /// is not retransmitted, and the API layer aborts the stream with the application's code.
+    case cancelOnLoss(StreamID)
 }
 
 /// What the stream layer put into a packet, so the connection can report its fate
