@@ -416,6 +416,98 @@ static void check_cancel_on_loss(HQUIC Registration, HQUIC Configuration, uint16
     relay_stop(&Relay);
 }
 
+static int get_stream_statistics(HQUIC Stream, QUIC_STREAM_STATISTICS* Stats)
+{
+    uint32_t Length = sizeof(*Stats);
+    memset(Stats, 0, sizeof(*Stats));
+    return QUIC_SUCCEEDED(Api->GetParam(Stream, QUIC_PARAM_STREAM_STATISTICS, &Length, Stats)) &&
+           Length == sizeof(*Stats);
+}
+
+/* QUIC_PARAM_STREAM_STATISTICS: time waiting for the application and for the peer's
+   MAX_STREAMS, measured while it happens and frozen once it is over. */
+static void check_stream_statistics(HQUIC Registration, HQUIC Configuration, uint16_t Port)
+{
+    static uint8_t Byte = 'y';
+    QUIC_BUFFER One = {1, &Byte};
+    QUIC_STREAM_STATISTICS Stats, Later;
+    uint32_t Length = 0;
+    CLIENT C;
+    CLIENT_STREAM SA, SB;
+    HQUIC A = NULL, B = NULL;
+    SERVER_STREAM* Server;
+    int Index;
+
+    DelayCredit = 0;
+    if (connect_client(Registration, Configuration, &C, Port) == NULL) {
+        return;
+    }
+    client_stream_init(&SA);
+    client_stream_init(&SB);
+    CHECK_SUCCEEDED(Api->StreamOpen(C.Handle, QUIC_STREAM_OPEN_FLAG_NONE, ClientStreamCallback, &SA, &A), "StreamOpen A");
+    CHECK_SUCCEEDED(Api->StreamOpen(C.Handle, QUIC_STREAM_OPEN_FLAG_NONE, ClientStreamCallback, &SB, &B), "StreamOpen B");
+    if (A == NULL || B == NULL) {
+        close_connection(C.Handle);
+        return;
+    }
+    CHECK_STATUS(Api->GetParam(A, QUIC_PARAM_STREAM_STATISTICS, &Length, NULL), QUIC_STATUS_BUFFER_TOO_SMALL,
+                 "STREAM_STATISTICS with no room");
+    CHECK(Length == sizeof(QUIC_STREAM_STATISTICS), "the size needed is reported (%u)", Length);
+    Length = sizeof(Stats);
+    CHECK_STATUS(Api->GetParam(A, QUIC_PARAM_STREAM_STATISTICS, &Length, &Stats), QUIC_STATUS_INVALID_STATE,
+                 "STREAM_STATISTICS before StreamStart");
+
+    pthread_mutex_lock(&ServerLock);
+    Index = ServerStreamCount;
+    pthread_mutex_unlock(&ServerLock);
+    Server = &ServerStreams[Index];
+    tu_event_init(&Server->Done);
+    tu_event_init(&Server->Outcome);
+
+    /* A starts with nothing to send: it waits for the application. */
+    CHECK(QUIC_SUCCEEDED(Api->StreamStart(A, QUIC_STREAM_START_FLAG_IMMEDIATE)), "StreamStart A");
+    CHECK(tu_event_wait(&SA.StartComplete, 1, 2000) == 1, "A: START_COMPLETE");
+    /* B waits for the server's MAX_STREAMS (one bidirectional stream at a time). */
+    CHECK(QUIC_SUCCEEDED(Api->StreamStart(B, QUIC_STREAM_START_FLAG_NONE)), "StreamStart B");
+    CHECK(tu_event_wait(&SB.StartComplete, 1, 2000) == 1, "B: START_COMPLETE (held back)");
+    usleep(250 * 1000);
+    CHECK(get_stream_statistics(A, &Stats), "A: STREAM_STATISTICS");
+    CHECK(Stats.StreamBlockedByAppUs >= 200000, "A: waiting for the application for 250 ms (%llu us)",
+          (unsigned long long)Stats.StreamBlockedByAppUs);
+    CHECK(Stats.StreamBlockedByIdFlowControlUs == 0, "A: never waited for MAX_STREAMS (%llu us)",
+          (unsigned long long)Stats.StreamBlockedByIdFlowControlUs);
+    CHECK(get_stream_statistics(B, &Stats), "B: STREAM_STATISTICS");
+    CHECK(Stats.StreamBlockedByIdFlowControlUs >= 200000, "B: waiting for MAX_STREAMS for 250 ms (%llu us)",
+          (unsigned long long)Stats.StreamBlockedByIdFlowControlUs);
+    CHECK(Stats.ConnBlockedBySchedulingUs == 0 && Stats.ConnBlockedByAmplificationProtUs == 0,
+          "B: no scheduling or amplification waits on an idle loopback connection");
+
+    /* A ends; its credit lets B open, and B's wait stops counting. */
+    CHECK(QUIC_SUCCEEDED(Api->StreamSend(A, &One, 1, QUIC_SEND_FLAG_FIN, NULL)), "A: send and FIN");
+    CHECK(tu_event_wait(&SA.Done, 1, 5000) == 1, "A: ended");
+    CHECK(QUIC_SUCCEEDED(Api->StreamSend(B, &One, 1, QUIC_SEND_FLAG_FIN, NULL)), "B: send and FIN");
+    CHECK(tu_event_wait(&SB.Done, 1, 5000) == 1, "B: ended once the server allowed it");
+    CHECK(get_stream_statistics(B, &Stats), "B: STREAM_STATISTICS after the end");
+    usleep(100 * 1000);
+    CHECK(get_stream_statistics(B, &Later), "B: STREAM_STATISTICS 100 ms later");
+    CHECK(Stats.StreamBlockedByIdFlowControlUs >= 200000 &&
+          Later.StreamBlockedByIdFlowControlUs == Stats.StreamBlockedByIdFlowControlUs &&
+          Later.StreamBlockedByAppUs == Stats.StreamBlockedByAppUs,
+          "B: the figures stay as they were at the end (%llu / %llu us)",
+          (unsigned long long)Stats.StreamBlockedByIdFlowControlUs,
+          (unsigned long long)Later.StreamBlockedByIdFlowControlUs);
+
+    Api->StreamClose(A);
+    Api->StreamClose(B);
+    pthread_mutex_lock(&ServerLock);
+    for (int i = Index; i < ServerStreamCount; i++) {
+        tu_event_wait(&ServerStreams[i].Done, 1, 2000);
+        Api->StreamClose(ServerStreams[i].Handle);
+    }
+    pthread_mutex_unlock(&ServerLock);
+    close_connection(C.Handle);
+}
+
 int main(void)
 {
     HQUIC Registration = NULL, ClientConfiguration = NULL, Listener = NULL;
@@ -443,6 +535,7 @@ int main(void)
         check_stream_credit(Registration, ClientConfiguration, Port, 0);
         check_stream_credit(Registration, ClientConfiguration, Port, 1);
         check_cancel_on_loss(Registration, ClientConfiguration, Port);
+        check_stream_statistics(Registration, ClientConfiguration, Port);
     }
     if (Listener != NULL) Api->ListenerClose(Listener);
     if (ClientConfiguration != NULL) Api->ConfigurationClose(ClientConfiguration);

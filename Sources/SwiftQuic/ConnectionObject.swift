@@ -313,6 +313,7 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             deliverShutdownComplete(handshakeCompleted: handshakeCompleted, peerAcknowledged: peerAcknowledged)
         case .peerStreamStarted(let id):
             let stream = StreamObject(connection: self, id: id)
+            stream.noteStatisticsStart()
             streams[id.rawValue] = stream
             Handles.register(stream)
             let ev = RawEvent(type: EventType.peerStreamStarted)
@@ -508,7 +509,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
              .sendShutdownComplete(let i, _), .idealSendBufferSize(let i, _), .cancelOnLoss(let i): id = i
         case .peerStreamStarted, .streamsAvailable: return
         }
-        guard let stream = streams[id.rawValue] else { return }
+        guard let stream = streams[id.rawValue] else {
+            // A stream whose handle is gone: its statistics are not needed any more.
+            if case .shutdownComplete = e { _ = core?.streams.takeFinishedBlockedTimings(id) }
+            return
+        }
         stream.handle(e)
     }
 

@@ -527,7 +527,13 @@ extension Api {
         case ConnParam.streamPriority:
             return getFixed(bytes(of: s.priority), length, buffer)
         case ConnParam.streamStatistics:
-            return getFixed([UInt8](repeating: 0, count: MemoryLayout<QUIC_STREAM_STATISTICS>.size), length, buffer)
+            // MsQuic (stream.c): the size protocol, then INVALID_STATE before StreamStart.
+            let size = UInt32(MemoryLayout<QUIC_STREAM_STATISTICS>.size)
+            if length.pointee < size { length.pointee = size; return Status.bufferTooSmall }
+            guard buffer != nil else { return Status.invalidParameter }
+            guard s.statisticsStarted else { return Status.invalidState }
+            let st = s.statistics(now: Runtime.now)
+            return getFixed(withUnsafeBytes(of: st) { Array($0) }, length, buffer)
         case ConnParam.streamReliableOffsetRecv:
             // Private (msquicp.h): the Reliable Size of the peer's RESET_STREAM_AT
             // (draft-ietf-quic-reliable-stream-reset); INVALID_STATE when none arrived.

@@ -66,6 +66,7 @@ extension Api {
                 }
                 s.reservedID = issued
                 conn.pendingStarts.append(s)
+                s.noteStatisticsStart()
                 return Status.pending
             }
             s.startOnWorker(flags: flags)
@@ -182,6 +183,7 @@ extension Api {
                     s.startFlags = StartFlag.immediate
                     s.reservedID = issued
                     conn.pendingStarts.append(s)
+                    s.noteStatisticsStart()
                 } else {
                     return Status.invalidState
                 }

@@ -3,6 +3,7 @@
 // SEND_COMPLETE, as MsQuic does) and receive indications (RECEIVE with partial consumption
 // or QUIC_STATUS_PENDING then StreamReceiveComplete). Used on the connection's worker only.
 
+import CMsQuic
 import QuicCore
 import QuicWire
 import Synchronization
@@ -66,6 +67,16 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     /// The last QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE value indicated (MsQuic's
     /// LastIdealSendBuffer), reported by QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE.
     var idealSendBufferSize = StreamManager.defaultIdealSendBytes
+
+    // QUIC_STREAM_STATISTICS (QuicCore BlockedTimings.swift).
+    /// Time the stream waited for its ID: the peer's MAX_STREAMS (StreamBlockedByIdFlowControlUs).
+    var idFlowControlBlocked = BlockedTimer()
+    /// The connection's blocked times when the stream started: MsQuic caches them at
+    /// StreamStart so that a stream's ConnBlockedBy* figures cover its own lifetime only.
+    var connectionBlockedAtStart = ConnectionBlockedTimings()
+    var statisticsStarted = false
+    /// The engine stream's blocked times, taken when it ended.
+    var finishedBlocked: StreamBlockedTimings?
 
     static let flagUnidirectional: UInt32 = 0x1
 
@@ -153,6 +164,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     /// service loop.
     func startOnWorker(flags: UInt32, retrying: Bool = false) {
         startFlags = flags
+        noteStatisticsStart()
         guard let core = connection.core, !connection.shutdownInitiated else {
             startFailed(Status.aborted)
             return
@@ -184,6 +196,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             let next = core.streams.openedLocalStreams(bidirectional: bidirectional)
             if connection.isReservedAndWaiting(index: next, bidirectional: bidirectional, except: self) {
                 connection.blockedStarts.append(self)
+                idFlowControlBlocked.set(true, now: Runtime.now)
                 completeBlockedStart()
                 if core.streams.openableStreams(bidirectional: bidirectional) > 0 {
                     connection.deferred.append { [connection] in connection.retryBlockedStarts() }
@@ -200,6 +213,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             }
             let newID = try core.openStream(bidirectional: bidirectional)
             id = newID
+            idFlowControlBlocked.set(false, now: Runtime.now)
             connection.unstarted.remove(ObjectIdentifier(self))
             connection.streams[newID.rawValue] = self
             if priority != 0x7FFF { try? core.streams.setPriority(newID, priority) }
@@ -225,6 +239,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             } else {
                 // Opened once the peer allows another stream (STREAMS_AVAILABLE).
                 connection.blockedStarts.append(self)
+                idFlowControlBlocked.set(true, now: Runtime.now)
                 completeBlockedStart()
             }
         } catch {
@@ -233,7 +248,38 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
         connection.service()
     }
 
+    /// The stream started (StreamStart, or the peer opened it): from here its statistics run.
+    func noteStatisticsStart() {
+        guard !statisticsStarted else { return }
+        statisticsStarted = true
+        if let core = connection.core { connectionBlockedAtStart = core.blockedTimings }
+    }
+
+    /// QUIC_STREAM_STATISTICS as MsQuic fills it (stream.c): the stream's own blocked times,
+    /// and the connection's since the stream started; each includes a wait still going on.
+    func statistics(now: QuicInstant) -> QUIC_STREAM_STATISTICS {
+        var st = QUIC_STREAM_STATISTICS()
+        func since(_ t: BlockedTimer, _ start: BlockedTimer) -> UInt64 {
+            (t.total(at: now) - start.total(at: now)).microseconds   // saturating
+        }
+        if let conn = connection.core?.blockedTimings {
+            let start = connectionBlockedAtStart
+            st.ConnBlockedBySchedulingUs = since(conn.scheduling, start.scheduling)
+            st.ConnBlockedByPacingUs = since(conn.pacing, start.pacing)
+            st.ConnBlockedByAmplificationProtUs = since(conn.amplification, start.amplification)
+            st.ConnBlockedByCongestionControlUs = since(conn.congestionControl, start.congestionControl)
+            st.ConnBlockedByFlowControlUs = since(conn.flowControl, start.flowControl)
+        }
+        st.StreamBlockedByIdFlowControlUs = idFlowControlBlocked.total(at: now).microseconds
+        if let own = finishedBlocked ?? id.flatMap({ connection.core?.streams.stream($0)?.blocked }) {
+            st.StreamBlockedByFlowControlUs = own.flowControl.total(at: now).microseconds
+            st.StreamBlockedByAppUs = own.app.total(at: now).microseconds
+        }
+        return st
+    }
+
     func startFailed(_ status: QuicStatus) {
+        idFlowControlBlocked.set(false, now: Runtime.now)
         connection.deferred.append { [self] in
             self.deliverStartComplete(status)
             if self.startFlags & StartFlag.shutdownOnFail != 0 || status == Status.aborted {
@@ -312,7 +358,8 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             ev.set(8, UInt8(graceful ? 1 : 0))
             deliver(ev)
             ev.free()
-        case .shutdownComplete:
+        case .shutdownComplete(let sid):
+            if let t = connection.core?.streams.takeFinishedBlockedTimings(sid) { finishedBlocked = t }
             if peerSendShutdownPending && (!receiveEnabled || receivePending) && !connection.shutdownInitiated {
                 // The peer's FIN waits for the application to take receives again (MsQuic
                 // indicates PEER_SEND_SHUTDOWN only then); the stream is not complete before.

@@ -150,3 +150,117 @@ final class HandshakeFlightBytesTests: XCTestCase {
         }
     }
 }
+
+// QUIC_STREAM_STATISTICS: the stream's and the connection's blocked times.
+final class BlockedTimingsTests: XCTestCase {
+    func testTimerSumsClosedIntervalsAndTheOpenOne() {
+        var t = BlockedTimer()
+        t.set(true, now: 100)
+        t.set(true, now: 150)                       // already blocked: the start stays
+        t.set(false, now: 300)
+        XCTAssertEqual(t.total(at: 1000).microseconds, 200)
+        t.set(false, now: 400)                      // not blocked: nothing changes
+        t.set(true, now: 500)
+        XCTAssertEqual(t.total(at: 700).microseconds, 400, "the open interval counts up to the query")
+        XCTAssertEqual(t.total(at: 400).microseconds, 200, "a query before the start adds nothing")
+    }
+
+    private func handle(_ m: StreamManager, _ f: Frame) throws {
+        _ = try m.handle(f, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    // MsQuic's QUIC_FLOW_BLOCKED_APP: from the start until the application queues data, and
+    // again once everything queued went out, until it ends the stream.
+    func testAppBlockedWhileNothingIsQueued() throws {
+        let pair = StreamsPair()
+        let m = pair.client
+        m.now = 1_000
+        let id = try m.openStream(bidirectional: true)
+        m.now = 1_100
+        try m.send(id, data: .owned(patternBytes(100)), fin: false, context: 1)
+        m.now = 1_150
+        _ = try XCTUnwrap(pair.packet(from: m))
+        m.now = 1_400
+        var t = try XCTUnwrap(m.stream(id)).blocked
+        XCTAssertEqual(t.app.total(at: 1_400).microseconds, 100 + 250)
+        XCTAssertEqual(t.flowControl.total(at: 1_400).microseconds, 0)
+        try m.finishSending(id)                      // ending the stream: no longer waiting for the app
+        t = try XCTUnwrap(m.stream(id)).blocked
+        XCTAssertEqual(t.app.total(at: 5_000).microseconds, 350)
+    }
+
+    // RFC 9000 §4.1: data held by the stream's limit until MAX_STREAM_DATA.
+    func testStreamFlowControlBlockedUntilMaxStreamData() throws {
+        let pair = StreamsPair(server: streamsConfig(.server, streamWindow: 1000))
+        let m = pair.client
+        m.now = 0
+        let id = try m.openStream(bidirectional: true)
+        try m.send(id, data: .owned(patternBytes(3000)), fin: true, context: 1)
+        while pair.packet(from: m) != nil {}
+        XCTAssertTrue(try XCTUnwrap(m.stream(id)).blocked.flowControl.isBlocked)
+        m.now = 2_000
+        try handle(m, .maxStreamData(streamID: id.rawValue, maximumStreamData: 5000))
+        let t = try XCTUnwrap(m.stream(id)).blocked
+        XCTAssertFalse(t.flowControl.isBlocked)
+        XCTAssertEqual(t.flowControl.total(at: 9_000).microseconds, 2_000)
+    }
+
+    // RFC 9000 §4.1: connection data held by MAX_DATA.
+    func testConnectionFlowControlBlockedUntilMaxData() throws {
+        let pair = StreamsPair(server: streamsConfig(.server, maxData: 1500, streamWindow: 100_000))
+        let m = pair.client
+        m.now = 10
+        let id = try m.openStream(bidirectional: true)
+        try m.send(id, data: .owned(patternBytes(4000)), fin: false, context: 1)
+        while pair.packet(from: m) != nil {}
+        XCTAssertTrue(m.connectionFlowControlBlocked.isBlocked)
+        m.now = 510
+        try handle(m, .maxData(100_000))
+        XCTAssertFalse(m.connectionFlowControlBlocked.isBlocked)
+        XCTAssertEqual(m.connectionFlowControlBlocked.total(at: 600).microseconds, 500)
+    }
+
+    // The stream's figures survive its end: the API layer takes them with the event.
+    func testFinishedStreamHandsOverItsTimings() throws {
+        let pair = StreamsPair()
+        pair.client.now = 0
+        pair.server.now = 0
+        let id = try pair.client.openStream(bidirectional: true)
+        pair.client.now = 700
+        try pair.client.send(id, data: .owned([1]), fin: true, context: 1)
+        try pair.runLossless()
+        _ = try pair.server.readAll(id)
+        try pair.server.finishSending(id)
+        try pair.runLossless()
+        _ = try pair.client.readAll(id)
+        try pair.runLossless()
+        XCTAssertTrue(pair.client.drainEvents().contains(.shutdownComplete(id)))
+        let t = try XCTUnwrap(pair.client.takeFinishedBlockedTimings(id))
+        XCTAssertEqual(t.app.total(at: 99_999).microseconds, 700, "blocked on the app until the send, frozen at the end")
+        XCTAssertNil(pair.client.takeFinishedBlockedTimings(id), "taken once")
+    }
+}
+
+extension BlockedTimingsTests {
+    // A 1 MB upload outgrows the initial congestion window: the connection records time
+    // waiting for the window or the pacer, and none of either while idle afterwards.
+    func testBulkUploadWaitsOnCongestionControlOrPacing() throws {
+        let net = SimConfigs.network()
+        let client = try net.connect(SimConfigs.client())
+        XCTAssertTrue(net.run { client.isHandshakeConfirmed && (net.server.accepted.first?.isHandshakeComplete ?? false) })
+        let server = try XCTUnwrap(net.server.accepted.first)
+        let id = try client.openStream(bidirectional: true)
+        try client.send(stream: id, bytes: patternBytes(1_000_000), fin: true)
+        let sink = StreamSink()
+        XCTAssertTrue(net.run(for: 600_000_000) {
+            sink.pump(server, events: net.server.events(server))
+            return sink.fin.contains(id)
+        })
+        let t = client.blockedTimings
+        let waited = t.congestionControl.total(at: net.now).microseconds + t.pacing.total(at: net.now).microseconds
+        XCTAssertGreaterThan(waited, 0, "slow start holds data back")
+        XCTAssertFalse(t.congestionControl.isBlocked || t.pacing.isBlocked, "nothing waits once everything is sent")
+        XCTAssertEqual(t.scheduling.total(at: net.now), .zero)
+        XCTAssertEqual(server.blockedTimings.congestionControl.total(at: net.now), .zero, "the receiver sent no data")
+    }
+}

@@ -37,6 +37,33 @@ extension Connection {
     /// send): equal-size runs of these can leave as one GSO send.
     public var maxDatagramSize: Int { currentMaxDatagramSize }
 
+    /// Time the connection's data spent blocked, by cause, up to now (QUIC_STREAM_STATISTICS;
+    /// BlockedTimings.swift).
+    public var blockedTimings: ConnectionBlockedTimings {
+        var t = sendBlocked
+        t.flowControl = streams.connectionFlowControlBlocked
+        return t
+    }
+
+    /// At the end of a send round (nothing more to send now): which causes hold back data
+    /// that is waiting. MsQuic's reasons (QUIC_FLOW_BLOCKED_PACING, _AMPLIFICATION_PROT,
+    /// _CONGESTION_CONTROL) are set when the send loop stops on them.
+    func noteSendBlocked(amplificationLimited: Bool, now: QuicInstant) {
+        let waiting = hasKeys(.application) && hasAckElicitingData(.application)
+        sendBlocked.amplification.set(amplificationLimited && (waiting || hasAckElicitingData(.handshake)), now: now)
+        sendBlocked.pacing.set(waiting && pacingReleaseTime != nil, now: now)
+        sendBlocked.congestionControl.set(waiting && !recovery.canSend(bytes: 1200), now: now)
+    }
+
+    /// Data went out: whatever held it back has let go.
+    @inline(__always) func noteSendUnblocked(now: QuicInstant) {
+        guard sendBlocked.pacing.isBlocked || sendBlocked.amplification.isBlocked
+                || sendBlocked.congestionControl.isBlocked else { return }
+        sendBlocked.pacing.set(false, now: now)
+        sendBlocked.amplification.set(false, now: now)
+        sendBlocked.congestionControl.set(false, now: now)
+    }
+
     /// Writes the next datagram to send into `buffer` (at least 1200 bytes), nil when there
     /// is nothing to send now.
     public func pollTransmit(now: QuicInstant, into buffer: UnsafeMutableRawBufferPointer) -> Transmit? {
@@ -48,6 +75,7 @@ extension Connection {
         case .open: break
         }
         var limit = min(buffer.count, currentMaxDatagramSize)
+        var amplificationLimited = false
         if role == .server && !addressValidated {
             // RFC 9000 §8.1: at most three times the bytes received before validation.
             // Bound: bytesReceived counts datagrams actually received (< 2^62 in any lifetime),
@@ -56,6 +84,7 @@ extension Connection {
             limit = min(limit, Int(clamping: budget))
             // RFC 9002 §6.2.2.1: no PTO while blocked by the amplification limit.
             recovery.setAmplificationLimited(limit < 1200, now: now)
+            amplificationLimited = limit < 1200
         }
         // RFC 9000 §9.3: at most three times what an unvalidated new peer address sent us.
         var destination = remoteAddress
@@ -71,7 +100,10 @@ extension Connection {
         }
         defer { probeReplyInProgress = nil }
         if let cap = pmtuPTOProbeCap { limit = min(limit, cap) }   // Connection+PMTU.swift
-        guard limit >= 64 else { return nil }
+        guard limit >= 64 else {
+            if state == .open { noteSendBlocked(amplificationLimited: amplificationLimited, now: now) }
+            return nil
+        }
         maybeInitiateKeyUpdate(now: now)
         pmtuBeforeSend(now: now)
         if state == .open, packetsWithCurrentKey >= hardConfidentialityLimit {
@@ -106,6 +138,7 @@ extension Connection {
             if !closing && hasKeys(.application) && pacingReleaseTime == nil && !hasAckElicitingData(.application) {
                 recovery.onApplicationLimited()
             }
+            if !closing { noteSendBlocked(amplificationLimited: amplificationLimited, now: now) }
             noteBurstForAckFrequency(wroteDatagram: false, now: now)
             return nil
         }
@@ -181,6 +214,7 @@ extension Connection {
         if pathValidation != nil && destination == pathValidation!.target { pathValidation!.sent &+= UInt64(position) }
         bytesSent += UInt64(position)
         lastSendTime = now
+        if packets.contains(where: { $0.ackEliciting }) { noteSendUnblocked(now: now) }
         ecnOnDatagramSent(ecn)
         if !closing { noteBurstForAckFrequency(wroteDatagram: true, now: now) }
         return Transmit(destination: destination, size: position, ecn: ecn)

@@ -153,6 +153,9 @@ public final class Connection {
     /// Handshake flight sizes of QUIC_STATISTICS).
     var wroteHandshakeKey = false
     var wroteOneRTTKey = false
+    /// Time data waited for the pacer, the amplification limit or the congestion window
+    /// (QUIC_STREAM_STATISTICS ConnBlockedBy*; `blockedTimings` adds flow control).
+    var sendBlocked = ConnectionBlockedTimings()
     /// When the pacer releases data that waits only for it (RFC 9002 §7.7), set by `pollTransmit`.
     var pacingReleaseTime: QuicInstant?
     /// Raw frame bytes to put in the next 1-RTT packet, as they are: lets tests play a

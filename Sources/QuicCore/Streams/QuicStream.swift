@@ -72,6 +72,9 @@ public final class QuicStream {
     public internal(set) var cancelOnLoss = false
     /// The loss was reported once (`StreamEvent.cancelOnLoss`); later losses are dropped.
     var cancelOnLossSignaled = false
+    /// Time the sending part waited for the peer's flow control or the application
+    /// (QUIC_STREAM_STATISTICS; BlockedTimings.swift).
+    public internal(set) var blocked = StreamBlockedTimings()
     /// The ideal send buffer size last reported for this stream (MsQuic's LastIdealSendBuffer).
     public internal(set) var idealSendBufferSize = StreamManager.defaultIdealSendBytes
 

@@ -56,6 +56,7 @@ extension StreamManager {
                                receiveWindow: initialReceiveWindow(for: sid),
                                maxReceiveWindow: maxReceiveWindow, now: now)
             streams[sid.rawValue] = s
+            noteSendProgress(s)
             emit(.peerStreamStarted(sid))
             created = s
         }
@@ -215,6 +216,7 @@ extension StreamManager {
     func handleMaxData(_ v: UInt64) {
         if connectionSend.raise(to: v) {
             for s in streams.values where s.send.hasNewData { scheduleSend(s) }
+            if let now { connectionFlowControlBlocked.set(false, now: now) }
         }
     }
 
@@ -229,6 +231,7 @@ extension StreamManager {
         guard let s = try streamForFrame(id, frameType: type) else { return }
         if s.sendCredit.raise(to: maximum) {
             scheduleSend(s)
+            noteSendProgress(s)
             adjustIdealSendBuffer(s)
         }
     }

@@ -181,8 +181,10 @@ extension StreamManager {
                     if s.sendCredit.available == 0 {
                         s.sendCredit.noteBlocked()
                         if s.sendCredit.blockedPending { scheduleControl(s) }
+                        noteSendProgress(s)
                     } else if connectionSend.available == 0 {
                         connectionSend.noteBlocked()
+                        if let now { connectionFlowControlBlocked.set(true, now: now) }
                     }
                 }
                 sendQueue.remove(at: skipped)
@@ -216,6 +218,7 @@ extension StreamManager {
             if s.sendState == .ready { s.sendState = .send }
             if seg.fin, s.sendState == .send { s.sendState = .dataSent }  // §3.1
             sent.append(.stream(id: s.id.rawValue, offset: seg.offset, length: seg.length, fin: seg.fin))
+            if s.send.unsentCount == 0 || s.sendCredit.available == 0 { noteSendProgress(s) }
             // Round-robin: move behind the other streams of the same priority.
             sendQueue.remove(at: skipped)
             s.inSendQueue = false
@@ -226,6 +229,7 @@ extension StreamManager {
         if connectionSend.available == 0 {
             for s in sendQueue where s.send.hasNewData && !s.send.hasRetransmission {
                 connectionSend.noteBlocked()
+                if let now { connectionFlowControlBlocked.set(true, now: now) }
                 break
             }
         }

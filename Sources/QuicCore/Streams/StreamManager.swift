@@ -44,6 +44,12 @@ public final class StreamManager {
     /// Ended peer streams whose MAX_STREAMS credit waits for the application's StreamClose
     /// (DELAY_ID_FC_UPDATES). Bounded by the peer's stream limit: no credit returns while held.
     var heldStreamCredits: Set<UInt64> = []
+    /// Time the connection's stream data waited for the peer's MAX_DATA (RFC 9000 §4.1;
+    /// QUIC_STREAM_STATISTICS ConnBlockedByFlowControlUs).
+    public internal(set) var connectionFlowControlBlocked = BlockedTimer()
+    /// Blocked times of streams that ended, until the API layer takes them
+    /// (`takeFinishedBlockedTimings`, when it handles the stream's shutdownComplete event).
+    var finishedBlockedTimings: [UInt64: StreamBlockedTimings] = [:]
     /// The limit at which we reported STREAMS_BLOCKED, and whether a frame is due.
     var streamsBlockedReportedAt: [UInt64?] = [nil, nil]
     var streamsBlockedPending: [Bool] = [false, false]
@@ -170,6 +176,7 @@ public final class StreamManager {
                            receiveWindow: initialReceiveWindow(for: id),
                            maxReceiveWindow: maxReceiveWindow, now: now)
         streams[id.rawValue] = s
+        noteSendProgress(s)
         return id
     }
 
@@ -205,7 +212,21 @@ public final class StreamManager {
         s.send.enqueue(data, fin: fin, context: context)
         completeRequests(s)
         scheduleSend(s)
+        noteSendProgress(s)
     }
+
+    /// Updates the stream's blocked timers (QUIC_STREAM_STATISTICS) after its sending part
+    /// changed: waiting for the application while everything queued is sent and the stream is
+    /// not ended (MsQuic's QUIC_FLOW_BLOCKED_APP); waiting for MAX_STREAM_DATA while new data
+    /// is held by the stream's limit (RFC 9000 §4.1). Without a time (a stream layer driven on
+    /// its own) nothing is measured.
+    func noteSendProgress(_ s: QuicStream) {
+        guard let now, s.hasSendPart else { return }
+        let open = s.resetErrorCode == nil && !s.send.finQueued
+        s.blocked.app.set(open && s.send.unsentCount == 0, now: now)
+        s.blocked.flowControl.set(s.sendsData && s.send.hasNewData && s.sendCredit.available == 0, now: now)
+    }
+
 
     /// Ends the sending part gracefully: a FIN after the queued data (RFC 9000 §3.1).
     public func finishSending(_ id: StreamID) throws(StreamAPIError) {
@@ -215,6 +236,7 @@ public final class StreamManager {
         // The bookkeeping request of a bare FIN is not reported to the application.
         s.send.enqueue(.owned([]), fin: true, context: Self.internalContext)
         scheduleSend(s)
+        noteSendProgress(s)
     }
 
     /// The context of internal send requests (never reported).
@@ -247,6 +269,7 @@ public final class StreamManager {
         s.sendCredit.clearBlocked()
         s.resetPending = true
         scheduleControl(s)
+        noteSendProgress(s)
     }
 
     /// Abortive shutdown of the receiving part: STOP_SENDING with `errorCode` (RFC 9000 §3.5,
@@ -481,6 +504,12 @@ public final class StreamManager {
     func forget(_ s: QuicStream) {
         guard !s.shutdownSignaled else { return }
         s.shutdownSignaled = true
+        if let now {
+            // The stream's blocked times end with it; the API layer takes them with the event.
+            s.blocked.app.set(false, now: now)
+            s.blocked.flowControl.set(false, now: now)
+            finishedBlockedTimings[s.id.rawValue] = s.blocked
+        }
         emit(.shutdownComplete(s.id))
         streams[s.id.rawValue] = nil
         if s.inSendQueue, let i = sendQueue.firstIndex(where: { $0 === s }) { sendQueue.remove(at: i) }
@@ -500,6 +529,11 @@ public final class StreamManager {
         let k = Self.kind(bidirectional)
         remoteLimitNext[k] = Swift.min(remoteLimitNext[k] + 1, 1 << 60)
         maxStreamsPending[k] = true
+    }
+
+    /// The blocked times of a stream that ended (its shutdownComplete event), once.
+    public func takeFinishedBlockedTimings(_ id: StreamID) -> StreamBlockedTimings? {
+        finishedBlockedTimings.removeValue(forKey: id.rawValue)
     }
 
     /// MsQuic's QUIC_STREAM_OPEN_FLAG_DELAY_ID_FC_UPDATES (set by the application in
