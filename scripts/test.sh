@@ -87,6 +87,8 @@ else
   failed=1
 fi
 step "abi-check include/ (MsQuic 2.6.0)" abi_check
+step "recovery path allocates nothing (Benchmarks/recovery-alloc, malloc counter)" \
+  sh Benchmarks/recovery-alloc/run.sh "$BUILD_DIR/recovery-alloc"
 MSQUIC_DIR="${MSQUIC_DIR:-$SWIFTQUIC_ROOT/../shared/msquic-2.6.0}"
 if [ ! -x "$MSQUIC_DIR/run-msquictest" ]; then
   skip "msquictest CI subset" "$MSQUIC_DIR absent"

@@ -169,9 +169,8 @@ public struct AckTracker: Sendable {
         let ecn: ECNCounts? = (ecnCounts.ect0 | ecnCounts.ect1 | ecnCounts.ce) != 0 ? ecnCounts : nil
         let count = AckTracker.rangesThatFit(ranges, ackDelay: encodedDelay, ecn: ecn, room: w.remaining)
         guard count > 0 else { return nil }
-        let slice = ranges[(ranges.count - count)...].reversed()
         do {
-            try FrameEncoder.writeAck(ranges: slice, ackDelay: encodedDelay, ecn: ecn, into: &w)
+            try FrameEncoder.writeAck(ascending: ranges, newest: count, ackDelay: encodedDelay, ecn: ecn, into: &w)
         } catch {
             return nil
         }
