@@ -29,6 +29,17 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
+    /// An address from its bytes packed big-endian into two words (the first 4 bytes for
+    /// IPv4, all 16 for IPv6; bytes past the family's length must be zero): the layout
+    /// QuicPlatform's UDPAddress uses, so the two convert without touching the heap.
+    @inlinable public init(family: Family, high: UInt64, low: UInt64, port: UInt16) {
+        self.family = family; hi = high; lo = low; self.port = port
+    }
+
+    /// The first and last 8 address bytes, big-endian (see `init(family:high:low:port:)`).
+    @inlinable public var high: UInt64 { hi }
+    @inlinable public var low: UInt64 { lo }
+
     /// An address from its bytes (4 for IPv4, 16 for IPv6); nil for other lengths.
     public init?(bytes: [UInt8], port: UInt16) {
         switch bytes.count {

@@ -49,13 +49,19 @@ enum QuicAddr {
 
 extension UDPAddress {
     /// The engine's view (IPv4-mapped IPv6 peers appear as IPv4).
+    /// Both types pack the address bytes the same way (two big-endian words): converted
+    /// field by field, with no heap allocation (this runs for every datagram).
     var socketAddress: SocketAddress {
         let a = unmapped
-        return SocketAddress(bytes: a.bytes, port: a.port) ?? SocketAddress()
+        return SocketAddress(family: a.family == .ipv4 ? .ipv4 : .ipv6, high: a.high, low: a.low, port: a.port)
     }
 
     init?(_ s: SocketAddress) {
-        self.init(bytes: s.bytes, port: s.port)
+        switch s.family {
+        case .ipv4: self.init(family: .ipv4, high: s.high, low: s.low, port: s.port)
+        case .ipv6: self.init(family: .ipv6, high: s.high, low: s.low, port: s.port)
+        case .unspecified: return nil
+        }
     }
 }
 

@@ -164,6 +164,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     }
 
     private var touched: [ConnectionObject] = []
+    /// Reused by `serviceAll` for its copy of the connections (no allocation per batch).
+    private var serviceScratch: [ConnectionObject] = []
     /// Connection IDs (and accepted Initial DCIDs) -> connections; rebuilt when a lookup misses.
     private var routes: [ConnectionID: ConnectionObject] = [:]
 
@@ -198,7 +200,11 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
 
     /// Runs every connection of this socket (events, sends, timers).
     func serviceAll(now: QuicInstant) {
-        for object in Array(connections.values) { object.service(now: now) }
+        // A copy (servicing may remove connections), into a reused array: no allocation.
+        serviceScratch.removeAll(keepingCapacity: true)
+        serviceScratch.append(contentsOf: connections.values)
+        for object in serviceScratch { object.service(now: now) }
+        serviceScratch.removeAll(keepingCapacity: true)
         flushStateless()
     }
 

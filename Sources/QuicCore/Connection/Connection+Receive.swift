@@ -350,22 +350,25 @@ extension Connection {
     }
 
     func handleAck(_ ack: AckFrame, payload: UnsafeRawBufferPointer, space: PacketNumberSpace, now: QuicInstant) throws {
-        let result = try recovery.onAckReceived(space, ack: ack, source: payload, now: now)
+        try recovery.onAckReceived(space, ack: ack, source: payload, now: now)
         spaces[space.rawValue].largestAcked = max(spaces[space.rawValue].largestAcked ?? 0, ack.largestAcknowledged)
-        for token in result.acked { onPacketAcked(token, now: now) }
-        for token in result.lost { onPacketLost(token) }
-        counters.lostPackets += UInt64(result.lost.count)
+        let r = recovery.recovery
+        // The recovery's own lists (what follows does not process another ACK meanwhile).
+        let acked = r.ackedPackets, lost = r.lostPackets
+        for p in acked { onPacketAcked(p.token, now: now) }
+        for p in lost { onPacketLost(p.token) }
+        counters.lostPackets += UInt64(lost.count)
         if let q = qlog { observeRecovery(q, now: now) }
         // DPLPMTUD black-hole detection and ECN validation (Connection+PMTU/ECN.swift).
-        let r = recovery.recovery
-        pmtuCheckBlackHole(acked: r.ackedPackets, lost: r.lostPackets, now: now)
-        ecnAfterAckOrLoss(ack: ack, acked: r.ackedPackets, lost: r.lostPackets)
-        if !result.lost.isEmpty { onLossForAckFrequency(persistentCongestion: recovery.lastAckPersistentCongestion) }
+        pmtuCheckBlackHole(acked: acked, lost: lost, now: now)
+        ecnAfterAckOrLoss(ack: ack, acked: acked, lost: lost)
+        if !lost.isEmpty { onLossForAckFrequency(persistentCongestion: recovery.lastAckPersistentCongestion) }
     }
 
     func onPacketAcked(_ token: UInt64, now: QuicInstant) {
         pmtuOnPacketAcked(token, now: now)
-        guard let record = sentPackets.removeValue(forKey: token) else { return }
+        guard var record = sentPackets.removeValue(forKey: token) else { return }
+        defer { recycleFrameList(&record.frames) }
         if record.space == .application, let keys = oneRTT, record.keyGeneration == keys.generation {
             // RFC 9001 §6.1: the peer saw the current phase.
             if !currentPhaseAcked && keys.generation > 0 { currentPhaseAckedAt = now }
@@ -384,7 +387,8 @@ extension Connection {
 
     func onPacketLost(_ token: UInt64) {
         pmtuOnPacketLost(token, now: streams.now ?? .zero)
-        guard let record = sentPackets.removeValue(forKey: token) else { return }
+        guard var record = sentPackets.removeValue(forKey: token) else { return }
+        defer { recycleFrameList(&record.frames) }
         qlog?.packetLost(type: observedType(record.space, isLong: false), packetNumber: record.packetNumber, now: observedNow)
         for f in record.frames {
             switch f {

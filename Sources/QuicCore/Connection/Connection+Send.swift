@@ -45,6 +45,28 @@ extension Connection {
         return t
     }
 
+    /// An empty frame list for a packet being built: a recycled one when there is one, so
+    /// steady-state sending allocates no list per packet.
+    @inline(__always) func takeFrameList() -> [SentFrame] {
+        if let list = frameListPool.popLast() { return list }
+        var list: [SentFrame] = []
+        list.reserveCapacity(8)
+        return list
+    }
+
+    /// At most this many emptied lists are kept: a full flight of packets (a large window
+    /// acknowledged at once) refills the pool, so the next flight allocates none.
+    static let frameListPoolLimit = 4096
+
+    /// Returns a sent packet's frame list once its fate is known (the caller owns the only
+    /// reference, so emptying it keeps its storage).
+    @inline(__always) func recycleFrameList(_ list: inout [SentFrame]) {
+        guard frameListPool.count < Self.frameListPoolLimit, list.capacity <= 64 else { return }
+        list.removeAll(keepingCapacity: true)
+        frameListPool.append(list)
+        list = []
+    }
+
     /// At the end of a send round (nothing more to send now): which causes hold back data
     /// that is waiting. MsQuic's reasons (QUIC_FLOW_BLOCKED_PACING, _AMPLIFICATION_PROT,
     /// _CONGESTION_CONTROL) are set when the send loop stops on them.
@@ -113,7 +135,13 @@ extension Connection {
         }
         pacingReleaseTime = nil
         var position = 0
-        var packets: [PacketUnderConstruction] = []
+        // Reused between calls (no allocation per datagram); handed back on every exit.
+        var packets = packetScratch
+        packetScratch = []
+        defer {
+            packets.removeAll(keepingCapacity: true)
+            packetScratch = packets
+        }
         let replying = state == .draining
         let closing = state == .closing || replying
         // RFC 9000 §14.4: a PMTU probe (Connection+PMTU.swift) goes alone in its datagram.
@@ -329,7 +357,7 @@ extension Connection {
         guard wantsData || sendAck else { return nil }
         guard let (header, pn) = writeHeader(space, buffer: buffer, start: start, end: end) else { return nil }
         var w = WireWriter(buffer, start: header.payloadOffset, end: end - PacketAEAD.tagLength)
-        var frames: [SentFrame] = []
+        var frames = takeFrameList()
         var ackEliciting = false
         var largestAck: UInt64?
         if sendAck, let largest = try? recovery.writeAck(space, now: now, exponent: configuration.transportParameters.ackDelayExponent, into: &w) {
@@ -362,7 +390,10 @@ extension Connection {
                 }
             }
         }
-        if w.position == header.payloadOffset { return nil }  // nothing fit
+        if w.position == header.payloadOffset {  // nothing fit
+            recycleFrameList(&frames)
+            return nil
+        }
         // RFC 9001 §5.4.2: packet number + payload at least 4 bytes for the sample.
         while w.position - header.packetNumberOffset < 4 { try? w.writeUInt8(0) }
         if space == .application && sendingZeroRTT { sentZeroRTT = true }

@@ -53,6 +53,10 @@ public final class Connection {
     /// The peer's reset tokens last reported to the registry (`syncPeerResetTokens`).
     var announcedResetTokens: [StatelessResetToken] = []
     var sentPackets: [UInt64: SentPacketRecord] = [:]
+    /// Scratch for `pollTransmit`'s packets and emptied frame lists of finished packets,
+    /// reused so that sending allocates nothing per packet in steady state.
+    var packetScratch: [PacketUnderConstruction] = []
+    var frameListPool: [[SentFrame]] = []
     var nextSentToken: UInt64 = 0
 
     /// The peer's address (RFC 9000 §9: no migration yet, the path is fixed).

@@ -80,12 +80,13 @@ final class RecoveryAdapter {
         recovery.nextSendTime(bytes: UInt64(bytes), now: now)
     }
 
-    /// Processes an ACK frame; returns the tokens of newly acknowledged and lost packets.
+    /// Processes an ACK frame. The newly acknowledged and lost packets are then in
+    /// `recovery.ackedPackets` / `recovery.lostPackets` (reused arrays: no token lists are
+    /// built per ACK).
     func onAckReceived(_ s: PacketNumberSpace, ack: AckFrame, source: UnsafeRawBufferPointer, now: QuicInstant)
-        throws(QuicError) -> (acked: [UInt64], lost: [UInt64]) {
+        throws(QuicError) {
         let outcome = try recovery.onAckReceived(ack, source: source, space: s, now: now)
         lastAckPersistentCongestion = outcome.persistentCongestion
-        return (recovery.ackedPackets.map(\.token), recovery.lostPackets.map(\.token))
     }
 
     // MARK: Timers
