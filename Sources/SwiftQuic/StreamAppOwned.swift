@@ -50,7 +50,7 @@ extension StreamObject {
         }
         // MsQuic refuses more than 2^32-1 bytes of space not yet consumed.
         let (end, overflow) = appProvidedEnd.addingReportingOverflow(added)
-        guard !overflow, end - appBaseOffset <= UInt64(UInt32.max) else { return Status.invalidParameter }
+        guard !overflow, end - min(end, appReadOffset) <= UInt64(UInt32.max) else { return Status.invalidParameter }
         if let id, let core = connection.core, core.streams.stream(id) != nil {
             do throws(StreamAPIError) {
                 try core.streams.provideReceiveSpace(id, bytes: added)
@@ -155,6 +155,7 @@ extension StreamObject {
     /// The application consumed the data up to stream offset `offset`: buffers wholly below it
     /// are the application's again.
     func appOwnedConsumed(upTo offset: UInt64) {
+        appReadOffset = Swift.max(appReadOffset, offset)
         var drop = 0
         for buffer in appBuffers {
             let end = appBaseOffset + UInt64(buffer.length)

@@ -54,6 +54,8 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     var appProvidedEnd: UInt64 = 0
     /// The stream offset up to which received bytes were copied into the buffers.
     var appCopiedEnd: UInt64 = 0
+    /// The stream offset up to which the application consumed the data.
+    var appReadOffset: UInt64 = 0
     /// The offset of the data the current RECEIVE indicated (for StreamReceiveComplete).
     var appIndicatedOffset: UInt64 = 0
     /// QUIC_BUFFER array for RECEIVE events in this mode, one entry per provided buffer at most
