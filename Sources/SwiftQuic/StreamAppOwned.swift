@@ -80,7 +80,14 @@ extension StreamObject {
         guard needed > appEventCapacity else { return }
         var capacity = Swift.max(appEventCapacity, 4)
         while capacity < needed { capacity *= 2 }
-        appEventBuffers?.deallocate()
+        if receivePending, let old = appEventBuffers {
+            // The application may still look at the array of its PENDING RECEIVE (MsQuic only
+            // promises it during the callback; kept anyway until the completion).
+            // (Only the first replacement is the indicated one; later ones were never shown.)
+            if appRetiredEventBuffers == nil { appRetiredEventBuffers = old } else { old.deallocate() }
+        } else {
+            appEventBuffers?.deallocate()
+        }
         appEventBuffers = UnsafeMutableRawPointer.allocate(byteCount: capacity * QuicBuffers.stride, alignment: 8)
         appEventCapacity = capacity
     }
@@ -156,6 +163,10 @@ extension StreamObject {
     /// are the application's again.
     func appOwnedConsumed(upTo offset: UInt64) {
         appReadOffset = Swift.max(appReadOffset, offset)
+        if !receivePending, let old = appRetiredEventBuffers {
+            old.deallocate()
+            appRetiredEventBuffers = nil
+        }
         var drop = 0
         for buffer in appBuffers {
             let end = appBaseOffset + UInt64(buffer.length)

@@ -62,6 +62,8 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     /// (grown when buffers are provided, so indications allocate nothing).
     var appEventBuffers: UnsafeMutableRawPointer?
     var appEventCapacity = 0
+    /// An array replaced while a PENDING indication may still be read: freed at its completion.
+    var appRetiredEventBuffers: UnsafeMutableRawPointer?
     // Send side: request number -> (ClientSendContext, engine requests still outstanding).
     var sendRequests: [UInt64: (context: UnsafeMutableRawPointer?, parts: Int)] = [:]
     var nextRequest: UInt64 = 1
@@ -111,7 +113,10 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
         self.context = context
     }
 
-    deinit { appEventBuffers?.deallocate() }
+    deinit {
+        appEventBuffers?.deallocate()
+        appRetiredEventBuffers?.deallocate()
+    }
 
     /// A stream the peer opened (PEER_STREAM_STARTED); the application sets its handler.
     init(connection: ConnectionObject, id: StreamID) {
