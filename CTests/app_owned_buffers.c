@@ -18,7 +18,8 @@
  *    pointers into the client's array.
  * 3. Not enough space: the server provides 1000 bytes, the client sends 3000 (inside the initial
  *    window), the server does nothing in RECEIVE_BUFFER_NEEDED: the connection is closed with
- *    FLOW_CONTROL_ERROR.
+ *    FLOW_CONTROL_ERROR. Again with StreamShutdown(ABORT_RECEIVE | INLINE) inside the event: the
+ *    client sees PEER_RECEIVE_ABORTED and the connection stays up.
  * 4. Arguments and state: NULL stream, count 0, NULL array, a zero-length buffer, a NULL buffer
  *    pointer (INVALID_PARAMETER); a stream not in app-owned mode, and a peer stream after its
  *    PEER_STREAM_STARTED (INVALID_STATE); a stream after SHUTDOWN_COMPLETE (SUCCESS, as MsQuic,
@@ -40,7 +41,7 @@ static uint8_t Pattern(uint64_t Offset) { return (uint8_t)((Offset * 7 + Offset 
 
 /* ---- server ---------------------------------------------------------------------------- */
 
-static int ServerMode; /* 1: scenario 1, 3: scenario 3 */
+static int ServerMode; /* 1: scenario 1, 3: scenario 3, 4: scenario 3 with an inline shutdown */
 static uint8_t ServerStore[BIG_LENGTH + GUARD];
 static uint64_t ServerProvided;   /* bytes of ServerStore provided */
 static uint64_t ServerReceived;   /* bytes indicated and consumed */
@@ -52,6 +53,7 @@ static QUIC_STATUS ServerBidiLateProvide = QUIC_STATUS_SUCCESS;
 static HQUIC ServerBidiStream;
 static HQUIC ServerUniStream;
 static int ServerPhase; /* scenario 1: 0 until the main thread saw the sender stall */
+static QUIC_STATUS ServerInlineShutdown = QUIC_STATUS_INVALID_STATE;
 static TU_EVENT ServerFin, ServerBidiDone, ServerNeeded, ServerStalled;
 
 static void ServerProvide(HQUIC Stream, uint32_t Length)
@@ -122,6 +124,11 @@ static QUIC_STATUS QUIC_API ServerStreamCallback(HQUIC Stream, void* Context, QU
     case QUIC_STREAM_EVENT_RECEIVE_BUFFER_NEEDED:
         ServerBufferNeeded++;
         ServerNeededLength = Event->RECEIVE_BUFFER_NEEDED.BufferLengthNeeded;
+        if (ServerMode == 4) {
+            /* The other way out MsQuic documents: shut the receive direction down inline. */
+            ServerInlineShutdown = Api->StreamShutdown(
+                Stream, QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE | QUIC_STREAM_SHUTDOWN_FLAG_INLINE, 77);
+        }
         tu_event_signal(&ServerNeeded, Stream, NULL, QUIC_STATUS_SUCCESS);
         break;
     case QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN:
@@ -236,11 +243,16 @@ static QUIC_STATUS QUIC_API ClientConnCallback(HQUIC Connection, void* Context, 
     return QUIC_STATUS_SUCCESS;
 }
 
+static TU_EVENT ClientPeerReceiveAborted;
+static uint64_t ClientAbortCode;
+
 static QUIC_STATUS QUIC_API ClientSendOnlyCallback(HQUIC Stream, void* Context, QUIC_STREAM_EVENT* Event)
 {
-    (void)Stream;
     (void)Context;
-    (void)Event;
+    if (Event->Type == QUIC_STREAM_EVENT_PEER_RECEIVE_ABORTED) {
+        ClientAbortCode = Event->PEER_RECEIVE_ABORTED.ErrorCode;
+        tu_event_signal(&ClientPeerReceiveAborted, Stream, NULL, QUIC_STATUS_SUCCESS);
+    }
     return QUIC_STATUS_SUCCESS;
 }
 
@@ -346,6 +358,7 @@ int main(void)
     tu_event_init(&ServerBidiDone);
     tu_event_init(&ServerNeeded);
     tu_event_init(&ServerStalled);
+    tu_event_init(&ClientPeerReceiveAborted);
     tu_event_init(&ClientConnected);
     tu_event_init(&ClientShutdown);
     tu_event_init(&ClientStreamDone);
@@ -532,6 +545,31 @@ int main(void)
     CHECK(ServerBeyondSpace == 0 && ServerReceived <= 1000, "server: at most the 1000 bytes provided were indicated (%llu)",
           (unsigned long long)ServerReceived);
     CHECK(StoreUntouched(ServerStore, 1000, sizeof(ServerStore)), "server: nothing written past the space provided");
+    Api->StreamClose(Stream);
+    Api->ConnectionClose(Client);
+
+    /* ---- 3b. the same, but the server shuts its receive direction down in RECEIVE_BUFFER_NEEDED ---- */
+    ServerMode = 4;
+    ServerProvided = 0;
+    ServerReceived = 0;
+    ClientTransportError = 0;
+    ClientClosedByTransport = 0;
+    memset(ServerStore, FILL, sizeof(ServerStore));
+    Client = StartClient(Registration, ClientConfiguration, Port);
+    CHECK_SUCCEEDED(Api->StreamOpen(Client, QUIC_STREAM_OPEN_FLAG_UNIDIRECTIONAL, ClientSendOnlyCallback, NULL, &Stream),
+                    "StreamOpen (unidirectional)");
+    /* No FIN: the send direction stays open, so STOP_SENDING is always reported (RFC 9000 §3.5). */
+    CHECK_SUCCEEDED(Api->StreamSend(Stream, &Send, 1, QUIC_SEND_FLAG_START, NULL),
+                    "StreamSend(3000 bytes into 1000 of space, no FIN)");
+    CHECK(tu_event_wait(&ServerNeeded, 2, 5000) >= 2, "server: RECEIVE_BUFFER_NEEDED");
+    CHECK_STATUS(ServerInlineShutdown, QUIC_STATUS_SUCCESS, "server: StreamShutdown(ABORT_RECEIVE | INLINE) inside it");
+    CHECK(tu_event_wait(&ClientPeerReceiveAborted, 1, 5000) == 1 && ClientAbortCode == 77,
+          "client: PEER_RECEIVE_ABORTED (77)");
+    CHECK(tu_event_wait(&ClientShutdown, 3, 300) == 2 && !ClientClosedByTransport,
+          "the connection stays up");
+    CHECK(StoreUntouched(ServerStore, 1000, sizeof(ServerStore)), "server: nothing written past the space provided");
+    Api->ConnectionShutdown(Client, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    CHECK(tu_event_wait(&ClientShutdown, 3, 5000) == 3, "client connection 3 ends");
     Api->StreamClose(Stream);
     Api->ConnectionClose(Client);
 
