@@ -319,7 +319,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
             let ev = RawEvent(type: EventType.peerStreamStarted)
             ev.set(8, stream.handle)
             ev.set(16, UInt32(id.isUnidirectional ? 1 : 0))   // QUIC_STREAM_OPEN_FLAG_UNIDIRECTIONAL
+            // StreamProvideReceiveBuffers called inside this event puts the stream in app-owned
+            // mode (MsQuic docs/Streams.md, "Peer Initiated Streams").
+            stream.peerStreamStartedActive = true
             let status = deliver(ev)
+            stream.peerStreamStartedActive = false
             // The application may add QUIC_STREAM_OPEN_FLAG_DELAY_ID_FC_UPDATES to the event's
             // Flags (MsQuic stream_set.c): the stream's MAX_STREAMS credit then waits for its
             // StreamClose.
@@ -506,7 +510,8 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         switch e {
         case .dataAvailable(let i), .peerSendShutdown(let i), .shutdownComplete(let i): id = i
         case .sendComplete(let i, _, _), .peerSendAborted(let i, _), .peerReceiveAborted(let i, _), .peerReliableReset(let i, _),
-             .sendShutdownComplete(let i, _), .idealSendBufferSize(let i, _), .cancelOnLoss(let i): id = i
+             .sendShutdownComplete(let i, _), .idealSendBufferSize(let i, _), .cancelOnLoss(let i),
+             .receiveBufferNeeded(let i, _): id = i
         case .peerStreamStarted, .streamsAvailable: return
         }
         guard let stream = streams[id.rawValue] else {

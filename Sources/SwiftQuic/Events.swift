@@ -38,6 +38,7 @@ enum EventType {
     static let idealSendBufferSize: UInt32 = 8
     static let peerAccepted: UInt32 = 9
     static let cancelOnLoss: UInt32 = 10
+    static let receiveBufferNeeded: UInt32 = 11     // preview: app-owned buffers ran out
 }
 
 /// A zeroed event of `type`, large enough for every union member of the three event structs.

@@ -12,8 +12,8 @@ extension Api {
         guard let conn = Handles.object(connection, as: ConnectionObject.self), let newStream, handler != nil else {
             return Status.invalidParameter
         }
-        // QUIC_STREAM_OPEN_FLAG_APP_OWNED_BUFFERS (StreamProvideReceiveBuffers) is not implemented.
-        if flags & 0x8 != 0 { return Status.notSupported }
+        // QUIC_STREAM_OPEN_FLAG_APP_OWNED_BUFFERS (0x8): the stream receives into buffers given
+        // with StreamProvideReceiveBuffers (StreamAppOwned.swift).
         let stream = StreamObject(connection: conn, flags: flags, handler: handler, context: context)
         let open: () -> QuicStatus = {
             guard !conn.shutdownInitiated, !conn.shutdownCompleteDelivered, !conn.shutdownRequested else {
@@ -247,15 +247,24 @@ extension Api {
         guard let s = Handles.object(stream, as: StreamObject.self), bufferCount > 0, let buffers else {
             return Status.invalidParameter
         }
+        // MsQuic (docs/api/StreamProvideReceiveBuffers.md; its api.c): INVALID_PARAMETER for a
+        // handle that is not a stream, no buffers, or a zero-length buffer; we also refuse a
+        // NULL buffer pointer, which could only be written through. The array itself need not
+        // outlive the call (its entries are copied); the memory it points to is the stream's
+        // until its bytes were indicated and consumed, or the stream is closed.
+        var list: [AppBuffer] = []
+        list.reserveCapacity(Int(min(bufferCount, 1024)))
         for i in 0..<Int(bufferCount) {
-            guard QuicBuffers.length(buffers, i) > 0, QuicBuffers.pointer(buffers, i) != nil else {
-                return Status.invalidParameter
-            }
+            let length = QuicBuffers.length(buffers, i)
+            guard length > 0, let p = QuicBuffers.pointer(buffers, i) else { return Status.invalidParameter }
+            list.append(AppBuffer(base: UnsafeMutableRawPointer(mutating: p), length: Int(length)))
         }
-        // Only streams opened with QUIC_STREAM_OPEN_FLAG_APP_OWNED_BUFFERS take buffers, and
-        // StreamOpen refuses that flag (app-owned receive buffers are not implemented).
-        guard s.openFlags & 0x8 != 0 else { return Status.invalidState }
-        return Status.notSupported
+        let items = UnsafeSendable(list)
+        // Inline on the worker (a callback) or waited for from an application thread; queued
+        // from another worker's callback, where MsQuic answers SUCCESS without waiting.
+        return s.connection.worker.runOrQueue(queued: Status.success, {
+            s.provideReceiveBuffers(items.value)
+        })
     }
 
     static func streamClose(_ stream: OpaquePointer?) {

@@ -40,6 +40,30 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     /// The engine finished the stream while that FIN was held: SHUTDOWN_COMPLETE follows it.
     var shutdownCompleteHeld = false
     var receivedTotal: UInt64 = 0
+    // App-owned receive buffers (StreamAppOwned.swift).
+    /// QUIC_STREAM_OPEN_FLAG_APP_OWNED_BUFFERS, or StreamProvideReceiveBuffers inside
+    /// PEER_STREAM_STARTED: received data goes to the application's buffers.
+    var appOwned = false
+    /// PEER_STREAM_STARTED is being delivered for this stream.
+    var peerStreamStartedActive = false
+    /// The application's buffers not yet fully consumed, in the order given.
+    var appBuffers: [AppBuffer] = []
+    /// The stream offset of the first byte of `appBuffers[0]`.
+    var appBaseOffset: UInt64 = 0
+    /// The stream offset up to which buffers were provided (`appBaseOffset` + their lengths).
+    var appProvidedEnd: UInt64 = 0
+    /// The stream offset up to which received bytes were copied into the buffers.
+    var appCopiedEnd: UInt64 = 0
+    /// The stream offset up to which the application consumed the data.
+    var appReadOffset: UInt64 = 0
+    /// The offset of the data the current RECEIVE indicated (for StreamReceiveComplete).
+    var appIndicatedOffset: UInt64 = 0
+    /// QUIC_BUFFER array for RECEIVE events in this mode, one entry per provided buffer at most
+    /// (grown when buffers are provided, so indications allocate nothing).
+    var appEventBuffers: UnsafeMutableRawPointer?
+    var appEventCapacity = 0
+    /// An array replaced while a PENDING indication may still be read: freed at its completion.
+    var appRetiredEventBuffers: UnsafeMutableRawPointer?
     // Send side: request number -> (ClientSendContext, engine requests still outstanding).
     var sendRequests: [UInt64: (context: UnsafeMutableRawPointer?, parts: Int)] = [:]
     var nextRequest: UInt64 = 1
@@ -84,8 +108,14 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     init(connection: ConnectionObject, flags: UInt32, handler: UnsafeRawPointer?, context: UnsafeMutableRawPointer?) {
         self.connection = connection
         self.openFlags = flags
+        self.appOwned = flags & StreamOpenFlag.appOwnedBuffers != 0
         super.init(handleType: .stream, handler: handler)
         self.context = context
+    }
+
+    deinit {
+        appEventBuffers?.deallocate()
+        appRetiredEventBuffers?.deallocate()
     }
 
     /// A stream the peer opened (PEER_STREAM_STARTED); the application sets its handler.
@@ -214,6 +244,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             let newID = try core.openStream(bidirectional: bidirectional)
             id = newID
             idFlowControlBlocked.set(false, now: Runtime.now)
+            if appOwned { appOwnedStreamOpened(core: core, id: newID) }
             connection.unstarted.remove(ObjectIdentifier(self))
             connection.streams[newID.rawValue] = self
             if priority != 0x7FFF { try? core.streams.setPriority(newID, priority) }
@@ -376,6 +407,8 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             ev.free()
         case .cancelOnLoss:
             deliverCancelOnLoss()
+        case .receiveBufferNeeded:
+            receiveBufferNeeded()
         case .peerStreamStarted, .streamsAvailable:
             break
         }
@@ -403,17 +436,29 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
     func deliverReceive() {
         while let id, receiveEnabled, !receivePending, !shutdownCompleteDelivered, let core = connection.core,
               let (spans, fin) = core.readable(stream: id) {
-            let total = spans.count
-            if total == 0 && !fin { return }
-            let buffers = UnsafeMutableRawPointer.allocate(byteCount: 2 * QuicBuffers.stride, alignment: 8)
+            var total = spans.count
+            var fin = fin
             var count = 0
-            if !spans.first.isEmpty {
-                QuicBuffers.write(buffers, count, length: spans.first.count, pointer: spans.first.baseAddress)
-                count += 1
+            let buffers: UnsafeMutableRawPointer
+            if appOwned {
+                // The data is copied into the application's buffers and indicated there.
+                guard let indication = appOwnedIndication(spans, fin: fin) else { return }
+                (buffers, count, total, fin) = indication
+                appIndicatedOffset = spans.offset
+            } else {
+                buffers = UnsafeMutableRawPointer.allocate(byteCount: 2 * QuicBuffers.stride, alignment: 8)
+                if !spans.first.isEmpty {
+                    QuicBuffers.write(buffers, count, length: spans.first.count, pointer: spans.first.baseAddress)
+                    count += 1
+                }
+                if !spans.second.isEmpty {
+                    QuicBuffers.write(buffers, count, length: spans.second.count, pointer: spans.second.baseAddress)
+                    count += 1
+                }
             }
-            if !spans.second.isEmpty {
-                QuicBuffers.write(buffers, count, length: spans.second.count, pointer: spans.second.baseAddress)
-                count += 1
+            if total == 0 && !fin {
+                if !appOwned { buffers.deallocate() }
+                return
             }
             let ev = RawEvent(type: EventType.receive)
             ev.set(8, spans.offset)
@@ -427,7 +472,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             let status = appClosed ? Status.success : deliver(ev)
             let taken = min(ev.get(16, as: UInt64.self), UInt64(total))
             ev.free()
-            buffers.deallocate()
+            if !appOwned { buffers.deallocate() }
             if status == Status.pending {
                 receivePending = true
                 pendingLength = UInt64(total)
@@ -438,6 +483,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             receivedTotal += consumed
             connection.streamBytesReceived += consumed
             _ = try? core.receiveComplete(stream: id, count: consumed)
+            if appOwned { appOwnedConsumed(upTo: spans.offset + consumed) }
             if consumed < UInt64(total) {
                 // QUIC_STATUS_CONTINUE: indicate the rest right away; otherwise a partial
                 // consumption pauses indications until StreamReceiveSetEnabled(TRUE).
@@ -458,6 +504,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
         receivedTotal += consumed
         connection.streamBytesReceived += consumed
         _ = try? core.receiveComplete(stream: id, count: consumed)
+        if appOwned { appOwnedConsumed(upTo: appIndicatedOffset + consumed) }
         deliverReceive()
         deliverHeldPeerSendShutdown()
     }

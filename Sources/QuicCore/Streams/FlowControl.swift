@@ -74,6 +74,10 @@ public struct ReceiveCredit: Equatable, Sendable {
     public private(set) var consumedSinceCheck: UInt64 = 0
     /// When the last auto-tuning check ran (or the credit was created); nil before a time is known.
     public private(set) var lastCheck: QuicInstant?
+    /// A fixed ceiling that replaces the window: the limit offered is this absolute value, not
+    /// consumed + window. Used by a stream in MsQuic's app-owned buffer mode, whose limit is
+    /// the receive space the application provided (see `QuicStream.providedEnd`); nil otherwise.
+    public private(set) var ceiling: UInt64? = nil
 
     /// The fraction of the window consumed between two auto-tuning checks and between two
     /// updates (MsQuic's QUIC_RECV_BUFFER_DRAIN_RATIO).
@@ -125,6 +129,7 @@ public struct ReceiveCredit: Equatable, Sendable {
     public mutating func onConsumed(_ count: UInt64, now: QuicInstant?, smoothedRTT: QuicDuration) {
         onConsumed(count)
         guard let now else { return }  // no clock: a fixed window
+        guard ceiling == nil else { return }  // the application's space sets the limit, no tuning
         let (sum, o) = consumedSinceCheck.addingReportingOverflow(count)
         consumedSinceCheck = o ? .max : sum
         let threshold = Swift.max(window / Self.drainRatio, 1)
@@ -154,6 +159,7 @@ public struct ReceiveCredit: Equatable, Sendable {
 
     /// The limit the next MAX_* frame carries.
     public var nextLimit: UInt64 {
+        if let ceiling { return Swift.min(ceiling, VarInt.max) }
         let (v, o) = consumed.addingReportingOverflow(window)
         return o ? VarInt.max : Swift.min(v, VarInt.max)
     }
@@ -174,6 +180,17 @@ public struct ReceiveCredit: Equatable, Sendable {
 
     /// Stops sending updates (e.g. the stream's receive side is finished).
     public mutating func cancelUpdates() { updatePending = false }
+
+    /// Replaces the window by a fixed absolute limit (or raises it): the next update offers
+    /// `value` if that is more than was advertised. The limit never goes below an earlier
+    /// advertisement, since RFC 9000 §4.1 has the sender ignore frames "that do not increase
+    /// flow control limits". Returns true if an update is now pending.
+    @discardableResult
+    public mutating func setCeiling(_ value: UInt64) -> Bool {
+        ceiling = Swift.max(ceiling ?? 0, value)
+        if nextLimit > advertised { updatePending = true }
+        return updatePending
+    }
 
     /// Sets the window (MsQuic stream/connection receive window settings); takes effect at the
     /// next update.

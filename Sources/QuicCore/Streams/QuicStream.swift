@@ -56,6 +56,14 @@ public final class QuicStream {
     /// code; the reset is reported once the application has read that far.
     public internal(set) var peerReliableSize: UInt64? = nil
     var peerReliableResetCode: UInt64 = 0
+    /// MsQuic's app-owned buffer mode (StreamManager+AppOwned.swift): received bytes go to
+    /// memory the application provided, in order, and the stream's limit is that space.
+    public internal(set) var appOwnedReceive = false
+    /// The stream offset up to which the application provided space: the total length of the
+    /// buffers it ever gave (each stream byte has its own place, memory is not reused).
+    public internal(set) var providedEnd: UInt64 = 0
+    /// A receiveBufferNeeded event is queued and not yet resolved by `checkReceiveSpace`.
+    var receiveSpaceCheckPending = false
 
     // Scheduling and event bookkeeping.
     var inSendQueue = false

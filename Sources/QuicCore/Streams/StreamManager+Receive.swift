@@ -94,6 +94,9 @@ extension StreamManager {
             if s.receiveAborted {
                 discardReceived(s)
             } else if f.data.count > 0 {
+                // App-owned mode: data beyond the application's space is asked for first
+                // (RECEIVE_BUFFER_NEEDED comes before the RECEIVE, as in MsQuic).
+                checkAppOwnedArrival(s, end: end)
                 let bytes = UnsafeRawBufferPointer(rebasing: payload[f.data])
                 let grew: Bool
                 do {

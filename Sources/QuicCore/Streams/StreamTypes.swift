@@ -56,6 +56,10 @@ public enum StreamEvent: Equatable, Sendable {
     /// Data of a stream marked cancel-on-loss was lost (QUIC_STREAM_EVENT_CANCEL_ON_LOSS): it
     /// is not retransmitted, and the API layer aborts the stream with the application's code.
     case cancelOnLoss(StreamID)
+    /// A stream in app-owned receive mode got data beyond the space the application provided
+    /// (QUIC_STREAM_EVENT_RECEIVE_BUFFER_NEEDED): `bytes` more are needed. The API layer asks
+    /// the application, then calls `StreamManager.checkReceiveSpace(_:)`.
+    case receiveBufferNeeded(StreamID, bytes: UInt64)
 }
 
 /// What the stream layer put into a packet, so the connection can report its fate
