@@ -1,6 +1,7 @@
 // A UDP socket on one worker and the QuicCore `Endpoint` behind it: a client connection's own
-// socket, or one of a listener's SO_REUSEPORT sockets (one per worker). Everything here runs
-// on the socket's worker.
+// socket, or one of a listening port's SO_REUSEPORT sockets (one per worker and bound address,
+// shared by the port's listeners: ListeningPort.swift). Everything here runs on the socket's
+// worker.
 
 import QuicCore
 import QuicPlatform
@@ -8,7 +9,7 @@ import QuicTLS
 import QuicWire
 import Synchronization
 
-/// Sendable (unchecked): worker-bound. It is made complete (socket, listener, endpoint) on the
+/// Sendable (unchecked): worker-bound. It is made complete (socket, port, endpoint) on the
 /// creating thread before its socket is registered with the worker (Listener.start,
 /// startOnWorker), and from then on used only on that worker (`Listener.stop` goes through
 /// `perform`); the `live` registry is a Mutex.

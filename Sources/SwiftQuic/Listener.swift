@@ -101,7 +101,8 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         var socketOptions = UDPSocketOptions()
         socketOptions.steerByConnectionID = true
         let group = UInt8(clamping: pool.workers.count)
-        let outcome = ListeningPort.start(entry, address: address) { bindAddress, port throws(PlatformError) -> [Binding] in
+        let outcome = ListeningPort.start(entry, address: address) {
+            bindAddress, port throws(PlatformError) -> ([Binding], UDPAddress?) in
             var made: [Binding] = []
             // One key for the Retry and NEW_TOKEN tokens of all the port's endpoints (one per
             // worker and bound address): a client's next connection may reach any of them
@@ -122,7 +123,7 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
                     return b
                 }
                 if let first = sockets.first { Library.noteSocket(first.features) }
-                return made
+                return (made, sockets.first?.localAddress)     // immutable on the socket
             } catch {
                 for b in made { b.discard() }
                 throw error

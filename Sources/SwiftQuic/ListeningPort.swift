@@ -64,6 +64,9 @@ final class ListeningPort: @unchecked Sendable {
         /// The bound address (with the port), the key a later listener joins by.
         let address: UDPAddress
         let bindings: [Binding]
+        /// The sockets' own address (as the kernel reports it), kept here so that no
+        /// application thread reads `Binding.socket`, which belongs to the worker.
+        let bound: UDPAddress?
         /// Started listeners bound here; the sockets close (when idle) once none is left.
         var users: Int
     }
@@ -104,21 +107,33 @@ final class ListeningPort: @unchecked Sendable {
         }
     }
 
-    /// MsQuic's QuicBindingRegisterListener: inserts `new` at its place in the order, or
-    /// answers false when a listener of the same family, wildcard-ness and (unless UNSPEC) IP
-    /// already has one of its ALPNs.
+    /// MsQuic's QuicBindingRegisterListener: where `new` goes in the order, or nil when a
+    /// listener of the same family, wildcard-ness and (unless UNSPEC) IP already has one of
+    /// its ALPNs (QUIC_STATUS_ALPN_IN_USE). Listeners on other addresses of the port may share
+    /// ALPNs: the order decides which one a client gets.
+    private static func place(of new: Entry, in list: [Entry]) -> Int? {
+        for (i, old) in list.enumerated() {
+            if new.family > old.family { return i }            // past its family
+            if new.family != old.family { continue }
+            if !new.wildcard && old.wildcard { return i }      // past the specific addresses
+            if new.wildcard != old.wildcard { continue }
+            if new.family != ListeningPort.familyUnspec
+                && (new.address.high != old.address.high || new.address.low != old.address.low) { continue }
+            if new.overlaps(old) { return nil }
+        }
+        return list.count
+    }
+
+    /// Whether `new` could be registered (no ALPN_IN_USE).
+    private func admits(_ new: Entry) -> Bool {
+        listeners.withLock { ListeningPort.place(of: new, in: $0) != nil }
+    }
+
+    /// Registers `new`; false when its ALPNs are in use.
+    @discardableResult
     private func register(_ new: Entry) -> Bool {
         listeners.withLock { list -> Bool in
-            var index = list.count
-            for (i, old) in list.enumerated() {
-                if new.family > old.family { index = i; break }      // past its family
-                if new.family != old.family { continue }
-                if !new.wildcard && old.wildcard { index = i; break } // past the specific ones
-                if new.wildcard != old.wildcard { continue }
-                if new.family != ListeningPort.familyUnspec
-                    && (new.address.high != old.address.high || new.address.low != old.address.low) { continue }
-                if new.overlaps(old) { return false }
-            }
+            guard let index = ListeningPort.place(of: new, in: list) else { return false }
             list.insert(new, at: index)
             return true
         }
@@ -143,35 +158,40 @@ final class ListeningPort: @unchecked Sendable {
     /// (MsQuic always makes a new binding for an unspecified port). `open` runs under the table's
     /// lock; it must not wait for a worker.
     static func start(_ entry: Entry, address: UDPAddress,
-                      open: (UDPAddress, ListeningPort) throws(PlatformError) -> [Binding]) -> Started {
+                      open: (UDPAddress, ListeningPort) throws(PlatformError) -> ([Binding], UDPAddress?)) -> Started {
         var discarded: [Binding] = []
         defer { closeLater(discarded, portEmpty: true) }
         return table.withLock { table -> Started in
             if address.port != 0, let existing = table[address.port] {
-                guard existing.register(entry) else { return .refused(Status.alpnInUse) }
+                // The check comes first, the sockets (if this address is new on the port) next,
+                // and the listener joins the list once nothing can fail any more: a worker may
+                // hand it a client from then on.
+                guard existing.admits(entry) else { return .refused(Status.alpnInUse) }
+                let group: SocketGroup
                 if let i = existing.groups.firstIndex(where: { $0.address == address }) {
                     existing.groups[i].users += 1
-                    let group = existing.groups[i]
-                    return .started(existing, port: address.port, bindings: group.bindings,
-                                    bound: group.bindings.first?.socket?.localAddress ?? group.address)
+                    group = existing.groups[i]
+                } else {
+                    do throws(PlatformError) {
+                        let (bindings, bound) = try open(address, existing)
+                        group = SocketGroup(address: address, bindings: bindings, bound: bound, users: 1)
+                        existing.groups.append(group)
+                    } catch {
+                        return .refused(status(of: error))
+                    }
                 }
-                do throws(PlatformError) {
-                    let bindings = try open(address, existing)
-                    existing.groups.append(SocketGroup(address: address, bindings: bindings, users: 1))
-                    return .started(existing, port: address.port, bindings: bindings,
-                                    bound: bindings.first?.socket?.localAddress ?? address)
-                } catch {
-                    _ = existing.unregister(entry.listener)
-                    return .refused(status(of: error))
-                }
+                existing.register(entry)
+                return .started(existing, port: address.port, bindings: group.bindings, bound: group.bound)
             }
+            // A new port: its sockets may take clients as soon as they are open, so the
+            // listener is on the list before.
             let fresh = ListeningPort()
-            _ = fresh.register(entry)
+            fresh.register(entry)
             let bindings: [Binding]
-            do throws(PlatformError) { bindings = try open(address, fresh) } catch {
+            let bound: UDPAddress?
+            do throws(PlatformError) { (bindings, bound) = try open(address, fresh) } catch {
                 return .refused(status(of: error))
             }
-            let bound = bindings.first?.socket?.localAddress
             let port = bound?.port ?? address.port
             var key = address
             key.port = port
@@ -181,7 +201,7 @@ final class ListeningPort: @unchecked Sendable {
                 discarded = bindings
                 return .refused(Status.addressInUse)
             }
-            fresh.groups = [SocketGroup(address: key, bindings: bindings, users: 1)]
+            fresh.groups = [SocketGroup(address: key, bindings: bindings, bound: bound, users: 1)]
             table[port] = fresh
             return .started(fresh, port: port, bindings: bindings, bound: bound)
         }
