@@ -1,6 +1,7 @@
 // A UDP socket on one worker and the QuicCore `Endpoint` behind it: a client connection's own
-// socket, or one of a listener's SO_REUSEPORT sockets (one per worker). Everything here runs
-// on the socket's worker.
+// socket, or one of a listening port's SO_REUSEPORT sockets (one per worker and bound address,
+// shared by the port's listeners: ListeningPort.swift). Everything here runs on the socket's
+// worker.
 
 import QuicCore
 import QuicPlatform
@@ -8,7 +9,7 @@ import QuicTLS
 import QuicWire
 import Synchronization
 
-/// Sendable (unchecked): worker-bound. It is made complete (socket, listener, endpoint) on the
+/// Sendable (unchecked): worker-bound. It is made complete (socket, port, endpoint) on the
 /// creating thread before its socket is registered with the worker (Listener.start,
 /// startOnWorker), and from then on used only on that worker (`Listener.stop` goes through
 /// `perform`); the `live` registry is a Mutex.
@@ -16,8 +17,9 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     let worker: Worker
     var socket: UDPSocket?
     let endpoint: Endpoint
-    /// The listener accepting on this socket; nil for a client socket or once stopped.
-    weak var listener: ListenerObject?
+    /// The listening port whose listeners take this socket's new clients; nil for a client
+    /// socket, and once the port has no listener left.
+    weak var listeningPort: ListeningPort?
     /// The API objects of the engine's connections.
     var connections: [ObjectIdentifier: ConnectionObject] = [:]
     /// Client first flights by DCID: incomplete ClientHellos (bounded per source address and
@@ -108,11 +110,11 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         }
         touched.removeAll(keepingCapacity: true)
         var unrouted = false
-        let wildcard = listener != nil && socket.localAddress.isWildcard
+        let wildcard = listeningPort != nil && socket.localAddress.isWildcard
         for d in datagrams {
             let remote = d.remote.socketAddress
             let buffer = UnsafeMutableRawBufferPointer(mutating: d.payload)
-            if listener != nil || !pending.isEmpty, let header = newInitial(d.payload) {
+            if listeningPort != nil || !pending.isEmpty, let header = newInitial(d.payload) {
                 accept(buffer, header: header, remote: d.remote, local: d.local, now: now)
                 if wildcard { flushStateless(from: d.local) }
                 continue
@@ -126,7 +128,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
                 if isDropped(d.payload) { droppedDatagrams.add(1, ordering: .relaxed) }
             }
             // A listening socket answers other versions with Version Negotiation (RFC 9000 §6.1).
-            endpoint.configuration.answersVersionNegotiation = listener != nil
+            endpoint.configuration.answersVersionNegotiation = listeningPort != nil
             // RFC 9000 §13.4.1: the datagram's ECN codepoint is counted by the engine.
             if let event = endpoint.handle(datagram: buffer, from: remote, now: now,
                                            ecn: QuicCore.ECNCodepoint(rawValue: d.ecn.rawValue) ?? .notECT),
@@ -157,8 +159,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         }
         guard header.isLongHeader else { return false }
         switch header.kind {
-        case .initial: return header.dcid.length < 8 || payload.count < 1200 || listener == nil
-        case .unsupportedVersion: return payload.count < 1200 || listener == nil
+        case .initial: return header.dcid.length < 8 || payload.count < 1200 || listeningPort == nil
+        case .unsupportedVersion: return payload.count < 1200 || listeningPort == nil
         default: return true
         }
     }
@@ -262,7 +264,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
     /// socket, so that no binding/connection reference cycle outlives the library.
     func tearDown() {
         Binding.unshare(self)
-        listener = nil
+        listeningPort = nil
         closeWhenIdle = true
         removeAllPending()
         let objects = Array(connections.values)
@@ -312,7 +314,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         if endpoint.routesConnectionID(header.dcid) { return nil }
         // RFC 9000 §14.1: a first Initial comes in a datagram of at least 1200 bytes; §7.2:
         // its DCID is at least 8 bytes.
-        guard payload.count >= 1200, header.dcid.length >= 8, listener != nil,
+        guard payload.count >= 1200, header.dcid.length >= 8, listeningPort != nil,
               endpoint.configuration.supportedVersions.contains(header.version) else {
             return nil
         }
@@ -401,10 +403,20 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
 
     private func raiseNewConnection(dcid: ConnectionID, version: QuicVersion, info: ClientHelloInfo, crypto: [UInt8],
                                     remote: UDPAddress, local: UDPAddress?) {
-        guard let listener else { removePending(dcid); return }
-        let localAddress = local ?? socket?.localAddress ?? UDPAddress.anyIPv4()
-        listener.indicateNewConnection(on: self, dcid: dcid, version: version, info: info, crypto: crypto,
-                                       local: localAddress, remote: remote)
+        guard let listeningPort else { removePending(dcid); return }
+        let localAddress = (local ?? socket?.localAddress ?? UDPAddress.anyIPv4()).unmapped
+        // The port picks the listener by the client's destination address and ALPN list
+        // (MsQuic's QuicBindingGetListener); none: the handshake ends with
+        // no_application_protocol (RFC 9001 §8.1, MsQuic's QuicBindingAcceptConnection).
+        switch listeningPort.choose(local: localAddress, offered: info.alpnProtocols) {
+        case .accept(let listener, let negotiated):
+            listener.indicateNewConnection(on: self, dcid: dcid, version: version, info: info, negotiated: negotiated,
+                                           crypto: crypto, local: localAddress, remote: remote)
+        case .refuse(let registration, let alpns):
+            refuse(dcid: dcid, alpns: alpns, registration: registration)
+        case .drop:
+            removePending(dcid)
+        }
     }
 
     /// Retry packets sent by listeners, process-wide (for tests).

@@ -200,7 +200,7 @@ extension Api {
             }
             let socket: UDPSocket
             let binding: Binding
-            if let shared = joining, shared.worker.isCurrent, let s = shared.socket, shared.listener == nil {
+            if let shared = joining, shared.worker.isCurrent, let s = shared.socket, shared.listeningPort == nil {
                 socket = s
                 binding = shared
                 if engine.transportParameters.greaseQuicBit { binding.endpoint.configuration.allowsFixedBitZero = true }

@@ -139,6 +139,8 @@ enum Library {
 
     /// Tears down every binding still open, on its worker (or here, once the workers are joined).
     private static func tearDownBindings(workersStopped: Bool) {
+        // The listening ports (their listeners, socket groups) go with them.
+        ListeningPort.forgetAll()
         for binding in Binding.takeAllLive() {
             if workersStopped { binding.tearDown() } else { binding.worker.perform { binding.tearDown() } }
         }

@@ -1,6 +1,7 @@
 // Listeners (docs/api/ListenerOpen.md, ListenerStart.md, ListenerStop.md, ListenerClose.md,
-// QUIC_LISTENER_EVENT.md): one SO_REUSEPORT socket per worker, NEW_CONNECTION for each
-// client whose ClientHello offers one of the listener's ALPNs, STOP_COMPLETE after ListenerStop.
+// QUIC_LISTENER_EVENT.md): registered on their port's ListeningPort (one SO_REUSEPORT socket
+// per worker, shared by the listeners of a port and address), NEW_CONNECTION for each client
+// the port hands them by ALPN, STOP_COMPLETE after ListenerStop.
 
 import QuicCore
 import QuicPlatform
@@ -18,8 +19,11 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         var bindings: [Binding] = []
         var started = false
         var stopping = false
-        /// The port this listener holds in `ListenerObject.ports`.
+        /// The port this listener is registered on, its number, and the bound address of the
+        /// socket group it uses there.
+        var port: ListeningPort?
         var claimedPort: UInt16?
+        var groupAddress: UDPAddress?
         /// The address the sockets are bound to, kept here so that QUIC_PARAM_LISTENER_LOCAL_ADDRESS
         /// from an application thread never reads `Binding.socket`, which belongs to the worker.
         var localAddress: UDPAddress?
@@ -59,37 +63,10 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         return out
     }
 
-    /// Ports of the started listeners of this process and their ALPNs. Listener sockets use
-    /// SO_REUSEPORT (one per worker), so a second listener on the same port would bind too and
-    /// the kernel would spread clients over both by address hash: a client would reach the
-    /// wrong listener at random and be refused. MsQuic shares one binding between such
-    /// listeners and picks by ALPN; that sharing is not implemented, so the second listener is
-    /// refused: ALPN_IN_USE when it offers an ALPN the other has (as MsQuic), else
-    /// ADDRESS_IN_USE.
-    private static let ports = Mutex<[UInt16: [ObjectIdentifier: [[UInt8]]]]>([:])
-
-    private func claim(port: UInt16, alpns: [[UInt8]]) -> QuicStatus? {
-        ListenerObject.ports.withLock { ports -> QuicStatus? in
-            if let others = ports[port], !others.isEmpty {
-                let overlap = others.values.contains { theirs in theirs.contains { alpns.contains($0) } }
-                return overlap ? Status.alpnInUse : Status.addressInUse
-            }
-            ports[port, default: [:]][ObjectIdentifier(self)] = alpns
-            return nil
-        }
-    }
-
-    private func release(port: UInt16) {
-        ListenerObject.ports.withLock { ports in
-            ports[port]?[ObjectIdentifier(self)] = nil
-            if ports[port]?.isEmpty == true { ports[port] = nil }
-        }
-    }
-
     func start(alpns: [[UInt8]], address: UDPAddress, unspecified: Bool = false) -> QuicStatus {
         guard let pool = Runtime.workers() else { return Status.outOfMemory }
         // The ALPNs are in place before any socket is live: a worker may raise NEW_CONNECTION
-        // (indicateNewConnection reads them) as soon as the first socket is registered.
+        // as soon as the listener is registered on its port.
         let already = state.withLock { s -> Bool in
             if s.started { return true }
             s.started = true
@@ -98,14 +75,6 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
             return false
         }
         if already { return Status.invalidState }
-        if address.port != 0 {
-            if let refused = claim(port: address.port, alpns: alpns) {
-                state.withLock { $0.started = false; $0.alpns = [] }
-                return refused
-            }
-            state.withLock { $0.claimedPort = address.port }
-        }
-        var made: [Binding] = []
         // QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT: above that share of memory held by
         // handshakes (0: always) new clients are validated with a Retry first (RFC 9000
         // §8.1.2), decided per Initial by the binding (HandshakeBudget);
@@ -116,51 +85,68 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         }
         HandshakeBudget.setRetryMemoryLimit(retryLimit)
         endpointConfiguration.statelessResetKey = resetKey
-        // One key for the Retry and NEW_TOKEN tokens of all this listener's endpoints (one per
-        // worker): a client's next connection may reach any of them (RFC 9000 §8.1.3).
-        endpointConfiguration.addressTokenKey = Endpoint.freshAddressTokenKey()
         // QUIC_PARAM_GLOBAL_VERSION_SETTINGS: a client Initial in a version outside the
         // AcceptableVersions gets a Version Negotiation packet listing them (RFC 9000 §6.1).
         endpointConfiguration.supportedVersions = Self.acceptedVersions(versions)
-        let bound: UDPAddress?
-        do {
-            // Datagrams are steered to the worker whose index their DCID's first byte carries,
-            // and each worker's endpoint issues CIDs carrying its index: a client whose address
-            // or port changes (NAT rebinding, RFC 9000 §9) still reaches its connection.
-            var socketOptions = UDPSocketOptions()
-            socketOptions.steerByConnectionID = true
-            let group = UInt8(clamping: pool.workers.count)
-            // Each binding is complete (socket, listener) before its socket is registered with
-            // the worker: from that moment on only the worker touches it. Nothing here may
-            // write a binding after `bindListener` has returned.
-            let sockets = try pool.bindListener(address: address, options: socketOptions) { worker, socket in
-                var partitioned = endpointConfiguration
-                partitioned.connectionIDPartition = (UInt8(clamping: made.count), group)
-                let b = Binding(worker: worker, endpoint: Endpoint(configuration: partitioned))
-                b.socket = socket
-                b.listener = self
-                made.append(b)
-                return b
+        // How MsQuic files the listener on its port (QuicBindingRegisterListener): NULL or an
+        // UNSPEC address is the UNSPEC family (any address of either family).
+        let entry = ListeningPort.Entry(
+            listener: self,
+            family: unspecified ? ListeningPort.familyUnspec
+                : (address.family == .ipv4 ? ListeningPort.familyInet : ListeningPort.familyInet6),
+            wildcard: unspecified || address.isWildcard, address: address, alpns: alpns)
+        // Datagrams are steered to the worker whose index their DCID's first byte carries, and
+        // each worker's endpoint issues CIDs carrying its index: a client whose address or port
+        // changes (NAT rebinding, RFC 9000 §9) still reaches its connection.
+        var socketOptions = UDPSocketOptions()
+        socketOptions.steerByConnectionID = true
+        let group = UInt8(clamping: pool.workers.count)
+        let outcome = ListeningPort.start(entry, address: address) {
+            bindAddress, port throws(PlatformError) -> ([Binding], UDPAddress?) in
+            var made: [Binding] = []
+            // One key for the Retry and NEW_TOKEN tokens of all the port's endpoints (one per
+            // worker and bound address): a client's next connection may reach any of them
+            // (RFC 9000 §8.1.3).
+            var configuration = endpointConfiguration
+            configuration.addressTokenKey = port.addressTokenKey
+            do throws(PlatformError) {
+                // Each binding is complete (socket, port) before its socket is registered with
+                // the worker: from that moment on only the worker touches it. Nothing here may
+                // write a binding after `bindListener` has returned.
+                let sockets = try pool.bindListener(address: bindAddress, options: socketOptions) { worker, socket in
+                    var partitioned = configuration
+                    partitioned.connectionIDPartition = (UInt8(clamping: made.count), group)
+                    let b = Binding(worker: worker, endpoint: Endpoint(configuration: partitioned))
+                    b.socket = socket
+                    b.listeningPort = port
+                    made.append(b)
+                    return b
+                }
+                if let first = sockets.first { Library.noteSocket(first.features) }
+                return (made, sockets.first?.localAddress)     // immutable on the socket
+            } catch {
+                for b in made { b.discard() }
+                throw error
             }
-            bound = sockets.first?.localAddress         // immutable on the socket
-            if let first = sockets.first { Library.noteSocket(first.features) }
-        } catch {
-            for b in made { b.discard() }
-            if let port = state.withLock({ $0.claimedPort }) { release(port: port) }
-            state.withLock { $0.started = false; $0.claimedPort = nil; $0.alpns = [] }
-            if case .system(_, let errno) = error, errno == 98 { return Status.addressInUse }
-            return Status.internalError
         }
-        if address.port == 0, let port = bound?.port, port != 0 {
-            // An ephemeral port: the kernel gave every socket of the group the same one.
-            if claim(port: port, alpns: alpns) == nil { state.withLock { $0.claimedPort = port } }
+        switch outcome {
+        case .refused(let status):
+            state.withLock { $0.started = false; $0.alpns = [] }
+            return status
+        case .started(let port, let number, let bindings, let bound):
+            state.withLock { s in
+                s.bindings = bindings
+                s.port = port
+                s.claimedPort = number
+                // The group's key: the address given with the port the sockets got.
+                var key = address
+                key.port = number
+                s.groupAddress = key
+                s.localAddress = bound
+                s.stopping = false
+            }
+            return Status.success
         }
-        state.withLock { s in
-            s.bindings = made
-            s.localAddress = bound
-            s.stopping = false
-        }
-        return Status.success
     }
 
     /// The versions a listener accepts, in its order of preference (compatible version
@@ -184,18 +170,13 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
             s.bindings = []
             return b
         }
-        guard let bindings else { return false }
-        if let port = state.withLock({ s -> UInt16? in
-            defer { s.claimedPort = nil }
-            return s.claimedPort
-        }) { release(port: port) }
-        for b in bindings {
-            b.worker.perform {
-                b.listener = nil
-                b.closeWhenIdle = true
-                b.removeUnannouncedPending()
-                b.closeIfIdle()
-            }
+        guard bindings != nil else { return false }
+        let (port, number, groupAddress) = state.withLock { s in
+            defer { s.port = nil; s.claimedPort = nil; s.groupAddress = nil }
+            return (s.port, s.claimedPort, s.groupAddress)
+        }
+        if let port, let number, let groupAddress {
+            port.stop(self, port: number, address: groupAddress)
         }
         state.withLock { $0.started = false; $0.stopping = false; $0.localAddress = nil }
         // STOP_COMPLETE (AppCloseInProgress when ListenerClose stopped it).
@@ -206,22 +187,21 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         return true
     }
 
-    /// On a binding's worker: a ClientHello arrived. Raises NEW_CONNECTION, or refuses a
-    /// client that offers none of our ALPNs (RFC 7301 §3.2: no_application_protocol).
+    /// On a binding's worker: a ClientHello arrived and its port chose this listener, with
+    /// `negotiated` as the ALPN (ListeningPort.choose). Raises NEW_CONNECTION.
     func indicateNewConnection(on binding: Binding, dcid: ConnectionID, version: QuicVersion, info: ClientHelloInfo,
-                               crypto: [UInt8], local: UDPAddress, remote: UDPAddress) {
-        let alpns = state.withLock { $0.alpns }
+                               negotiated: [UInt8], crypto: [UInt8], local: UDPAddress, remote: UDPAddress) {
+        // A listener being stopped takes no more clients (its STOP_COMPLETE waits for the
+        // workers to be past any indication begun before).
+        guard state.withLock({ $0.started && !$0.stopping }) else {
+            binding.refuse(dcid: dcid, alpns: [[0]], registration: registration)
+            return
+        }
         // After RegistrationShutdown no connection is accepted (the client is refused as an
         // application without a protocol for it would be).
         if registration.shutdown != nil {
             rejectedConnections.add(1, ordering: .relaxed)
             binding.refuse(dcid: dcid, alpns: [[0]], registration: registration)
-            return
-        }
-        // The server's preference order (RFC 7301 §3.2).
-        guard let negotiated = alpns.first(where: { info.alpnProtocols.contains($0) }) else {
-            rejectedConnections.add(1, ordering: .relaxed)
-            binding.refuse(dcid: dcid, alpns: alpns, registration: registration)
             return
         }
         let conn = ConnectionObject(registration: registration, worker: binding.worker, isServer: true,

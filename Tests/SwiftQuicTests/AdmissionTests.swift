@@ -73,7 +73,7 @@ final class AdmissionTests: XCTestCase {
 
     /// The listener's sockets (one per worker), found through the live bindings.
     private func bindings(port: UInt16) -> [Binding] {
-        Binding.live.withLock { Array($0.values) }.filter { $0.listener != nil && $0.localAddress?.port == port }
+        Binding.live.withLock { Array($0.values) }.filter { $0.listeningPort != nil && $0.localAddress?.port == port }
     }
 
     private func partialCount(port: UInt16) -> Int {
