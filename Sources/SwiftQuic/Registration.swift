@@ -81,7 +81,12 @@ final class Registration: QuicObject, @unchecked Sendable {
     /// application closed its connections (off the workers only).
     func close() {
         if Worker.current == nil {
-            while !openConnections.isEmpty { usleep(1000) }
+            // With application-driven execution nobody else may be polling (the application's
+            // loop is this thread): the waiting thread runs the rounds itself.
+            while !openConnections.isEmpty {
+                Runtime.driveAppDrivenWorkers()
+                usleep(1000)
+            }
         }
         dropChildren()
         Handles.unregister(self)
