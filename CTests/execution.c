@@ -41,6 +41,8 @@ static size_t ServerReceivedLength;
 static char ClientReceived[128];
 static size_t ClientReceivedLength;
 static int ClientStreamComplete, ServerStreamComplete;
+static int ServerConnectedCount, ServerSecondConnected;
+static int SecondConnected, SecondClosed;
 static QUIC_BUFFER ClientSend, ServerSend;
 
 static void note_thread(void)
@@ -139,6 +141,9 @@ static QUIC_STATUS QUIC_API ServerConnectionCallback(HQUIC Connection, void* Con
     switch (Event->Type) {
     case QUIC_CONNECTION_EVENT_CONNECTED:
         ServerConnected = 1;
+        if (++ServerConnectedCount == 2) {
+            ServerSecondConnected = 1;
+        }
         break;
     case QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED:
         Api->SetCallbackHandler(Event->PEER_STREAM_STARTED.Stream, (void*)ServerStreamCallback, NULL);
@@ -225,6 +230,20 @@ static QUIC_STATUS QUIC_API IdleConnectionCallback(HQUIC Connection, void* Conte
     (void)Event;
     /* Not counted: closed from another thread, its last event runs there (inline, as MsQuic
        runs a blocking close with custom executions). */
+    return QUIC_STATUS_SUCCESS;
+}
+
+/* A client connection left open until RegistrationShutdown ends it. */
+static QUIC_STATUS QUIC_API SecondConnectionCallback(HQUIC Connection, void* Context, QUIC_CONNECTION_EVENT* Event)
+{
+    (void)Context;
+    note_thread();
+    if (Event->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
+        SecondConnected = 1;
+    } else if (Event->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        SecondClosed = 1;
+        Api->ConnectionClose(Connection);
+    }
     return QUIC_STATUS_SUCCESS;
 }
 
@@ -431,14 +450,36 @@ static void exchange(void)
     CHECK(SawFiniteWait, "ExecutionPoll reported a timer (a finite wait) while connected");
     CHECK(OffThreadCallbacks == 0, "every callback ran on the polling thread (%d did not)", OffThreadCallbacks);
 
+    if (!Reference) {
+        /* A second connection stays open into RegistrationClose (below). */
+        HQUIC Second = NULL;
+        CHECK_STATUS(Api->ConnectionOpen(Registration, SecondConnectionCallback, NULL, &Second), QUIC_STATUS_SUCCESS,
+                     "second client ConnectionOpen");
+        if (Second != NULL) {
+            CHECK_SUCCEEDED(Api->ConnectionStart(Second, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "127.0.0.1",
+                                                 Port), "second client ConnectionStart");
+            CHECK(drive_until(Execution, Epoll, &SecondConnected, 10000), "second client CONNECTED");
+            CHECK(drive_until(Execution, Epoll, &ServerSecondConnected, 10000), "second server connection CONNECTED");
+        }
+    }
+
     /* Blocking calls between polls, from the polling thread. */
     Api->ListenerStop(Listener);
     CHECK(1, "ListenerStop between polls returns");
     Api->ListenerClose(Listener);
     Api->ConfigurationClose(ClientConfiguration);
     Api->ConfigurationClose(ServerConfiguration);
+    if (!Reference) {
+        /* RegistrationShutdown queues the shutdowns; RegistrationClose waits for the app to close
+           both connections, which it does in their SHUTDOWN_COMPLETE: RegistrationClose has to
+           run the polls itself (nobody else polls). */
+        Api->RegistrationShutdown(Registration, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    }
     Api->RegistrationClose(Registration);
     CHECK(1, "RegistrationClose between polls returns");
+    if (!Reference) {
+        CHECK(SecondClosed, "the connection left open was closed in its SHUTDOWN_COMPLETE during RegistrationClose");
+    }
     Api->ExecutionDelete(1, &Execution);
     CHECK(epoll_entry_count(Epoll) == 0, "ExecutionDelete took the execution out of the application's epoll");
     MsQuicClose(Api);

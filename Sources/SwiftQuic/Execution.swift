@@ -143,11 +143,12 @@ extension Api {
     static func executionCreate(_ flags: UInt32, _ pollingIdleTimeoutUs: UInt32, _ count: UInt32,
                                 _ configs: UnsafeRawPointer?, _ executions: UnsafeMutableRawPointer?) -> QuicStatus {
         _ = (flags, pollingIdleTimeoutUs)           // unused, as in MsQuic
+        // Application-driven execution must be chosen before the library starts running. MsQuic
+        // checks this first (and nothing else), so it answers whatever the arguments are.
+        if Library.state.withLock({ $0.lazyInitComplete }) { return Status.invalidState }
         guard count > 0, count <= UInt32(UInt16.max), let configs, let executions else {
             return Status.invalidParameter
         }
-        // Application-driven execution must be chosen before the library starts running.
-        if Library.state.withLock({ $0.lazyInitComplete }) { return Status.invalidState }
 
         let stride = MemoryLayout<QUIC_EXECUTION_CONFIG>.stride
         guard let eventQOffset = MemoryLayout<QUIC_EXECUTION_CONFIG>.offset(of: \.EventQ) else {
