@@ -3,12 +3,15 @@
  * ExecutionPoll, ExecutionDelete.
  *
  * Like MsQuic's execution sample, the test makes its own epoll descriptor, creates one
- * execution on it and drives the library from its own loop on the main thread: ExecutionPoll,
+ * execution on it (then, a second time, two on the same descriptor) and drives the library
+ * from its own loop on the main thread: ExecutionPoll,
  * epoll_wait for the time it returned (capped), and Completion for every event. A server and a
  * client on 127.0.0.1 (ephemeral port) exchange data on one stream and shut down; every
  * callback must run on the main thread, and no library worker thread may exist. Waiting calls
  * made between polls (ConnectionClose of a live connection, GetParam, ListenerStop,
- * RegistrationClose), from the polling thread and from another thread, must return.
+ * RegistrationClose), from the polling thread and from another thread, must return; a
+ * connection left open into RegistrationShutdown + RegistrationClose is closed in its
+ * SHUTDOWN_COMPLETE, which RegistrationClose's own rounds deliver.
  *
  * Also the argument checks: NULL arrays, Count 0, a NULL EventQ, an EventQ that is not an epoll
  * descriptor (OUT_OF_MEMORY, as MsQuic), ExecutionCreate after RegistrationOpen (INVALID_STATE),
@@ -259,14 +262,24 @@ static long long now_ms(void)
 static int SawFiniteWait;
 
 /* Polls until *Flag is set or TimeoutMs passes; returns *Flag. */
-static int drive_until(QUIC_EXECUTION* Execution, int Epoll, const int* Flag, unsigned TimeoutMs)
+static QUIC_EXECUTION* Executions[2];
+static uint32_t ExecutionCount;
+
+/* Polls every execution until *Flag is set or TimeoutMs passes; returns *Flag. */
+static int drive_until(int Epoll, const int* Flag, unsigned TimeoutMs)
 {
     long long Deadline = now_ms() + TimeoutMs;
     while (!*Flag && now_ms() < Deadline) {
         struct epoll_event Events[8];
-        uint32_t Wait = Api->ExecutionPoll(Execution);
+        uint32_t Wait = UINT32_MAX;
         int Timeout;
         int Count;
+        for (uint32_t i = 0; i < ExecutionCount; i++) {
+            uint32_t W = Api->ExecutionPoll(Executions[i]);
+            if (W < Wait) {
+                Wait = W;
+            }
+        }
         if (*Flag) {
             break;
         }
@@ -291,7 +304,7 @@ static void argument_checks(void)
     int Epoll = epoll_create1(EPOLL_CLOEXEC);
     int NotEpoll[2];
     QUIC_EXECUTION_CONFIG Config = { 0, &Epoll };
-    QUIC_EXECUTION* Executions[2] = { NULL, NULL };
+    QUIC_EXECUTION* Made[2] = { NULL, NULL };
     HQUIC Registration = NULL;
 
     CHECK_STATUS(MsQuicOpen2(&Api), QUIC_STATUS_SUCCESS, "MsQuicOpen2 (argument checks)");
@@ -300,13 +313,13 @@ static void argument_checks(void)
     }
     if (!Reference) {
         QUIC_EXECUTION_CONFIG NullQueue = { 0, NULL };
-        CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 0, &Config, Executions),
+        CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 0, &Config, Made),
                      QUIC_STATUS_INVALID_PARAMETER, "ExecutionCreate with Count 0");
-        CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 1, NULL, Executions),
+        CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 1, NULL, Made),
                      QUIC_STATUS_INVALID_PARAMETER, "ExecutionCreate with NULL Configs");
         CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 1, &Config, NULL),
                      QUIC_STATUS_INVALID_PARAMETER, "ExecutionCreate with NULL Executions");
-        CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 1, &NullQueue, Executions),
+        CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 1, &NullQueue, Made),
                      QUIC_STATUS_INVALID_PARAMETER, "ExecutionCreate with a NULL EventQ");
         CHECK(Api->ExecutionPoll(NULL) == UINT32_MAX, "ExecutionPoll(NULL) answers UINT32_MAX");
         CHECK(Api->ExecutionPoll((QUIC_EXECUTION*)&Config) == UINT32_MAX,
@@ -316,24 +329,24 @@ static void argument_checks(void)
     }
     if (pipe(NotEpoll) == 0) {
         QUIC_EXECUTION_CONFIG PipeQueue = { 0, &NotEpoll[0] };
-        CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 1, &PipeQueue, Executions),
+        CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 1, &PipeQueue, Made),
                      QUIC_STATUS_OUT_OF_MEMORY, "ExecutionCreate on a descriptor that is not epoll");
         close(NotEpoll[0]);
         close(NotEpoll[1]);
     }
 
-    CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 1, &Config, Executions),
+    CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 1, &Config, Made),
                  QUIC_STATUS_SUCCESS, "ExecutionCreate");
-    CHECK(Executions[0] != NULL, "ExecutionCreate wrote a handle");
+    CHECK(Made[0] != NULL, "ExecutionCreate wrote a handle");
     CHECK(epoll_entry_count(Epoll) > 0, "the execution is in the application's epoll");
-    CHECK(Api->ExecutionPoll(Executions[0]) == UINT32_MAX, "ExecutionPoll with nothing to do: UINT32_MAX");
+    CHECK(Api->ExecutionPoll(Made[0]) == UINT32_MAX, "ExecutionPoll with nothing to do: UINT32_MAX");
     /* A second ExecutionCreate before any registration replaces the first. */
-    CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 1, &Config, &Executions[1]),
+    CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 1, &Config, &Made[1]),
                  QUIC_STATUS_SUCCESS, "a second ExecutionCreate");
-    CHECK(Api->ExecutionPoll(Executions[1]) == UINT32_MAX, "the new execution polls");
+    CHECK(Api->ExecutionPoll(Made[1]) == UINT32_MAX, "the new execution polls");
 
     CHECK_STATUS(Api->RegistrationOpen(NULL, &Registration), QUIC_STATUS_SUCCESS, "RegistrationOpen");
-    CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 1, &Config, Executions),
+    CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 1, &Config, Made),
                  QUIC_STATUS_INVALID_STATE, "ExecutionCreate after RegistrationOpen");
     if (Registration != NULL) {
         HQUIC Connection = NULL;
@@ -341,7 +354,7 @@ static void argument_checks(void)
                      QUIC_STATUS_INVALID_PARAMETER, "ConnectionOpenInPartition(1) with one execution");
         Api->RegistrationClose(Registration);
     }
-    Api->ExecutionDelete(1, &Executions[1]);
+    Api->ExecutionDelete(1, &Made[1]);
     CHECK(epoll_entry_count(Epoll) == 0, "ExecutionDelete took the execution out of the application's epoll");
     MsQuicClose(Api);
     Api = NULL;
@@ -370,11 +383,21 @@ static void* other_thread_main(void* Argument)
 
 /* ---- the exchange ------------------------------------------------------------ */
 
-static void exchange(void)
+static void reset_flags(void)
+{
+    ClientConnected = ServerConnected = 0;
+    ClientShutdownComplete = ServerShutdownComplete = 0;
+    ServerReceivedLength = ClientReceivedLength = 0;
+    ClientStreamComplete = ServerStreamComplete = 0;
+    ServerConnectedCount = ServerSecondConnected = 0;
+    SecondConnected = SecondClosed = 0;
+    SawFiniteWait = 0;
+}
+
+static void exchange(uint32_t Count)
 {
     int Epoll = epoll_create1(EPOLL_CLOEXEC);
-    QUIC_EXECUTION_CONFIG Config = { 0, &Epoll };
-    QUIC_EXECUTION* Execution = NULL;
+    QUIC_EXECUTION_CONFIG Config[2] = { { 0, &Epoll }, { 1, &Epoll } };
     HQUIC Registration = NULL;
     HQUIC ClientConfiguration = NULL;
     HQUIC Listener = NULL;
@@ -387,10 +410,13 @@ static void exchange(void)
     if (Api == NULL) {
         return;
     }
-    CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, 1, &Config, &Execution),
+    printf("# %u execution(s) on one epoll descriptor, polled from the main thread\n", Count);
+    reset_flags();
+    ExecutionCount = Count;
+    CHECK_STATUS(Api->ExecutionCreate(QUIC_GLOBAL_EXECUTION_CONFIG_FLAG_NONE, 0, Count, Config, Executions),
                  QUIC_STATUS_SUCCESS, "ExecutionCreate on the test's epoll");
     CHECK_STATUS(Api->RegistrationOpen(NULL, &Registration), QUIC_STATUS_SUCCESS, "RegistrationOpen");
-    if (Execution == NULL || Registration == NULL) {
+    if (Executions[0] == NULL || Executions[Count - 1] == NULL || Registration == NULL) {
         return;
     }
     memset(&Settings, 0, sizeof(Settings));
@@ -407,7 +433,7 @@ static void exchange(void)
     CHECK_SUCCEEDED(Api->ConnectionStart(Client, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "127.0.0.1", Port),
                     "client ConnectionStart");
 
-    CHECK(drive_until(Execution, Epoll, &ClientConnected, 10000), "client CONNECTED, driven by ExecutionPoll");
+    CHECK(drive_until(Epoll, &ClientConnected, 10000), "client CONNECTED, driven by ExecutionPoll");
     CHECK(worker_thread_count() == 0, "no library worker thread exists");
 
     if (!Reference) {
@@ -439,8 +465,8 @@ static void exchange(void)
         }
     }
 
-    CHECK(drive_until(Execution, Epoll, &ClientShutdownComplete, 10000), "client SHUTDOWN_COMPLETE");
-    CHECK(drive_until(Execution, Epoll, &ServerShutdownComplete, 10000), "server SHUTDOWN_COMPLETE");
+    CHECK(drive_until(Epoll, &ClientShutdownComplete, 10000), "client SHUTDOWN_COMPLETE");
+    CHECK(drive_until(Epoll, &ServerShutdownComplete, 10000), "server SHUTDOWN_COMPLETE");
     CHECK(ServerConnected, "server CONNECTED");
     CHECK(ServerReceivedLength == strlen(PAYLOAD) && memcmp(ServerReceived, PAYLOAD, ServerReceivedLength) == 0,
           "the server received the client's data (%zu bytes)", ServerReceivedLength);
@@ -458,8 +484,8 @@ static void exchange(void)
         if (Second != NULL) {
             CHECK_SUCCEEDED(Api->ConnectionStart(Second, ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "127.0.0.1",
                                                  Port), "second client ConnectionStart");
-            CHECK(drive_until(Execution, Epoll, &SecondConnected, 10000), "second client CONNECTED");
-            CHECK(drive_until(Execution, Epoll, &ServerSecondConnected, 10000), "second server connection CONNECTED");
+            CHECK(drive_until(Epoll, &SecondConnected, 10000), "second client CONNECTED");
+            CHECK(drive_until(Epoll, &ServerSecondConnected, 10000), "second server connection CONNECTED");
         }
     }
 
@@ -480,8 +506,9 @@ static void exchange(void)
     if (!Reference) {
         CHECK(SecondClosed, "the connection left open was closed in its SHUTDOWN_COMPLETE during RegistrationClose");
     }
-    Api->ExecutionDelete(1, &Execution);
-    CHECK(epoll_entry_count(Epoll) == 0, "ExecutionDelete took the execution out of the application's epoll");
+    Api->ExecutionDelete(Count, Executions);
+    ExecutionCount = 0;
+    CHECK(epoll_entry_count(Epoll) == 0, "ExecutionDelete took the executions out of the application's epoll");
     MsQuicClose(Api);
     Api = NULL;
     CHECK(1, "MsQuicClose after ExecutionDelete");
@@ -499,6 +526,7 @@ int main(void)
         return tu_skip_program("no test certificates");
     }
     argument_checks();
-    exchange();
+    exchange(1);
+    exchange(2);
     return tu_finish();
 }
