@@ -1,6 +1,7 @@
 // Argument checks of the listener/connection/stream entries on handles of the wrong kind, and
-// the entries that are still later work (connection pools, execution contexts): they check
-// their arguments, then say NOT_SUPPORTED.
+// the entries that are still later work (connection pools): they check their arguments, then
+// say NOT_SUPPORTED. Execution contexts once a registration exists: INVALID_STATE
+// (ExecutionTests and CTests/execution.c cover them otherwise).
 
 import CMsQuic
 import XCTest
