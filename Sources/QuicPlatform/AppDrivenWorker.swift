@@ -49,9 +49,9 @@ extension Worker {
         }
         if Worker.current != nil {
             // Nested in another worker's round: waiting for this worker could close a cycle.
-            return driver.withLockIfAvailable { _ in body() } ?? 0
+            return driver.withLockIfAvailable { runs in runs &+= 1; return body() } ?? 0
         }
-        return driver.withLock { _ in body() }
+        return driver.withLock { runs in runs &+= 1; return body() }
     }
 
     /// Milliseconds until the next poll is needed, from the state after a round.
@@ -71,7 +71,8 @@ extension Worker {
     /// application's loop is woken afterwards, since its wait may now be too long (a timer
     /// armed by the operation). Throws `.stopped` once the worker is stopped.
     func runInline(_ operation: @escaping Operation) throws(PlatformError) {
-        let ran = driver.withLock { _ -> Bool in
+        let ran = driver.withLock { runs -> Bool in
+            runs &+= 1
             guard lifecycle.load(ordering: .sequentiallyConsistent) == 0 else { return false }
             asCurrent {
                 drainOperations()
@@ -92,7 +93,10 @@ extension Worker {
             while lifecycle.load(ordering: .sequentiallyConsistent) != 2 { usleep(1000) }
             return
         }
-        driver.withLock { _ in asCurrent { shutDown() } }
+        driver.withLock { runs in
+            runs &+= 1
+            asCurrent { shutDown() }
+        }
         lifecycle.store(2, ordering: .sequentiallyConsistent)
     }
 
