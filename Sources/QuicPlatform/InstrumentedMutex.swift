@@ -37,6 +37,13 @@ public final class InstrumentedMutex<Value>: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)
     }
+
+    /// `body` under the lock if nobody holds it, else nil (as Synchronization.Mutex's).
+    public func withLockIfAvailable<R>(_ body: (inout Value) throws -> R) rethrows -> R? {
+        guard pthread_mutex_trylock(mutex) == 0 else { return nil }
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
 }
 
 /// Shadows `Synchronization.Mutex` inside this module (a module's own declarations win over

@@ -47,15 +47,20 @@ public final class OneShotEvent: @unchecked Sendable {
 
 extension Worker {
     /// Runs `operation` on this worker and returns when it has run: inline when called on this
-    /// worker, else posted and waited for. Refused with `.wouldDeadlock` from another worker's
-    /// thread (two workers waiting on each other would hang) and with `.stopped` once the
-    /// worker takes no more operations.
+    /// worker, else posted and waited for (an app-driven worker, which has no thread to wait
+    /// for, runs it inline on the calling thread under its driver lock). Refused with
+    /// `.wouldDeadlock` from another worker's thread (two workers waiting on each other would
+    /// hang) and with `.stopped` once the worker takes no more operations.
     public func runAndWait(_ operation: @escaping Operation) throws(PlatformError) {
         if isCurrent {
             operation()
             return
         }
         guard Worker.current == nil else { throw .wouldDeadlock }
+        if isAppDriven {
+            try runInline(operation)
+            return
+        }
         let done = OneShotEvent()
         guard post({ operation(); done.signal() }) else { throw .stopped }
         done.wait()

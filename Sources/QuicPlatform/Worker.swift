@@ -1,6 +1,8 @@
-// One worker thread: an epoll loop over its sockets, an eventfd to wake it, an MPSC queue of
+// One worker: an epoll loop over its sockets, an eventfd to wake it, an MPSC queue of
 // operations posted by other threads, and a timer heap. Each round:
 // poll sockets -> deliver received batches -> run due timers -> drain operations -> flush sends.
+// A worker either has its own thread, or is app-driven (MsQuic's ExecutionCreate): no thread,
+// its rounds are run by the application's ExecutionPoll (see AppDrivenWorker.swift).
 import CPlatform
 import Glibc
 import QuicCore
@@ -26,7 +28,8 @@ final class SocketRegistration: @unchecked Sendable {
 /// Sendable (unchecked): what other threads touch is a `let`, a `Mutex` (inbox, registry) or an
 /// `Atomic` (stop flag, lifecycle); `thread` is written once in `init` before the worker is
 /// published; the timer heap, the running list, the flush list and `retired` belong to the
-/// worker's own thread (`threadMain` and what it calls).
+/// worker's own thread (`threadMain` and what it calls). For an app-driven worker "the worker's
+/// thread" is whichever thread holds `driver` and has made the worker current (one at a time).
 public final class Worker: @unchecked Sendable {
     public typealias Operation = @Sendable () -> Void
 
@@ -36,30 +39,40 @@ public final class Worker: @unchecked Sendable {
     }
 
     public let index: Int
-    private let epollFD: Int32
+    /// True for a worker without a thread of its own, whose rounds the application runs
+    /// (ExecutionPoll); false for a worker with its own thread.
+    public let isAppDriven: Bool
+    let epollFD: Int32
     private let eventFD: Int32
     private let inbox = Mutex(Inbox())
+    /// App-driven workers only: held by the thread that runs a round or an inline operation, so
+    /// that the worker-confined state is used by one thread at a time. The value counts the
+    /// rounds and inline runs (not zero-sized: ThreadSanitizer misreads accesses to a
+    /// zero-sized value guarded by the instrumented lock as races).
+    let driver = Mutex<UInt64>(0)
     /// Registered sockets, by identity. Written under the lock from any thread on add, read on
     /// the worker; the epoll entry points at the registration without a lookup.
     private let registry = Mutex<[ObjectIdentifier: SocketRegistration]>([:])
     private let stopRequested = Atomic<Bool>(false)
     /// 0 running, 1 stopping, 2 joined.
-    private let lifecycle = Atomic<Int>(0)
+    let lifecycle = Atomic<Int>(0)
     private var thread = pthread_t()
 
     // Worker-thread state.
     private var timers = TimerHeap()
     private var running: [Operation] = []
     private var flushList: [UDPSocket] = []
-    private var retired: [SocketRegistration] = []
+    var retired: [SocketRegistration] = []
     private let maxEvents = 64
     private let events: UnsafeMutablePointer<epoll_event>
     /// recvmmsg batches read from one socket per wakeup before the others get a turn.
     public let receiveBudget = 8
 
-    /// Starts the worker thread.
-    public init(index: Int = 0) throws(PlatformError) {
+    /// Starts the worker thread; with `appDriven`, no thread is started and the application
+    /// runs the worker's rounds (`pollAppDriven`).
+    public init(index: Int = 0, appDriven: Bool = false) throws(PlatformError) {
         self.index = index
+        self.isAppDriven = appDriven
         let ep = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard ep >= 0 else { throw .lastError(.epollCreate) }
         let ev = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
@@ -82,6 +95,7 @@ public final class Worker: @unchecked Sendable {
         events.initialize(repeating: epoll_event(), count: maxEvents)
         running.reserveCapacity(64)
         flushList.reserveCapacity(16)
+        if appDriven { return }
 
         let context = Unmanaged.passRetained(self).toOpaque()
         let rc = pthread_create(&thread, nil, { raw in
@@ -132,7 +146,7 @@ public final class Worker: @unchecked Sendable {
         return accepted
     }
 
-    private func wake() {
+    func wake() {
         var one: UInt64 = 1
         while true {
             let n = Glibc.write(eventFD, &one, 8)
@@ -253,6 +267,7 @@ public final class Worker: @unchecked Sendable {
     /// worker's own thread. Calling it again (or concurrently) waits for the same stop.
     public func stop() throws(PlatformError) {
         guard !isCurrent else { throw .wouldDeadlock }
+        if isAppDriven { stopAppDriven(); return }
         if lifecycle.compareExchange(expected: 0, desired: 1, ordering: .sequentiallyConsistent).exchanged {
             stopRequested.store(true, ordering: .sequentiallyConsistent)
             wake()
@@ -272,14 +287,14 @@ public final class Worker: @unchecked Sendable {
         cplatform_set_current_worker(Unmanaged.passUnretained(self).toOpaque())
         _ = cplatform_set_thread_name("quic-worker-\(index)")
         while !stopRequested.load(ordering: .sequentiallyConsistent) {
-            runRound()
+            runRound(blocking: true)
         }
         shutDown()
         cplatform_set_current_worker(nil)
     }
 
     /// Microseconds to wait in epoll (-1: no deadline).
-    private func pollTimeout() -> Int64 {
+    func pollTimeout() -> Int64 {
         if !flushList.isEmpty { return 0 }
         guard let deadline = timers.earliest else { return -1 }
         let now = MonotonicClock.now()
@@ -292,7 +307,9 @@ public final class Worker: @unchecked Sendable {
     /// microsecond; older kernels get epoll_wait with the timeout rounded up to milliseconds.
     private var hasEpollPwait2 = true
 
-    private func waitForEvents() -> Int32 {
+    private func waitForEvents(blocking: Bool) -> Int32 {
+        // An app-driven round never sleeps: the application waits in its own event queue.
+        guard blocking else { return epoll_wait(epollFD, events, Int32(maxEvents), 0) }
         let micros = pollTimeout()
         if hasEpollPwait2 {
             var n: Int32
@@ -311,8 +328,8 @@ public final class Worker: @unchecked Sendable {
         return epoll_wait(epollFD, events, Int32(maxEvents), ms)
     }
 
-    private func runRound() {
-        let n = waitForEvents()
+    func runRound(blocking: Bool) {
+        let n = waitForEvents(blocking: blocking)
         if n > 0 {
             for i in 0..<Int(n) {
                 let event = events[i]
@@ -326,7 +343,7 @@ public final class Worker: @unchecked Sendable {
                 let registration = Unmanaged<SocketRegistration>.fromOpaque(raw).takeUnretainedValue()
                 handle(event.events, for: registration)
             }
-        } else if n < 0 && errno != EINTR {
+        } else if n < 0 && errno != EINTR && blocking {
             // epoll_wait fails only on a broken descriptor; avoid spinning while stop comes.
             usleep(1000)
         }
@@ -386,13 +403,16 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
-    private func drainOperations() {
+    /// True when operations wait in the inbox (posted since the last drain).
+    var hasQueuedOperations: Bool { inbox.withLock { !$0.operations.isEmpty } }
+
+    func drainOperations() {
         inbox.withLock { box in swap(&box.operations, &running) }
         for op in running { op() }
         running.removeAll(keepingCapacity: true)
     }
 
-    private func flushPending() {
+    func flushPending() {
         var i = 0
         while i < flushList.count {
             let socket = flushList[i]
@@ -411,7 +431,7 @@ public final class Worker: @unchecked Sendable {
         flushList.removeAll(keepingCapacity: true)
     }
 
-    private func shutDown() {
+    func shutDown() {
         // No new operations; run what was posted before the stop so no caller waits forever.
         inbox.withLock { $0.accepting = false }
         drainOperations()

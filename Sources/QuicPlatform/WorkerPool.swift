@@ -23,6 +23,15 @@ public final class WorkerPool: Sendable {
         workers = started
     }
 
+    /// A pool made of workers that already exist (the application's execution contexts).
+    public init(adopting existing: [Worker]) throws(PlatformError) {
+        guard !existing.isEmpty else { throw .invalidArgument("worker count must be positive") }
+        workers = existing
+    }
+
+    /// True when the pool's workers are app-driven (run by ExecutionPoll).
+    public var isAppDriven: Bool { workers.first?.isAppDriven ?? false }
+
     /// The worker for a key (e.g. a connection's hash), spreading keys evenly.
     public func worker(for key: Int) -> Worker {
         workers[Int(UInt(bitPattern: key) % UInt(workers.count))]

@@ -84,7 +84,7 @@ extension Api {
     }
 
     /// MsQuic partitions work per processor.
-    static var partitionCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    static var partitionCount: Int { Runtime.partitionCount }
 
     static func connectionClose(_ connection: OpaquePointer?) {
         guard let conn = Handles.object(connection, as: ConnectionObject.self) else { return }

@@ -1,13 +1,12 @@
 // Preview entries not offered here: connection pools (MsQuic documents ConnectionPoolCreate
-// as supported only on Windows with XDP) and application-driven execution. Each checks its
-// arguments as MsQuic does and then answers QUIC_STATUS_NOT_SUPPORTED; none pretends to
-// succeed. ExecutionDelete ignores its call;
-// ExecutionPoll answers UINT32_MAX (no timer).
+// as supported only on Windows with XDP). It checks its arguments as MsQuic does and then
+// answers QUIC_STATUS_NOT_SUPPORTED; it does not pretend to succeed. (Application-driven
+// execution is in Execution.swift.)
 
 import Glibc
 
 extension Api {
-    // MARK: Connection pools and execution contexts (preview)
+    // MARK: Connection pools (preview)
 
     /// QUIC_CONNECTION_POOL_CONFIG: Registration 0, Configuration 8, Handler 16, Context 24,
     /// ServerName 32, ServerAddress 40, Family 48, ServerPort 50, NumberOfConnections 52,
@@ -32,21 +31,6 @@ extension Api {
         }
         return Status.notSupported
     }
-
-    static func executionCreate(_ flags: UInt32, _ pollingIdleTimeoutUs: UInt32, _ count: UInt32,
-                                _ configs: UnsafeRawPointer?, _ executions: UnsafeMutableRawPointer?) -> QuicStatus {
-        guard count > 0, configs != nil, executions != nil else { return Status.invalidParameter }
-        // Application-driven execution must be chosen before the library starts its own workers.
-        if Library.state.withLock({ $0.lazyInitComplete }) { return Status.invalidState }
-        return Status.notSupported
-    }
-
-    /// Nothing can have been created by ExecutionCreate, so there is nothing to delete.
-    static func executionDelete(_ count: UInt32, _ executions: UnsafeMutableRawPointer?) {}
-
-    /// No execution context exists; the answer is "no timer pending" (UINT32_MAX), so a caller
-    /// that polls anyway does not spin.
-    static func executionPoll(_ execution: OpaquePointer?) -> UInt32 { UInt32.max }
 
     // MARK: Helpers
 

@@ -134,6 +134,8 @@ enum Library {
         tearDownBindings(workersStopped: stopped)
         objects += Handles.unregisterAll()
         release(objects, workersStopped: stopped)
+        // 5. Executions the application did not delete leave its epoll descriptor.
+        Executions.deleteAll()
         state.withLock { s in s = LibraryState() }
     }
 

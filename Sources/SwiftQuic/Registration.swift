@@ -4,7 +4,9 @@
 // configurations, listeners and connections. Like MsQuic, RegistrationClose waits until the
 // application has closed every connection of the registration (ConnectionClose); called from
 // a callback (on a worker) it cannot wait for connections that worker runs, so there it
-// returns without waiting (MsQuic would deadlock). The configurations it owns are closed with
+// returns without waiting (MsQuic would deadlock). With application-driven execution
+// (Execution.swift) the waiting thread runs the executions' rounds itself, since the
+// application's loop, often this very thread, is not polling. The configurations it owns are closed with
 // it (their handles become invalid): the same end state an application that closes correctly
 // reaches. RegistrationShutdown shuts every open connection down with its error code.
 
@@ -81,7 +83,12 @@ final class Registration: QuicObject, @unchecked Sendable {
     /// application closed its connections (off the workers only).
     func close() {
         if Worker.current == nil {
-            while !openConnections.isEmpty { usleep(1000) }
+            // With application-driven execution nobody else may be polling (the application's
+            // loop is this thread): the waiting thread runs the rounds itself.
+            while !openConnections.isEmpty {
+                Runtime.driveAppDrivenWorkers()
+                usleep(1000)
+            }
         }
         dropChildren()
         Handles.unregister(self)

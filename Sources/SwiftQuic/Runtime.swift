@@ -11,10 +11,16 @@ enum Runtime {
     private static let pool = Mutex<WorkerPool?>(nil)
     private static let nextWorker = Atomic<Int>(0)
 
-    /// The pool, started on first use. nil only when no worker thread can be created.
+    /// The pool, started on first use. nil only when no worker thread can be created. When the
+    /// application created executions (ExecutionCreate) before, the pool is made of them: one
+    /// app-driven worker per execution, no threads (Execution.swift).
     static func workers() -> WorkerPool? {
         pool.withLock { p -> WorkerPool? in
             if let p { return p }
+            if let appDriven = Executions.workers {
+                p = try? WorkerPool(adopting: appDriven)
+                return p
+            }
             let count = min(WorkerPool.defaultWorkerCount, 8)
             p = try? WorkerPool(workerCount: count)
             return p
@@ -32,6 +38,27 @@ enum Runtime {
     static func worker(partition: Int) -> Worker? {
         guard let pool = workers() else { return nil }
         return pool.workers[partition % pool.workers.count]
+    }
+
+    /// MsQuic's partition count: one per execution when the application drives the library,
+    /// else one per processor (ConnectionOpenInPartition's bound).
+    static var partitionCount: Int {
+        if let n = pool.withLock({ p -> Int? in p?.isAppDriven == true ? p?.workers.count : nil }) { return n }
+        if let n = Executions.workers?.count { return n }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// True when the running pool includes `worker`.
+    static func uses(_ worker: Worker) -> Bool {
+        pool.withLock { p in p?.workers.contains { $0 === worker } ?? false }
+    }
+
+    /// Runs one round of each app-driven worker on the calling thread, for a call that waits
+    /// for something only a poll can bring (RegistrationClose waiting for the application to
+    /// close connections in their SHUTDOWN_COMPLETE callbacks). Nothing for threaded workers.
+    static func driveAppDrivenWorkers() {
+        guard let p = pool.withLock({ $0 }), p.isAppDriven else { return }
+        for worker in p.workers { _ = worker.pollAppDriven() }
     }
 
     /// Stops the pool (last MsQuicClose). Refused on a worker thread, where joining would
