@@ -86,6 +86,26 @@ extension Worker {
         wake()
     }
 
+    /// `runInline` for a caller that must not block on the driver lock (another worker's
+    /// callback: the holder might be waiting for the caller). Throws `.wouldDeadlock` when a
+    /// round or another inline run holds it.
+    func runInlineIfAvailable(_ operation: @escaping Operation) throws(PlatformError) {
+        let ran = driver.withLockIfAvailable { runs -> Bool in
+            runs &+= 1
+            guard lifecycle.load(ordering: .sequentiallyConsistent) == 0 else { return false }
+            asCurrent {
+                drainOperations()
+                operation()
+                flushPending()
+                retired.removeAll(keepingCapacity: true)
+            }
+            return true
+        }
+        guard let ran else { throw .wouldDeadlock }
+        guard ran else { throw .stopped }
+        wake()
+    }
+
     /// Stops an app-driven worker on the calling thread: queued operations run, sockets close,
     /// timers are dropped. Later polls return UInt32.max. Safe to call more than once.
     func stopAppDriven() {

@@ -54,6 +54,9 @@ public final class Worker: @unchecked Sendable {
     /// the worker; the epoll entry points at the registration without a lookup.
     private let registry = Mutex<[ObjectIdentifier: SocketRegistration]>([:])
     private let stopRequested = Atomic<Bool>(false)
+    /// The worker this worker's thread waits for (`runAndWaitFromWorker`), as an unretained
+    /// pointer (0: none). Read by other workers to refuse a wait that would close a cycle.
+    let waitingFor = Atomic<UInt>(0)
     /// 0 running, 1 stopping, 2 joined.
     let lifecycle = Atomic<Int>(0)
     private var thread = pthread_t()

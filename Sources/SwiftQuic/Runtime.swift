@@ -92,13 +92,17 @@ extension Worker {
         return true
     }
 
-    /// Runs `body` on this worker and returns its result; nil when that would deadlock (called
-    /// from another worker) or the worker is stopped.
+    /// Runs `body` on this worker and returns its result. From another worker's callback it
+    /// waits too, as MsQuic's blocking calls do, unless that worker waits (through a chain)
+    /// for this one: nil then (a wait that could never end), and nil once the worker stopped.
     func sync<T>(_ body: @escaping () -> T) -> T? {
         if isCurrent { return body() }
-        guard Worker.current == nil else { return nil }
         let box = ResultBox<T>()
         let op = UnsafeSendable { box.value = body() }
+        if Worker.current != nil {
+            do { try runAndWaitFromWorker { op.value() } } catch { return nil }
+            return box.value
+        }
         do { try runAndWait { op.value() } } catch { return nil }
         return box.value
     }
