@@ -257,7 +257,15 @@ def one_handshake(index, args, pump, server_address, artifacts):
     start = time.monotonic()
     try:
         bound = 75 if args.client_kind == "ngtcp2" else args.handshake_timeout + 15
-        done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=bound, cwd=artifacts, start_new_session=True)
+        # Our client writes a qlog per handshake (the library's QLOGDIR), so that a failure
+        # can be read afterwards: artifacts/qlog-ours/client-NN/.
+        env = None
+        if args.client_kind == "ours":
+            qdir = os.path.join(artifacts, "qlog-ours", f"client-{index:02d}")
+            os.makedirs(qdir, exist_ok=True)
+            env = dict(os.environ, QLOGDIR=qdir)
+        done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=bound, cwd=artifacts,
+                              start_new_session=True, env=env)
         out, rc = done.stdout.decode(errors="replace"), done.returncode
     except subprocess.TimeoutExpired as e:
         out, rc = (e.stdout or b"").decode(errors="replace") + "\n(killed: no exit in time)\n", None
