@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <malloc.h>
 
 #include <msquic.h>
 
@@ -112,6 +113,7 @@ int main(int argc, char** argv)
     HQUIC* Clients = calloc((size_t)Count + 1, sizeof(HQUIC));
     int Started = 0;
     long Baseline = -1;
+    size_t HeapBaseline = 0;
     for (int i = 0; i <= Count; i++) {
         if (i == 1) {
             pthread_mutex_lock(&Lock);
@@ -119,7 +121,7 @@ int main(int argc, char** argv)
             pthread_mutex_unlock(&Lock);
             sleep(1);
         }
-        if (i == 1) Baseline = rss_kb();
+        if (i == 1) { Baseline = rss_kb(); HeapBaseline = mallinfo2().uordblks; }
         if (QUIC_FAILED(Api->ConnectionOpen(Registration, ClientConnCb, NULL, &Clients[i]))) break;
         if (QUIC_FAILED(Api->ConnectionStart(Clients[i], ClientConfiguration, QUIC_ADDRESS_FAMILY_INET, "127.0.0.1",
                                              QuicAddrGetPort(&Address)))) break;
@@ -138,6 +140,8 @@ int main(int argc, char** argv)
     fprintf(stdout, "idle_rss: %d connections (and their server sides) connected; VmRSS %ld kB with the first, "
             "%ld kB with all: %.1f kB per connection pair\n", Connected, Baseline, After,
             Connected > 1 ? (double)(After - Baseline) / (Connected - 1) : 0.0);
+    fprintf(stdout, "idle_rss: heap in use (malloc) grew %.1f kB per connection pair\n",
+            Connected > 1 ? (double)(mallinfo2().uordblks - HeapBaseline) / 1024.0 / (Connected - 1) : 0.0);
     fflush(stdout);
     for (int i = 0; i < Started; i++) {
         Api->ConnectionShutdown(Clients[i], QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
