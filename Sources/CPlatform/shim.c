@@ -77,3 +77,19 @@ int cplatform_attach_reuseport_cid_steering(int fd, unsigned int group_size)
     struct sock_fprog prog = { .len = (unsigned short)(sizeof(code) / sizeof(code[0])), .filter = code };
     return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog));
 }
+
+/* Process-wide counters (MsQuic's QUIC_PARAM_GLOBAL_PERF_COUNTERS), added to with relaxed
+ * atomics from any thread; read one by one (a snapshot is not taken under a lock, as MsQuic's
+ * per-processor sums are not either). */
+#define CPLATFORM_COUNTERS 64
+static uint64_t counters[CPLATFORM_COUNTERS];
+
+void cplatform_counter_add(unsigned int index, int64_t delta)
+{
+    if (index < CPLATFORM_COUNTERS) __atomic_fetch_add(&counters[index], (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
+uint64_t cplatform_counter_get(unsigned int index)
+{
+    return index < CPLATFORM_COUNTERS ? __atomic_load_n(&counters[index], __ATOMIC_RELAXED) : 0;
+}

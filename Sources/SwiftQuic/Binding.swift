@@ -110,6 +110,12 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         }
         touched.removeAll(keepingCapacity: true)
         var unrouted = false
+        // QUIC_PARAM_GLOBAL_PERF_COUNTERS: one receive event, its datagrams and bytes.
+        var receivedBytes: Int64 = 0, receivedCount: Int64 = 0
+        for d in datagrams { receivedBytes += Int64(d.payload.count); receivedCount += 1 }
+        PerfCounters.add(PerfCounters.udpReceiveEvents)
+        PerfCounters.add(PerfCounters.udpReceive, receivedCount)
+        PerfCounters.add(PerfCounters.udpReceiveBytes, receivedBytes)
         let wildcard = listeningPort != nil && socket.localAddress.isWildcard
         for d in datagrams {
             let remote = d.remote.socketAddress
@@ -219,6 +225,8 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         while let (destination, bytes) = endpoint.pollTransmit() {
             guard let to = UDPAddress(destination) else { continue }
             bytes.withUnsafeBytes { _ = socket.send($0, to: to, from: source) }
+            PerfCounters.add(PerfCounters.udpSend)
+            PerfCounters.add(PerfCounters.udpSendBytes, Int64(bytes.count))
         }
     }
 
@@ -413,6 +421,7 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
             listener.indicateNewConnection(on: self, dcid: dcid, version: version, info: info, negotiated: negotiated,
                                            crypto: crypto, local: localAddress, remote: remote)
         case .refuse(let registration, let alpns):
+            PerfCounters.add(PerfCounters.connNoALPN)
             refuse(dcid: dcid, alpns: alpns, registration: registration)
         case .drop:
             removePending(dcid)

@@ -123,6 +123,33 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         self.isServer = isServer
         super.init(handleType: isServer ? .connectionServer : .connectionClient, handler: handler)
         self.context = context
+        PerfCounters.add(PerfCounters.connCreated)
+        PerfCounters.add(PerfCounters.connActive)
+    }
+
+    deinit { PerfCounters.add(PerfCounters.connActive, -1) }
+
+    /// The engine's packet counts already added to the process counters.
+    private var countedLost: UInt64 = 0, countedDropped: UInt64 = 0, countedUndecryptable: UInt64 = 0
+    /// CONN_CONNECTED counts this connection until its end.
+    private var countedConnected = false
+
+    /// Adds what the engine counted since the last call to the process counters
+    /// (QUIC_PARAM_GLOBAL_PERF_COUNTERS: suspected lost, dropped, undecryptable packets).
+    private func updateProcessCounters() {
+        guard let st = core?.statistics else { return }
+        if st.lostPackets > countedLost {
+            PerfCounters.add(PerfCounters.packetsSuspectedLost, Int64(clamping: st.lostPackets - countedLost))
+            countedLost = st.lostPackets
+        }
+        if st.droppedPackets > countedDropped {
+            PerfCounters.add(PerfCounters.packetsDropped, Int64(clamping: st.droppedPackets - countedDropped))
+            countedDropped = st.droppedPackets
+        }
+        if st.decryptionFailures > countedUndecryptable {
+            PerfCounters.add(PerfCounters.packetsDecryptionFail, Int64(clamping: st.decryptionFailures - countedUndecryptable))
+            countedUndecryptable = st.decryptionFailures
+        }
     }
 
 
@@ -209,16 +236,24 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         // (MsQuic replies from the datagram's local address): a client, MsQuic's included,
         // whose socket is connected to that address sees no replies from another one.
         let source: UDPAddress? = isServer && socket.localAddress.isWildcard ? localAddressCache : nil
+        var datagrams: Int64 = 0, bytes: Int64 = 0
         socket.sendBatched(fullSize: core.maxDatagramSize, from: source) { buffer in
             while let t = core.pollTransmit(now: now, into: buffer) {
                 // RFC 9000 §13.4.2: the engine's ECN codepoint goes in the IP header.
                 if let to = UDPAddress(t.destination) {
+                    datagrams += 1
+                    bytes += Int64(t.size)
                     return (t.size, to, QuicPlatform.ECNCodepoint(rawValue: t.ecn.rawValue) ?? .notECT)
                 }
                 // Unreachable through this socket: dropped, as the network would.
             }
             return nil
         }
+        if datagrams > 0 {
+            PerfCounters.add(PerfCounters.udpSend, datagrams)
+            PerfCounters.add(PerfCounters.udpSendBytes, bytes)
+        }
+        updateProcessCounters()
     }
 
     private func rearm() {
@@ -261,6 +296,11 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         switch e {
         case .connected(let alpn, let resumed):
             connected = true
+            if !countedConnected {
+                countedConnected = true
+                PerfCounters.add(PerfCounters.connConnected)
+                if resumed { PerfCounters.add(PerfCounters.connResumed) }
+            }
             datagramSendEnabled = core?.peerTransportParameters?.maxDatagramFrameSize != nil
             flushEarlyDatagrams()
             fillTLSSecrets()
@@ -279,6 +319,12 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         case .shutdownInitiatedByTransport(let reason):
             shutdownInitiated = true
             let status = transportStatus(reason)
+            // MsQuic's CONN_PROTOCOL_ERRORS: connections this endpoint closed for a transport
+            // error it detected (not a timeout, not the peer's close).
+            if !reason.fromPeer && !reason.isApplication && reason.errorCode != 0
+                && status != Status.connectionIdle && status != Status.connectionTimeout {
+                PerfCounters.add(PerfCounters.connProtocolErrors)
+            }
             closeStatus = status
             closeErrorCode = reason.errorCode
             closedRemotely = reason.fromPeer
@@ -436,6 +482,9 @@ final class ConnectionObject: CallbackObject, @unchecked Sendable {
         releaseHandshake()
         guard !shutdownCompleteDelivered else { return }
         shutdownCompleteDelivered = true
+        updateProcessCounters()
+        if countedConnected { PerfCounters.add(PerfCounters.connConnected, -1) }
+        if !handshakeCompleted { PerfCounters.add(PerfCounters.connHandshakeFail) }
         if !appClosed {
             let ev = RawEvent(type: EventType.connShutdownComplete)
             var bits: UInt8 = 0

@@ -8,6 +8,7 @@
 import CMsQuic
 import CSwiftQuicVersion
 import Glibc
+import QuicPlatform
 
 /// QUIC versions this library speaks.
 enum Versions {
@@ -62,8 +63,7 @@ extension Api {
             return getFixed(bytes(of: Library.settings.global.loadBalancingMode), length, buffer)
 
         case Param.globalPerfCounters:
-            // As many whole counters as fit; nothing is counted yet (no connections exist), so
-            // they are all zero.
+            // As many whole counters as fit (MsQuic fills a shorter buffer's whole counters).
             let full = 8 * Limits.perfCounterMax
             if length.pointee < 8 {
                 length.pointee = UInt32(full)
@@ -338,8 +338,22 @@ extension Api {
     }
 }
 
-/// QUIC_PERF_COUNTER_* values. Nothing increments them yet: no connection, stream or datagram
-/// exists before the engine is wired in, so zero is each counter's true value.
+/// QUIC_PARAM_GLOBAL_PERF_COUNTERS (MsQuic's QUIC_PERFORMANCE_COUNTERS, in its order), kept in
+/// process-wide atomics (QuicPlatform `ProcessCounters`). Counted: connections (created,
+/// active, connected, resumed, handshake failures, refused by the application, protocol
+/// errors, no ALPN), active streams, suspected-lost / dropped / undecryptable packets, UDP
+/// datagrams and bytes each way with receive events, application bytes each way. Not tracked,
+/// so always 0: the queue depths and operation counts of MsQuic's workers, path validations,
+/// stateless resets and retries sent, load rejections, the listen queue and the
+/// encrypt/decrypt durations.
 enum PerfCounters {
-    static func snapshot() -> [UInt64] { [UInt64](repeating: 0, count: Limits.perfCounterMax) }
+    static let connCreated = 0, connHandshakeFail = 1, connAppReject = 2, connResumed = 3
+    static let connActive = 4, connConnected = 5, connProtocolErrors = 6, connNoALPN = 7
+    static let streamActive = 8, packetsSuspectedLost = 9, packetsDropped = 10, packetsDecryptionFail = 11
+    static let udpReceive = 12, udpSend = 13, udpReceiveBytes = 14, udpSendBytes = 15
+    static let udpReceiveEvents = 16, udpSendCalls = 17, appSendBytes = 18, appReceiveBytes = 19
+
+    @inline(__always) static func add(_ counter: Int, _ delta: Int64 = 1) { ProcessCounters.add(counter, delta) }
+
+    static func snapshot() -> [UInt64] { (0..<Limits.perfCounterMax).map { ProcessCounters.value($0) } }
 }

@@ -262,6 +262,7 @@ final class ListenerObject: CallbackObject, @unchecked Sendable {
         if Status.isFailure(status) {
             // Refused: MsQuic closes the connection and the handle itself.
             rejectedConnections.add(1, ordering: .relaxed)
+            PerfCounters.add(PerfCounters.connAppReject)
             // MsQuic answers the client with CONNECTION_REFUSED (the client's
             // TransportShutdownStatus is QUIC_STATUS_CONNECTION_REFUSED).
             if conn.core == nil, conn.configuration == nil {

@@ -195,6 +195,7 @@ extension Api {
             s.sendRequests[request] = (context, max(1, chunks.value.count))
             s.sentTotal += total
             conn.streamBytesSent += total
+            PerfCounters.add(PerfCounters.appSendBytes, Int64(clamping: total))
             if fin { s.localFinSent = true }
             let send = StreamObject.HeldSend(request: request, pieces: chunks.value, fin: fin,
                                              allow0RTT: flags & SendFlag.allow0RTT != 0,

@@ -111,9 +111,11 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
         self.appOwned = flags & StreamOpenFlag.appOwnedBuffers != 0
         super.init(handleType: .stream, handler: handler)
         self.context = context
+        PerfCounters.add(PerfCounters.streamActive)
     }
 
     deinit {
+        PerfCounters.add(PerfCounters.streamActive, -1)
         appEventBuffers?.deallocate()
         appRetiredEventBuffers?.deallocate()
     }
@@ -126,6 +128,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
         self.startRequested = true
         self.startCompleteDelivered = true
         super.init(handleType: .stream, handler: nil)
+        PerfCounters.add(PerfCounters.streamActive)
     }
 
 
@@ -482,6 +485,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
             let consumed = Status.isFailure(status) ? UInt64(total) : taken
             receivedTotal += consumed
             connection.streamBytesReceived += consumed
+            PerfCounters.add(PerfCounters.appReceiveBytes, Int64(clamping: consumed))
             _ = try? core.receiveComplete(stream: id, count: consumed)
             if appOwned { appOwnedConsumed(upTo: spans.offset + consumed) }
             if consumed < UInt64(total) {
@@ -503,6 +507,7 @@ final class StreamObject: CallbackObject, @unchecked Sendable {
         let consumed = min(length, pendingLength)
         receivedTotal += consumed
         connection.streamBytesReceived += consumed
+        PerfCounters.add(PerfCounters.appReceiveBytes, Int64(clamping: consumed))
         _ = try? core.receiveComplete(stream: id, count: consumed)
         if appOwned { appOwnedConsumed(upTo: appIndicatedOffset + consumed) }
         deliverReceive()

@@ -49,6 +49,10 @@ static inline int cplatform_malloc_trim(void) { return malloc_trim(0); }
 
 // Option numbers: level SOL_UDP (17), UDP_SEGMENT (103, Linux 4.18), UDP_GRO (104, Linux 5.0),
 // and the IPv4/IPv6 ancillary data we use.
+/* Process-wide relaxed atomic counters (shim.c), 64 of them. */
+void cplatform_counter_add(unsigned int index, int64_t delta);
+uint64_t cplatform_counter_get(unsigned int index);
+
 int cplatform_sol_udp(void);
 int cplatform_udp_segment(void);
 int cplatform_udp_gro(void);
