@@ -45,8 +45,11 @@ final class GlobalParamTests: XCTestCase {
         length = 8 * 3 + 5                                  // three whole counters fit
         XCTAssertEqual(quic.get(nil, QUIC_PARAM_GLOBAL_PERF_COUNTERS, &length, &counters), S.success)
         XCTAssertEqual(length, 24)
-        XCTAssertEqual(counters[0..<3], [0, 0, 0])
-        XCTAssertEqual(counters[3], 0xFF)
+        // The counters are live (other tests in this process made connections): CONN_CREATED
+        // at least counts the rejected ones' attempts; only three are written.
+        XCTAssertNotEqual(counters[0], 0xFF)
+        XCTAssertGreaterThanOrEqual(counters[0], counters[1], "created >= failed handshakes")
+        XCTAssertEqual(counters[3], 0xFF, "the fourth counter is not written")
         length = 0
         XCTAssertEqual(quic.get(nil, QUIC_PARAM_GLOBAL_STATISTICS_V2_SIZES, &length, nil), S.bufferTooSmall)
         XCTAssertEqual(length, 20)
