@@ -71,17 +71,7 @@ extension Worker {
     /// application's loop is woken afterwards, since its wait may now be too long (a timer
     /// armed by the operation). Throws `.stopped` once the worker is stopped.
     func runInline(_ operation: @escaping Operation) throws(PlatformError) {
-        let ran = driver.withLock { runs -> Bool in
-            runs &+= 1
-            guard lifecycle.load(ordering: .sequentiallyConsistent) == 0 else { return false }
-            asCurrent {
-                drainOperations()
-                operation()
-                flushPending()
-                retired.removeAll(keepingCapacity: true)
-            }
-            return true
-        }
+        let ran = driver.withLock { runs in runHoldingDriver(&runs, operation) }
         guard ran else { throw .stopped }
         wake()
     }
@@ -90,20 +80,25 @@ extension Worker {
     /// callback: the holder might be waiting for the caller). Throws `.wouldDeadlock` when a
     /// round or another inline run holds it.
     func runInlineIfAvailable(_ operation: @escaping Operation) throws(PlatformError) {
-        let ran = driver.withLockIfAvailable { runs -> Bool in
-            runs &+= 1
-            guard lifecycle.load(ordering: .sequentiallyConsistent) == 0 else { return false }
-            asCurrent {
-                drainOperations()
-                operation()
-                flushPending()
-                retired.removeAll(keepingCapacity: true)
-            }
-            return true
+        guard let ran = driver.withLockIfAvailable({ runs in runHoldingDriver(&runs, operation) }) else {
+            throw .wouldDeadlock
         }
-        guard let ran else { throw .wouldDeadlock }
         guard ran else { throw .stopped }
         wake()
+    }
+
+    /// The inline run itself, with the driver lock held: earlier posted operations, then
+    /// `operation`, then its sends. False once the worker is stopped.
+    private func runHoldingDriver(_ runs: inout UInt64, _ operation: Operation) -> Bool {
+        runs &+= 1
+        guard lifecycle.load(ordering: .sequentiallyConsistent) == 0 else { return false }
+        asCurrent {
+            drainOperations()
+            operation()
+            flushPending()
+            retired.removeAll(keepingCapacity: true)
+        }
+        return true
     }
 
     /// Stops an app-driven worker on the calling thread: queued operations run, sockets close,

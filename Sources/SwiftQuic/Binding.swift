@@ -112,12 +112,15 @@ final class Binding: UDPSocketHandler, @unchecked Sendable {
         var unrouted = false
         // QUIC_PARAM_GLOBAL_PERF_COUNTERS: one receive event, its datagrams and bytes.
         var receivedBytes: Int64 = 0, receivedCount: Int64 = 0
-        for d in datagrams { receivedBytes += Int64(d.payload.count); receivedCount += 1 }
-        PerfCounters.add(PerfCounters.udpReceiveEvents)
-        PerfCounters.add(PerfCounters.udpReceive, receivedCount)
-        PerfCounters.add(PerfCounters.udpReceiveBytes, receivedBytes)
+        defer {
+            PerfCounters.add(PerfCounters.udpReceiveEvents)
+            PerfCounters.add(PerfCounters.udpReceive, receivedCount)
+            PerfCounters.add(PerfCounters.udpReceiveBytes, receivedBytes)
+        }
         let wildcard = listeningPort != nil && socket.localAddress.isWildcard
         for d in datagrams {
+            receivedBytes += Int64(d.payload.count)
+            receivedCount += 1
             let remote = d.remote.socketAddress
             let buffer = UnsafeMutableRawBufferPointer(mutating: d.payload)
             if listeningPort != nil || !pending.isEmpty, let header = newInitial(d.payload) {
